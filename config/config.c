@@ -1,0 +1,314 @@
+/* config.c - merges defaults, config file (JSON, via jansson), environment
+ * and flags into one struct config. Every number is parsed with strtoull
+ * and range-checked; an unknown flag, key or malformed value is an error
+ * that names it, so a typo never silently falls back to a default. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "config.h"
+
+static const char usage[] =
+        "Usage: predictd --model PATH [options]\n"
+        "       predictd check PATH\n"
+        "       predictd --help | --version\n"
+        "\n"
+        "Serves a pickled or joblib-saved scikit-learn model over HTTP without\n"
+        "executing anything in the file.\n"
+        "\n"
+        "Options (environment variable in brackets):\n"
+        "  --model PATH           model file to serve [PREDICTD_MODEL]\n"
+        "  --host ADDR            address to listen on (default 0.0.0.0) [PREDICTD_HOST]\n"
+        "  --port N               port, 0 picks a free one (default 8080) [PREDICTD_PORT]\n"
+        "  --threads N            worker threads (default: number of CPUs) [PREDICTD_THREADS]\n"
+        "  --max-body-bytes N     largest request body (default 1048576) [PREDICTD_MAX_BODY_BYTES]\n"
+        "  --max-batch-rows N     most rows in one request (default 10000) [PREDICTD_MAX_BATCH_ROWS]\n"
+        "  --max-model-bytes N    largest model file (default 1073741824) [PREDICTD_MAX_MODEL_BYTES]\n"
+        "  --timeout N            idle connection timeout in seconds (default 30) [PREDICTD_TIMEOUT]\n"
+        "  --config FILE          JSON file with any of: model, host, port, threads,\n"
+        "                         max_body_bytes, max_batch_rows, max_model_bytes, timeout\n"
+        "  --help, --version\n"
+        "\n"
+        "Precedence: flags over environment over config file over defaults.\n"
+        "\n"
+        "Endpoints: POST /predict, GET /healthz, GET /readyz.\n";
+
+const char *config_usage(void)
+{
+        return usage;
+}
+
+static int cfail(struct config_error *err, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
+
+static int cfail(struct config_error *err, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->message, sizeof(err->message), fmt, ap);
+        va_end(ap);
+        return -EINVAL;
+}
+
+void config_free(struct config *cfg)
+{
+        if (!cfg)
+                return;
+        free(cfg->model_path);
+        free(cfg->host);
+        free(cfg);
+}
+
+/* One numeric setting: its names in each source and its range. */
+struct num_opt {
+        const char *flag;
+        const char *env;
+        const char *key;
+        unsigned long long min, max;
+        size_t field; /* offset in struct config */
+        bool is_unsigned; /* unsigned int, else size_t */
+};
+
+#define NUM(fl, ev, k, lo, hi, f, u) { fl, ev, k, lo, hi, offsetof(struct config, f), u }
+static const struct num_opt num_opts[] = {
+        NUM("--port", "PREDICTD_PORT", "port", 0, 65535, port, true),
+        NUM("--threads", "PREDICTD_THREADS", "threads", 1, 1024, threads, true),
+        NUM("--max-body-bytes", "PREDICTD_MAX_BODY_BYTES", "max_body_bytes", 64,
+            1ULL << 34, max_body_bytes, false),
+        NUM("--max-batch-rows", "PREDICTD_MAX_BATCH_ROWS", "max_batch_rows", 1,
+            100000000, max_batch_rows, false),
+        NUM("--max-model-bytes", "PREDICTD_MAX_MODEL_BYTES", "max_model_bytes", 1,
+            1ULL << 40, max_model_bytes, false),
+        NUM("--timeout", "PREDICTD_TIMEOUT", "timeout", 1, 86400, timeout_s, true),
+};
+
+static void set_num(struct config *cfg, const struct num_opt *o,
+                    unsigned long long v)
+{
+        char *p = (char *)cfg + o->field;
+        if (o->is_unsigned)
+                *(unsigned *)(void *)p = (unsigned)v;
+        else
+                *(size_t *)(void *)p = (size_t)v;
+}
+
+static int parse_num(const char *s, const struct num_opt *o, const char *where,
+                     unsigned long long *out, struct config_error *err)
+{
+        char *end;
+        if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+                return cfail(err, "%s: expected a whole number in [%llu, %llu], got '%s'",
+                             where, o->min, o->max, s ? s : "");
+        errno = 0;
+        unsigned long long v = strtoull(s, &end, 10);
+        if (*end != '\0' || errno == ERANGE || v < o->min || v > o->max)
+                return cfail(err, "%s: expected a whole number in [%llu, %llu], got '%s'",
+                             where, o->min, o->max, s);
+        *out = v;
+        return 0;
+}
+
+static int set_str(char **field, const char *v, struct config_error *err)
+{
+        char *d = strdup(v);
+        if (!d) {
+                snprintf(err->message, sizeof(err->message), "out of memory");
+                return -ENOMEM;
+        }
+        free(*field);
+        *field = d;
+        return 0;
+}
+
+static int load_file(struct config *cfg, const char *path,
+                     struct config_error *err)
+{
+        json_error_t jerr;
+        json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+        if (!root)
+                return cfail(err, "config file %s: %s (line %d, column %d)", path, jerr.text,
+                             jerr.line, jerr.column);
+        int rc = 0;
+        const char *key;
+        json_t *val;
+        if (!json_is_object(root)) {
+                rc = cfail(err, "config file %s: expected a JSON object at the top", path);
+                goto out;
+        }
+        json_object_foreach(root, key, val) {
+                if (strcmp(key, "model") == 0 || strcmp(key, "host") == 0) {
+                        if (!json_is_string(val)) {
+                                rc = cfail(err, "config file %s: \"%s\" must be a string", path,
+                                           key);
+                                goto out;
+                        }
+                        rc = set_str(strcmp(key, "model") == 0 ? &cfg->model_path : &cfg->host,
+                                     json_string_value(val), err);
+                        if (rc < 0)
+                                goto out;
+                        continue;
+                }
+                const struct num_opt *o = NULL;
+                for (size_t i = 0; i < sizeof(num_opts) / sizeof(num_opts[0]); i++)
+                        if (strcmp(num_opts[i].key, key) == 0)
+                                o = &num_opts[i];
+                if (!o) {
+                        rc = cfail(err,
+                                   "config file %s: unknown key \"%s\" (expected model, host, "
+                                   "port, threads, max_body_bytes, max_batch_rows, "
+                                   "max_model_bytes, timeout)",
+                                   path, key);
+                        goto out;
+                }
+                json_int_t v = json_is_integer(val) ? json_integer_value(val) : -1;
+                if (v < 0 || (unsigned long long)v < o->min || (unsigned long long)v > o->max) {
+                        rc = cfail(err,
+                                   "config file %s: \"%s\" must be a whole number in [%llu, %llu]",
+                                   path, key, o->min, o->max);
+                        goto out;
+                }
+                set_num(cfg, o, (unsigned long long)v);
+        }
+out:
+        json_decref(root);
+        return rc;
+}
+
+static int apply_env(struct config *cfg, struct config_error *err)
+{
+        const char *v;
+        int rc;
+        if ((v = getenv("PREDICTD_MODEL")) && *v && (rc = set_str(&cfg->model_path, v, err)) < 0)
+                return rc;
+        if ((v = getenv("PREDICTD_HOST")) && *v && (rc = set_str(&cfg->host, v, err)) < 0)
+                return rc;
+        for (size_t i = 0; i < sizeof(num_opts) / sizeof(num_opts[0]); i++) {
+                unsigned long long n;
+                v = getenv(num_opts[i].env);
+                if (!v || !*v)
+                        continue;
+                if ((rc = parse_num(v, &num_opts[i], num_opts[i].env, &n, err)) < 0)
+                        return rc;
+                set_num(cfg, &num_opts[i], n);
+        }
+        return 0;
+}
+
+/* Splits "--flag=value" or takes the next argument as the value. */
+static const char *flag_value(int argc, char **argv, int *i, const char *flag)
+{
+        size_t n = strlen(flag);
+        if (strncmp(argv[*i], flag, n) != 0)
+                return NULL;
+        if (argv[*i][n] == '=')
+                return argv[*i] + n + 1;
+        if (argv[*i][n] != '\0')
+                return NULL;
+        if (*i + 1 >= argc)
+                return "";
+        return argv[++*i];
+}
+
+int config_load(int argc, char **argv, struct config **out,
+                struct config_error *err)
+{
+        struct config *cfg = calloc(1, sizeof(*cfg));
+        int rc;
+        if (!cfg) {
+                snprintf(err->message, sizeof(err->message), "out of memory");
+                return -ENOMEM;
+        }
+        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+        cfg->command = CONFIG_SERVE;
+        cfg->port = 8080;
+        cfg->threads = ncpu > 0 && ncpu < 1024 ? (unsigned)ncpu : 2;
+        cfg->max_body_bytes = 1 << 20;
+        cfg->max_batch_rows = 10000;
+        cfg->max_model_bytes = (size_t)1 << 30;
+        cfg->timeout_s = 30;
+        if ((rc = set_str(&cfg->host, "0.0.0.0", err)) < 0)
+                goto fail;
+
+        int first = 1;
+        if (argc > 1 && strcmp(argv[1], "check") == 0) {
+                if (argc != 3) {
+                        rc = cfail(err, "check: expected exactly one PATH, got %d arguments",
+                                   argc - 2);
+                        goto fail;
+                }
+                cfg->command = CONFIG_CHECK;
+                if ((rc = set_str(&cfg->model_path, argv[2], err)) < 0)
+                        goto fail;
+                *out = cfg;
+                return 0;
+        }
+
+        /* The config file goes first so that env and flags override it. */
+        for (int i = first; i < argc; i++) {
+                const char *v = flag_value(argc, argv, &i, "--config");
+                if (v && (rc = load_file(cfg, v, err)) < 0)
+                        goto fail;
+        }
+        if ((rc = apply_env(cfg, err)) < 0)
+                goto fail;
+
+        for (int i = first; i < argc; i++) {
+                const char *a = argv[i], *v;
+                if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+                        cfg->command = CONFIG_HELP;
+                        *out = cfg;
+                        return 0;
+                }
+                if (strcmp(a, "--version") == 0) {
+                        cfg->command = CONFIG_VERSION;
+                        *out = cfg;
+                        return 0;
+                }
+                if ((v = flag_value(argc, argv, &i, "--config")))
+                        continue;
+                if ((v = flag_value(argc, argv, &i, "--model"))) {
+                        if (!*v) {
+                                rc = cfail(err, "--model: expected a PATH");
+                                goto fail;
+                        }
+                        if ((rc = set_str(&cfg->model_path, v, err)) < 0)
+                                goto fail;
+                        continue;
+                }
+                if ((v = flag_value(argc, argv, &i, "--host"))) {
+                        if (!*v) {
+                                rc = cfail(err, "--host: expected an address");
+                                goto fail;
+                        }
+                        if ((rc = set_str(&cfg->host, v, err)) < 0)
+                                goto fail;
+                        continue;
+                }
+                const struct num_opt *o = NULL;
+                for (size_t k = 0; k < sizeof(num_opts) / sizeof(num_opts[0]) && !o; k++)
+                        if ((v = flag_value(argc, argv, &i, num_opts[k].flag)))
+                                o = &num_opts[k];
+                if (!o) {
+                        rc = cfail(err, "unknown argument '%s' (see --help)", a);
+                        goto fail;
+                }
+                unsigned long long n;
+                if ((rc = parse_num(v, o, o->flag, &n, err)) < 0)
+                        goto fail;
+                set_num(cfg, o, n);
+        }
+        if (!cfg->model_path) {
+                rc = cfail(err, "no model given: expected --model PATH (or PREDICTD_MODEL)");
+                goto fail;
+        }
+        *out = cfg;
+        return 0;
+fail:
+        config_free(cfg);
+        return rc;
+}

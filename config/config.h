@@ -1,0 +1,48 @@
+/* config.h - predictd's settings: defaults, then a JSON config file, then
+ * PREDICTD_* environment variables, then command-line flags, merged once
+ * at start-up into one struct that is read-only afterwards.
+ *
+ * The struct is plain data on purpose: it has no invariants beyond what
+ * config_load checks, and every field is read by server/. */
+#ifndef PREDICTD_CONFIG_H
+#define PREDICTD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum config_command {
+        CONFIG_SERVE,   /* run the server */
+        CONFIG_CHECK,   /* predictd check PATH */
+        CONFIG_HELP,    /* --help */
+        CONFIG_VERSION, /* --version */
+};
+
+struct config {
+        enum config_command command;
+        char *model_path;       /* serve: the model; check: the file */
+        char *host;             /* address to bind */
+        unsigned port;          /* 0 lets the kernel choose */
+        unsigned threads;       /* worker threads */
+        size_t max_body_bytes;  /* larger request bodies get 413 */
+        size_t max_batch_rows;  /* more rows in one request get 413 */
+        size_t max_model_bytes; /* model files larger than this are refused */
+        unsigned timeout_s;     /* idle connection timeout */
+};
+
+struct config_error {
+        char message[512];
+};
+
+/* Parses argv (and the environment, and --config FILE). On success *out is
+ * a new config the caller frees with config_free(). Returns -EINVAL with a
+ * message naming the flag, variable or key and what was wrong, or -ENOMEM. */
+int config_load(int argc, char **argv, struct config **out,
+                struct config_error *err);
+
+/* Accepts NULL. */
+void config_free(struct config *cfg);
+
+/* The --help text. */
+const char *config_usage(void);
+
+#endif

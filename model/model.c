@@ -1,0 +1,123 @@
+/* model.c - what every estimator shares: the class labels, the public
+ * accessors and the dispatch from the public API to each estimator's ops. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model_internal.h"
+
+void model_set_error(struct model_error *err, const char *fmt, ...)
+{
+        if (!err)
+                return;
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->message, sizeof(err->message), fmt, ap);
+        va_end(ap);
+}
+
+int model_base_init(struct model *m, const struct model_ops *ops,
+                    enum model_type type, size_t n_features,
+                    const struct model_label *classes, size_t n_classes,
+                    struct model_error *err)
+{
+        m->ops = ops;
+        m->type = type;
+        m->n_features = n_features;
+        m->classes = NULL;
+        m->n_classes = 0;
+        if (n_classes == 0)
+                return 0;
+        m->classes = calloc(n_classes, sizeof(*m->classes));
+        if (!m->classes)
+                goto nomem;
+        m->n_classes = n_classes;
+        for (size_t i = 0; i < n_classes; i++) {
+                m->classes[i] = classes[i];
+                if (classes[i].type == MODEL_LABEL_STR) {
+                        m->classes[i].v.s = strdup(classes[i].v.s);
+                        if (!m->classes[i].v.s) {
+                                /* release frees only what was copied */
+                                m->n_classes = i;
+                                goto nomem;
+                        }
+                }
+        }
+        return 0;
+nomem:
+        model_base_release(m);
+        model_set_error(err, "out of memory copying %zu class labels", n_classes);
+        return -ENOMEM;
+}
+
+void model_base_release(struct model *m)
+{
+        if (!m->classes)
+                return;
+        for (size_t i = 0; i < m->n_classes; i++)
+                if (m->classes[i].type == MODEL_LABEL_STR)
+                        free((char *)m->classes[i].v.s);
+        free(m->classes);
+        m->classes = NULL;
+        m->n_classes = 0;
+}
+
+void model_free(struct model *m)
+{
+        if (!m)
+                return;
+        if (m->ops && m->ops->destroy)
+                m->ops->destroy(m);
+        else
+                free(m);
+}
+
+enum model_type model_get_type(const struct model *m)
+{
+        return m->type;
+}
+
+size_t model_n_features(const struct model *m)
+{
+        return m->n_features;
+}
+
+size_t model_n_classes(const struct model *m)
+{
+        return m->n_classes;
+}
+
+const struct model_label *model_class_label(const struct model *m, size_t i)
+{
+        return i < m->n_classes ? &m->classes[i] : NULL;
+}
+
+bool model_has_proba(const struct model *m)
+{
+        return m->has_proba;
+}
+
+void model_describe(const struct model *m, char *buf, size_t len)
+{
+        if (len == 0)
+                return;
+        if (m->ops->describe)
+                m->ops->describe(m, buf, len);
+        else
+                snprintf(buf, len, "%s", m->ops->name);
+}
+
+int model_predict(const struct model *m, const double *X, size_t rows,
+                  size_t *class_idx, double *proba, struct model_error *err)
+{
+        if (m->type != MODEL_TYPE_CLASSIFIER || !m->ops->classify) {
+                model_set_error(err, "%s is not a classifier: it has no predict",
+                                m->ops->name);
+                return -ENOTSUP;
+        }
+        if (!m->has_proba)
+                proba = NULL;
+        return m->ops->classify(m, X, rows, class_idx, proba, err);
+}

@@ -1,0 +1,126 @@
+/* model.h - the model core: native estimators and their math.
+ *
+ * A `struct model` is one fitted scikit-learn estimator (or a Pipeline of
+ * them) in plain native memory. It is built once by serialize/, is
+ * immutable afterwards and may be used from any number of threads at once.
+ * Nothing here does I/O, parses files or logs.
+ *
+ * Errors: functions returning int give 0 on success or a negative errno
+ * value; a human-readable reason goes into the caller's struct model_error.
+ */
+#ifndef PREDICTD_MODEL_H
+#define PREDICTD_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct model;
+
+struct model_error {
+        char message[320];
+};
+
+/* What a model's predict() returns. */
+enum model_type {
+        MODEL_TYPE_CLASSIFIER,  /* predict -> class label, maybe predict_proba */
+        MODEL_TYPE_TRANSFORMER, /* transform only (a pipeline step) */
+};
+
+/* A class label exactly as scikit-learn holds it in `classes_`. */
+enum model_label_type {
+        MODEL_LABEL_INT,
+        MODEL_LABEL_FLOAT,
+        MODEL_LABEL_BOOL,
+        MODEL_LABEL_STR,
+};
+
+struct model_label {
+        enum model_label_type type;
+        union {
+                int64_t i;
+                double f;
+                bool b;
+                const char *s; /* NUL-terminated UTF-8, owned by the model */
+        } v;
+};
+
+/* How LogisticRegression turns decision values into probabilities. */
+enum model_logreg_proba {
+        MODEL_LOGREG_OVR,         /* expit, then normalised (binary: 1-p, p) */
+        MODEL_LOGREG_MULTINOMIAL, /* softmax (binary: softmax of [-d, d]) */
+};
+
+/* A tree node as scikit-learn's Tree stores it. left == -1 marks a leaf. */
+struct model_tree_node {
+        int64_t left;
+        int64_t right;
+        int64_t feature;
+        double threshold;
+};
+
+/* --- construction (used by serialize/) ------------------------------ */
+
+/* Each create function copies what it is given; on success *out owns a new
+ * model the caller frees with model_free(). `classes` strings are copied.
+ * Returns -EINVAL when the parts are inconsistent (message says how),
+ * -ENOMEM when out of memory. */
+
+/* coef: n_rows x n_features, row-major; n_rows is 1 for a binary problem
+ * (then n_classes must be 2), n_classes otherwise. */
+int model_logreg_create(size_t n_features, size_t n_rows, const double *coef,
+                        const double *intercept, enum model_logreg_proba proba,
+                        const struct model_label *classes, size_t n_classes,
+                        struct model **out, struct model_error *err);
+
+/* mean and scale may each be NULL (with_mean=False / with_std=False). */
+int model_scaler_create(size_t n_features, const double *mean,
+                        const double *scale, struct model **out,
+                        struct model_error *err);
+
+/* values: n_nodes x n_classes (one output). The tree keeps no classes of its
+ * own when used inside a forest; pass classes for a standalone tree. */
+int model_tree_create(size_t n_features, size_t n_nodes,
+                      const struct model_tree_node *nodes, const double *values,
+                      size_t n_classes, const struct model_label *classes,
+                      struct model **out, struct model_error *err);
+
+/* Takes ownership of trees[0..n_trees) (also on failure) which must all be
+ * trees made by model_tree_create with the same n_features and n_classes. */
+int model_forest_create(struct model **trees, size_t n_trees,
+                        const struct model_label *classes, size_t n_classes,
+                        struct model **out, struct model_error *err);
+
+/* Takes ownership of steps[0..n) (also on failure). A NULL step is
+ * 'passthrough'. All but the last must be transformers. */
+int model_pipeline_create(struct model **steps, const char *const *names,
+                          size_t n, struct model **out,
+                          struct model_error *err);
+
+/* Accepts NULL and half-built models. */
+void model_free(struct model *m);
+
+/* --- use (server/ and main) ----------------------------------------- */
+
+enum model_type model_get_type(const struct model *m);
+size_t model_n_features(const struct model *m);
+/* Number of classes, 0 for a transformer. */
+size_t model_n_classes(const struct model *m);
+/* Label i (i < model_n_classes); the pointer lives as long as the model. */
+const struct model_label *model_class_label(const struct model *m, size_t i);
+bool model_has_proba(const struct model *m);
+
+/* Writes a one-line description such as
+ * "Pipeline(scaler=StandardScaler, clf=RandomForestClassifier[100 trees])"
+ * into buf (always NUL-terminated, truncated to len). */
+void model_describe(const struct model *m, char *buf, size_t len);
+
+/* Classifies rows x n_features doubles (row-major). On success writes
+ * class_idx[rows] (index into the class labels) and, when proba is not
+ * NULL and the model has predict_proba, proba[rows x n_classes].
+ * Returns -EINVAL for input the model refuses (the message names the row
+ * and column), -ENOMEM, or -ENOTSUP for a model that cannot classify. */
+int model_predict(const struct model *m, const double *X, size_t rows,
+                  size_t *class_idx, double *proba, struct model_error *err);
+
+#endif

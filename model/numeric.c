@@ -1,0 +1,73 @@
+/* numeric.c - the handful of numpy/scipy reductions whose rounding decides
+ * whether predictd agrees with scikit-learn bit for bit: numpy's pairwise
+ * float64 sum, argmax's tie rule, sklearn's softmax and scipy's expit. */
+#include <math.h>
+
+#include "model_internal.h"
+
+/* numpy reduces float64 sums with an 8-accumulator pairwise scheme
+ * (blocks of 128, halved recursively above). A plain loop rounds
+ * differently from 8 values on, which can break ties in argmax. */
+static double pairwise_sum(const double *a, size_t n)
+{
+        if (n < 8) {
+                double res = 0.0;
+                for (size_t i = 0; i < n; i++)
+                        res += a[i];
+                return res;
+        }
+        if (n <= 128) {
+                double r[8];
+                size_t i;
+                for (int j = 0; j < 8; j++)
+                        r[j] = a[j];
+                for (i = 8; i < n - (n % 8); i += 8)
+                        for (int j = 0; j < 8; j++)
+                                r[j] += a[i + j];
+                double res = ((r[0] + r[1]) + (r[2] + r[3])) +
+                             ((r[4] + r[5]) + (r[6] + r[7]));
+                for (; i < n; i++)
+                        res += a[i];
+                return res;
+        }
+        size_t n2 = n / 2;
+        n2 -= n2 % 8;
+        return pairwise_sum(a, n2) + pairwise_sum(a + n2, n - n2);
+}
+
+double model_np_sum(const double *a, size_t n)
+{
+        /* The reduction starts from the identity 0.0. */
+        return 0.0 + pairwise_sum(a, n);
+}
+
+size_t model_np_argmax(const double *a, size_t n)
+{
+        size_t best = 0;
+        for (size_t i = 1; i < n; i++) {
+                /* numpy treats NaN as the maximum (first NaN wins). */
+                if (isnan(a[best]))
+                        return best;
+                if (isnan(a[i]) || a[i] > a[best])
+                        best = i;
+        }
+        return best;
+}
+
+void model_softmax_row(double *row, size_t n)
+{
+        double max = row[0];
+        for (size_t i = 1; i < n; i++)
+                if (row[i] > max)
+                        max = row[i];
+        for (size_t i = 0; i < n; i++)
+                row[i] = exp(row[i] - max);
+        double sum = model_np_sum(row, n);
+        for (size_t i = 0; i < n; i++)
+                row[i] /= sum;
+}
+
+double model_expit(double x)
+{
+        return 1.0 / (1.0 + exp(-x));
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs, from Debian's packages, everything predictd needs to build, to run
+# its tests (scikit-learn is the oracle) and to run its benchmark.
+# Idempotent: packages already present are left alone. Needs root.
+set -euo pipefail
+
+BUILD_PKGS=(build-essential meson ninja-build pkg-config
+            libmicrohttpd-dev libcjson-dev libjansson-dev libssl-dev zlib1g-dev)
+TEST_PKGS=(python3 python3-sklearn python3-joblib python3-numpy python3-pytest curl valgrind)
+BENCH_PKGS=(wrk python3-flask gunicorn)
+
+want=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}")
+if [ "${1:-}" = "--bench" ]; then
+    want+=("${BENCH_PKGS[@]}")
+fi
+
+missing=()
+for p in "${want[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$p")
+    fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+    exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: missing packages: ${missing[*]}; run as root" >&2
+    exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,72 @@
+/* allowlist.c - the only globals a model file may name. Each is an exact
+ * (module, qualified name) pair mapped to a native meaning; the reader
+ * never imports or calls anything. A dotted name ("getattr.__self__") is
+ * its own pair and matches nothing here. */
+#include <string.h>
+
+#include "serialize_internal.h"
+
+/* scikit-learn moved its modules to private names in 0.22; files written
+ * before that use the public ones, which are kept for them. */
+static const struct pv_class allowlist[] = {
+        /* numpy (1.x writes numpy.core, 2.x numpy._core) */
+        { "numpy", "ndarray", ROLE_NDARRAY, NULL },
+        { "numpy", "dtype", ROLE_DTYPE, NULL },
+        { "numpy.core.multiarray", "_reconstruct", ROLE_RECONSTRUCT, NULL },
+        { "numpy._core.multiarray", "_reconstruct", ROLE_RECONSTRUCT, NULL },
+        { "numpy.core.multiarray", "scalar", ROLE_SCALAR, NULL },
+        { "numpy._core.multiarray", "scalar", ROLE_SCALAR, NULL },
+        { "numpy.core.numeric", "_frombuffer", ROLE_FROMBUFFER, NULL },
+        { "numpy._core.numeric", "_frombuffer", ROLE_FROMBUFFER, NULL },
+        /* Python's own plumbing for bytes, plain objects, sets, dates */
+        { "_codecs", "encode", ROLE_CODECS_ENCODE, NULL },
+        { "__builtin__", "bytes", ROLE_BYTES, NULL },
+        { "builtins", "bytes", ROLE_BYTES, NULL },
+        { "copy_reg", "_reconstructor", ROLE_RECONSTRUCTOR, NULL },
+        { "copyreg", "_reconstructor", ROLE_RECONSTRUCTOR, NULL },
+        { "__builtin__", "object", ROLE_OBJECT, NULL },
+        { "builtins", "object", ROLE_OBJECT, NULL },
+        { "__builtin__", "set", ROLE_SET, NULL },
+        { "builtins", "set", ROLE_SET, NULL },
+        { "__builtin__", "frozenset", ROLE_SET, NULL },
+        { "builtins", "frozenset", ROLE_SET, NULL },
+        { "datetime", "datetime", ROLE_DATETIME, NULL },
+        { "datetime", "date", ROLE_DATE, NULL },
+        /* joblib */
+        { "joblib.numpy_pickle", "NumpyArrayWrapper", ROLE_JOBLIB_WRAPPER, NULL },
+        { "sklearn.externals.joblib.numpy_pickle", "NumpyArrayWrapper",
+          ROLE_JOBLIB_WRAPPER, NULL },
+        /* scikit-learn estimators with a builder */
+        { "sklearn.linear_model._logistic", "LogisticRegression", ROLE_ESTIMATOR,
+          "LogisticRegression" },
+        { "sklearn.linear_model.logistic", "LogisticRegression", ROLE_ESTIMATOR,
+          "LogisticRegression" },
+        { "sklearn.preprocessing._data", "StandardScaler", ROLE_ESTIMATOR,
+          "StandardScaler" },
+        { "sklearn.preprocessing.data", "StandardScaler", ROLE_ESTIMATOR,
+          "StandardScaler" },
+        { "sklearn.tree._classes", "DecisionTreeClassifier", ROLE_ESTIMATOR,
+          "DecisionTreeClassifier" },
+        { "sklearn.tree.tree", "DecisionTreeClassifier", ROLE_ESTIMATOR,
+          "DecisionTreeClassifier" },
+        { "sklearn.tree._tree", "Tree", ROLE_ESTIMATOR, "Tree" },
+        { "sklearn.ensemble._forest", "RandomForestClassifier", ROLE_ESTIMATOR,
+          "RandomForestClassifier" },
+        { "sklearn.ensemble.forest", "RandomForestClassifier", ROLE_ESTIMATOR,
+          "RandomForestClassifier" },
+        { "sklearn.pipeline", "Pipeline", ROLE_ESTIMATOR, "Pipeline" },
+};
+
+const struct pv_class *allowlist_find(const char *module, size_t module_len,
+                                      const char *name, size_t name_len)
+{
+        for (size_t i = 0; i < sizeof(allowlist) / sizeof(allowlist[0]); i++) {
+                const struct pv_class *c = &allowlist[i];
+                if (strlen(c->module) == module_len &&
+                    memcmp(c->module, module, module_len) == 0 &&
+                    strlen(c->name) == name_len &&
+                    memcmp(c->name, name, name_len) == 0)
+                        return c;
+        }
+        return NULL;
+}

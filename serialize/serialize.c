@@ -1,0 +1,538 @@
+/* serialize.c - from a file to a model: read the bytes (bounded), hash
+ * them, undo joblib's compression, run the restricted pickle machine,
+ * unwrap the metadata dict some users save around their estimator, and
+ * hand the estimator to its builder. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <zlib.h>
+
+#include "model.h"
+#include "serialize_internal.h"
+
+void serialize_limits_default(struct serialize_limits *lim)
+{
+        lim->max_file_bytes = (size_t)1 << 30;
+        lim->max_stream_bytes = (size_t)2 << 30;
+        lim->max_alloc_bytes = (size_t)4 << 30;
+        lim->max_memo = (size_t)1 << 22;
+        lim->max_stack = (size_t)1 << 20;
+        lim->max_depth = 64;
+        lim->max_model_bytes = (size_t)4 << 30;
+}
+
+void serialize_info_free(struct serialize_info *info)
+{
+        if (!info)
+                return;
+        for (size_t i = 0; i < info->n_feature_names; i++)
+                free(info->feature_names[i]);
+        free(info->feature_names);
+        for (size_t i = 0; i < info->n_meta; i++) {
+                free(info->meta[i].key);
+                free(info->meta[i].json);
+        }
+        free(info->meta);
+        free(info);
+}
+
+/* --- reading and decompressing ------------------------------------------ */
+
+static int read_all(const char *path, size_t max, uint8_t **out, size_t *len,
+                    struct serialize_error *err)
+{
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+                int e = errno;
+                serr_set(err, -1, "cannot open: %s", strerror(e));
+                return -e;
+        }
+        size_t cap = 1 << 16, n = 0;
+        uint8_t *buf = malloc(cap);
+        int rc = 0;
+        if (!buf) {
+                rc = -ENOMEM;
+                serr_set(err, -1, "out of memory");
+                goto out;
+        }
+        for (;;) {
+                if (n == cap) {
+                        if (cap > max) {
+                                rc = -EFBIG;
+                                serr_set(err, -1, "file is larger than the limit of %zu bytes",
+                                         max);
+                                goto out;
+                        }
+                        uint8_t *nb = realloc(buf, cap * 2);
+                        if (!nb) {
+                                rc = -ENOMEM;
+                                serr_set(err, -1, "out of memory reading the file");
+                                goto out;
+                        }
+                        buf = nb;
+                        cap *= 2;
+                }
+                ssize_t r = read(fd, buf + n, cap - n);
+                if (r < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        rc = -errno;
+                        serr_set(err, -1, "cannot read: %s", strerror(errno));
+                        goto out;
+                }
+                if (r == 0)
+                        break;
+                n += (size_t)r;
+        }
+        if (n > max) {
+                rc = -EFBIG;
+                serr_set(err, -1, "file is larger than the limit of %zu bytes", max);
+                goto out;
+        }
+        *out = buf;
+        *len = n;
+        buf = NULL;
+out:
+        free(buf);
+        close(fd);
+        return rc;
+}
+
+static int inflate_all(const uint8_t *in, size_t len, size_t max,
+                       uint8_t **out, size_t *out_len,
+                       struct serialize_error *err)
+{
+        z_stream zs;
+        memset(&zs, 0, sizeof(zs));
+        if (inflateInit2(&zs, 15 + 32) != Z_OK) { /* zlib or gzip header */
+                serr_set(err, -1, "cannot start zlib");
+                return -ENOMEM;
+        }
+        size_t cap = len * 4 + 4096, n = 0;
+        if (cap > max + 1)
+                cap = max + 1;
+        uint8_t *buf = malloc(cap);
+        int rc = 0;
+        if (!buf) {
+                rc = -ENOMEM;
+                serr_set(err, -1, "out of memory decompressing");
+                goto out;
+        }
+        zs.next_in = (Bytef *)(uintptr_t)in;
+        /* zlib's counters are 32-bit: feed and drain in bounded steps */
+        size_t in_left = len;
+        for (;;) {
+                if (n == cap) {
+                        if (cap > max) {
+                                rc = -EFBIG;
+                                serr_set(err, -1,
+                                         "decompressed stream is larger than the limit of %zu bytes",
+                                         max);
+                                goto out;
+                        }
+                        size_t ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+                        uint8_t *nb = realloc(buf, ncap);
+                        if (!nb) {
+                                rc = -ENOMEM;
+                                serr_set(err, -1, "out of memory decompressing");
+                                goto out;
+                        }
+                        buf = nb;
+                        cap = ncap;
+                }
+                if (zs.avail_in == 0 && in_left) {
+                        zs.avail_in = in_left > (1u << 30) ? (1u << 30) : (uInt)in_left;
+                        in_left -= zs.avail_in;
+                }
+                size_t room = cap - n > (1u << 30) ? (1u << 30) : cap - n;
+                zs.next_out = buf + n;
+                zs.avail_out = (uInt)room;
+                int zr = inflate(&zs, Z_NO_FLUSH);
+                n += room - zs.avail_out;
+                if (zr == Z_STREAM_END)
+                        break;
+                if (zr != Z_OK && !(zr == Z_BUF_ERROR && zs.avail_out == 0)) {
+                        rc = -EINVAL;
+                        serr_set(err, (long long)zs.total_in,
+                                 "compressed data is corrupt or truncated at input byte %lu (%s)",
+                                 (unsigned long)zs.total_in, zs.msg ? zs.msg : "zlib error");
+                        goto out;
+                }
+        }
+        if (n > max) {
+                rc = -EFBIG;
+                serr_set(err, -1, "decompressed stream is larger than the limit of %zu bytes", max);
+                goto out;
+        }
+        *out = buf;
+        *out_len = n;
+        buf = NULL;
+out:
+        inflateEnd(&zs);
+        free(buf);
+        return rc;
+}
+
+static bool starts_with(const uint8_t *d, size_t len, const char *magic, size_t n)
+{
+        return len >= n && memcmp(d, magic, n) == 0;
+}
+
+/* Decides the container from the first bytes, as joblib does. */
+static int open_container(const uint8_t *data, size_t len,
+                          const struct serialize_limits *lim, uint8_t **owned,
+                          const uint8_t **stream, size_t *stream_len,
+                          char *desc, size_t desc_len,
+                          struct serialize_error *err)
+{
+        const char *other = NULL;
+        *owned = NULL;
+        if (len == 0) {
+                serr_set(err, 0, "file is empty");
+                return -EINVAL;
+        }
+        if (data[0] == 0x78 || starts_with(data, len, "\x1f\x8b", 2)) {
+                int rc = inflate_all(data, len, lim->max_stream_bytes, owned, stream_len, err);
+                if (rc < 0)
+                        return rc;
+                *stream = *owned;
+                snprintf(desc, desc_len, "%s-compressed", data[0] == 0x78 ? "zlib" : "gzip");
+                return 0;
+        }
+        if (starts_with(data, len, "BZh", 3))
+                other = "bz2";
+        else if (starts_with(data, len, "\xfd" "7zXZ", 5))
+                other = "xz";
+        else if (starts_with(data, len, "\x5d\x00\x00", 3))
+                other = "lzma";
+        else if (starts_with(data, len, "\x04\x22\x4d\x18", 4))
+                other = "lz4";
+        else if (starts_with(data, len, "ZF", 2))
+                other = "joblib < 0.10 zfile";
+        if (other) {
+                serr_set(err, 0,
+                         "%s-compressed files are not supported (expected a pickle, or "
+                         "joblib with zlib or gzip compression)",
+                         other);
+                return -EINVAL;
+        }
+        *stream = data;
+        *stream_len = len;
+        snprintf(desc, desc_len, "uncompressed");
+        return 0;
+}
+
+/* --- metadata ------------------------------------------------------------ */
+
+struct sbuf {
+        char *d;
+        size_t n, cap;
+        bool failed;
+};
+
+static void sb_put(struct sbuf *b, const char *s, size_t n)
+{
+        if (b->failed)
+                return;
+        if (b->n + n + 1 > b->cap) {
+                size_t cap = (b->cap + n + 1) * 2;
+                char *d = realloc(b->d, cap);
+                if (!d) {
+                        b->failed = true;
+                        return;
+                }
+                b->d = d;
+                b->cap = cap;
+        }
+        memcpy(b->d + b->n, s, n);
+        b->n += n;
+        b->d[b->n] = '\0';
+}
+
+static void sb_str(struct sbuf *b, const char *s)
+{
+        sb_put(b, s, strlen(s));
+}
+
+static void json_string(struct sbuf *b, const char *s, size_t n)
+{
+        sb_put(b, "\"", 1);
+        for (size_t i = 0; i < n; i++) {
+                unsigned char c = (unsigned char)s[i];
+                char esc[8];
+                if (c == '"' || c == '\\') {
+                        esc[0] = '\\';
+                        esc[1] = (char)c;
+                        sb_put(b, esc, 2);
+                } else if (c < 0x20) {
+                        snprintf(esc, sizeof(esc), "\\u%04x", c);
+                        sb_put(b, esc, 6);
+                } else {
+                        sb_put(b, (const char *)&c, 1);
+                }
+        }
+        sb_put(b, "\"", 1);
+}
+
+/* Renders plain data as JSON; anything else as a string naming its kind. */
+static void render_json(struct sbuf *b, const struct pv *v, size_t depth)
+{
+        char num[64];
+        if (depth > 16) {
+                sb_str(b, "\"...\"");
+                return;
+        }
+        switch (v->kind) {
+        case PV_NONE: sb_str(b, "null"); return;
+        case PV_BOOL: sb_str(b, v->u.b ? "true" : "false"); return;
+        case PV_INT:
+                snprintf(num, sizeof(num), "%lld", (long long)v->u.i);
+                sb_str(b, num);
+                return;
+        case PV_FLOAT:
+                if (v->u.f != v->u.f || v->u.f - v->u.f != 0) {
+                        sb_str(b, "null");
+                        return;
+                }
+                snprintf(num, sizeof(num), "%.17g", v->u.f);
+                sb_str(b, num);
+                return;
+        case PV_STR: json_string(b, v->u.s.data, v->u.s.len); return;
+        case PV_TUPLE:
+        case PV_LIST:
+        case PV_SET:
+                sb_str(b, "[");
+                for (size_t i = 0; i < v->u.seq.len && i < 10000; i++) {
+                        if (i)
+                                sb_str(b, ",");
+                        render_json(b, v->u.seq.items[i], depth + 1);
+                }
+                sb_str(b, "]");
+                return;
+        case PV_DICT:
+                sb_str(b, "{");
+                for (size_t i = 0, k = 0; i < v->u.dict.len && i < 10000; i++) {
+                        const struct pv *key = v->u.dict.keys[i];
+                        if (key->kind != PV_STR)
+                                continue;
+                        if (k++)
+                                sb_str(b, ",");
+                        json_string(b, key->u.s.data, key->u.s.len);
+                        sb_str(b, ":");
+                        render_json(b, v->u.dict.vals[i], depth + 1);
+                }
+                sb_str(b, "}");
+                return;
+        default: {
+                const char *k = pv_kind_name(v);
+                json_string(b, k, strlen(k));
+                return;
+        }
+        }
+}
+
+static int collect_meta(const struct pv *dict, struct serialize_info *info,
+                        struct serialize_error *err)
+{
+        size_t n = dict->u.dict.len;
+        info->meta = calloc(n ? n : 1, sizeof(*info->meta));
+        if (!info->meta)
+                goto nomem;
+        for (size_t i = 0; i < n; i++) {
+                const struct pv *k = dict->u.dict.keys[i];
+                if (k->kind != PV_STR || pv_is_str(k, "model"))
+                        continue;
+                /* a later duplicate key wins, as in a Python dict */
+                if (pv_dict_get(dict, k->u.s.data) != dict->u.dict.vals[i])
+                        continue;
+                struct sbuf b = { 0 };
+                render_json(&b, dict->u.dict.vals[i], 0);
+                struct serialize_meta *m = &info->meta[info->n_meta];
+                m->key = strdup(k->u.s.data);
+                m->json = b.d;
+                info->n_meta++;
+                if (b.failed || !m->key || !m->json)
+                        goto nomem;
+        }
+        return 0;
+nomem:
+        serr_set(err, -1, "out of memory collecting metadata");
+        return -ENOMEM;
+}
+
+/* Input column names: the wrapper's 'features', else feature_names_in_. */
+static int collect_features(const struct pv *names, struct serialize_info *info,
+                            struct serialize_error *err)
+{
+        size_t n;
+        struct pv **items = NULL;
+        if (names->kind == PV_LIST || names->kind == PV_TUPLE) {
+                n = names->u.seq.len;
+                items = names->u.seq.items;
+        } else if (names->kind == PV_ARRAY && names->u.arr->dtype->kind == 'O') {
+                n = names->u.arr->count;
+                items = names->u.arr->objects;
+        } else {
+                serr_set(err, -1, "feature names: expected a list of str, found %s",
+                         pv_kind_name(names));
+                return -EINVAL;
+        }
+        info->feature_names = calloc(n ? n : 1, sizeof(char *));
+        if (!info->feature_names)
+                goto nomem;
+        for (size_t i = 0; i < n; i++) {
+                if (items[i]->kind != PV_STR) {
+                        serr_set(err, -1, "feature name %zu: expected str, found %s", i,
+                                 pv_kind_name(items[i]));
+                        return -EINVAL;
+                }
+                info->feature_names[i] = strdup(items[i]->u.s.data);
+                if (!info->feature_names[i])
+                        goto nomem;
+                info->n_feature_names = i + 1;
+        }
+        return 0;
+nomem:
+        serr_set(err, -1, "out of memory collecting feature names");
+        return -ENOMEM;
+}
+
+/* --- the load ------------------------------------------------------------ */
+
+static void sha256_hex(const uint8_t *data, size_t len, char out[65])
+{
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int mdlen = 0;
+        out[0] = '\0';
+        if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32)
+                return;
+        for (unsigned i = 0; i < mdlen; i++)
+                snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+int serialize_load_buffer(const uint8_t *data, size_t len,
+                          const struct serialize_limits *lim,
+                          struct model **model_out,
+                          struct serialize_info **info_out,
+                          struct serialize_error *err)
+{
+        struct serialize_limits dflt;
+        struct arena arena;
+        struct serialize_info *info = NULL;
+        struct model *model = NULL;
+        uint8_t *owned = NULL;
+        const uint8_t *stream = NULL;
+        size_t stream_len, pos = 0;
+        char kind[32];
+        struct pv *root = NULL;
+        int rc;
+
+        if (!lim) {
+                serialize_limits_default(&dflt);
+                lim = &dflt;
+        }
+        err->offset = -1;
+        err->message[0] = '\0';
+        arena_init(&arena, lim->max_alloc_bytes);
+        info = calloc(1, sizeof(*info));
+        if (!info) {
+                serr_set(err, -1, "out of memory");
+                return -ENOMEM;
+        }
+        sha256_hex(data, len, info->sha256);
+        rc = open_container(data, len, lim, &owned, &stream, &stream_len, kind,
+                            sizeof(kind), err);
+        if (rc < 0)
+                goto fail;
+
+        struct pickle_ctx ctx = {
+                .buf = stream, .len = stream_len, .lim = lim, .arena = &arena,
+                .err = err,
+        };
+        rc = pickle_vm_run(&ctx, &pos, 0, &root);
+        if (rc < 0)
+                goto fail;
+        snprintf(info->container, sizeof(info->container), "pickle protocol %d, %s",
+                 ctx.max_protocol_seen, kind);
+
+        const struct pv *est = root;
+        const struct pv *features = NULL;
+        if (root->kind == PV_DICT) {
+                est = pv_dict_get(root, "model");
+                if (!est) {
+                        serr_set(err, -1,
+                                 "expected a scikit-learn estimator, or a dict with the "
+                                 "estimator under 'model'; found a dict without 'model'");
+                        rc = -EINVAL;
+                        goto fail;
+                }
+                if ((rc = collect_meta(root, info, err)) < 0)
+                        goto fail;
+                features = pv_dict_get(root, "features");
+        }
+        if (est->kind != PV_OBJECT || est->u.obj.cls->role != ROLE_ESTIMATOR) {
+                serr_set(err, -1,
+                         "expected a scikit-learn estimator, found %s: the file holds no "
+                         "model",
+                         pv_kind_name(est));
+                rc = -EINVAL;
+                goto fail;
+        }
+        if (!features && est->u.obj.state)
+                features = pv_dict_get(est->u.obj.state, "feature_names_in_");
+
+        struct build_ctx bc = { .lim = lim, .err = err };
+        rc = build_estimator(&bc, est, &model);
+        if (rc < 0)
+                goto fail;
+        snprintf(info->sklearn_version, sizeof(info->sklearn_version), "%s",
+                 bc.sklearn_version);
+        if (features && features->kind != PV_NONE) {
+                if ((rc = collect_features(features, info, err)) < 0)
+                        goto fail;
+                if (info->n_feature_names != model_n_features(model)) {
+                        serr_set(err, -1,
+                                 "the file names %zu features but the model takes %zu",
+                                 info->n_feature_names, model_n_features(model));
+                        rc = -EINVAL;
+                        goto fail;
+                }
+        }
+        arena_release(&arena);
+        free(owned);
+        *model_out = model;
+        *info_out = info;
+        return 0;
+fail:
+        model_free(model);
+        serialize_info_free(info);
+        arena_release(&arena);
+        free(owned);
+        return rc;
+}
+
+int serialize_load_file(const char *path, const struct serialize_limits *lim,
+                        struct model **model_out,
+                        struct serialize_info **info_out,
+                        struct serialize_error *err)
+{
+        struct serialize_limits dflt;
+        uint8_t *data = NULL;
+        size_t len = 0;
+        if (!lim) {
+                serialize_limits_default(&dflt);
+                lim = &dflt;
+        }
+        err->offset = -1;
+        int rc = read_all(path, lim->max_file_bytes, &data, &len, err);
+        if (rc < 0)
+                return rc;
+        rc = serialize_load_buffer(data, len, lim, model_out, info_out, err);
+        free(data);
+        return rc;
+}

@@ -1,0 +1,77 @@
+/* serialize.h - model files on disk to models in memory, without ever
+ * running anything a file names.
+ *
+ * A file (plain pickle, protocol 0-5, or a joblib file, plain or zlib/gzip
+ * compressed) is read by a restricted pickle machine into an inert graph;
+ * globals resolve only against an allowlist of exact (module, name) pairs;
+ * one builder per scikit-learn class turns the graph into model/ structs.
+ *
+ * Errors: 0 on success or a negative errno value; the reason, naming what
+ * was expected and what was found (and the byte offset in the pickle
+ * stream where it applies), goes into the caller's struct serialize_error.
+ */
+#ifndef PREDICTD_SERIALIZE_H
+#define PREDICTD_SERIALIZE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct model;
+
+struct serialize_error {
+        char message[512];
+        long long offset; /* byte offset in the (decompressed) stream, or -1 */
+};
+
+/* Hard limits on what one load may consume. */
+struct serialize_limits {
+        size_t max_file_bytes;    /* size of the file on disk */
+        size_t max_stream_bytes;  /* size after decompression */
+        size_t max_alloc_bytes;   /* everything the reader allocates */
+        size_t max_memo;          /* memo entries */
+        size_t max_stack;         /* stack entries */
+        size_t max_depth;         /* nesting of objects walked by builders */
+        size_t max_model_bytes;   /* native model memory */
+};
+
+/* One item of a metadata wrapper dict, rendered as JSON text. */
+struct serialize_meta {
+        char *key;
+        char *json;
+};
+
+/* What a load found besides the model. Owned by the caller. */
+struct serialize_info {
+        char sha256[65];         /* hex digest of the file as on disk */
+        char sklearn_version[32];/* _sklearn_version in the file, or "" */
+        char container[64];      /* e.g. "pickle protocol 4", "joblib (zlib)" */
+        char **feature_names;    /* input column names, or NULL */
+        size_t n_feature_names;
+        struct serialize_meta *meta; /* other keys of a metadata wrapper */
+        size_t n_meta;
+};
+
+/* Fills *lim with defaults suited to a server with a few GiB of memory. */
+void serialize_limits_default(struct serialize_limits *lim);
+
+/* Loads the model file at path. On success *model_out and *info_out are new
+ * objects the caller frees with model_free() and serialize_info_free().
+ * Errors: -ENOENT/-EACCES/... from opening the file, -EFBIG over a limit,
+ * -EPERM for a global or opcode that is not allowed, -EINVAL for a file
+ * that is malformed or holds no supported estimator, -ENOMEM. */
+int serialize_load_file(const char *path, const struct serialize_limits *lim,
+                        struct model **model_out,
+                        struct serialize_info **info_out,
+                        struct serialize_error *err);
+
+/* The same for bytes already in memory (the SHA-256 is of these bytes). */
+int serialize_load_buffer(const uint8_t *data, size_t len,
+                          const struct serialize_limits *lim,
+                          struct model **model_out,
+                          struct serialize_info **info_out,
+                          struct serialize_error *err);
+
+/* Accepts NULL. */
+void serialize_info_free(struct serialize_info *info);
+
+#endif

@@ -1,0 +1,195 @@
+/* serialize_internal.h - the inert object graph the pickle machine builds,
+ * and what the parts of serialize/ share. Never included outside it. */
+#ifndef PREDICTD_SERIALIZE_INTERNAL_H
+#define PREDICTD_SERIALIZE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "serialize.h"
+
+/* --- arena: every graph allocation, counted against one limit -------- */
+
+struct arena {
+        struct arena_block *head;
+        size_t used;  /* bytes handed out, including block overhead */
+        size_t limit;
+};
+
+void arena_init(struct arena *a, size_t limit);
+/* Zeroed memory, 16-byte aligned; NULL when the limit would be passed or
+ * malloc fails. */
+void *arena_alloc(struct arena *a, size_t n);
+void arena_release(struct arena *a);
+
+/* --- globals ----------------------------------------------------------- */
+
+enum pv_role {
+        ROLE_ESTIMATOR,       /* a scikit-learn class: NEWOBJ/REDUCE + BUILD */
+        ROLE_NDARRAY,         /* numpy.ndarray, only as _reconstruct's arg */
+        ROLE_RECONSTRUCT,     /* numpy _reconstruct(ndarray, shape, b'b') */
+        ROLE_DTYPE,           /* numpy.dtype(descr, align, copy) */
+        ROLE_SCALAR,          /* numpy scalar(dtype, bytes) */
+        ROLE_FROMBUFFER,      /* numpy _frombuffer(buf, dtype, shape, order) */
+        ROLE_CODECS_ENCODE,   /* _codecs.encode(str, 'latin1') -> bytes */
+        ROLE_BYTES,           /* bytes() */
+        ROLE_RECONSTRUCTOR,   /* copyreg._reconstructor(cls, object, None) */
+        ROLE_OBJECT,          /* builtins.object, only as _reconstructor's arg */
+        ROLE_SET,             /* set(list) / frozenset(list) */
+        ROLE_DATETIME,        /* datetime.datetime(bytes) */
+        ROLE_DATE,            /* datetime.date(bytes) */
+        ROLE_JOBLIB_WRAPPER,  /* joblib NumpyArrayWrapper */
+};
+
+struct pv_class {
+        const char *module;
+        const char *name;
+        enum pv_role role;
+        const char *sk_name; /* scikit-learn class name, ROLE_ESTIMATOR only */
+};
+
+/* The entry for exactly (module, name), or NULL. */
+const struct pv_class *allowlist_find(const char *module, size_t module_len,
+                                      const char *name, size_t name_len);
+
+/* --- values ------------------------------------------------------------ */
+
+enum pv_kind {
+        PV_NONE,
+        PV_BOOL,
+        PV_INT,
+        PV_BIGINT, /* an integer wider than 64 bits: kept, never used */
+        PV_FLOAT,
+        PV_STR,    /* UTF-8, NUL-terminated */
+        PV_BYTES,
+        PV_TUPLE,
+        PV_LIST,
+        PV_DICT,
+        PV_SET,
+        PV_GLOBAL,
+        PV_OBJECT,
+        PV_ARRAY,
+        PV_DTYPE,
+};
+
+struct pv;
+
+struct pv_dtype {
+        char kind;       /* numpy kind: f i u b O U S V */
+        size_t itemsize;
+        char byteorder;  /* '<' '>' '|' */
+        bool built;
+        size_t n_fields; /* structured dtypes */
+        const char **field_names;
+        struct pv_dtype **field_types;
+        size_t *field_offsets;
+};
+
+struct pv_array {
+        struct pv_dtype *dtype;
+        size_t ndim;
+        size_t shape[32];
+        size_t count;          /* product of shape */
+        bool built;
+        const uint8_t *data;   /* count x itemsize bytes, C order */
+        struct pv **objects;   /* dtype 'O': count values */
+};
+
+struct pv {
+        enum pv_kind kind;
+        size_t offset; /* where in the stream it was made */
+        union {
+                bool b;
+                int64_t i;
+                double f;
+                struct {
+                        const char *data;
+                        size_t len;
+                } s; /* STR, BYTES, BIGINT (raw little-endian bytes) */
+                struct {
+                        struct pv **items;
+                        size_t len, cap;
+                } seq; /* TUPLE, LIST, SET */
+                struct {
+                        struct pv **keys, **vals;
+                        size_t len, cap;
+                } dict;
+                const struct pv_class *global;
+                struct {
+                        const struct pv_class *cls;
+                        struct pv *args;
+                        struct pv *state;
+                } obj;
+                struct pv_array *arr;
+                struct pv_dtype *dtype;
+        } u;
+};
+
+/* --- the pickle machine ---------------------------------------------- */
+
+struct pickle_ctx {
+        const uint8_t *buf;
+        size_t len;
+        const struct serialize_limits *lim;
+        struct arena *arena;
+        struct serialize_error *err;
+        int max_protocol_seen;
+};
+
+/* Runs the pickle stream that starts at *pos; on success *out is the value
+ * STOP returned and *pos the byte after STOP. nested > 0 for the pickles
+ * joblib embeds for object arrays. */
+int pickle_vm_run(struct pickle_ctx *ctx, size_t *pos, int nested,
+                  struct pv **out);
+
+/* --- numpy ------------------------------------------------------------ */
+
+/* Parses a dtype descriptor such as "f8", "<i4", "O8", "V56". */
+int numpy_dtype_from_descr(struct pickle_ctx *ctx, const char *descr,
+                           size_t len, size_t offset, struct pv_dtype **out);
+/* Applies a dtype's BUILD state (3 or 4, endian, subarray, names, ...). */
+int numpy_dtype_build(struct pickle_ctx *ctx, struct pv_dtype *dt,
+                      const struct pv *state, size_t offset);
+/* Applies an ndarray's BUILD state (1, shape, dtype, is_fortran, data). */
+int numpy_array_build(struct pickle_ctx *ctx, struct pv_array *arr,
+                      const struct pv *state, size_t offset);
+/* Makes a built array from raw bytes in the given order ('C' or 'F'). */
+int numpy_array_from_bytes(struct pickle_ctx *ctx, struct pv_dtype *dt,
+                           const size_t *shape, size_t ndim, char order,
+                           const uint8_t *data, size_t len, size_t offset,
+                           struct pv **out);
+/* Sets arr->shape/ndim/count from a tuple of ints. */
+int numpy_shape_from_tuple(struct pickle_ctx *ctx, const struct pv *t,
+                           size_t *shape, size_t *ndim, size_t *count,
+                           size_t offset);
+/* Converts element i of a numeric array (f, i, u, b kinds) to double. */
+bool numpy_get_f64(const struct pv_dtype *dt, const uint8_t *p, double *out);
+bool numpy_get_i64(const struct pv_dtype *dt, const uint8_t *p, int64_t *out);
+
+/* --- helpers ------------------------------------------------------------ */
+
+void serr_set(struct serialize_error *err, long long offset, const char *fmt,
+              ...) __attribute__((format(printf, 3, 4)));
+
+/* The value of key in dict (last one written wins; a bytes key matches a
+ * str key with the same contents, for Python 2 files), or NULL. */
+struct pv *pv_dict_get(const struct pv *dict, const char *key);
+bool pv_is_str(const struct pv *v, const char *s);
+const char *pv_kind_name(const struct pv *v);
+
+/* --- builders ------------------------------------------------------------ */
+
+struct build_ctx {
+        const struct serialize_limits *lim;
+        struct serialize_error *err;
+        size_t depth;
+        size_t model_bytes; /* native memory committed so far */
+        char sklearn_version[32];
+};
+
+/* Builds the estimator object v into a model. */
+int build_estimator(struct build_ctx *bc, const struct pv *v,
+                    struct model **out);
+
+#endif

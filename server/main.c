@@ -1,0 +1,161 @@
+/* main.c - predictd's entry point: parse settings, then either check a
+ * model file (`predictd check PATH`) or serve one. The server binds its
+ * port before loading, so /healthz answers and /readyz says 503 while a
+ * large model loads; a model that cannot be loaded ends the process with
+ * the reason and exit status 1. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "model.h"
+#include "predictd_version.h"
+#include "serialize.h"
+#include "server.h"
+
+static int load(const struct config *cfg, struct model **model,
+                struct serialize_info **info)
+{
+        struct serialize_limits lim;
+        struct serialize_error err;
+        serialize_limits_default(&lim);
+        lim.max_file_bytes = cfg->max_model_bytes;
+        int rc = serialize_load_file(cfg->model_path, &lim, model, info, &err);
+        if (rc < 0) {
+                fprintf(stderr, "predictd: cannot load %s: %s\n", cfg->model_path, err.message);
+                return rc;
+        }
+        if (model_get_type(*model) != MODEL_TYPE_CLASSIFIER) {
+                char desc[512];
+                model_describe(*model, desc, sizeof(desc));
+                fprintf(stderr,
+                        "predictd: cannot load %s: %s has no predict (it only transforms); "
+                        "predictd serves classifiers\n",
+                        cfg->model_path, desc);
+                model_free(*model);
+                serialize_info_free(*info);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static void print_label(const struct model_label *l)
+{
+        switch (l->type) {
+        case MODEL_LABEL_INT: printf("%lld", (long long)l->v.i); break;
+        case MODEL_LABEL_FLOAT: printf("%.17g", l->v.f); break;
+        case MODEL_LABEL_BOOL: printf("%s", l->v.b ? "True" : "False"); break;
+        case MODEL_LABEL_STR: printf("'%s'", l->v.s); break;
+        }
+}
+
+static int run_check(const struct config *cfg)
+{
+        struct model *model;
+        struct serialize_info *info;
+        if (load(cfg, &model, &info) < 0)
+                return 1;
+        char desc[2048];
+        model_describe(model, desc, sizeof(desc));
+        size_t nc = model_n_classes(model);
+        printf("file:            %s\n", cfg->model_path);
+        printf("sha256:          %s\n", info->sha256);
+        printf("container:       %s\n", info->container);
+        printf("sklearn_version: %s\n",
+               info->sklearn_version[0] ? info->sklearn_version : "(not recorded)");
+        printf("estimator:       %s\n", desc);
+        printf("n_features:      %zu\n", model_n_features(model));
+        if (info->n_feature_names) {
+                printf("features:        ");
+                for (size_t i = 0; i < info->n_feature_names; i++)
+                        printf("%s%s", i ? ", " : "", info->feature_names[i]);
+                printf("\n");
+        }
+        printf("classes:         [");
+        for (size_t i = 0; i < nc; i++) {
+                if (i)
+                        printf(", ");
+                print_label(model_class_label(model, i));
+        }
+        printf("]\n");
+        printf("outputs:         prediction (class label)%s\n",
+               model_has_proba(model) ? ", probabilities (one per class)" : "");
+        for (size_t i = 0; i < info->n_meta; i++)
+                printf("%s%s = %s\n", i ? "                 " : "metadata:        ",
+                       info->meta[i].key, info->meta[i].json);
+        model_free(model);
+        serialize_info_free(info);
+        return 0;
+}
+
+static int run_server(const struct config *cfg)
+{
+        sigset_t sigs;
+        sigemptyset(&sigs);
+        sigaddset(&sigs, SIGINT);
+        sigaddset(&sigs, SIGTERM);
+        /* Block before any thread starts, so only sigwait below sees them. */
+        pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+        signal(SIGPIPE, SIG_IGN);
+
+        struct server *srv;
+        char errbuf[512];
+        if (server_start(cfg, &srv, errbuf, sizeof(errbuf)) < 0) {
+                fprintf(stderr, "predictd: %s\n", errbuf);
+                return 1;
+        }
+        fprintf(stderr, "predictd: listening on http://%s:%u (%u threads)\n", cfg->host,
+                server_port(srv), cfg->threads);
+
+        struct model *model;
+        struct serialize_info *info;
+        if (load(cfg, &model, &info) < 0) {
+                server_stop(srv);
+                return 1;
+        }
+        char desc[2048];
+        model_describe(model, desc, sizeof(desc));
+        if (server_publish_model(srv, model, info) < 0) {
+                fprintf(stderr, "predictd: out of memory publishing the model\n");
+                model_free(model);
+                serialize_info_free(info);
+                server_stop(srv);
+                return 1;
+        }
+        fprintf(stderr, "predictd: serving %s (%s), ready\n", cfg->model_path, desc);
+
+        int sig = 0;
+        sigwait(&sigs, &sig);
+        fprintf(stderr, "predictd: %s received, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+        server_stop(srv);
+        return 0;
+}
+
+int main(int argc, char **argv)
+{
+        struct config *cfg;
+        struct config_error cerr;
+        if (config_load(argc, argv, &cfg, &cerr) < 0) {
+                fprintf(stderr, "predictd: %s\n", cerr.message);
+                return 2;
+        }
+        int rc = 0;
+        switch (cfg->command) {
+        case CONFIG_HELP:
+                fputs(config_usage(), stdout);
+                break;
+        case CONFIG_VERSION:
+                printf("predictd %s\n", PREDICTD_VERSION);
+                break;
+        case CONFIG_CHECK:
+                rc = run_check(cfg);
+                break;
+        case CONFIG_SERVE:
+                rc = run_server(cfg);
+                break;
+        }
+        config_free(cfg);
+        return rc;
+}

@@ -1,0 +1,320 @@
+/* predict.c - POST /predict: JSON rows in, labels and probabilities out,
+ * in the shape the seed's Flask app answers with:
+ *   {"features": [..]}        -> {"prediction": x, "probabilities": [..]}
+ *   {"instances": [[..], ..]} -> {"predictions": [..], "probabilities": [[..], ..]}
+ * Every refusal says what was expected and what came. */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "config.h"
+#include "model.h"
+#include "serialize.h"
+#include "server_internal.h"
+
+void out_put(struct out_buf *b, const char *s, size_t n)
+{
+        if (b->failed)
+                return;
+        if (b->n + n + 1 > b->cap) {
+                size_t cap = b->cap ? b->cap : 256;
+                while (cap < b->n + n + 1)
+                        cap *= 2;
+                char *d = realloc(b->d, cap);
+                if (!d) {
+                        b->failed = true;
+                        return;
+                }
+                b->d = d;
+                b->cap = cap;
+        }
+        memcpy(b->d + b->n, s, n);
+        b->n += n;
+        b->d[b->n] = '\0';
+}
+
+void out_str(struct out_buf *b, const char *s)
+{
+        out_put(b, s, strlen(s));
+}
+
+void out_double(struct out_buf *b, double v)
+{
+        char s[40];
+        int n = 0;
+        for (int prec = 15; prec <= 17; prec++) {
+                n = snprintf(s, sizeof(s), "%.*g", prec, v);
+                if (strtod(s, NULL) == v)
+                        break;
+        }
+        out_put(b, s, (size_t)n);
+        /* as Python prints floats: 1.0, not 1, so typed clients see a float */
+        if (!strpbrk(s, ".eEn"))
+                out_put(b, ".0", 2);
+}
+
+void reply_error(struct reply *r, unsigned status, const char *fmt, ...)
+{
+        char msg[600];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        cJSON *o = cJSON_CreateObject();
+        char *s = NULL;
+        if (o && cJSON_AddStringToObject(o, "error", msg))
+                s = cJSON_PrintUnformatted(o);
+        cJSON_Delete(o);
+        r->status = status;
+        r->body = s;
+        r->len = s ? strlen(s) : 0;
+}
+
+static const char *json_type_name(const cJSON *v)
+{
+        if (cJSON_IsNull(v)) return "null";
+        if (cJSON_IsBool(v)) return "a boolean";
+        if (cJSON_IsNumber(v)) return "a number";
+        if (cJSON_IsString(v)) return "a string";
+        if (cJSON_IsArray(v)) return "an array";
+        if (cJSON_IsObject(v)) return "an object";
+        return "an invalid value";
+}
+
+/* Reads one row of numbers into x; where names the row for messages. */
+static int read_row(const cJSON *row, size_t nf, double *x, const char *where,
+                    struct reply *r)
+{
+        if (!cJSON_IsArray(row)) {
+                reply_error(r, 400, "%s: expected an array of %zu numbers, got %s", where,
+                            nf, json_type_name(row));
+                return -EINVAL;
+        }
+        size_t got = (size_t)cJSON_GetArraySize(row);
+        if (got != nf) {
+                reply_error(r, 400, "%s: expected %zu features, got %zu", where, nf, got);
+                return -EINVAL;
+        }
+        size_t j = 0;
+        const cJSON *v;
+        cJSON_ArrayForEach(v, row) {
+                if (!cJSON_IsNumber(v)) {
+                        reply_error(r, 400, "%s[%zu]: expected a number, got %s", where, j,
+                                    json_type_name(v));
+                        return -EINVAL;
+                }
+                if (!isfinite(v->valuedouble)) {
+                        reply_error(r, 400, "%s[%zu]: number out of the range of a double",
+                                    where, j);
+                        return -EINVAL;
+                }
+                x[j++] = v->valuedouble;
+        }
+        return 0;
+}
+
+static void put_proba_row(struct out_buf *b, const double *p, size_t n)
+{
+        out_str(b, "[");
+        for (size_t k = 0; k < n; k++) {
+                if (k)
+                        out_str(b, ",");
+                out_double(b, p[k]);
+        }
+        out_str(b, "]");
+}
+
+void predict_handle(const struct served_model *sm, const struct config *cfg,
+                    const char *body, size_t len, struct reply *r)
+{
+        cJSON *root = cJSON_ParseWithLength(body, len);
+        double *X = NULL, *proba = NULL;
+        size_t *idx = NULL;
+        struct out_buf b = { 0 };
+        size_t nf = sm->n_features, nc = sm->n_classes, rows;
+        char where[48];
+
+        if (!root) {
+                const char *at = cJSON_GetErrorPtr();
+                size_t off = at && at >= body && at <= body + len ? (size_t)(at - body) : 0;
+                reply_error(r, 400, "request body is not valid JSON (error near byte %zu)", off);
+                goto out;
+        }
+        if (!cJSON_IsObject(root)) {
+                reply_error(r, 400,
+                            "expected a JSON object with \"features\" or \"instances\", got %s",
+                            json_type_name(root));
+                goto out;
+        }
+        const cJSON *features = cJSON_GetObjectItemCaseSensitive(root, "features");
+        const cJSON *instances = cJSON_GetObjectItemCaseSensitive(root, "instances");
+        if (!!features == !!instances) {
+                reply_error(r, 400,
+                            "expected exactly one of \"features\" (one row of %zu numbers) or "
+                            "\"instances\" (a list of rows), got %s",
+                            nf, features ? "both" : "neither");
+                goto out;
+        }
+        if (instances) {
+                if (!cJSON_IsArray(instances)) {
+                        reply_error(r, 400, "\"instances\": expected an array of rows, got %s",
+                                    json_type_name(instances));
+                        goto out;
+                }
+                rows = (size_t)cJSON_GetArraySize(instances);
+                if (rows == 0) {
+                        reply_error(r, 400, "\"instances\": expected at least one row, got none");
+                        goto out;
+                }
+                if (rows > cfg->max_batch_rows) {
+                        reply_error(r, 413, "\"instances\": at most %zu rows per request, got %zu",
+                                    cfg->max_batch_rows, rows);
+                        goto out;
+                }
+        } else {
+                rows = 1;
+        }
+        X = malloc(rows * nf * sizeof(double));
+        idx = malloc(rows * sizeof(size_t));
+        proba = sm->has_proba ? malloc(rows * nc * sizeof(double)) : NULL;
+        if (!X || !idx || (sm->has_proba && !proba)) {
+                reply_error(r, 500, "out of memory for %zu rows", rows);
+                goto out;
+        }
+        if (features) {
+                if (read_row(features, nf, X, "\"features\"", r) < 0)
+                        goto out;
+        } else {
+                size_t i = 0;
+                const cJSON *row;
+                cJSON_ArrayForEach(row, instances) {
+                        snprintf(where, sizeof(where), "\"instances\"[%zu]", i);
+                        if (read_row(row, nf, X + i * nf, where, r) < 0)
+                                goto out;
+                        i++;
+                }
+        }
+
+        struct model_error me;
+        int rc = model_predict(sm->model, X, rows, idx, proba, &me);
+        if (rc < 0) {
+                reply_error(r, rc == -EINVAL ? 400 : 500, "%s", me.message);
+                goto out;
+        }
+
+        if (features) {
+                out_str(&b, "{\"prediction\":");
+                out_str(&b, sm->label_json[idx[0]]);
+                if (proba) {
+                        out_str(&b, ",\"probabilities\":");
+                        put_proba_row(&b, proba, nc);
+                }
+        } else {
+                out_str(&b, "{\"predictions\":[");
+                for (size_t i = 0; i < rows; i++) {
+                        if (i)
+                                out_str(&b, ",");
+                        out_str(&b, sm->label_json[idx[i]]);
+                }
+                out_str(&b, "]");
+                if (proba) {
+                        out_str(&b, ",\"probabilities\":[");
+                        for (size_t i = 0; i < rows; i++) {
+                                if (i)
+                                        out_str(&b, ",");
+                                put_proba_row(&b, proba + i * nc, nc);
+                        }
+                        out_str(&b, "]");
+                }
+        }
+        out_str(&b, "}");
+        if (b.failed) {
+                free(b.d);
+                reply_error(r, 500, "out of memory writing the response");
+                goto out;
+        }
+        r->status = 200;
+        r->body = b.d;
+        r->len = b.n;
+out:
+        cJSON_Delete(root);
+        free(X);
+        free(idx);
+        free(proba);
+}
+
+/* Each class label as JSON, rendered once per model. */
+static char *label_to_json(const struct model_label *l)
+{
+        struct out_buf b = { 0 };
+        char num[40];
+        switch (l->type) {
+        case MODEL_LABEL_INT:
+                snprintf(num, sizeof(num), "%lld", (long long)l->v.i);
+                out_str(&b, num);
+                break;
+        case MODEL_LABEL_FLOAT:
+                if (!isfinite(l->v.f)) {
+                        out_str(&b, "null");
+                } else {
+                        out_double(&b, l->v.f);
+                }
+                break;
+        case MODEL_LABEL_BOOL:
+                out_str(&b, l->v.b ? "true" : "false");
+                break;
+        case MODEL_LABEL_STR: {
+                cJSON *s = cJSON_CreateString(l->v.s);
+                char *p = s ? cJSON_PrintUnformatted(s) : NULL;
+                cJSON_Delete(s);
+                return p;
+        }
+        }
+        if (b.failed) {
+                free(b.d);
+                return NULL;
+        }
+        return b.d;
+}
+
+int served_model_create(struct model *model, struct serialize_info *info,
+                        struct served_model **out)
+{
+        struct served_model *sm = calloc(1, sizeof(*sm));
+        if (!sm)
+                return -ENOMEM;
+        sm->n_classes = model_n_classes(model);
+        sm->n_features = model_n_features(model);
+        sm->has_proba = model_has_proba(model);
+        sm->label_json = calloc(sm->n_classes ? sm->n_classes : 1, sizeof(char *));
+        if (!sm->label_json)
+                goto fail;
+        for (size_t i = 0; i < sm->n_classes; i++)
+                if (!(sm->label_json[i] = label_to_json(model_class_label(model, i))))
+                        goto fail;
+        sm->model = model;
+        sm->info = info;
+        *out = sm;
+        return 0;
+fail:
+        served_model_free(sm);
+        return -ENOMEM;
+}
+
+void served_model_free(struct served_model *sm)
+{
+        if (!sm)
+                return;
+        if (sm->label_json)
+                for (size_t i = 0; i < sm->n_classes; i++)
+                        free(sm->label_json[i]);
+        free(sm->label_json);
+        model_free(sm->model);
+        serialize_info_free(sm->info);
+        free(sm);
+}

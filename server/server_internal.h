@@ -1,0 +1,54 @@
+/* server_internal.h - what server/'s files share. Never included outside. */
+#ifndef PREDICTD_SERVER_INTERNAL_H
+#define PREDICTD_SERVER_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct config;
+struct model;
+struct serialize_info;
+
+/* A model as the request path uses it: the model, its info, and each
+ * class label pre-rendered as JSON. Immutable once published. */
+struct served_model {
+        struct model *model;
+        struct serialize_info *info;
+        char **label_json;
+        size_t n_classes;
+        size_t n_features;
+        bool has_proba;
+};
+
+/* A response body under construction; grows as needed. */
+struct out_buf {
+        char *d;
+        size_t n, cap;
+        bool failed;
+};
+
+void out_put(struct out_buf *b, const char *s, size_t n);
+void out_str(struct out_buf *b, const char *s);
+/* Shortest %.Ng (N = 15..17) that reads back as exactly v. */
+void out_double(struct out_buf *b, double v);
+
+/* The result of a request, for http.c to send. body is malloc'd JSON. */
+struct reply {
+        unsigned status;
+        char *body;
+        size_t len;
+};
+
+/* Sets r to {"error": message} with the given status. */
+void reply_error(struct reply *r, unsigned status, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+/* Handles a POST /predict body. */
+void predict_handle(const struct served_model *sm, const struct config *cfg,
+                    const char *body, size_t len, struct reply *r);
+
+int served_model_create(struct model *model, struct serialize_info *info,
+                        struct served_model **out);
+void served_model_free(struct served_model *sm);
+
+#endif
