@@ -730,6 +730,31 @@ static int call_global(struct vm *vm, const struct pv *fn, struct pv *args,
                         v = new_pv(vm, PV_BOOL);
                         if (v)
                                 v->u.b = p[0] != 0;
+                } else if (dt->kind == 'U') {
+                        /* numpy.str_: UTF-32 padded with NULs */
+                        size_t units = dt->itemsize / 4, o = 0;
+                        char *d = arena_alloc(vm->ctx->arena, units * 4 + 1);
+                        if (!d)
+                                return oom(vm);
+                        for (size_t i = 0; i < units; i++) {
+                                const uint8_t *q = p + 4 * i;
+                                uint32_t cp = dt->byteorder == '>'
+                                        ? (uint32_t)q[0] << 24 | (uint32_t)q[1] << 16 |
+                                                  (uint32_t)q[2] << 8 | q[3]
+                                        : (uint32_t)q[3] << 24 | (uint32_t)q[2] << 16 |
+                                                  (uint32_t)q[1] << 8 | q[0];
+                                if (cp == 0)
+                                        break;
+                                if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+                                        return fail(vm, -EINVAL,
+                                                    "numpy str scalar holds U+%X, not a character",
+                                                    cp);
+                                o += utf8_put(cp, d + o);
+                        }
+                        if (!(v = new_pv(vm, PV_STR)))
+                                return oom(vm);
+                        v->u.s.data = d;
+                        v->u.s.len = o;
                 } else {
                         return fail(vm, -EINVAL, "numpy scalar of kind '%c' is not supported",
                                     dt->kind);
@@ -902,6 +927,7 @@ static int do_build(struct vm *vm)
                             pv_kind_name(obj), pv_kind_name(state));
         obj->u.obj.state = state;
         if (obj->u.obj.cls->role == ROLE_JOBLIB_WRAPPER) {
+                vm->ctx->joblib_arrays++;
                 struct pv *arr = NULL;
                 if ((rc = joblib_read_array(vm, obj, &arr)) < 0)
                         return rc;

@@ -299,7 +299,14 @@ static void render_json(struct sbuf *b, const struct pv *v, size_t depth)
                         sb_str(b, "null");
                         return;
                 }
-                snprintf(num, sizeof(num), "%.17g", v->u.f);
+                /* the shortest form that reads back as the same double */
+                for (int prec = 15; prec <= 17; prec++) {
+                        snprintf(num, sizeof(num), "%.*g", prec, v->u.f);
+                        if (strtod(num, NULL) == v->u.f)
+                                break;
+                }
+                if (!strpbrk(num, ".eEn"))
+                        memcpy(num + strlen(num), ".0", 3); /* 1.0, as Python */
                 sb_str(b, num);
                 return;
         case PV_STR: json_string(b, v->u.s.data, v->u.s.len); return;
@@ -457,8 +464,8 @@ int serialize_load_buffer(const uint8_t *data, size_t len,
         rc = pickle_vm_run(&ctx, &pos, 0, &root);
         if (rc < 0)
                 goto fail;
-        snprintf(info->container, sizeof(info->container), "pickle protocol %d, %s",
-                 ctx.max_protocol_seen, kind);
+        snprintf(info->container, sizeof(info->container), "%spickle protocol %d, %s",
+                 ctx.joblib_arrays ? "joblib, " : "", ctx.max_protocol_seen, kind);
 
         const struct pv *est = root;
         const struct pv *features = NULL;

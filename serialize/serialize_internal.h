@@ -135,6 +135,7 @@ struct pickle_ctx {
         struct arena *arena;
         struct serialize_error *err;
         int max_protocol_seen;
+        size_t joblib_arrays; /* NumpyArrayWrapper arrays read */
 };
 
 /* Runs the pickle stream that starts at *pos; on success *out is the value

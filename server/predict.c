@@ -132,7 +132,8 @@ static void put_proba_row(struct out_buf *b, const double *p, size_t n)
 void predict_handle(const struct served_model *sm, const struct config *cfg,
                     const char *body, size_t len, struct reply *r)
 {
-        cJSON *root = cJSON_ParseWithLength(body, len);
+        const char *end = NULL;
+        cJSON *root = cJSON_ParseWithLengthOpts(body, len, &end, 0);
         double *X = NULL, *proba = NULL;
         size_t *idx = NULL;
         struct out_buf b = { 0 };
@@ -143,6 +144,17 @@ void predict_handle(const struct served_model *sm, const struct config *cfg,
                 const char *at = cJSON_GetErrorPtr();
                 size_t off = at && at >= body && at <= body + len ? (size_t)(at - body) : 0;
                 reply_error(r, 400, "request body is not valid JSON (error near byte %zu)", off);
+                goto out;
+        }
+        /* cJSON stops after the first value; anything but space after it
+         * means the body was not one JSON document. */
+        while (end && end < body + len && strchr(" \t\r\n", *end) && *end)
+                end++;
+        if (end && end < body + len) {
+                reply_error(r, 400,
+                            "request body is not valid JSON: unexpected data at byte %zu after "
+                            "the end of the document",
+                            (size_t)(end - body));
                 goto out;
         }
         if (!cJSON_IsObject(root)) {

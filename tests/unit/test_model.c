@@ -1,0 +1,166 @@
+/* test_model.c - model/ refuses inconsistent parts and follows the input
+ * rules scikit-learn applies (float32 casts for trees). Numbers against
+ * scikit-learn are the end-to-end tests' job. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "model.h"
+#include "tap.h"
+
+static const struct model_label int_labels[3] = {
+        { MODEL_LABEL_INT, { .i = 0 } },
+        { MODEL_LABEL_INT, { .i = 1 } },
+        { MODEL_LABEL_INT, { .i = 2 } },
+};
+
+/* A stump on feature 0 at threshold 0.5: left is class 0, right class 1. */
+static int stump(double threshold, struct model **out, struct model_error *e)
+{
+        const struct model_tree_node nodes[3] = {
+                { 1, 2, 0, threshold }, { -1, -1, -2, -2.0 }, { -1, -1, -2, -2.0 },
+        };
+        const double values[6] = { 5, 5, 5, 0, 0, 5 };
+        return model_tree_create(2, 3, nodes, values, 2, int_labels, out, e);
+}
+
+static bool tree_backward_child_refused(void)
+{
+        const struct model_tree_node nodes[2] = { { 1, 0, 0, 0.5 }, { -1, -1, -2, -2.0 } };
+        const double values[4] = { 1, 1, 1, 0 };
+        struct model *m = NULL;
+        struct model_error e;
+        EXPECT(model_tree_create(2, 2, nodes, values, 2, int_labels, &m, &e) == -EINVAL);
+        EXPECT(m == NULL);
+        EXPECT_CONTAINS(e.message, "children");
+        return true;
+}
+
+static bool tree_feature_out_of_range_refused(void)
+{
+        const struct model_tree_node nodes[3] = {
+                { 1, 2, 7, 0.5 }, { -1, -1, -2, -2.0 }, { -1, -1, -2, -2.0 },
+        };
+        const double values[6] = { 1, 1, 1, 0, 0, 1 };
+        struct model *m = NULL;
+        struct model_error e;
+        EXPECT(model_tree_create(2, 3, nodes, values, 2, int_labels, &m, &e) == -EINVAL);
+        EXPECT_CONTAINS(e.message, "feature 7");
+        return true;
+}
+
+static bool tree_compares_in_float32(void)
+{
+        struct model *m = NULL;
+        struct model_error e;
+        EXPECT(stump(0.5, &m, &e) == 0);
+        /* 0.5 + 1e-12 is above the threshold as a double but rounds to
+         * 0.5 as float32, so scikit-learn sends it left. */
+        double x[2] = { 0.5 + 1e-12, 0.0 };
+        size_t idx = 9;
+        double p[2];
+        EXPECT(model_predict(m, x, 1, &idx, p, &e) == 0);
+        EXPECT(idx == 0);
+        EXPECT(p[0] == 1.0 && p[1] == 0.0);
+        x[0] = 0.5000001; /* the next float32 up from 0.5 is 0.50000006 */
+        EXPECT(model_predict(m, x, 1, &idx, p, &e) == 0);
+        EXPECT(idx == 1);
+        model_free(m);
+        return true;
+}
+
+static bool tree_float32_overflow_refused(void)
+{
+        struct model *m = NULL;
+        struct model_error e;
+        EXPECT(stump(0.5, &m, &e) == 0);
+        double x[2] = { 1e39, 0.0 };
+        size_t idx;
+        double p[2];
+        EXPECT(model_predict(m, x, 1, &idx, p, &e) == -EINVAL);
+        EXPECT_CONTAINS(e.message, "float32");
+        model_free(m);
+        return true;
+}
+
+static bool forest_mixed_widths_refused(void)
+{
+        struct model *t[2] = { NULL, NULL }, *f = NULL;
+        struct model_error e;
+        EXPECT(stump(0.5, &t[0], &e) == 0);
+        const struct model_tree_node nodes[1] = { { -1, -1, -2, -2.0 } };
+        const double values[3] = { 1, 1, 1 };
+        EXPECT(model_tree_create(2, 1, nodes, values, 3, NULL, &t[1], &e) == 0);
+        EXPECT(model_forest_create(t, 2, int_labels, 2, &f, &e) == -EINVAL);
+        EXPECT(f == NULL);
+        EXPECT_CONTAINS(e.message, "tree 1");
+        return true;
+}
+
+static bool logreg_shape_mismatch_refused(void)
+{
+        double coef[8] = { 0 }, icpt[2] = { 0 };
+        struct model *m = NULL;
+        struct model_error e;
+        EXPECT(model_logreg_create(4, 2, coef, icpt, MODEL_LOGREG_OVR, int_labels, 3, &m, &e) ==
+               -EINVAL);
+        EXPECT_CONTAINS(e.message, "2 rows for 3 classes");
+        return true;
+}
+
+static bool logreg_binary_probabilities_sum_to_one(void)
+{
+        double coef[2] = { 1.0, -2.0 }, icpt[1] = { 0.25 };
+        struct model *m = NULL;
+        struct model_error e;
+        EXPECT(model_logreg_create(2, 1, coef, icpt, MODEL_LOGREG_OVR, int_labels, 2, &m, &e) ==
+               0);
+        double x[2] = { 3.0, 1.0 }; /* decision 1.25 > 0: class 1 */
+        size_t idx;
+        double p[2];
+        EXPECT(model_predict(m, x, 1, &idx, p, &e) == 0);
+        EXPECT(idx == 1);
+        EXPECT(p[1] == 1.0 / (1.0 + exp(-1.25)));
+        EXPECT(p[0] == 1.0 - p[1]);
+        model_free(m);
+        return true;
+}
+
+static bool pipeline_width_mismatch_refused(void)
+{
+        double mean[3] = { 0, 0, 0 }, scale[3] = { 1, 1, 1 };
+        struct model *steps[2] = { NULL, NULL }, *p = NULL;
+        struct model_error e;
+        EXPECT(model_scaler_create(3, mean, scale, &steps[0], &e) == 0);
+        EXPECT(stump(0.5, &steps[1], &e) == 0);
+        const char *names[2] = { "scale", "clf" };
+        EXPECT(model_pipeline_create(steps, names, 2, &p, &e) == -EINVAL);
+        EXPECT(p == NULL);
+        EXPECT_CONTAINS(e.message, "expects 2 features");
+        return true;
+}
+
+static bool transformer_has_no_predict(void)
+{
+        double mean[2] = { 0, 0 };
+        struct model *m = NULL;
+        struct model_error e;
+        EXPECT(model_scaler_create(2, mean, NULL, &m, &e) == 0);
+        double x[2] = { 1, 2 };
+        size_t idx;
+        EXPECT(model_predict(m, x, 1, &idx, NULL, &e) == -ENOTSUP);
+        EXPECT_CONTAINS(e.message, "StandardScaler");
+        model_free(m);
+        model_free(NULL);
+        return true;
+}
+
+TAP_MAIN(CASE(tree_backward_child_refused),
+         CASE(tree_feature_out_of_range_refused),
+         CASE(tree_compares_in_float32),
+         CASE(tree_float32_overflow_refused),
+         CASE(forest_mixed_widths_refused),
+         CASE(logreg_shape_mismatch_refused),
+         CASE(logreg_binary_probabilities_sum_to_one),
+         CASE(pipeline_width_mismatch_refused),
+         CASE(transformer_has_no_predict))
