@@ -464,6 +464,15 @@ int serialize_load_buffer(const uint8_t *data, size_t len,
         rc = pickle_vm_run(&ctx, &pos, 0, &root);
         if (rc < 0)
                 goto fail;
+        if (pos != stream_len) {
+                /* Python would ignore them; a model file has no reason to
+                 * carry a second payload, so refuse rather than guess. */
+                serr_set(err, (long long)pos,
+                         "byte offset %zu: %zu trailing bytes after the pickle's STOP opcode",
+                         pos, stream_len - pos);
+                rc = -EINVAL;
+                goto fail;
+        }
         snprintf(info->container, sizeof(info->container), "%spickle protocol %d, %s",
                  ctx.joblib_arrays ? "joblib, " : "", ctx.max_protocol_seen, kind);
 

@@ -149,6 +149,14 @@ static bool pickle_plain_data_is_not_a_model(void)
         return true;
 }
 
+static bool pickle_trailing_bytes_refused(void)
+{
+        struct serialize_error e;
+        EXPECT(LOAD("\x80\x02]q\x00.cos\nsystem\n.", &e) == -EINVAL);
+        EXPECT_CONTAINS(e.message, "trailing");
+        return true;
+}
+
 static bool pickle_limits_enforced(void)
 {
         struct serialize_limits lim;
@@ -331,6 +339,7 @@ TAP_MAIN(CASE(pickle_global_os_system_refused),
          CASE(pickle_stack_and_memo_misuse_refused),
          CASE(pickle_truncated_or_unknown_refused),
          CASE(pickle_plain_data_is_not_a_model),
+         CASE(pickle_trailing_bytes_refused),
          CASE(pickle_limits_enforced),
          CASE(container_other_compressions_refused),
          CASE(fixtures_load_with_structure),
