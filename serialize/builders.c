@@ -48,16 +48,32 @@ static const char *cls_name(const struct pv *obj)
         return obj->u.obj.cls->sk_name;
 }
 
+/* Builders may meet the same object many times through memo references
+ * (a forest listing one tree a million times); counting every dict entry
+ * scanned turns such a file into an error instead of hours of work. */
+#define MAX_LOOKUPS ((size_t)1 << 27)
+
 static const struct pv *attr(struct build_ctx *bc, const struct pv *obj,
                              const char *name)
 {
-        return pv_dict_get(obj->u.obj.state, name);
+        const struct pv *st = obj->u.obj.state;
+        if (!st || st->kind != PV_DICT)
+                return NULL;
+        bc->lookups += st->u.dict.len;
+        if (bc->lookups > MAX_LOOKUPS)
+                return NULL;
+        return pv_dict_get(st, name);
 }
 
 static int need_attr(struct build_ctx *bc, const struct pv *obj,
                      const char *name, const struct pv **out)
 {
         const struct pv *v = attr(bc, obj, name);
+        if (bc->lookups > MAX_LOOKUPS)
+                return bfail(bc, -EFBIG,
+                             "the model's object graph is too large to build (more than "
+                             "%zu attribute entries scanned)",
+                             MAX_LOOKUPS);
         if (!v)
                 return bfail(bc, -EINVAL,
                              "%s has no %s: was it fitted before it was saved?",

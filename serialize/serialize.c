@@ -280,9 +280,18 @@ static void json_string(struct sbuf *b, const char *s, size_t n)
 }
 
 /* Renders plain data as JSON; anything else as a string naming its kind. */
+/* Metadata is for display: a value that renders larger than this (or a
+ * graph built to expand exponentially through shared references) is
+ * replaced by a note instead of being walked to the end. */
+#define META_MAX_BYTES (64 * 1024)
+
 static void render_json(struct sbuf *b, const struct pv *v, size_t depth)
 {
         char num[64];
+        if (b->n > META_MAX_BYTES) {
+                b->failed = true;
+                return;
+        }
         if (depth > 16) {
                 sb_str(b, "\"...\"");
                 return;
@@ -359,6 +368,11 @@ static int collect_meta(const struct pv *dict, struct serialize_info *info,
                         continue;
                 struct sbuf b = { 0 };
                 render_json(&b, dict->u.dict.vals[i], 0);
+                if (b.failed && b.n > META_MAX_BYTES) {
+                        free(b.d);
+                        b = (struct sbuf){ 0 };
+                        sb_str(&b, "\"(too large to show)\"");
+                }
                 struct serialize_meta *m = &info->meta[info->n_meta];
                 m->key = strdup(k->u.s.data);
                 m->json = b.d;

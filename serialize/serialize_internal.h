@@ -186,6 +186,8 @@ struct build_ctx {
         struct serialize_error *err;
         size_t depth;
         size_t model_bytes; /* native memory committed so far */
+        size_t lookups;     /* dict entries scanned: bounds the work a graph
+                             * of shared references can cause */
         char sklearn_version[32];
 };
 
