@@ -160,37 +160,10 @@ static void labels_free(struct labels *l)
 static char *utf32_to_utf8(const uint8_t *p, size_t units, char byteorder)
 {
         char *s = malloc(units * 4 + 1);
-        if (!s)
-                return NULL;
-        size_t o = 0;
-        for (size_t i = 0; i < units; i++) {
-                const uint8_t *q = p + 4 * i;
-                uint32_t cp = byteorder == '>'
-                        ? ((uint32_t)q[0] << 24 | (uint32_t)q[1] << 16 | (uint32_t)q[2] << 8 | q[3])
-                        : ((uint32_t)q[3] << 24 | (uint32_t)q[2] << 16 | (uint32_t)q[1] << 8 | q[0]);
-                if (cp == 0)
-                        break; /* numpy pads short strings with NULs */
-                if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-                        free(s);
-                        return NULL;
-                }
-                if (cp < 0x80) {
-                        s[o++] = (char)cp;
-                } else if (cp < 0x800) {
-                        s[o++] = (char)(0xC0 | (cp >> 6));
-                        s[o++] = (char)(0x80 | (cp & 0x3F));
-                } else if (cp < 0x10000) {
-                        s[o++] = (char)(0xE0 | (cp >> 12));
-                        s[o++] = (char)(0x80 | ((cp >> 6) & 0x3F));
-                        s[o++] = (char)(0x80 | (cp & 0x3F));
-                } else {
-                        s[o++] = (char)(0xF0 | (cp >> 18));
-                        s[o++] = (char)(0x80 | ((cp >> 12) & 0x3F));
-                        s[o++] = (char)(0x80 | ((cp >> 6) & 0x3F));
-                        s[o++] = (char)(0x80 | (cp & 0x3F));
-                }
+        if (s && pv_utf32_decode(p, units, byteorder, s) < 0) {
+                free(s);
+                s = NULL;
         }
-        s[o] = '\0';
         return s;
 }
 

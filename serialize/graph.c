@@ -25,6 +25,48 @@ bool pv_is_str(const struct pv *v, const char *s)
                v->u.s.len == n && memcmp(v->u.s.data, s, n) == 0;
 }
 
+size_t pv_utf8_put(uint32_t cp, char *out)
+{
+        if (cp < 0x80) {
+                out[0] = (char)cp;
+                return 1;
+        }
+        if (cp < 0x800) {
+                out[0] = (char)(0xC0 | (cp >> 6));
+                out[1] = (char)(0x80 | (cp & 0x3F));
+                return 2;
+        }
+        if (cp < 0x10000) {
+                out[0] = (char)(0xE0 | (cp >> 12));
+                out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+                out[2] = (char)(0x80 | (cp & 0x3F));
+                return 3;
+        }
+        out[0] = (char)(0xF0 | (cp >> 18));
+        out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+        out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        out[3] = (char)(0x80 | (cp & 0x3F));
+        return 4;
+}
+
+long pv_utf32_decode(const uint8_t *p, size_t units, char byteorder, char *out)
+{
+        size_t o = 0;
+        for (size_t i = 0; i < units; i++) {
+                const uint8_t *q = p + 4 * i;
+                uint32_t cp = byteorder == '>'
+                        ? (uint32_t)q[0] << 24 | (uint32_t)q[1] << 16 | (uint32_t)q[2] << 8 | q[3]
+                        : (uint32_t)q[3] << 24 | (uint32_t)q[2] << 16 | (uint32_t)q[1] << 8 | q[0];
+                if (cp == 0)
+                        break; /* numpy pads short strings with NULs */
+                if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+                        return -1;
+                o += pv_utf8_put(cp, out + o);
+        }
+        out[o] = '\0';
+        return (long)o;
+}
+
 struct pv *pv_dict_get(const struct pv *dict, const char *key)
 {
         if (!dict || dict->kind != PV_DICT)

@@ -185,30 +185,6 @@ static bool utf8_valid(const uint8_t *s, size_t n)
         return true;
 }
 
-static size_t utf8_put(uint32_t cp, char *out)
-{
-        if (cp < 0x80) {
-                out[0] = (char)cp;
-                return 1;
-        }
-        if (cp < 0x800) {
-                out[0] = (char)(0xC0 | (cp >> 6));
-                out[1] = (char)(0x80 | (cp & 0x3F));
-                return 2;
-        }
-        if (cp < 0x10000) {
-                out[0] = (char)(0xE0 | (cp >> 12));
-                out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-                out[2] = (char)(0x80 | (cp & 0x3F));
-                return 3;
-        }
-        out[0] = (char)(0xF0 | (cp >> 18));
-        out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-        out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        out[3] = (char)(0x80 | (cp & 0x3F));
-        return 4;
-}
-
 static int make_str(struct vm *vm, const char *s, size_t n, struct pv **out)
 {
         if (!utf8_valid((const uint8_t *)s, n))
@@ -465,6 +441,13 @@ static int parse_text_float(struct vm *vm, const char *s, size_t n,
         return 0;
 }
 
+static int hex_value(char h)
+{
+        return (h >= '0' && h <= '9') ? h - '0'
+             : (h >= 'a' && h <= 'f') ? h - 'a' + 10
+             : (h >= 'A' && h <= 'F') ? h - 'A' + 10 : -1;
+}
+
 /* Python 2 STRING arguments: a quoted repr with C-like escapes. */
 static int decode_quoted(struct vm *vm, const char *s, size_t n,
                          struct pv **out)
@@ -499,10 +482,7 @@ static int decode_quoted(struct vm *vm, const char *s, size_t n,
                 case 'x': {
                         unsigned v = 0;
                         for (int k = 0; k < 2; k++) {
-                                char h = i + 1 < n ? s[++i] : '\0';
-                                int dv = (h >= '0' && h <= '9') ? h - '0'
-                                       : (h >= 'a' && h <= 'f') ? h - 'a' + 10
-                                       : (h >= 'A' && h <= 'F') ? h - 'A' + 10 : -1;
+                                int dv = hex_value(i + 1 < n ? s[++i] : '\0');
                                 if (dv < 0)
                                         return fail(vm, -EINVAL, "bad \\x escape in STRING");
                                 v = v * 16 + (unsigned)dv;
@@ -542,10 +522,7 @@ static int decode_raw_unicode(struct vm *vm, const char *s, size_t n,
                                 return fail(vm, -EINVAL, "truncated \\u escape in UNICODE");
                         uint32_t cp = 0;
                         for (int k = 0; k < digits; k++) {
-                                char h = s[i + 2 + k];
-                                int dv = (h >= '0' && h <= '9') ? h - '0'
-                                       : (h >= 'a' && h <= 'f') ? h - 'a' + 10
-                                       : (h >= 'A' && h <= 'F') ? h - 'A' + 10 : -1;
+                                int dv = hex_value(s[i + 2 + k]);
                                 if (dv < 0)
                                         return fail(vm, -EINVAL, "bad \\u escape in UNICODE");
                                 cp = cp * 16 + (uint32_t)dv;
@@ -553,10 +530,10 @@ static int decode_raw_unicode(struct vm *vm, const char *s, size_t n,
                         if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
                                 return fail(vm, -EINVAL,
                                             "UNICODE escape U+%X is not a character", cp);
-                        o += utf8_put(cp, d + o);
+                        o += pv_utf8_put(cp, d + o);
                         i += 1 + (size_t)digits;
                 } else {
-                        o += utf8_put(c, d + o);
+                        o += pv_utf8_put(c, d + o);
                 }
         }
         struct pv *v = new_pv(vm, PV_STR);
@@ -731,30 +708,18 @@ static int call_global(struct vm *vm, const struct pv *fn, struct pv *args,
                         if (v)
                                 v->u.b = p[0] != 0;
                 } else if (dt->kind == 'U') {
-                        /* numpy.str_: UTF-32 padded with NULs */
-                        size_t units = dt->itemsize / 4, o = 0;
-                        char *d = arena_alloc(vm->ctx->arena, units * 4 + 1);
+                        /* numpy.str_ */
+                        char *d = arena_alloc(vm->ctx->arena, dt->itemsize + 1);
                         if (!d)
                                 return oom(vm);
-                        for (size_t i = 0; i < units; i++) {
-                                const uint8_t *q = p + 4 * i;
-                                uint32_t cp = dt->byteorder == '>'
-                                        ? (uint32_t)q[0] << 24 | (uint32_t)q[1] << 16 |
-                                                  (uint32_t)q[2] << 8 | q[3]
-                                        : (uint32_t)q[3] << 24 | (uint32_t)q[2] << 16 |
-                                                  (uint32_t)q[1] << 8 | q[0];
-                                if (cp == 0)
-                                        break;
-                                if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-                                        return fail(vm, -EINVAL,
-                                                    "numpy str scalar holds U+%X, not a character",
-                                                    cp);
-                                o += utf8_put(cp, d + o);
-                        }
+                        long len = pv_utf32_decode(p, dt->itemsize / 4, dt->byteorder, d);
+                        if (len < 0)
+                                return fail(vm, -EINVAL,
+                                            "numpy str scalar holds a value that is not a character");
                         if (!(v = new_pv(vm, PV_STR)))
                                 return oom(vm);
                         v->u.s.data = d;
-                        v->u.s.len = o;
+                        v->u.s.len = (size_t)len;
                 } else {
                         return fail(vm, -EINVAL, "numpy scalar of kind '%c' is not supported",
                                     dt->kind);

@@ -4,11 +4,13 @@
  * hand the estimator to its builder. */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
 #include <openssl/evp.h>
 #include <zlib.h>
 
@@ -229,126 +231,78 @@ static int open_container(const uint8_t *data, size_t len,
 
 /* --- metadata ------------------------------------------------------------ */
 
-struct sbuf {
-        char *d;
-        size_t n, cap;
-        bool failed;
-};
-
-static void sb_put(struct sbuf *b, const char *s, size_t n)
-{
-        if (b->failed)
-                return;
-        if (b->n + n + 1 > b->cap) {
-                size_t cap = (b->cap + n + 1) * 2;
-                char *d = realloc(b->d, cap);
-                if (!d) {
-                        b->failed = true;
-                        return;
-                }
-                b->d = d;
-                b->cap = cap;
-        }
-        memcpy(b->d + b->n, s, n);
-        b->n += n;
-        b->d[b->n] = '\0';
-}
-
-static void sb_str(struct sbuf *b, const char *s)
-{
-        sb_put(b, s, strlen(s));
-}
-
-static void json_string(struct sbuf *b, const char *s, size_t n)
-{
-        sb_put(b, "\"", 1);
-        for (size_t i = 0; i < n; i++) {
-                unsigned char c = (unsigned char)s[i];
-                char esc[8];
-                if (c == '"' || c == '\\') {
-                        esc[0] = '\\';
-                        esc[1] = (char)c;
-                        sb_put(b, esc, 2);
-                } else if (c < 0x20) {
-                        snprintf(esc, sizeof(esc), "\\u%04x", c);
-                        sb_put(b, esc, 6);
-                } else {
-                        sb_put(b, (const char *)&c, 1);
-                }
-        }
-        sb_put(b, "\"", 1);
-}
-
-/* Renders plain data as JSON; anything else as a string naming its kind. */
-/* Metadata is for display: a value that renders larger than this (or a
+/* Metadata is for display. A value bigger than this many JSON nodes (or a
  * graph built to expand exponentially through shared references) is
  * replaced by a note instead of being walked to the end. */
-#define META_MAX_BYTES (64 * 1024)
+#define META_MAX_NODES 10000
+#define META_MAX_DEPTH 16
 
-static void render_json(struct sbuf *b, const struct pv *v, size_t depth)
+/* Python's repr of a float: the shortest digits that read back the same,
+ * with ".0" on integral values. */
+static cJSON *meta_float(double f)
 {
-        char num[64];
-        if (b->n > META_MAX_BYTES) {
-                b->failed = true;
-                return;
+        char num[40];
+        if (!isfinite(f))
+                return cJSON_CreateNull();
+        for (int prec = 15; prec <= 17; prec++) {
+                snprintf(num, sizeof(num), "%.*g", prec, f);
+                if (strtod(num, NULL) == f)
+                        break;
         }
-        if (depth > 16) {
-                sb_str(b, "\"...\"");
-                return;
-        }
+        if (!strpbrk(num, ".eE"))
+                memcpy(num + strlen(num), ".0", 3);
+        return cJSON_CreateRaw(num);
+}
+
+/* Plain data becomes JSON; anything else a string naming its kind. NULL
+ * when out of memory or over the node budget. */
+static cJSON *meta_json(const struct pv *v, size_t depth, size_t *budget)
+{
+        char num[32];
+        if (*budget == 0)
+                return NULL;
+        (*budget)--;
+        if (depth > META_MAX_DEPTH)
+                return cJSON_CreateString("...");
         switch (v->kind) {
-        case PV_NONE: sb_str(b, "null"); return;
-        case PV_BOOL: sb_str(b, v->u.b ? "true" : "false"); return;
+        case PV_NONE: return cJSON_CreateNull();
+        case PV_BOOL: return cJSON_CreateBool(v->u.b);
         case PV_INT:
                 snprintf(num, sizeof(num), "%lld", (long long)v->u.i);
-                sb_str(b, num);
-                return;
-        case PV_FLOAT:
-                if (v->u.f != v->u.f || v->u.f - v->u.f != 0) {
-                        sb_str(b, "null");
-                        return;
-                }
-                /* the shortest form that reads back as the same double */
-                for (int prec = 15; prec <= 17; prec++) {
-                        snprintf(num, sizeof(num), "%.*g", prec, v->u.f);
-                        if (strtod(num, NULL) == v->u.f)
-                                break;
-                }
-                if (!strpbrk(num, ".eEn"))
-                        memcpy(num + strlen(num), ".0", 3); /* 1.0, as Python */
-                sb_str(b, num);
-                return;
-        case PV_STR: json_string(b, v->u.s.data, v->u.s.len); return;
+                return cJSON_CreateRaw(num);
+        case PV_FLOAT: return meta_float(v->u.f);
+        case PV_STR: return cJSON_CreateString(v->u.s.data);
         case PV_TUPLE:
         case PV_LIST:
-        case PV_SET:
-                sb_str(b, "[");
-                for (size_t i = 0; i < v->u.seq.len && i < 10000; i++) {
-                        if (i)
-                                sb_str(b, ",");
-                        render_json(b, v->u.seq.items[i], depth + 1);
+        case PV_SET: {
+                cJSON *a = cJSON_CreateArray();
+                for (size_t i = 0; a && i < v->u.seq.len; i++) {
+                        cJSON *item = meta_json(v->u.seq.items[i], depth + 1, budget);
+                        if (!item || !cJSON_AddItemToArray(a, item)) {
+                                cJSON_Delete(item);
+                                cJSON_Delete(a);
+                                return NULL;
+                        }
                 }
-                sb_str(b, "]");
-                return;
-        case PV_DICT:
-                sb_str(b, "{");
-                for (size_t i = 0, k = 0; i < v->u.dict.len && i < 10000; i++) {
+                return a;
+        }
+        case PV_DICT: {
+                cJSON *o = cJSON_CreateObject();
+                for (size_t i = 0; o && i < v->u.dict.len; i++) {
                         const struct pv *key = v->u.dict.keys[i];
                         if (key->kind != PV_STR)
                                 continue;
-                        if (k++)
-                                sb_str(b, ",");
-                        json_string(b, key->u.s.data, key->u.s.len);
-                        sb_str(b, ":");
-                        render_json(b, v->u.dict.vals[i], depth + 1);
+                        cJSON *item = meta_json(v->u.dict.vals[i], depth + 1, budget);
+                        if (!item || !cJSON_AddItemToObject(o, key->u.s.data, item)) {
+                                cJSON_Delete(item);
+                                cJSON_Delete(o);
+                                return NULL;
+                        }
                 }
-                sb_str(b, "}");
-                return;
-        default: {
-                const char *k = pv_kind_name(v);
-                json_string(b, k, strlen(k));
-                return;
+                return o;
         }
+        default:
+                return cJSON_CreateString(pv_kind_name(v));
         }
 }
 
@@ -366,18 +320,16 @@ static int collect_meta(const struct pv *dict, struct serialize_info *info,
                 /* a later duplicate key wins, as in a Python dict */
                 if (pv_dict_get(dict, k->u.s.data) != dict->u.dict.vals[i])
                         continue;
-                struct sbuf b = { 0 };
-                render_json(&b, dict->u.dict.vals[i], 0);
-                if (b.failed && b.n > META_MAX_BYTES) {
-                        free(b.d);
-                        b = (struct sbuf){ 0 };
-                        sb_str(&b, "\"(too large to show)\"");
-                }
+                size_t budget = META_MAX_NODES;
+                cJSON *j = meta_json(dict->u.dict.vals[i], 0, &budget);
+                if (!j && budget == 0)
+                        j = cJSON_CreateString("(too large to show)");
                 struct serialize_meta *m = &info->meta[info->n_meta];
                 m->key = strdup(k->u.s.data);
-                m->json = b.d;
+                m->json = j ? cJSON_PrintUnformatted(j) : NULL;
+                cJSON_Delete(j);
                 info->n_meta++;
-                if (b.failed || !m->key || !m->json)
+                if (!m->key || !m->json)
                         goto nomem;
         }
         return 0;

@@ -177,6 +177,12 @@ void serr_set(struct serialize_error *err, long long offset, const char *fmt,
  * str key with the same contents, for Python 2 files), or NULL. */
 struct pv *pv_dict_get(const struct pv *dict, const char *key);
 bool pv_is_str(const struct pv *v, const char *s);
+/* Writes code point cp as UTF-8 (1-4 bytes) and returns the length. */
+size_t pv_utf8_put(uint32_t cp, char *out);
+/* Decodes numpy 'U' data (UTF-32, NUL-padded) of `units` code units into
+ * out (room for 4 * units + 1 bytes), NUL-terminated. Returns the length,
+ * or -1 for a value that is not a Unicode scalar. */
+long pv_utf32_decode(const uint8_t *p, size_t units, char byteorder, char *out);
 const char *pv_kind_name(const struct pv *v);
 
 /* --- builders ------------------------------------------------------------ */
