@@ -78,12 +78,16 @@ int model_scaler_create(size_t n_features, const double *mean,
                         const double *scale, struct model **out,
                         struct model_error *err);
 
-/* values: n_nodes x n_classes (one output). The tree keeps no classes of its
- * own when used inside a forest; pass classes for a standalone tree. */
+/* values: n_nodes x n_classes (one output). normalize: probabilities are
+ * each leaf's values divided by their sum (scikit-learn < 1.4, which
+ * stored weighted counts) rather than the values as stored (1.4+, which
+ * stores fractions). The tree keeps no classes of its own when used inside
+ * a forest; pass classes for a standalone tree. */
 int model_tree_create(size_t n_features, size_t n_nodes,
                       const struct model_tree_node *nodes, const double *values,
-                      size_t n_classes, const struct model_label *classes,
-                      struct model **out, struct model_error *err);
+                      size_t n_classes, bool normalize,
+                      const struct model_label *classes, struct model **out,
+                      struct model_error *err);
 
 /* Takes ownership of trees[0..n_trees) (also on failure) which must all be
  * trees made by model_tree_create with the same n_features and n_classes. */

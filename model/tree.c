@@ -3,9 +3,10 @@
  * scikit-learn casts X to float32 before it walks a tree and compares the
  * float32 value, widened again, against the float64 threshold; the same
  * is done here so that rows sitting on a threshold go the same way.
- * Probabilities are each leaf's values divided by their numpy sum (a zero
- * sum counts as 1), computed once at build time with the same rounding; a
- * forest adds its trees' probabilities in order and divides by the count. */
+ * Probabilities are each leaf's values, divided by their numpy sum (a zero
+ * sum counts as 1) for files from before scikit-learn 1.4, computed once at
+ * build time with the same rounding; a forest adds its trees'
+ * probabilities in order and divides by the count. */
 #include <errno.h>
 #include <float.h>
 #include <math.h>
@@ -153,8 +154,9 @@ static int check_nodes(size_t n_features, size_t n_nodes,
 
 int model_tree_create(size_t n_features, size_t n_nodes,
                       const struct model_tree_node *nodes, const double *values,
-                      size_t n_classes, const struct model_label *classes,
-                      struct model **out, struct model_error *err)
+                      size_t n_classes, bool normalize,
+                      const struct model_label *classes, struct model **out,
+                      struct model_error *err)
 {
         if (n_features == 0 || n_nodes == 0 || n_classes == 0 ||
             n_nodes > INT32_MAX || n_features > INT32_MAX) {
@@ -188,11 +190,11 @@ int model_tree_create(size_t n_features, size_t n_nodes,
         for (size_t i = 0; i < n_nodes; i++) {
                 const double *v = values + i * n_classes;
                 double *p = t->proba + i * n_classes;
-                double norm = model_np_sum(v, n_classes);
+                double norm = normalize ? model_np_sum(v, n_classes) : 1.0;
                 if (norm == 0.0)
                         norm = 1.0;
                 for (size_t k = 0; k < n_classes; k++)
-                        p[k] = v[k] / norm;
+                        p[k] = normalize ? v[k] / norm : v[k];
         }
         /* A tree inside a forest carries no labels; it still knows its
          * width so the forest can check it. */

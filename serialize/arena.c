@@ -23,6 +23,8 @@ void arena_init(struct arena *a, size_t limit)
 
 void *arena_alloc(struct arena *a, size_t n)
 {
+        if (n > a->limit)
+                return NULL;
         n = (n + 15) & ~(size_t)15;
         if (n == 0)
                 n = 16;

@@ -4,6 +4,7 @@
  * so that a file that is well-formed pickle but a nonsensical model is
  * refused here rather than computing garbage. */
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,24 +46,59 @@ static int charge(struct build_ctx *bc, size_t bytes, const char *what)
 
 static const char *cls_name(const struct pv *obj)
 {
-        return obj->u.obj.cls->sk_name;
+        return pv_kind_name(obj);
 }
 
 /* Builders may meet the same object many times through memo references
  * (a forest listing one tree a million times); counting every dict entry
  * scanned turns such a file into an error instead of hours of work. */
 #define MAX_LOOKUPS ((size_t)1 << 27)
+/* Step and feature names are copied into the model; a name longer than
+ * this is no name but a way to multiply memory through references. */
+#define MAX_NAME_BYTES 4096
+
+static const struct pv *state_get(struct build_ctx *bc, const struct pv *dict,
+                                  const char *name)
+{
+        if (!dict || dict->kind != PV_DICT)
+                return NULL;
+        bc->lookups += dict->u.dict.len;
+        if (bc->lookups > MAX_LOOKUPS)
+                return NULL;
+        return pv_dict_get(dict, name);
+}
 
 static const struct pv *attr(struct build_ctx *bc, const struct pv *obj,
                              const char *name)
 {
-        const struct pv *st = obj->u.obj.state;
-        if (!st || st->kind != PV_DICT)
-                return NULL;
-        bc->lookups += st->u.dict.len;
-        if (bc->lookups > MAX_LOOKUPS)
-                return NULL;
-        return pv_dict_get(st, name);
+        return state_get(bc, obj->u.obj.state, name);
+}
+
+static int too_much_work(struct build_ctx *bc)
+{
+        return bfail(bc, -EFBIG,
+                     "the model's object graph is too large to build (more than %zu "
+                     "attribute entries scanned)",
+                     MAX_LOOKUPS);
+}
+
+static bool is_built_array(const struct pv *v)
+{
+        return v && v->kind == PV_ARRAY && v->u.arr->built;
+}
+
+/* True when the estimator was saved by a scikit-learn older than
+ * major.minor, or records no version (files from before 0.18). */
+static bool saved_before(struct build_ctx *bc, const struct pv *obj, long major,
+                         long minor)
+{
+        const struct pv *v = attr(bc, obj, "_sklearn_version");
+        if (!v || v->kind != PV_STR)
+                return true;
+        char *end;
+        long ma = strtol(v->u.s.data, &end, 10);
+        long mi = *end == '.' ? strtol(end + 1, NULL, 10) : 0;
+        return ma < major || (ma == major && mi < minor);
 }
 
 static int need_attr(struct build_ctx *bc, const struct pv *obj,
@@ -70,10 +106,7 @@ static int need_attr(struct build_ctx *bc, const struct pv *obj,
 {
         const struct pv *v = attr(bc, obj, name);
         if (bc->lookups > MAX_LOOKUPS)
-                return bfail(bc, -EFBIG,
-                             "the model's object graph is too large to build (more than "
-                             "%zu attribute entries scanned)",
-                             MAX_LOOKUPS);
+                return too_much_work(bc);
         if (!v)
                 return bfail(bc, -EINVAL,
                              "%s has no %s: was it fitted before it was saved?",
@@ -131,8 +164,14 @@ static int attr_f64(struct build_ctx *bc, const struct pv *obj,
         double *d = malloc((a->count ? a->count : 1) * sizeof(double));
         if (!d)
                 return bfail(bc, -ENOMEM, "out of memory reading %s", name);
-        for (size_t i = 0; i < a->count; i++)
+        for (size_t i = 0; i < a->count; i++) {
                 numpy_get_f64(a->dtype, a->data + i * a->dtype->itemsize, &d[i]);
+                if (!isfinite(d[i])) {
+                        free(d);
+                        return bfail(bc, -EINVAL, "%s.%s[%zu] is not a finite number",
+                                     cls_name(obj), name, i);
+                }
+        }
         *out = d;
         *shape0 = a->shape[0];
         *shape1 = a->ndim == 2 ? a->shape[1] : 1;
@@ -174,12 +213,16 @@ static int read_labels(struct build_ctx *bc, const struct pv *obj,
         int rc = need_attr(bc, obj, "classes_", &v);
         if (rc < 0)
                 return rc;
-        if (v->kind != PV_ARRAY || v->u.arr->ndim != 1)
+        if (!is_built_array(v) || v->u.arr->ndim != 1)
                 return bfail(bc, -EINVAL,
                              "%s.classes_: expected a 1-D array, found %s (multi-output "
                              "classifiers are not supported yet)",
                              cls_name(obj), pv_kind_name(v));
         const struct pv_array *a = v->u.arr;
+        size_t label_bytes = a->count * (sizeof(struct model_label) +
+                                         (a->dtype->kind == 'U' ? a->dtype->itemsize : 0));
+        if ((rc = charge(bc, label_bytes, "classes_")) < 0)
+                return rc;
         struct labels l = { 0 };
         l.n = a->count;
         l.v = calloc(a->count ? a->count : 1, sizeof(*l.v));
@@ -199,6 +242,8 @@ static int read_labels(struct build_ctx *bc, const struct pv *obj,
                 case 'f':
                         lab->type = MODEL_LABEL_FLOAT;
                         numpy_get_f64(dt, p, &lab->v.f);
+                        if (!isfinite(lab->v.f))
+                                goto bad;
                         break;
                 case 'b':
                         lab->type = MODEL_LABEL_BOOL;
@@ -216,6 +261,13 @@ static int read_labels(struct build_ctx *bc, const struct pv *obj,
                 case 'O': {
                         const struct pv *o = a->objects[i];
                         if (o->kind == PV_STR) {
+                                if (memchr(o->u.s.data, '\0', o->u.s.len) ||
+                                    (rc = charge(bc, o->u.s.len, "classes_")) < 0) {
+                                        labels_free(&l);
+                                        return rc < 0 ? rc : bfail(bc, -EINVAL,
+                                                "%s.classes_[%zu] contains a NUL character",
+                                                cls_name(obj), i);
+                                }
                                 lab->type = MODEL_LABEL_STR;
                                 lab->v.s = o->u.s.data;
                         } else if (o->kind == PV_INT) {
@@ -284,8 +336,10 @@ static int build_logreg(struct build_ctx *bc, const struct pv *obj,
                            ni, rows);
                 goto out;
         }
-        /* scikit-learn's rule (1.2): one-vs-rest unless multinomial was
-         * asked for, or 'auto' chose it (more than 2 classes, not liblinear). */
+        /* scikit-learn's rule (1.2-1.7): one-vs-rest unless multinomial was
+         * asked for, or 'auto' chose it (more than 2 classes, solver neither
+         * liblinear nor newton-cholesky). 1.8+ has no multi_class and fits
+         * newton-cholesky as multinomial. */
         const struct pv *mc = attr(bc, obj, "multi_class");
         const struct pv *solver = attr(bc, obj, "solver");
         bool ovr;
@@ -294,7 +348,8 @@ static int build_logreg(struct build_ctx *bc, const struct pv *obj,
         else if (pv_is_str(mc, "multinomial"))
                 ovr = false;
         else if (!mc || pv_is_str(mc, "auto") || pv_is_str(mc, "deprecated"))
-                ovr = labels.n <= 2 || pv_is_str(solver, "liblinear");
+                ovr = labels.n <= 2 || pv_is_str(solver, "liblinear") ||
+                      (pv_is_str(solver, "newton-cholesky") && saved_before(bc, obj, 1, 9));
         else {
                 rc = bfail(bc, -EINVAL,
                            "LogisticRegression.multi_class: expected 'auto', 'ovr' or "
@@ -341,6 +396,13 @@ static int build_scaler(struct build_ctx *bc, const struct pv *obj,
         if ((rc = check_n_features(bc, obj, nf)) < 0 ||
             (rc = charge(bc, 2 * nf * sizeof(double), "StandardScaler")) < 0)
                 goto out;
+        for (size_t j = 0; scale && j < nf; j++) {
+                /* fit() replaces zero scales by 1; a zero here is not a fit */
+                if (scale[j] == 0.0) {
+                        rc = bfail(bc, -EINVAL, "StandardScaler.scale_[%zu] is 0", j);
+                        goto out;
+                }
+        }
         rc = model_scaler_create(nf, mean, scale, out, &me);
         if (rc < 0)
                 from_model_error(bc, rc, &me);
@@ -381,9 +443,11 @@ static int build_tree(struct build_ctx *bc, const struct pv *owner,
                              who, (long long)n_outputs);
         if (nf <= 0)
                 return bfail(bc, -EINVAL, "%s.tree_: n_features is %lld", who, (long long)nf);
-        const struct pv *nodes = pv_dict_get(tree->u.obj.state, "nodes");
-        const struct pv *values = pv_dict_get(tree->u.obj.state, "values");
-        if (!nodes || nodes->kind != PV_ARRAY || nodes->u.arr->ndim != 1 ||
+        const struct pv *nodes = state_get(bc, tree->u.obj.state, "nodes");
+        const struct pv *values = state_get(bc, tree->u.obj.state, "values");
+        if (bc->lookups > MAX_LOOKUPS)
+                return too_much_work(bc);
+        if (!is_built_array(nodes) || nodes->u.arr->ndim != 1 ||
             !nodes->u.arr->dtype->n_fields)
                 return bfail(bc, -EINVAL, "%s.tree_.nodes: expected a structured 1-D array, found %s",
                              who, pv_kind_name(nodes));
@@ -399,7 +463,7 @@ static int build_tree(struct build_ctx *bc, const struct pv *owner,
                              "feature and float threshold fields",
                              who);
         size_t n_nodes = na->count;
-        if (!values || values->kind != PV_ARRAY || values->u.arr->ndim != 3 ||
+        if (!is_built_array(values) || values->u.arr->ndim != 3 ||
             values->u.arr->dtype->kind != 'f' || values->u.arr->shape[0] != n_nodes ||
             values->u.arr->shape[1] != 1 || values->u.arr->shape[2] != n_classes)
                 return bfail(bc, -EINVAL,
@@ -418,19 +482,35 @@ static int build_tree(struct build_ctx *bc, const struct pv *owner,
         }
         for (size_t i = 0; i < n_nodes; i++) {
                 const uint8_t *rec = na->data + i * nd->itemsize;
-                numpy_get_i64(nd->field_types[fl], rec + nd->field_offsets[fl], &tn[i].left);
-                numpy_get_i64(nd->field_types[fr], rec + nd->field_offsets[fr], &tn[i].right);
-                numpy_get_i64(nd->field_types[ff], rec + nd->field_offsets[ff], &tn[i].feature);
+                if (!numpy_get_i64(nd->field_types[fl], rec + nd->field_offsets[fl], &tn[i].left) ||
+                    !numpy_get_i64(nd->field_types[fr], rec + nd->field_offsets[fr], &tn[i].right) ||
+                    !numpy_get_i64(nd->field_types[ff], rec + nd->field_offsets[ff], &tn[i].feature)) {
+                        rc = bfail(bc, -EINVAL, "%s.tree_.nodes[%zu]: an index is out of range",
+                                   who, i);
+                        goto out;
+                }
                 numpy_get_f64(nd->field_types[ft], rec + nd->field_offsets[ft], &tn[i].threshold);
         }
         const struct pv_array *va = values->u.arr;
-        for (size_t i = 0; i < n_nodes * n_classes; i++)
+        for (size_t i = 0; i < n_nodes * n_classes; i++) {
                 numpy_get_f64(va->dtype, va->data + i * va->dtype->itemsize, &val[i]);
+                if (!isfinite(val[i]) || val[i] < 0) {
+                        rc = bfail(bc, -EINVAL,
+                                   "%s.tree_.values: value %zu is not a finite non-negative number",
+                                   who, i);
+                        goto out;
+                }
+        }
         struct model_error me;
-        rc = model_tree_create((size_t)nf, n_nodes, tn, val, n_classes,
+        /* scikit-learn < 1.4 stored weighted counts and normalised them in
+         * predict_proba; from 1.4 it stores fractions and returns them as
+         * they are (dividing again would change the last bits). */
+        bool normalize = saved_before(bc, owner, 1, 4);
+        rc = model_tree_create((size_t)nf, n_nodes, tn, val, n_classes, normalize,
                                labels ? labels->v : NULL, out, &me);
         if (rc < 0)
                 bfail(bc, rc, "%s: %s", who, me.message);
+out:
         free(tn);
         free(val);
         return rc;
@@ -537,6 +617,12 @@ static int build_pipeline(struct build_ctx *bc, const struct pv *obj,
                     st->u.seq.items[0]->kind != PV_STR) {
                         rc = bfail(bc, -EINVAL,
                                    "Pipeline.steps[%zu]: expected a (name, estimator) tuple", i);
+                        goto out;
+                }
+                if (st->u.seq.items[0]->u.s.len > MAX_NAME_BYTES) {
+                        rc = bfail(bc, -EINVAL,
+                                   "Pipeline.steps[%zu]: a step name of %zu bytes (at most %d)", i,
+                                   st->u.seq.items[0]->u.s.len, MAX_NAME_BYTES);
                         goto out;
                 }
                 names[i] = st->u.seq.items[0]->u.s.data;

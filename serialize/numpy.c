@@ -15,6 +15,8 @@
 #error "predictd reads numpy data assuming a little-endian host"
 #endif
 
+#define NUMPY_MAX_FIELDS 64
+
 static int nfail(struct pickle_ctx *ctx, size_t off, int code, const char *what)
 {
         serr_set(ctx->err, (long long)off, "byte offset %zu: %s", off, what);
@@ -49,9 +51,9 @@ int numpy_dtype_from_descr(struct pickle_ctx *ctx, const char *descr,
         case 'u': ok = size == 1 || size == 2 || size == 4 || size == 8; break;
         case 'b': ok = size == 1; break;
         case 'O': ok = size == 8 || size == 4; break;
-        case 'U': ok = true; size *= 4; break; /* 'U10' is 10 UTF-32 units */
+        case 'U': ok = size > 0; size *= 4; break; /* 'U10' is 10 UTF-32 units */
         case 'S':
-        case 'V': ok = true; break;
+        case 'V': ok = size > 0; break; /* zero-size items would make counts free */
         default: ok = false;
         }
         if (!ok)
@@ -106,8 +108,13 @@ int numpy_dtype_build(struct pickle_ctx *ctx, struct pv_dtype *dt,
         if (s[2]->kind != PV_NONE)
                 return nfail(ctx, offset, -EINVAL,
                              "numpy dtypes with a subarray shape are not supported");
-        if ((dt->kind == 'U' || dt->kind == 'S' || dt->kind == 'V') && elsize > 0)
+        if ((dt->kind == 'U' || dt->kind == 'S' || dt->kind == 'V') && elsize != -1) {
+                if (elsize <= 0 || elsize > 100000000 || (dt->kind == 'U' && elsize % 4))
+                        return nfail(ctx, offset, -EINVAL,
+                                     "numpy dtype state: item size must be positive (and a "
+                                     "multiple of 4 for str)");
                 dt->itemsize = (size_t)elsize;
+        }
 
         const struct pv *names = s[3], *fields = s[4];
         if (names->kind == PV_TUPLE) {
@@ -115,6 +122,11 @@ int numpy_dtype_build(struct pickle_ctx *ctx, struct pv_dtype *dt,
                         return nfail(ctx, offset, -EINVAL,
                                      "numpy dtype state: field names without fields");
                 size_t n = names->u.seq.len;
+                /* scikit-learn's records have at most 13 fields; the cap
+                 * keeps the name-to-field lookups below linear per name */
+                if (n == 0 || n > NUMPY_MAX_FIELDS || fields->u.dict.len > 2 * NUMPY_MAX_FIELDS)
+                        return nfail(ctx, offset, -EINVAL,
+                                     "numpy structured dtype: expected 1 to 64 fields");
                 dt->n_fields = n;
                 dt->field_names = arena_alloc(ctx->arena, (n + 1) * sizeof(char *));
                 dt->field_types = arena_alloc(ctx->arena, (n + 1) * sizeof(*dt->field_types));
@@ -136,7 +148,7 @@ int numpy_dtype_build(struct pickle_ctx *ctx, struct pv_dtype *dt,
                                 return nfail(ctx, offset, -EINVAL, msg);
                         }
                         struct pv_dtype *ft = f->u.seq.items[0]->u.dtype;
-                        if (ft->n_fields || ft->kind == 'O' ||
+                        if (!ft->built || ft->n_fields || ft->kind == 'O' ||
                             (size_t)off > dt->itemsize ||
                             ft->itemsize > dt->itemsize - (size_t)off) {
                                 snprintf(msg, sizeof(msg),
@@ -174,6 +186,10 @@ int numpy_shape_from_tuple(struct pickle_ctx *ctx, const struct pv *t,
                 c *= (size_t)d;
                 shape[i] = (size_t)d;
         }
+        /* every element costs at least a byte (or a list slot) of input or
+         * memory, so no real array has more elements than that budget */
+        if (c > ctx->lim->max_alloc_bytes)
+                return nfail(ctx, offset, -EFBIG, "numpy shape: more elements than the load limit");
         *ndim = t->u.seq.len;
         *count = c;
         return 0;
@@ -215,6 +231,8 @@ int numpy_array_from_bytes(struct pickle_ctx *ctx, struct pv_dtype *dt,
         size_t count = 1;
         for (size_t i = 0; i < ndim; i++)
                 count *= shape[i]; /* checked by numpy_shape_from_tuple */
+        if (!dt->built)
+                return nfail(ctx, offset, -EINVAL, "numpy dtype used before its state was set");
         if (dt->kind == 'O')
                 return nfail(ctx, offset, -EINVAL,
                              "numpy object array given as raw bytes");
@@ -278,6 +296,8 @@ int numpy_array_build(struct pickle_ctx *ctx, struct pv_array *arr,
                 return rc;
         bool is_f = fortran->kind == PV_BOOL ? fortran->u.b : fortran->u.i != 0;
         struct pv_dtype *dt = dtype->u.dtype;
+        if (!dt->built)
+                return nfail(ctx, offset, -EINVAL, "numpy dtype used before its state was set");
         if (dt->kind == 'O') {
                 if (data->kind != PV_LIST || data->u.seq.len != count) {
                         snprintf(msg, sizeof(msg),

@@ -332,7 +332,7 @@ static int pop_mark(struct vm *vm, struct pv ***items, size_t *n)
         if (!vm->nmarks)
                 return fail(vm, -EINVAL, "expected a MARK on the stack, found none");
         size_t m = vm->marks[--vm->nmarks];
-        *items = vm->stack + m;
+        *items = vm->stack ? vm->stack + m : NULL;
         *n = vm->sp - m;
         vm->sp = m;
         return 0;
@@ -386,6 +386,11 @@ static int parse_decimal(struct vm *vm, const char *s, size_t n, int64_t *out,
         }
         memcpy(buf, s, n);
         buf[n] = '\0';
+        /* Python's two unpicklers disagree on "012" (octal 10 in C, an
+         * error in pickle.py); no pickler writes it, so refuse it. */
+        const char *digits = buf + (buf[0] == '-' || buf[0] == '+');
+        if (digits[0] == '0' && digits[1] != '\0')
+                return fail(vm, -EINVAL, "integer '%.40s' has a leading zero", buf);
         char *end = NULL;
         errno = 0;
         long long v = strtoll(buf, &end, 10);
@@ -421,20 +426,21 @@ static int parse_index(struct vm *vm, uint64_t *idx)
 static int parse_text_float(struct vm *vm, const char *s, size_t n,
                             double *out)
 {
-        static locale_t c_locale;
         char buf[128];
         if (n == 0 || n >= sizeof(buf))
                 return fail(vm, -EINVAL, "expected a float, found %zu bytes", n);
         memcpy(buf, s, n);
         buf[n] = '\0';
-        /* strtod_l with the C locale: '.' is the decimal point whatever
-         * the process locale says. newlocale is cheap and idempotent. */
-        if (!c_locale)
-                c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
-        if (!c_locale)
+        /* strtod also reads hex floats, which Python's float() does not */
+        if (strpbrk(buf, "xX"))
+                return fail(vm, -EINVAL, "expected a decimal float, found '%s'", buf);
+        /* the C locale: '.' is the decimal point whatever the process says */
+        if (!vm->ctx->c_locale)
+                vm->ctx->c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+        if (!vm->ctx->c_locale)
                 return oom(vm);
         char *end = NULL;
-        double v = strtod_l(buf, &end, c_locale);
+        double v = strtod_l(buf, &end, vm->ctx->c_locale);
         if (end == buf || *end != '\0')
                 return fail(vm, -EINVAL, "expected a float, found '%s'", buf);
         *out = v;
@@ -462,10 +468,12 @@ static int decode_quoted(struct vm *vm, const char *s, size_t n,
         size_t o = 0;
         for (size_t i = 0; i < n; i++) {
                 char c = s[i];
-                if (c != '\\' || i + 1 == n) {
+                if (c != '\\') {
                         d[o++] = (uint8_t)c;
                         continue;
                 }
+                if (i + 1 == n)
+                        return fail(vm, -EINVAL, "STRING argument ends with a lone backslash");
                 char e = s[++i];
                 switch (e) {
                 case 'n': d[o++] = '\n'; break;
@@ -513,10 +521,15 @@ static int decode_raw_unicode(struct vm *vm, const char *s, size_t n,
         char *d = arena_alloc(vm->ctx->arena, n * 4 + 1);
         if (!d)
                 return oom(vm);
-        size_t o = 0;
+        size_t o = 0, run = 0; /* backslashes just before s[i] */
         for (size_t i = 0; i < n; i++) {
                 uint8_t c = (uint8_t)s[i];
-                if (c == '\\' && i + 1 < n && (s[i + 1] == 'u' || s[i + 1] == 'U')) {
+                /* as raw-unicode-escape: a backslash preceded by an odd
+                 * number of backslashes does not start an escape */
+                bool escapes = c == '\\' && run % 2 == 0;
+                run = c == '\\' ? run + 1 : 0;
+                if (escapes && i + 1 < n && (s[i + 1] == 'u' || s[i + 1] == 'U')) {
+                        run = 0;
                         int digits = s[i + 1] == 'u' ? 4 : 8;
                         if (n - i - 2 < (size_t)digits)
                                 return fail(vm, -EINVAL, "truncated \\u escape in UNICODE");
@@ -551,6 +564,13 @@ static int resolve_global(struct vm *vm, const char *mod, size_t mlen,
                           const char *name, size_t nlen, struct pv **out)
 {
         const struct pv_class *c = allowlist_find(mod, mlen, name, nlen);
+        /* Python maps the Python 2 module names only for protocols < 3 */
+        bool py2_name = (mlen == 11 && memcmp(mod, "__builtin__", 11) == 0) ||
+                        (mlen == 8 && memcmp(mod, "copy_reg", 8) == 0);
+        if (c && py2_name && vm->ctx->max_protocol_seen >= 3)
+                return fail(vm, -EPERM,
+                            "refused global %.*s.%.*s: a Python 2 name in a protocol %d stream",
+                            (int)mlen, mod, (int)nlen, name, vm->ctx->max_protocol_seen);
         if (!c) {
                 int ml = (int)(mlen > 200 ? 200 : mlen), nl = (int)(nlen > 200 ? 200 : nlen);
                 if (mlen >= 8 && memcmp(mod, "sklearn.", 8) == 0)
@@ -613,6 +633,10 @@ static int datetime_str(struct vm *vm, const struct pv *args, bool with_time,
         const uint8_t *p = (const uint8_t *)b->u.s.data;
         char buf[40];
         unsigned year = (unsigned)p[0] * 256 + p[1];
+        if (year < 1 || year > 9999 || p[2] < 1 || p[2] > 12 || p[3] < 1 || p[3] > 31 ||
+            (with_time && ((p[4] & 0x7F) > 23 || p[5] > 59 || p[6] > 59 ||
+                           (((unsigned)p[7] << 16) | ((unsigned)p[8] << 8) | p[9]) > 999999)))
+                return fail(vm, -EINVAL, "datetime: a field is out of range");
         int n;
         if (with_time) {
                 unsigned us = ((unsigned)p[7] << 16) | ((unsigned)p[8] << 8) | p[9];
@@ -681,8 +705,8 @@ static int call_global(struct vm *vm, const struct pv *fn, struct pv *args,
                 return 0;
         }
         case ROLE_SCALAR: {
-                if (n != 2 || a[0]->kind != PV_DTYPE)
-                        return fail(vm, -EINVAL, "numpy scalar: expected (dtype, data)");
+                if (n != 2 || a[0]->kind != PV_DTYPE || !a[0]->u.dtype->built)
+                        return fail(vm, -EINVAL, "numpy scalar: expected (built dtype, data)");
                 const struct pv_dtype *dt = a[0]->u.dtype;
                 if (dt->kind == 'O') {
                         *out = a[1];

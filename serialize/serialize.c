@@ -235,6 +235,8 @@ static int open_container(const uint8_t *data, size_t len,
  * graph built to expand exponentially through shared references) is
  * replaced by a note instead of being walked to the end. */
 #define META_MAX_NODES 10000
+/* The seed's wrapper has six keys; checking duplicates is quadratic. */
+#define MAX_WRAPPER_KEYS 1024
 #define META_MAX_DEPTH 16
 
 /* Python's repr of a float: the shortest digits that read back the same,
@@ -271,7 +273,15 @@ static cJSON *meta_json(const struct pv *v, size_t depth, size_t *budget)
                 snprintf(num, sizeof(num), "%lld", (long long)v->u.i);
                 return cJSON_CreateRaw(num);
         case PV_FLOAT: return meta_float(v->u.f);
-        case PV_STR: return cJSON_CreateString(v->u.s.data);
+        case PV_STR:
+                /* a long string costs its length, so references to one
+                 * cannot multiply memory */
+                if (v->u.s.len / 64 >= *budget) {
+                        *budget = 0;
+                        return NULL;
+                }
+                *budget -= v->u.s.len / 64;
+                return cJSON_CreateString(v->u.s.data);
         case PV_TUPLE:
         case PV_LIST:
         case PV_SET: {
@@ -339,15 +349,21 @@ nomem:
 }
 
 /* Input column names: the wrapper's 'features', else feature_names_in_. */
-static int collect_features(const struct pv *names, struct serialize_info *info,
+/* Feature names are copied into the result; their total size is capped so
+ * that one long string referenced many times cannot multiply memory. */
+#define MAX_FEATURE_NAME_BYTES (16u << 20)
+
+static int collect_features(const struct pv *names, size_t n_features,
+                            struct serialize_info *info,
                             struct serialize_error *err)
 {
-        size_t n;
+        size_t n, total = 0;
         struct pv **items = NULL;
         if (names->kind == PV_LIST || names->kind == PV_TUPLE) {
                 n = names->u.seq.len;
                 items = names->u.seq.items;
-        } else if (names->kind == PV_ARRAY && names->u.arr->dtype->kind == 'O') {
+        } else if (names->kind == PV_ARRAY && names->u.arr->built &&
+                   names->u.arr->dtype->kind == 'O') {
                 n = names->u.arr->count;
                 items = names->u.arr->objects;
         } else {
@@ -355,15 +371,28 @@ static int collect_features(const struct pv *names, struct serialize_info *info,
                          pv_kind_name(names));
                 return -EINVAL;
         }
+        if (n != n_features) {
+                serr_set(err, -1, "the file names %zu features but the model takes %zu", n,
+                         n_features);
+                return -EINVAL;
+        }
+        for (size_t i = 0; i < n; i++) {
+                if (items[i]->kind != PV_STR || memchr(items[i]->u.s.data, '\0', items[i]->u.s.len)) {
+                        serr_set(err, -1, "feature name %zu: expected a str without NUL, found %s",
+                                 i, pv_kind_name(items[i]));
+                        return -EINVAL;
+                }
+                total += items[i]->u.s.len + 1;
+                if (total > MAX_FEATURE_NAME_BYTES) {
+                        serr_set(err, -1, "feature names: more than %u bytes in all",
+                                 MAX_FEATURE_NAME_BYTES);
+                        return -EFBIG;
+                }
+        }
         info->feature_names = calloc(n ? n : 1, sizeof(char *));
         if (!info->feature_names)
                 goto nomem;
         for (size_t i = 0; i < n; i++) {
-                if (items[i]->kind != PV_STR) {
-                        serr_set(err, -1, "feature name %zu: expected str, found %s", i,
-                                 pv_kind_name(items[i]));
-                        return -EINVAL;
-                }
                 info->feature_names[i] = strdup(items[i]->u.s.data);
                 if (!info->feature_names[i])
                         goto nomem;
@@ -428,6 +457,8 @@ int serialize_load_buffer(const uint8_t *data, size_t len,
                 .err = err,
         };
         rc = pickle_vm_run(&ctx, &pos, 0, &root);
+        if (ctx.c_locale)
+                freelocale(ctx.c_locale);
         if (rc < 0)
                 goto fail;
         if (pos != stream_len) {
@@ -445,6 +476,13 @@ int serialize_load_buffer(const uint8_t *data, size_t len,
         const struct pv *est = root;
         const struct pv *features = NULL;
         if (root->kind == PV_DICT) {
+                if (root->u.dict.len > MAX_WRAPPER_KEYS) {
+                        serr_set(err, -1,
+                                 "a metadata wrapper dict with %zu items (at most %d)",
+                                 root->u.dict.len, MAX_WRAPPER_KEYS);
+                        rc = -EINVAL;
+                        goto fail;
+                }
                 est = pv_dict_get(root, "model");
                 if (!est) {
                         serr_set(err, -1,
@@ -475,15 +513,8 @@ int serialize_load_buffer(const uint8_t *data, size_t len,
         snprintf(info->sklearn_version, sizeof(info->sklearn_version), "%s",
                  bc.sklearn_version);
         if (features && features->kind != PV_NONE) {
-                if ((rc = collect_features(features, info, err)) < 0)
+                if ((rc = collect_features(features, model_n_features(model), info, err)) < 0)
                         goto fail;
-                if (info->n_feature_names != model_n_features(model)) {
-                        serr_set(err, -1,
-                                 "the file names %zu features but the model takes %zu",
-                                 info->n_feature_names, model_n_features(model));
-                        rc = -EINVAL;
-                        goto fail;
-                }
         }
         arena_release(&arena);
         free(owned);

@@ -128,6 +128,8 @@ struct pv {
 
 /* --- the pickle machine ---------------------------------------------- */
 
+#include <locale.h>
+
 struct pickle_ctx {
         const uint8_t *buf;
         size_t len;
@@ -136,6 +138,7 @@ struct pickle_ctx {
         struct serialize_error *err;
         int max_protocol_seen;
         size_t joblib_arrays; /* NumpyArrayWrapper arrays read */
+        locale_t c_locale;    /* made on first use, freed with the load */
 };
 
 /* Runs the pickle stream that starts at *pos; on success *out is the value

@@ -28,8 +28,13 @@ struct server {
 struct request {
         char *body;
         size_t len, cap;
-        bool too_large;
+        bool too_large;  /* over max_body_bytes: answer 413 */
+        size_t dropped;  /* bytes read and dropped since */
 };
+
+/* How much of an oversized body is read (and dropped) to be able to answer
+ * 413 before the connection is simply closed. */
+#define DRAIN_LIMIT ((size_t)16 << 20)
 
 static enum MHD_Result send_reply(struct MHD_Connection *conn, struct reply *r,
                                   const char *allow)
@@ -68,6 +73,18 @@ static void reply_text(struct reply *r, unsigned status, const char *json)
         r->status = status;
         r->body = strdup(json);
         r->len = r->body ? strlen(r->body) : 0;
+}
+
+/* Copies what a client sent into an error message as printable ASCII, so
+ * the JSON body stays valid UTF-8 whatever bytes the URL decoded to. */
+static void printable(const char *in, char *out, size_t len)
+{
+        size_t o = 0;
+        for (; *in && o + 4 < len; in++)
+                out[o++] = (*in >= 0x20 && *in < 0x7f) ? *in : '?';
+        if (*in)
+                out[o++] = '.', out[o++] = '.', out[o++] = '.';
+        out[o] = '\0';
 }
 
 enum route { ROUTE_NONE, ROUTE_PREDICT, ROUTE_HEALTHZ, ROUTE_READYZ };
@@ -110,16 +127,19 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
 
         if (!req) {
                 /* First call: headers only. Refuse early what needs no body. */
+                char shown_method[24], shown_url[128];
+                printable(method, shown_method, sizeof(shown_method));
+                printable(url, shown_url, sizeof(shown_url));
                 if (rt == ROUTE_NONE) {
                         reply_error(&r, 404,
-                                    "no such endpoint: %s %.200s (expected POST /predict, "
+                                    "no such endpoint: %s %s (expected POST /predict, "
                                     "GET /healthz or GET /readyz)",
-                                    method, url);
+                                    shown_method, shown_url);
                         return send_reply(conn, &r, NULL);
                 }
                 if (!method_allowed(rt, method)) {
-                        reply_error(&r, 405, "method %s is not allowed on %.200s (expected %s)",
-                                    method, url, allow);
+                        reply_error(&r, 405, "method %s is not allowed on %s (expected %s)",
+                                    shown_method, shown_url, allow);
                         return send_reply(conn, &r, allow);
                 }
                 if (rt == ROUTE_PREDICT) {
@@ -149,9 +169,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
                 size_t n = *upload_data_size;
                 *upload_data_size = 0;
                 if (req->too_large || n > srv->cfg->max_body_bytes - req->len) {
-                        /* keep reading, but drop it: the answer is 413 */
+                        /* libmicrohttpd 0.9.75 closes without an answer when a
+                         * response is queued mid-upload, so the rest is read
+                         * and dropped to send a proper 413; a client that
+                         * goes on far past the limit is cut off instead. */
                         req->too_large = true;
-                        return MHD_YES;
+                        req->dropped += n;
+                        return req->dropped > DRAIN_LIMIT ? MHD_NO : MHD_YES;
                 }
                 if (req->len + n > req->cap) {
                         size_t cap = req->cap ? req->cap : 4096;

@@ -141,8 +141,9 @@ void predict_handle(const struct served_model *sm, const struct config *cfg,
         char where[48];
 
         if (!root) {
-                const char *at = cJSON_GetErrorPtr();
-                size_t off = at && at >= body && at <= body + len ? (size_t)(at - body) : 0;
+                /* cJSON reports where parsing stopped through end (its
+                 * global error pointer is shared by all threads) */
+                size_t off = end && end >= body && end <= body + len ? (size_t)(end - body) : 0;
                 reply_error(r, 400, "request body is not valid JSON (error near byte %zu)", off);
                 goto out;
         }
@@ -217,6 +218,18 @@ void predict_handle(const struct served_model *sm, const struct config *cfg,
         if (rc < 0) {
                 reply_error(r, rc == -EINVAL ? 400 : 500, "%s", me.message);
                 goto out;
+        }
+        /* Finite inputs can still overflow the math (exp of 1e308); JSON
+         * has no NaN, and a silent null would read as an answer. */
+        for (size_t i = 0; proba && i < rows * nc; i++) {
+                if (!isfinite(proba[i])) {
+                        reply_error(r, 400,
+                                    "row %zu: the model's probabilities overflow for this input "
+                                    "(are the feature values on the scale the model was "
+                                    "trained on?)",
+                                    i / nc);
+                        goto out;
+                }
         }
 
         if (features) {

@@ -21,7 +21,7 @@ static int stump(double threshold, struct model **out, struct model_error *e)
                 { 1, 2, 0, threshold }, { -1, -1, -2, -2.0 }, { -1, -1, -2, -2.0 },
         };
         const double values[6] = { 5, 5, 5, 0, 0, 5 };
-        return model_tree_create(2, 3, nodes, values, 2, int_labels, out, e);
+        return model_tree_create(2, 3, nodes, values, 2, true, int_labels, out, e);
 }
 
 static bool tree_backward_child_refused(void)
@@ -30,7 +30,7 @@ static bool tree_backward_child_refused(void)
         const double values[4] = { 1, 1, 1, 0 };
         struct model *m = NULL;
         struct model_error e;
-        EXPECT(model_tree_create(2, 2, nodes, values, 2, int_labels, &m, &e) == -EINVAL);
+        EXPECT(model_tree_create(2, 2, nodes, values, 2, true, int_labels, &m, &e) == -EINVAL);
         EXPECT(m == NULL);
         EXPECT_CONTAINS(e.message, "children");
         return true;
@@ -44,7 +44,7 @@ static bool tree_feature_out_of_range_refused(void)
         const double values[6] = { 1, 1, 1, 0, 0, 1 };
         struct model *m = NULL;
         struct model_error e;
-        EXPECT(model_tree_create(2, 3, nodes, values, 2, int_labels, &m, &e) == -EINVAL);
+        EXPECT(model_tree_create(2, 3, nodes, values, 2, true, int_labels, &m, &e) == -EINVAL);
         EXPECT_CONTAINS(e.message, "feature 7");
         return true;
 }
@@ -90,7 +90,7 @@ static bool forest_mixed_widths_refused(void)
         EXPECT(stump(0.5, &t[0], &e) == 0);
         const struct model_tree_node nodes[1] = { { -1, -1, -2, -2.0 } };
         const double values[3] = { 1, 1, 1 };
-        EXPECT(model_tree_create(2, 1, nodes, values, 3, NULL, &t[1], &e) == 0);
+        EXPECT(model_tree_create(2, 1, nodes, values, 3, true, NULL, &t[1], &e) == 0);
         EXPECT(model_forest_create(t, 2, int_labels, 2, &f, &e) == -EINVAL);
         EXPECT(f == NULL);
         EXPECT_CONTAINS(e.message, "tree 1");
