@@ -4,10 +4,11 @@
  * its own pair and matches nothing here. */
 #include <string.h>
 
-#include "serialize_internal.h"
+#include "build_internal.h"
 
-/* scikit-learn moved its modules to private names in 0.22; files written
- * before that use the public ones, which are kept for them. */
+/* Python's and numpy's names here; scikit-learn's classes are listed by
+ * their builders (build_*.c). scikit-learn moved its modules to private
+ * names in 0.22; the builders list the public ones too, for older files. */
 static const struct pv_class allowlist[] = {
         /* numpy (1.x writes numpy.core, 2.x numpy._core) */
         { "numpy", "ndarray", ROLE_NDARRAY, NULL },
@@ -36,30 +37,15 @@ static const struct pv_class allowlist[] = {
         { "joblib.numpy_pickle", "NumpyArrayWrapper", ROLE_JOBLIB_WRAPPER, NULL },
         { "sklearn.externals.joblib.numpy_pickle", "NumpyArrayWrapper",
           ROLE_JOBLIB_WRAPPER, NULL },
-        /* scikit-learn estimators with a builder */
-        { "sklearn.linear_model._logistic", "LogisticRegression", ROLE_ESTIMATOR,
-          "LogisticRegression" },
-        { "sklearn.linear_model.logistic", "LogisticRegression", ROLE_ESTIMATOR,
-          "LogisticRegression" },
-        { "sklearn.preprocessing._data", "StandardScaler", ROLE_ESTIMATOR,
-          "StandardScaler" },
-        { "sklearn.preprocessing.data", "StandardScaler", ROLE_ESTIMATOR,
-          "StandardScaler" },
-        { "sklearn.tree._classes", "DecisionTreeClassifier", ROLE_ESTIMATOR,
-          "DecisionTreeClassifier" },
-        { "sklearn.tree.tree", "DecisionTreeClassifier", ROLE_ESTIMATOR,
-          "DecisionTreeClassifier" },
-        { "sklearn.tree._tree", "Tree", ROLE_ESTIMATOR, "Tree" },
-        { "sklearn.ensemble._forest", "RandomForestClassifier", ROLE_ESTIMATOR,
-          "RandomForestClassifier" },
-        { "sklearn.ensemble.forest", "RandomForestClassifier", ROLE_ESTIMATOR,
-          "RandomForestClassifier" },
-        { "sklearn.pipeline", "Pipeline", ROLE_ESTIMATOR, "Pipeline" },
 };
 
 const struct pv_class *allowlist_find(const char *module, size_t module_len,
                                       const char *name, size_t name_len)
 {
+        /* scikit-learn classes are allowed exactly when they have a builder */
+        const struct build_entry *e = build_find(module, module_len, name, name_len);
+        if (e)
+                return &e->cls;
         for (size_t i = 0; i < sizeof(allowlist) / sizeof(allowlist[0]); i++) {
                 const struct pv_class *c = &allowlist[i];
                 if (strlen(c->module) == module_len &&

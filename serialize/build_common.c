@@ -1,0 +1,306 @@
+/* build_common.c - the readers every builder uses: attributes looked up
+ * with a work budget, numeric arrays checked for kind, shape and
+ * finiteness, class labels in all the forms numpy stores them, and the
+ * charge of native memory against the model limit. */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "build_internal.h"
+
+int build_fail(struct build_ctx *bc, int code, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(bc->err->message, sizeof(bc->err->message), fmt, ap);
+        va_end(ap);
+        bc->err->offset = -1;
+        return code;
+}
+
+int build_model_error(struct build_ctx *bc, int rc,
+                            const struct model_error *me)
+{
+        return build_fail(bc, rc, "%s", me->message);
+}
+
+/* Counts native memory against max_model_bytes before it is allocated. */
+int build_charge(struct build_ctx *bc, size_t bytes, const char *what)
+{
+        if (bytes > bc->lim->max_model_bytes ||
+            bc->model_bytes > bc->lim->max_model_bytes - bytes)
+                return build_fail(bc, -EFBIG,
+                             "%s: the model needs more than the limit of %zu bytes",
+                             what, bc->lim->max_model_bytes);
+        bc->model_bytes += bytes;
+        return 0;
+}
+
+const char *build_cls_name(const struct pv *obj)
+{
+        return pv_kind_name(obj);
+}
+
+
+const struct pv *build_state_get(struct build_ctx *bc, const struct pv *dict,
+                                  const char *name)
+{
+        if (!dict || dict->kind != PV_DICT)
+                return NULL;
+        bc->lookups += dict->u.dict.len;
+        if (bc->lookups > MAX_LOOKUPS)
+                return NULL;
+        return pv_dict_get(dict, name);
+}
+
+const struct pv *build_attr(struct build_ctx *bc, const struct pv *obj,
+                             const char *name)
+{
+        return build_state_get(bc, obj->u.obj.state, name);
+}
+
+int build_too_much_work(struct build_ctx *bc)
+{
+        return build_fail(bc, -EFBIG,
+                     "the model's object graph is too large to build (more than %zu "
+                     "attribute entries scanned)",
+                     MAX_LOOKUPS);
+}
+
+bool build_is_built_array(const struct pv *v)
+{
+        return v && v->kind == PV_ARRAY && v->u.arr->built;
+}
+
+/* True when the estimator was saved by a scikit-learn older than
+ * major.minor, or records no version (files from before 0.18). */
+bool build_saved_before(struct build_ctx *bc, const struct pv *obj, long major,
+                         long minor)
+{
+        const struct pv *v = build_attr(bc, obj, "_sklearn_version");
+        if (!v || v->kind != PV_STR)
+                return true;
+        char *end;
+        long ma = strtol(v->u.s.data, &end, 10);
+        long mi = *end == '.' ? strtol(end + 1, NULL, 10) : 0;
+        return ma < major || (ma == major && mi < minor);
+}
+
+int build_need_attr(struct build_ctx *bc, const struct pv *obj,
+                     const char *name, const struct pv **out)
+{
+        const struct pv *v = build_attr(bc, obj, name);
+        if (bc->lookups > MAX_LOOKUPS)
+                return build_too_much_work(bc);
+        if (!v)
+                return build_fail(bc, -EINVAL,
+                             "%s has no %s: was it fitted before it was saved?",
+                             build_cls_name(obj), name);
+        *out = v;
+        return 0;
+}
+
+int build_attr_int(struct build_ctx *bc, const struct pv *obj,
+                    const char *name, int64_t *out)
+{
+        const struct pv *v = NULL;
+        int rc = build_need_attr(bc, obj, name, &v);
+        if (rc < 0)
+                return rc;
+        if (v->kind != PV_INT && v->kind != PV_BOOL)
+                return build_fail(bc, -EINVAL, "%s.%s: expected an int, found %s",
+                             build_cls_name(obj), name, pv_kind_name(v));
+        *out = v->kind == PV_INT ? v->u.i : v->u.b;
+        return 0;
+}
+
+bool build_attr_bool(struct build_ctx *bc, const struct pv *obj,
+                      const char *name, bool dflt)
+{
+        const struct pv *v = build_attr(bc, obj, name);
+        if (v && v->kind == PV_BOOL)
+                return v->u.b;
+        if (v && v->kind == PV_INT)
+                return v->u.i != 0;
+        return dflt;
+}
+
+/* A numeric array attribute as malloc'd doubles; shape0 and shape1 get its
+ * dimensions (1-D arrays report shape1 = 1). want_ndim 0 accepts 1 or 2. */
+int build_attr_f64(struct build_ctx *bc, const struct pv *obj,
+                    const char *name, size_t want_ndim, double **out,
+                    size_t *shape0, size_t *shape1)
+{
+        const struct pv *v = NULL;
+        int rc = build_need_attr(bc, obj, name, &v);
+        if (rc < 0)
+                return rc;
+        if (v->kind != PV_ARRAY || !v->u.arr->built)
+                return build_fail(bc, -EINVAL, "%s.%s: expected a numpy array, found %s",
+                             build_cls_name(obj), name, pv_kind_name(v));
+        const struct pv_array *a = v->u.arr;
+        if (!strchr("fiub", a->dtype->kind) || a->dtype->n_fields ||
+            (want_ndim && a->ndim != want_ndim) || a->ndim < 1 || a->ndim > 2)
+                return build_fail(bc, -EINVAL,
+                             "%s.%s: expected a %s numeric array, found %zu-D of kind '%c'",
+                             build_cls_name(obj), name,
+                             want_ndim == 2 ? "2-D" : want_ndim == 1 ? "1-D" : "1-D or 2-D",
+                             a->ndim, a->dtype->kind);
+        double *d = malloc((a->count ? a->count : 1) * sizeof(double));
+        if (!d)
+                return build_fail(bc, -ENOMEM, "out of memory reading %s", name);
+        for (size_t i = 0; i < a->count; i++) {
+                numpy_get_f64(a->dtype, a->data + i * a->dtype->itemsize, &d[i]);
+                if (!isfinite(d[i])) {
+                        free(d);
+                        return build_fail(bc, -EINVAL, "%s.%s[%zu] is not a finite number",
+                                     build_cls_name(obj), name, i);
+                }
+        }
+        *out = d;
+        *shape0 = a->shape[0];
+        *shape1 = a->ndim == 2 ? a->shape[1] : 1;
+        return 0;
+}
+
+/* --- class labels ------------------------------------------------------ */
+
+void build_labels_free(struct build_labels *l)
+{
+        if (l->owned)
+                for (size_t i = 0; i < l->n; i++)
+                        free(l->owned[i]);
+        free(l->owned);
+        free(l->v);
+        memset(l, 0, sizeof(*l));
+}
+
+static char *utf32_to_utf8(const uint8_t *p, size_t units, char byteorder)
+{
+        char *s = malloc(units * 4 + 1);
+        if (s && pv_utf32_decode(p, units, byteorder, s) < 0) {
+                free(s);
+                s = NULL;
+        }
+        return s;
+}
+
+int build_read_labels(struct build_ctx *bc, const struct pv *obj,
+                       struct build_labels *out)
+{
+        const struct pv *v = NULL;
+        int rc = build_need_attr(bc, obj, "classes_", &v);
+        if (rc < 0)
+                return rc;
+        if (!build_is_built_array(v) || v->u.arr->ndim != 1)
+                return build_fail(bc, -EINVAL,
+                             "%s.classes_: expected a 1-D array, found %s (multi-output "
+                             "classifiers are not supported yet)",
+                             build_cls_name(obj), pv_kind_name(v));
+        const struct pv_array *a = v->u.arr;
+        size_t label_bytes = a->count * (sizeof(struct model_label) +
+                                         (a->dtype->kind == 'U' ? a->dtype->itemsize : 0));
+        if ((rc = build_charge(bc, label_bytes, "classes_")) < 0)
+                return rc;
+        struct build_labels l = { 0 };
+        l.n = a->count;
+        l.v = calloc(a->count ? a->count : 1, sizeof(*l.v));
+        if (!l.v)
+                return build_fail(bc, -ENOMEM, "out of memory reading classes_");
+        const struct pv_dtype *dt = a->dtype;
+        for (size_t i = 0; i < a->count; i++) {
+                const uint8_t *p = a->data ? a->data + i * dt->itemsize : NULL;
+                struct model_label *lab = &l.v[i];
+                switch (dt->kind) {
+                case 'i':
+                case 'u':
+                        lab->type = MODEL_LABEL_INT;
+                        if (!numpy_get_i64(dt, p, &lab->v.i))
+                                goto bad;
+                        break;
+                case 'f':
+                        lab->type = MODEL_LABEL_FLOAT;
+                        numpy_get_f64(dt, p, &lab->v.f);
+                        if (!isfinite(lab->v.f))
+                                goto bad;
+                        break;
+                case 'b':
+                        lab->type = MODEL_LABEL_BOOL;
+                        lab->v.b = p[0] != 0;
+                        break;
+                case 'U':
+                        if (!l.owned && !(l.owned = calloc(a->count, sizeof(char *))))
+                                goto nomem;
+                        lab->type = MODEL_LABEL_STR;
+                        l.owned[i] = utf32_to_utf8(p, dt->itemsize / 4, dt->byteorder);
+                        if (!l.owned[i])
+                                goto bad;
+                        lab->v.s = l.owned[i];
+                        break;
+                case 'O': {
+                        const struct pv *o = a->objects[i];
+                        if (o->kind == PV_STR) {
+                                if (memchr(o->u.s.data, '\0', o->u.s.len) ||
+                                    (rc = build_charge(bc, o->u.s.len, "classes_")) < 0) {
+                                        build_labels_free(&l);
+                                        return rc < 0 ? rc : build_fail(bc, -EINVAL,
+                                                "%s.classes_[%zu] contains a NUL character",
+                                                build_cls_name(obj), i);
+                                }
+                                lab->type = MODEL_LABEL_STR;
+                                lab->v.s = o->u.s.data;
+                        } else if (o->kind == PV_INT) {
+                                lab->type = MODEL_LABEL_INT;
+                                lab->v.i = o->u.i;
+                        } else if (o->kind == PV_BOOL) {
+                                lab->type = MODEL_LABEL_BOOL;
+                                lab->v.b = o->u.b;
+                        } else if (o->kind == PV_FLOAT) {
+                                lab->type = MODEL_LABEL_FLOAT;
+                                lab->v.f = o->u.f;
+                        } else {
+                                build_labels_free(&l);
+                                return build_fail(bc, -EINVAL,
+                                             "%s.classes_[%zu]: expected str, int, float or "
+                                             "bool, found %s",
+                                             build_cls_name(obj), i, pv_kind_name(o));
+                        }
+                        break;
+                }
+                default:
+                        goto bad;
+                }
+        }
+        *out = l;
+        return 0;
+nomem:
+        build_labels_free(&l);
+        return build_fail(bc, -ENOMEM, "out of memory reading classes_");
+bad:
+        build_labels_free(&l);
+        return build_fail(bc, -EINVAL, "%s.classes_: unsupported labels of numpy kind '%c'",
+                     build_cls_name(obj), dt->kind);
+}
+
+int build_check_n_features(struct build_ctx *bc, const struct pv *obj,
+                            size_t have)
+{
+        const struct pv *v = build_attr(bc, obj, "n_features_in_");
+        if (v && v->kind == PV_INT && (v->u.i < 0 || (uint64_t)v->u.i != have))
+                return build_fail(bc, -EINVAL,
+                             "%s: n_features_in_ is %lld but its arrays hold %zu features",
+                             build_cls_name(obj), (long long)v->u.i, have);
+        return 0;
+}
+
+
+int build_field_index(const struct pv_dtype *dt, const char *name)
+{
+        for (size_t i = 0; i < dt->n_fields; i++)
+                if (strcmp(dt->field_names[i], name) == 0)
+                        return (int)i;
+        return -1;
+}

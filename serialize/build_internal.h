@@ -1,0 +1,104 @@
+/* build_internal.h - what the builders of serialize/ share: reading fitted
+ * attributes out of an inert object, with every lookup counted and every
+ * native allocation charged, and the registry of builders. Never included
+ * outside serialize/.
+ *
+ * A builder family (build_linear.c, build_tree.c, ...) lists its classes in
+ * a table of struct build_entry: the exact (module, name) pairs a file may
+ * name for the class, and the function that turns its state into a model.
+ * The allowlist and the dispatch both read these tables, so a class is
+ * allowed exactly when it has a builder. */
+#ifndef PREDICTD_BUILD_INTERNAL_H
+#define PREDICTD_BUILD_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "model.h"
+#include "serialize_internal.h"
+
+/* Builders may meet the same object many times through memo references
+ * (a forest listing one tree a million times); counting every dict entry
+ * scanned turns such a file into an error instead of hours of work. */
+#define MAX_LOOKUPS ((size_t)1 << 27)
+/* Step and feature names are copied into the model; a name longer than
+ * this is no name but a way to multiply memory through references. */
+#define MAX_NAME_BYTES 4096
+
+typedef int (*build_fn)(struct build_ctx *bc, const struct pv *obj,
+                        struct model **out);
+
+struct build_entry {
+        struct pv_class cls; /* role ROLE_ESTIMATOR; sk_name is the class */
+        build_fn fn;         /* NULL: allowed only as a part (Tree) */
+};
+
+/* Each family's table, ended by an entry with a NULL module. */
+extern const struct build_entry build_linear_entries[];
+extern const struct build_entry build_tree_entries[];
+extern const struct build_entry build_preprocess_entries[];
+extern const struct build_entry build_compose_entries[];
+
+/* The entry whose class is exactly (module, name), or NULL. */
+const struct build_entry *build_find(const char *module, size_t module_len,
+                                     const char *name, size_t name_len);
+
+/* --- errors and budgets ---------------------------------------------- */
+
+/* Sets the error (offset -1) and returns code. */
+int build_fail(struct build_ctx *bc, int code, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+/* Copies model/'s message into the error; returns rc. */
+int build_model_error(struct build_ctx *bc, int rc, const struct model_error *me);
+/* Counts bytes of native memory against max_model_bytes; -EFBIG past it. */
+int build_charge(struct build_ctx *bc, size_t bytes, const char *what);
+/* The error for a graph whose lookups passed MAX_LOOKUPS. */
+int build_too_much_work(struct build_ctx *bc);
+
+/* --- reading state ------------------------------------------------------ */
+
+/* The class name of an object for messages (never NULL). */
+const char *build_cls_name(const struct pv *obj);
+/* dict[name] with the lookup counted; NULL if absent or over budget. */
+const struct pv *build_state_get(struct build_ctx *bc, const struct pv *dict,
+                                 const char *name);
+/* obj.__dict__[name], counted. */
+const struct pv *build_attr(struct build_ctx *bc, const struct pv *obj,
+                            const char *name);
+/* As build_attr, but a missing attribute is an error that says the
+ * estimator looks unfitted. */
+int build_need_attr(struct build_ctx *bc, const struct pv *obj,
+                    const char *name, const struct pv **out);
+int build_attr_int(struct build_ctx *bc, const struct pv *obj,
+                   const char *name, int64_t *out);
+/* A bool (or int) attribute, dflt when absent or of another kind. */
+bool build_attr_bool(struct build_ctx *bc, const struct pv *obj,
+                     const char *name, bool dflt);
+/* A finite numeric 1-D or 2-D array attribute as malloc'd doubles (the
+ * caller frees); want_ndim 0 accepts either; shape1 is 1 for 1-D. */
+int build_attr_f64(struct build_ctx *bc, const struct pv *obj,
+                   const char *name, size_t want_ndim, double **out,
+                   size_t *shape0, size_t *shape1);
+bool build_is_built_array(const struct pv *v);
+/* True when obj was saved by scikit-learn older than major.minor, or
+ * records no _sklearn_version (files from before 0.18). */
+bool build_saved_before(struct build_ctx *bc, const struct pv *obj,
+                        long major, long minor);
+/* -EINVAL when n_features_in_ is recorded and differs from have. */
+int build_check_n_features(struct build_ctx *bc, const struct pv *obj,
+                           size_t have);
+/* Index of the named field of a structured dtype, or -1. */
+int build_field_index(const struct pv_dtype *dt, const char *name);
+
+/* classes_ as model labels; strings point into the graph or into owned. */
+struct build_labels {
+        struct model_label *v;
+        char **owned; /* strings converted from numpy 'U' data */
+        size_t n;
+};
+
+int build_read_labels(struct build_ctx *bc, const struct pv *obj,
+                      struct build_labels *out);
+void build_labels_free(struct build_labels *l);
+
+#endif
