@@ -75,6 +75,15 @@ static int logreg_classify(const struct model *m, const double *X, size_t rows,
         return 0;
 }
 
+static int logreg_decision(const struct model *m, const double *X, size_t rows,
+                           double *out, struct model_error *err)
+{
+        const struct logreg *lr = (const struct logreg *)m;
+        for (size_t r = 0; r < rows; r++)
+                logreg_decision_row(lr, X + r * m->n_features, out + r * lr->n_rows);
+        return 0;
+}
+
 static void logreg_describe(const struct model *m, char *buf, size_t len)
 {
         const struct logreg *lr = (const struct logreg *)m;
@@ -95,6 +104,7 @@ static void logreg_destroy(struct model *m)
 static const struct model_ops logreg_ops = {
         .name = "LogisticRegression",
         .classify = logreg_classify,
+        .decision = logreg_decision,
         .describe = logreg_describe,
         .destroy = logreg_destroy,
 };
@@ -132,6 +142,7 @@ int model_logreg_create(size_t n_features, size_t n_rows, const double *coef,
                 return rc;
         }
         lr->base.has_proba = true;
+        lr->base.decision_width = n_rows;
         *out = &lr->base;
         return 0;
 nomem:

@@ -109,6 +109,51 @@ void model_describe(const struct model *m, char *buf, size_t len)
                 snprintf(buf, len, "%s", m->ops->name);
 }
 
+size_t model_n_outputs(const struct model *m)
+{
+        return m->type == MODEL_TYPE_REGRESSOR ? m->n_outputs : 0;
+}
+
+size_t model_decision_width(const struct model *m)
+{
+        return m->ops->decision ? m->decision_width : 0;
+}
+
+size_t model_transform_width(const struct model *m)
+{
+        return m->ops->transform && m->type == MODEL_TYPE_TRANSFORMER ? m->n_out : 0;
+}
+
+int model_predict_values(const struct model *m, const double *X, size_t rows,
+                         double *out, struct model_error *err)
+{
+        if (m->type != MODEL_TYPE_REGRESSOR || !m->ops->regress) {
+                model_set_error(err, "%s is not a regressor", m->ops->name);
+                return -ENOTSUP;
+        }
+        return m->ops->regress(m, X, rows, out, err);
+}
+
+int model_decision_function(const struct model *m, const double *X,
+                            size_t rows, double *out, struct model_error *err)
+{
+        if (!m->ops->decision || !m->decision_width) {
+                model_set_error(err, "%s has no decision_function", m->ops->name);
+                return -ENOTSUP;
+        }
+        return m->ops->decision(m, X, rows, out, err);
+}
+
+int model_transform(const struct model *m, const double *X, size_t rows,
+                    double *out, struct model_error *err)
+{
+        if (!model_transform_width(m)) {
+                model_set_error(err, "%s has no transform", m->ops->name);
+                return -ENOTSUP;
+        }
+        return m->ops->transform(m, X, rows, out, err);
+}
+
 int model_predict(const struct model *m, const double *X, size_t rows,
                   size_t *class_idx, double *proba, struct model_error *err)
 {

@@ -24,6 +24,7 @@ struct model_error {
 /* What a model's predict() returns. */
 enum model_type {
         MODEL_TYPE_CLASSIFIER,  /* predict -> class label, maybe predict_proba */
+        MODEL_TYPE_REGRESSOR,   /* predict -> n_outputs numbers */
         MODEL_TYPE_TRANSFORMER, /* transform only (a pipeline step) */
 };
 
@@ -101,6 +102,15 @@ int model_pipeline_create(struct model **steps, const char *const *names,
                           size_t n, struct model **out,
                           struct model_error *err);
 
+/* --- linear family (model/linear.c) --------------------------------- */
+/* (issue 3: linear regressors and classifiers are declared here) */
+
+/* --- tree family (model/tree.c) --------------------------------------- */
+/* (issue 3: tree regressors and ensembles are declared here) */
+
+/* --- preprocessing family (model/preprocess.c) ------------------------ */
+/* (issue 3: transformers are declared here) */
+
 /* Accepts NULL and half-built models. */
 void model_free(struct model *m);
 
@@ -118,6 +128,28 @@ bool model_has_proba(const struct model *m);
  * "Pipeline(scaler=StandardScaler, clf=RandomForestClassifier[100 trees])"
  * into buf (always NUL-terminated, truncated to len). */
 void model_describe(const struct model *m, char *buf, size_t len);
+
+/* Regressors: values per row (1 for a single target). 0 otherwise. */
+size_t model_n_outputs(const struct model *m);
+/* Columns decision_function returns per row (1 for a binary classifier),
+ * or 0 when the model has no decision_function. */
+size_t model_decision_width(const struct model *m);
+/* Columns transform returns per row, or 0 when the model does not
+ * transform. */
+size_t model_transform_width(const struct model *m);
+
+/* Regression: writes out[rows x model_n_outputs]. -ENOTSUP for a model
+ * that is not a regressor, -EINVAL for input it refuses. */
+int model_predict_values(const struct model *m, const double *X, size_t rows,
+                         double *out, struct model_error *err);
+
+/* decision_function: writes out[rows x model_decision_width]. */
+int model_decision_function(const struct model *m, const double *X,
+                            size_t rows, double *out, struct model_error *err);
+
+/* transform: writes out[rows x model_transform_width]. */
+int model_transform(const struct model *m, const double *X, size_t rows,
+                    double *out, struct model_error *err);
 
 /* Classifies rows x n_features doubles (row-major). On success writes
  * class_idx[rows] (index into the class labels) and, when proba is not

@@ -15,6 +15,12 @@ struct model_ops {
         int (*classify)(const struct model *m, const double *X, size_t rows,
                         size_t *class_idx, double *proba,
                         struct model_error *err);
+        /* Regressors: rows x n_outputs values. */
+        int (*regress)(const struct model *m, const double *X, size_t rows,
+                       double *out, struct model_error *err);
+        /* decision_function: rows x decision_width values. */
+        int (*decision)(const struct model *m, const double *X, size_t rows,
+                        double *out, struct model_error *err);
         void (*describe)(const struct model *m, char *buf, size_t len);
         void (*destroy)(struct model *m);
 };
@@ -24,6 +30,8 @@ struct model {
         enum model_type type;
         size_t n_features; /* input width */
         size_t n_out;      /* transformers: output width */
+        size_t n_outputs;  /* regressors: targets per row */
+        size_t decision_width; /* 0 without decision_function */
         bool has_proba;
         struct model_label *classes; /* owned; NULL for transformers */
         size_t n_classes;

@@ -63,6 +63,36 @@ static int pipeline_classify(const struct model *m, const double *X,
         return rc;
 }
 
+static int pipeline_regress(const struct model *m, const double *X,
+                            size_t rows, double *out, struct model_error *err)
+{
+        const struct pipeline *p = (const struct pipeline *)m;
+        const double *Xt;
+        double *buf = NULL;
+        int rc = run_transforms(p, X, rows, &Xt, &buf, p->n - 1, err);
+        if (rc < 0)
+                return rc;
+        const struct model *last = p->steps[p->n - 1];
+        rc = last->ops->regress(last, Xt, rows, out, err);
+        free(buf);
+        return rc;
+}
+
+static int pipeline_decision(const struct model *m, const double *X,
+                             size_t rows, double *out, struct model_error *err)
+{
+        const struct pipeline *p = (const struct pipeline *)m;
+        const double *Xt;
+        double *buf = NULL;
+        int rc = run_transforms(p, X, rows, &Xt, &buf, p->n - 1, err);
+        if (rc < 0)
+                return rc;
+        const struct model *last = p->steps[p->n - 1];
+        rc = last->ops->decision(last, Xt, rows, out, err);
+        free(buf);
+        return rc;
+}
+
 static int pipeline_transform(const struct model *m, const double *X,
                               size_t rows, double *out, struct model_error *err)
 {
@@ -115,6 +145,8 @@ static const struct model_ops pipeline_ops = {
         .name = "Pipeline",
         .transform = pipeline_transform,
         .classify = pipeline_classify,
+        .regress = pipeline_regress,
+        .decision = pipeline_decision,
         .describe = pipeline_describe,
         .destroy = pipeline_destroy,
 };
@@ -168,6 +200,8 @@ int model_pipeline_create(struct model **steps, const char *const *names,
         if (rc < 0)
                 goto fail;
         p->base.n_out = last->n_out;
+        p->base.n_outputs = last->n_outputs;
+        p->base.decision_width = last->ops->decision ? last->decision_width : 0;
         p->base.has_proba = last->has_proba;
         p->n = n;
         for (size_t i = 0; i < n; i++) {

@@ -27,12 +27,12 @@ static int load(const struct config *cfg, struct model **model,
                 fprintf(stderr, "predictd: cannot load %s: %s\n", cfg->model_path, err.message);
                 return rc;
         }
-        if (model_get_type(*model) != MODEL_TYPE_CLASSIFIER) {
+        if (model_get_type(*model) == MODEL_TYPE_TRANSFORMER) {
                 char desc[512];
                 model_describe(*model, desc, sizeof(desc));
                 fprintf(stderr,
                         "predictd: cannot load %s: %s has no predict (it only transforms); "
-                        "predictd serves classifiers\n",
+                        "predictd serves classifiers and regressors\n",
                         cfg->model_path, desc);
                 model_free(*model);
                 serialize_info_free(*info);
@@ -73,15 +73,24 @@ static int run_check(const struct config *cfg)
                         printf("%s%s", i ? ", " : "", info->feature_names[i]);
                 printf("\n");
         }
-        printf("classes:         [");
-        for (size_t i = 0; i < nc; i++) {
-                if (i)
-                        printf(", ");
-                print_label(model_class_label(model, i));
+        if (model_get_type(model) == MODEL_TYPE_REGRESSOR) {
+                size_t no = model_n_outputs(model);
+                if (no == 1)
+                        printf("outputs:         prediction (a number)\n");
+                else
+                        printf("outputs:         prediction (%zu numbers)\n", no);
+        } else {
+                printf("classes:         [");
+                for (size_t i = 0; i < nc; i++) {
+                        if (i)
+                                printf(", ");
+                        print_label(model_class_label(model, i));
+                }
+                printf("]\n");
+                printf("outputs:         prediction (class label)%s%s\n",
+                       model_has_proba(model) ? ", probabilities (one per class)" : "",
+                       model_decision_width(model) ? ", decision_function" : "");
         }
-        printf("]\n");
-        printf("outputs:         prediction (class label)%s\n",
-               model_has_proba(model) ? ", probabilities (one per class)" : "");
         for (size_t i = 0; i < info->n_meta; i++)
                 printf("%s%s = %s\n", i ? "                 " : "metadata:        ",
                        info->meta[i].key, info->meta[i].json);

@@ -118,6 +118,7 @@ static int read_row(const cJSON *row, size_t nf, double *x, const char *where,
         return 0;
 }
 
+/* A JSON array of n numbers. */
 static void put_proba_row(struct out_buf *b, const double *p, size_t n)
 {
         out_str(b, "[");
@@ -127,6 +128,51 @@ static void put_proba_row(struct out_buf *b, const double *p, size_t n)
                 out_double(b, p[k]);
         }
         out_str(b, "]");
+}
+
+/* A regressor's answer: {"prediction": v} for one row ([v, ...] with
+ * several targets), {"predictions": [...]} for a batch. */
+static void predict_regression(const struct served_model *sm, const double *X,
+                               size_t rows, bool single, double *vals,
+                               struct reply *r)
+{
+        struct model_error me;
+        size_t no = sm->n_outputs;
+        struct out_buf b = { 0 };
+        int rc = model_predict_values(sm->model, X, rows, vals, &me);
+        if (rc < 0) {
+                reply_error(r, rc == -EINVAL ? 400 : 500, "%s", me.message);
+                return;
+        }
+        for (size_t i = 0; i < rows * no; i++) {
+                if (!isfinite(vals[i])) {
+                        reply_error(r, 400,
+                                    "row %zu: the model's prediction overflows for this input "
+                                    "(are the feature values on the scale the model was "
+                                    "trained on?)",
+                                    i / no);
+                        return;
+                }
+        }
+        out_str(&b, single ? "{\"prediction\":" : "{\"predictions\":[");
+        for (size_t i = 0; i < rows; i++) {
+                if (i)
+                        out_str(&b, ",");
+                if (no == 1) {
+                        out_double(&b, vals[i]);
+                        continue;
+                }
+                put_proba_row(&b, vals + i * no, no);
+        }
+        out_str(&b, single ? "}" : "]}");
+        if (b.failed) {
+                free(b.d);
+                reply_error(r, 500, "out of memory writing the response");
+                return;
+        }
+        r->status = 200;
+        r->body = b.d;
+        r->len = b.n;
 }
 
 void predict_handle(const struct served_model *sm, const struct config *cfg,
@@ -194,8 +240,11 @@ void predict_handle(const struct served_model *sm, const struct config *cfg,
         }
         X = malloc(rows * nf * sizeof(double));
         idx = malloc(rows * sizeof(size_t));
-        proba = sm->has_proba ? malloc(rows * nc * sizeof(double)) : NULL;
-        if (!X || !idx || (sm->has_proba && !proba)) {
+        if (sm->n_outputs)
+                proba = malloc(rows * sm->n_outputs * sizeof(double)); /* the values */
+        else if (sm->has_proba)
+                proba = malloc(rows * nc * sizeof(double));
+        if (!X || !idx || ((sm->has_proba || sm->n_outputs) && !proba)) {
                 reply_error(r, 500, "out of memory for %zu rows", rows);
                 goto out;
         }
@@ -214,6 +263,10 @@ void predict_handle(const struct served_model *sm, const struct config *cfg,
         }
 
         struct model_error me;
+        if (sm->n_outputs) {
+                predict_regression(sm, X, rows, features != NULL, proba, r);
+                goto out;
+        }
         int rc = model_predict(sm->model, X, rows, idx, proba, &me);
         if (rc < 0) {
                 reply_error(r, rc == -EINVAL ? 400 : 500, "%s", me.message);
@@ -315,6 +368,7 @@ int served_model_create(struct model *model, struct serialize_info *info,
                 return -ENOMEM;
         sm->n_classes = model_n_classes(model);
         sm->n_features = model_n_features(model);
+        sm->n_outputs = model_n_outputs(model);
         sm->has_proba = model_has_proba(model);
         sm->label_json = calloc(sm->n_classes ? sm->n_classes : 1, sizeof(char *));
         if (!sm->label_json)

@@ -17,6 +17,7 @@ struct served_model {
         char **label_json;
         size_t n_classes;
         size_t n_features;
+        size_t n_outputs; /* regressors: values per row; 0 for classifiers */
         bool has_proba;
 };
 
