@@ -16,6 +16,7 @@
 static const char usage[] =
         "Usage: predictd --model PATH [options]\n"
         "       predictd check PATH\n"
+        "       predictd eval PATH < rows.json   (every method, as JSON; for testing)\n"
         "       predictd --help | --version\n"
         "\n"
         "Serves a pickled or joblib-saved scikit-learn model over HTTP without\n"
@@ -235,13 +236,13 @@ int config_load(int argc, char **argv, struct config **out,
                 goto fail;
 
         int first = 1;
-        if (argc > 1 && strcmp(argv[1], "check") == 0) {
+        if (argc > 1 && (strcmp(argv[1], "check") == 0 || strcmp(argv[1], "eval") == 0)) {
                 if (argc != 3) {
-                        rc = cfail(err, "check: expected exactly one PATH, got %d arguments",
-                                   argc - 2);
+                        rc = cfail(err, "%s: expected exactly one PATH, got %d arguments",
+                                   argv[1], argc - 2);
                         goto fail;
                 }
-                cfg->command = CONFIG_CHECK;
+                cfg->command = argv[1][0] == 'c' ? CONFIG_CHECK : CONFIG_EVAL;
                 if ((rc = set_str(&cfg->model_path, argv[2], err)) < 0)
                         goto fail;
                 *out = cfg;

@@ -13,6 +13,7 @@
 enum config_command {
         CONFIG_SERVE,   /* run the server */
         CONFIG_CHECK,   /* predictd check PATH */
+        CONFIG_EVAL,    /* predictd eval PATH (rows on stdin) */
         CONFIG_HELP,    /* --help */
         CONFIG_VERSION, /* --version */
 };

@@ -161,6 +161,9 @@ int main(int argc, char **argv)
         case CONFIG_CHECK:
                 rc = run_check(cfg);
                 break;
+        case CONFIG_EVAL:
+                rc = server_eval(cfg->model_path);
+                break;
         case CONFIG_SERVE:
                 rc = run_server(cfg);
                 break;

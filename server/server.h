@@ -27,6 +27,12 @@ unsigned server_port(const struct server *srv);
 int server_publish_model(struct server *srv, struct model *model,
                          struct serialize_info *info);
 
+/* `predictd eval PATH`: loads the model, reads {"instances": [[...]]}
+ * from stdin and prints every method's output as one JSON object
+ * (predict, predict_proba, decision_function, transform). Returns the
+ * process exit status. */
+int server_eval(const char *path);
+
 /* Stops accepting, waits for requests in flight, frees everything.
  * Accepts NULL. */
 void server_stop(struct server *srv);
