@@ -6,7 +6,8 @@
 #   3. runs the C unit tests, natively and under valgrind,
 #   4. runs the end-to-end tests (real binary, real HTTP, scikit-learn as
 #      the oracle) with Debian's /usr/bin/python3,
-#   5. prints per-suite counts and the closing line "N passed, N failed".
+#   5. checks the README's support table against the parity results,
+#   6. prints per-suite counts and the closing line "N passed, N failed".
 # Exit status is non-zero if anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -30,11 +31,18 @@ meson test -C "$BUILD" --print-errorlogs >/dev/null
 echo "== unit tests under valgrind"
 meson test -C "$BUILD" --setup valgrind --print-errorlogs >/dev/null
 echo "== end-to-end tests"
-PREDICTD_BIN="$PWD/$BUILD/predictd" "$PY" -m pytest -q -p no:cacheprovider \
+rm -f "$BUILD/matrix-report.jsonl" "$BUILD/readme.junit.xml"
+PREDICTD_BIN="$PWD/$BUILD/predictd" PREDICTD_MATRIX_REPORT="$PWD/$BUILD/matrix-report.jsonl" \
+    "$PY" -m pytest -q -p no:cacheprovider \
     --junitxml="$BUILD/e2e.junit.xml" tests/e2e | tail -n 15
+
+echo "== README support table against the matrix results"
+"$PY" tests/matrix_table.py "$BUILD/matrix-report.jsonl" --check README.md \
+    --junit "$BUILD/readme.junit.xml"
 
 echo "== summary"
 "$PY" tests/summarize.py \
     "unit=$BUILD/meson-logs/testlog.junit.xml" \
     "unit (valgrind)=$BUILD/meson-logs/testlog-valgrind.junit.xml" \
-    "end-to-end=$BUILD/e2e.junit.xml"
+    "end-to-end=$BUILD/e2e.junit.xml" \
+    "readme table=$BUILD/readme.junit.xml"
