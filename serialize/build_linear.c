@@ -317,6 +317,9 @@ const struct build_entry build_linear_entries[] = {
         ENTRY("sklearn.linear_model.sgd_fast", "Huber", NULL),
         ENTRY("sklearn.linear_model.sgd_fast", "EpsilonInsensitive", NULL),
         ENTRY("sklearn.linear_model.sgd_fast", "SquaredEpsilonInsensitive", NULL),
+        /* 1.9 keeps some of SGDClassifier's losses in sklearn._loss */
         ENTRY("sklearn._loss._loss", "CyHalfBinomialLoss", NULL),
+        ENTRY("sklearn._loss._loss", "CyHalfSquaredError", NULL),
+        ENTRY("sklearn._loss._loss", "CyHuberLoss", NULL),
         { { NULL, NULL, ROLE_ESTIMATOR, NULL }, NULL },
 };
