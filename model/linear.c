@@ -1,22 +1,31 @@
-/* linear.c - LogisticRegression: decision values X @ coef.T + intercept,
- * probabilities by expit (one-vs-rest) or softmax (multinomial), labels
- * from the decision values exactly as LinearClassifierMixin.predict. */
+/* linear.c - the linear family: every estimator whose decision values are
+ * X @ coef.T + intercept. Regressors (LinearRegression, Ridge, Lasso, ...)
+ * return those values; classifiers (LogisticRegression, LinearSVC,
+ * SGDClassifier, ...) pick labels from them exactly as
+ * LinearClassifierMixin.predict and turn them into probabilities the way
+ * their class does (expit one-vs-rest, softmax, or SGD's modified Huber).
+ * One struct serves them all so the arithmetic, and its rounding, exist
+ * once. */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "model_internal.h"
 
-struct logreg {
+struct linear {
         struct model base;
-        size_t n_rows; /* 1 for binary problems, else n_classes */
-        double *coef;  /* n_rows x n_features */
-        double *intercept;
-        enum model_logreg_proba proba;
+        struct model_ops ops; /* per model: ops.name is this model's class */
+        char name[48];
+        size_t n_rows;        /* classifiers: 1 (binary) or n_classes;
+                               * regressors: n_targets */
+        double *coef;         /* n_rows x n_features */
+        double *intercept;    /* n_rows */
+        enum model_linear_proba proba;
 };
 
-static void logreg_decision_row(const struct logreg *lr, const double *x,
+static void linear_decision_row(const struct linear *lr, const double *x,
                                 double *d)
 {
         size_t nf = lr->base.n_features;
@@ -29,11 +38,88 @@ static void logreg_decision_row(const struct logreg *lr, const double *x,
         }
 }
 
-static int logreg_classify(const struct model *m, const double *X, size_t rows,
+/* Both decision_function and a regressor's predict. */
+static int linear_values(const struct model *m, const double *X, size_t rows,
+                         double *out, struct model_error *err)
+{
+        const struct linear *lr = (const struct linear *)m;
+        (void)err;
+        for (size_t r = 0; r < rows; r++)
+                linear_decision_row(lr, X + r * m->n_features, out + r * lr->n_rows);
+        return 0;
+}
+
+/* Divides p[0..n) by its numpy sum; a row summing to zero becomes uniform
+ * when `uniform_if_zero` (what scikit-learn 1.9 and SGD's modified Huber
+ * do) and 0/0 = NaN otherwise (LinearClassifierMixin before 1.9). */
+static void normalise_row(double *p, size_t n, bool uniform_if_zero)
+{
+        double s = model_np_sum(p, n);
+        if (s == 0.0 && uniform_if_zero) {
+                for (size_t k = 0; k < n; k++)
+                        p[k] = 1.0;
+                s = (double)n;
+        }
+        for (size_t k = 0; k < n; k++)
+                p[k] /= s;
+}
+
+/* scikit-learn clips into the positive-class column and then does
+ * prob += 1; prob /= 2: the same two roundings here. */
+static double modified_huber(double d)
+{
+        double c = d < -1.0 ? -1.0 : d > 1.0 ? 1.0 : d;
+        c += 1.0;
+        return c / 2.0;
+}
+
+/* One row's probabilities from its decision values dec. */
+static void linear_proba_row(const struct linear *lr, const double *dec,
+                             double *p)
+{
+        size_t nc = lr->base.n_classes;
+        if (lr->n_rows == 1) {
+                double e;
+                switch (lr->proba) {
+                case MODEL_LINEAR_MULTINOMIAL:
+                        p[0] = -dec[0];
+                        p[1] = dec[0];
+                        model_softmax_row(p, 2);
+                        return;
+                case MODEL_LINEAR_MODIFIED_HUBER:
+                        e = modified_huber(dec[0]);
+                        break;
+                default:
+                        e = model_expit(dec[0]);
+                        break;
+                }
+                p[0] = 1.0 - e;
+                p[1] = e;
+                return;
+        }
+        switch (lr->proba) {
+        case MODEL_LINEAR_MULTINOMIAL:
+                memcpy(p, dec, nc * sizeof(double));
+                model_softmax_row(p, nc);
+                break;
+        case MODEL_LINEAR_MODIFIED_HUBER:
+                for (size_t k = 0; k < nc; k++)
+                        p[k] = modified_huber(dec[k]);
+                normalise_row(p, nc, true);
+                break;
+        default:
+                for (size_t k = 0; k < nc; k++)
+                        p[k] = model_expit(dec[k]);
+                normalise_row(p, nc, lr->proba == MODEL_LINEAR_OVR_UNIFORM);
+                break;
+        }
+}
+
+static int linear_classify(const struct model *m, const double *X, size_t rows,
                            size_t *class_idx, double *proba,
                            struct model_error *err)
 {
-        const struct logreg *lr = (const struct logreg *)m;
+        const struct linear *lr = (const struct linear *)m;
         size_t nf = m->n_features, nc = m->n_classes;
         double *dec = malloc(lr->n_rows * sizeof(double));
         if (!dec) {
@@ -41,113 +127,151 @@ static int logreg_classify(const struct model *m, const double *X, size_t rows,
                 return -ENOMEM;
         }
         for (size_t r = 0; r < rows; r++) {
-                const double *x = X + r * nf;
-                logreg_decision_row(lr, x, dec);
+                linear_decision_row(lr, X + r * nf, dec);
                 if (lr->n_rows == 1)
                         class_idx[r] = dec[0] > 0.0 ? 1 : 0;
                 else
                         class_idx[r] = model_np_argmax(dec, nc);
-                if (!proba)
-                        continue;
-                double *p = proba + r * nc;
-                if (lr->n_rows == 1) {
-                        if (lr->proba == MODEL_LOGREG_MULTINOMIAL) {
-                                p[0] = -dec[0];
-                                p[1] = dec[0];
-                                model_softmax_row(p, 2);
-                        } else {
-                                double e = model_expit(dec[0]);
-                                p[0] = 1.0 - e;
-                                p[1] = e;
-                        }
-                } else if (lr->proba == MODEL_LOGREG_MULTINOMIAL) {
-                        memcpy(p, dec, nc * sizeof(double));
-                        model_softmax_row(p, nc);
-                } else {
-                        for (size_t k = 0; k < nc; k++)
-                                p[k] = model_expit(dec[k]);
-                        double s = model_np_sum(p, nc);
-                        for (size_t k = 0; k < nc; k++)
-                                p[k] /= s;
-                }
+                if (proba)
+                        linear_proba_row(lr, dec, proba + r * nc);
         }
         free(dec);
         return 0;
 }
 
-static int logreg_decision(const struct model *m, const double *X, size_t rows,
-                           double *out, struct model_error *err)
+static void linear_describe(const struct model *m, char *buf, size_t len)
 {
-        const struct logreg *lr = (const struct logreg *)m;
-        for (size_t r = 0; r < rows; r++)
-                logreg_decision_row(lr, X + r * m->n_features, out + r * lr->n_rows);
-        return 0;
+        const struct linear *lr = (const struct linear *)m;
+        static const char *const proba_names[] = {
+                [MODEL_LINEAR_NO_PROBA] = "no proba",
+                [MODEL_LINEAR_OVR] = "ovr",
+                [MODEL_LINEAR_OVR_UNIFORM] = "ovr",
+                [MODEL_LINEAR_MULTINOMIAL] = "multinomial",
+                [MODEL_LINEAR_MODIFIED_HUBER] = "modified_huber",
+        };
+        if (m->type == MODEL_TYPE_REGRESSOR)
+                snprintf(buf, len, "%s[%zu features, %zu targets]", lr->name,
+                         m->n_features, lr->n_rows);
+        else
+                snprintf(buf, len, "%s[%s, %zu classes]", lr->name,
+                         proba_names[lr->proba], m->n_classes);
 }
 
-static void logreg_describe(const struct model *m, char *buf, size_t len)
+static void linear_destroy(struct model *m)
 {
-        const struct logreg *lr = (const struct logreg *)m;
-        snprintf(buf, len, "LogisticRegression[%s, %zu classes]",
-                 lr->proba == MODEL_LOGREG_MULTINOMIAL ? "multinomial" : "ovr",
-                 m->n_classes);
-}
-
-static void logreg_destroy(struct model *m)
-{
-        struct logreg *lr = (struct logreg *)m;
+        struct linear *lr = (struct linear *)m;
         model_base_release(m);
         free(lr->coef);
         free(lr->intercept);
         free(lr);
 }
 
-static const struct model_ops logreg_ops = {
-        .name = "LogisticRegression",
-        .classify = logreg_classify,
-        .decision = logreg_decision,
-        .describe = logreg_describe,
-        .destroy = logreg_destroy,
-};
-
-int model_logreg_create(size_t n_features, size_t n_rows, const double *coef,
-                        const double *intercept, enum model_logreg_proba proba,
-                        const struct model_label *classes, size_t n_classes,
-                        struct model **out, struct model_error *err)
+/* The shared part of both constructors: copies name, coef and intercept
+ * and fills the header. */
+static int linear_create(const char *name, enum model_type type,
+                         size_t n_features, size_t n_rows, const double *coef,
+                         const double *intercept,
+                         const struct model_label *classes, size_t n_classes,
+                         struct linear **out, struct model_error *err)
 {
-        if (n_features == 0 || n_classes < 2 ||
-            (n_rows != 1 && n_rows != n_classes) ||
-            (n_rows == 1 && n_classes != 2)) {
-                model_set_error(err,
-                                "LogisticRegression: coef_ has %zu rows for %zu classes "
-                                "(expected 1 row for 2 classes, or one row per class)",
-                                n_rows, n_classes);
+        if (strlen(name) >= sizeof(((struct linear *)0)->name)) {
+                model_set_error(err, "linear model: class name '%.60s' is too long", name);
                 return -EINVAL;
         }
-        struct logreg *lr = calloc(1, sizeof(*lr));
+        if (n_features == 0 || n_rows == 0 ||
+            n_rows > SIZE_MAX / sizeof(double) / n_features) {
+                model_set_error(err, "%s: expected coef_ of at least 1 x 1, found %zu x %zu",
+                                name, n_rows, n_features);
+                return -EINVAL;
+        }
+        struct linear *lr = calloc(1, sizeof(*lr));
         if (!lr)
                 goto nomem;
-        lr->base.ops = &logreg_ops;
+        snprintf(lr->name, sizeof(lr->name), "%s", name);
+        lr->ops.name = lr->name;
+        lr->ops.describe = linear_describe;
+        lr->ops.destroy = linear_destroy;
+        lr->base.ops = &lr->ops;
         lr->n_rows = n_rows;
-        lr->proba = proba;
         lr->coef = malloc(n_rows * n_features * sizeof(double));
         lr->intercept = malloc(n_rows * sizeof(double));
         if (!lr->coef || !lr->intercept)
                 goto nomem;
         memcpy(lr->coef, coef, n_rows * n_features * sizeof(double));
         memcpy(lr->intercept, intercept, n_rows * sizeof(double));
-        int rc = model_base_init(&lr->base, &logreg_ops, MODEL_TYPE_CLASSIFIER,
-                                 n_features, classes, n_classes, err);
+        int rc = model_base_init(&lr->base, &lr->ops, type, n_features, classes,
+                                 n_classes, err);
         if (rc < 0) {
-                logreg_destroy(&lr->base);
+                linear_destroy(&lr->base);
                 return rc;
         }
-        lr->base.has_proba = true;
-        lr->base.decision_width = n_rows;
-        *out = &lr->base;
+        *out = lr;
         return 0;
 nomem:
         if (lr)
-                logreg_destroy(&lr->base);
-        model_set_error(err, "LogisticRegression: out of memory");
+                linear_destroy(&lr->base);
+        model_set_error(err, "%s: out of memory", name);
         return -ENOMEM;
+}
+
+int model_linear_classifier_create(const char *name, size_t n_features,
+                                   size_t n_rows, const double *coef,
+                                   const double *intercept,
+                                   enum model_linear_proba proba,
+                                   const struct model_label *classes,
+                                   size_t n_classes, struct model **out,
+                                   struct model_error *err)
+{
+        if (n_classes < 2 || (n_rows != 1 && n_rows != n_classes) ||
+            (n_rows == 1 && n_classes != 2)) {
+                model_set_error(err,
+                                "%s: coef_ has %zu rows for %zu classes "
+                                "(expected 1 row for 2 classes, or one row per class)",
+                                name, n_rows, n_classes);
+                return -EINVAL;
+        }
+        if ((unsigned)proba > MODEL_LINEAR_MODIFIED_HUBER) {
+                model_set_error(err, "%s: unknown probability rule %d", name, (int)proba);
+                return -EINVAL;
+        }
+        struct linear *lr = NULL;
+        int rc = linear_create(name, MODEL_TYPE_CLASSIFIER, n_features, n_rows, coef,
+                               intercept, classes, n_classes, &lr, err);
+        if (rc < 0)
+                return rc;
+        lr->proba = proba;
+        lr->ops.classify = linear_classify;
+        lr->ops.decision = linear_values;
+        lr->base.has_proba = proba != MODEL_LINEAR_NO_PROBA;
+        lr->base.decision_width = n_rows;
+        *out = &lr->base;
+        return 0;
+}
+
+int model_linear_regressor_create(const char *name, size_t n_features,
+                                  size_t n_targets, const double *coef,
+                                  const double *intercept, struct model **out,
+                                  struct model_error *err)
+{
+        struct linear *lr = NULL;
+        int rc = linear_create(name, MODEL_TYPE_REGRESSOR, n_features, n_targets, coef,
+                               intercept, NULL, 0, &lr, err);
+        if (rc < 0)
+                return rc;
+        lr->ops.regress = linear_values;
+        lr->base.n_outputs = n_targets;
+        *out = &lr->base;
+        return 0;
+}
+
+int model_logreg_create(size_t n_features, size_t n_rows, const double *coef,
+                        const double *intercept, enum model_logreg_proba proba,
+                        const struct model_label *classes, size_t n_classes,
+                        struct model **out, struct model_error *err)
+{
+        return model_linear_classifier_create(
+                "LogisticRegression", n_features, n_rows, coef, intercept,
+                proba == MODEL_LOGREG_MULTINOMIAL ? MODEL_LINEAR_MULTINOMIAL
+                                                  : MODEL_LINEAR_OVR,
+                classes, n_classes, out, err);
 }

@@ -103,7 +103,36 @@ int model_pipeline_create(struct model **steps, const char *const *names,
                           struct model_error *err);
 
 /* --- linear family (model/linear.c) --------------------------------- */
-/* (issue 3: linear regressors and classifiers are declared here) */
+
+/* How a linear classifier turns decision values d into predict_proba. */
+enum model_linear_proba {
+        MODEL_LINEAR_NO_PROBA,      /* no predict_proba (hinge, perceptron, ...) */
+        MODEL_LINEAR_OVR,           /* expit, normalised; 0/0 stays NaN (< 1.9) */
+        MODEL_LINEAR_OVR_UNIFORM,   /* as OVR, all-zero rows uniform (1.9+) */
+        MODEL_LINEAR_MULTINOMIAL,   /* softmax (binary: softmax of [-d, d]) */
+        MODEL_LINEAR_MODIFIED_HUBER, /* (clip(d, -1, 1) + 1) / 2, normalised */
+};
+
+/* A linear classifier named `name` (scikit-learn's class name, copied,
+ * at most 47 bytes): decision_function = X @ coef.T + intercept; predict
+ * is classes[d > 0] with one row, argmax otherwise. coef: n_rows x
+ * n_features, row-major; n_rows is 1 for a binary problem (then n_classes
+ * must be 2), n_classes otherwise. Errors and ownership as above. */
+int model_linear_classifier_create(const char *name, size_t n_features,
+                                   size_t n_rows, const double *coef,
+                                   const double *intercept,
+                                   enum model_linear_proba proba,
+                                   const struct model_label *classes,
+                                   size_t n_classes, struct model **out,
+                                   struct model_error *err);
+
+/* A linear regressor: predict = X @ coef.T + intercept, n_targets values
+ * per row. coef: n_targets x n_features, row-major; intercept: n_targets.
+ * Errors and ownership as above. */
+int model_linear_regressor_create(const char *name, size_t n_features,
+                                  size_t n_targets, const double *coef,
+                                  const double *intercept, struct model **out,
+                                  struct model_error *err);
 
 /* --- tree family (model/tree.c) --------------------------------------- */
 /* (issue 3: tree regressors and ensembles are declared here) */

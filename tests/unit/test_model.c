@@ -126,6 +126,108 @@ static bool logreg_binary_probabilities_sum_to_one(void)
         return true;
 }
 
+static bool linear_regressor_two_targets_values(void)
+{
+        /* rows are targets: y0 = 2a - b + 1, y1 = 0.5b - 3 */
+        double coef[4] = { 2.0, -1.0, 0.0, 0.5 }, icpt[2] = { 1.0, -3.0 };
+        struct model *m = NULL;
+        struct model_error e;
+        EXPECT(model_linear_regressor_create("Ridge", 2, 2, coef, icpt, &m, &e) == 0);
+        EXPECT(model_get_type(m) == MODEL_TYPE_REGRESSOR);
+        EXPECT(model_n_outputs(m) == 2);
+        EXPECT(model_decision_width(m) == 0);
+        double x[4] = { 1.0, 4.0, -2.0, 0.0 }, y[4];
+        EXPECT(model_predict_values(m, x, 2, y, &e) == 0);
+        EXPECT(y[0] == -1.0 && y[1] == -1.0 && y[2] == -3.0 && y[3] == -3.0);
+        size_t idx;
+        EXPECT(model_predict(m, x, 1, &idx, NULL, &e) == -ENOTSUP);
+        EXPECT_CONTAINS(e.message, "Ridge");
+        model_free(m);
+        return true;
+}
+
+static bool linear_regressor_without_features_refused(void)
+{
+        double coef[1] = { 0 }, icpt[1] = { 0 };
+        struct model *m = NULL;
+        struct model_error e;
+        EXPECT(model_linear_regressor_create("Lasso", 0, 1, coef, icpt, &m, &e) == -EINVAL);
+        EXPECT(m == NULL);
+        EXPECT_CONTAINS(e.message, "Lasso");
+        return true;
+}
+
+/* Three classes whose decision values are all -2 for x = (1): */
+static int all_negative(enum model_linear_proba proba, struct model **m,
+                        struct model_error *e)
+{
+        static const double coef[3] = { -1.0, -1.0, -1.0 }, icpt[3] = { -1.0, -1.0, -1.0 };
+        return model_linear_classifier_create("SGDClassifier", 1, 3, coef, icpt, proba,
+                                              int_labels, 3, m, e);
+}
+
+static bool linear_modified_huber_all_zero_row_uniform(void)
+{
+        struct model *m = NULL;
+        struct model_error e;
+        EXPECT(all_negative(MODEL_LINEAR_MODIFIED_HUBER, &m, &e) == 0);
+        double x[2] = { 1.0, -1.5 }, p[6];
+        size_t idx[2];
+        EXPECT(model_predict(m, x, 2, idx, p, &e) == 0);
+        EXPECT(idx[0] == 0);
+        EXPECT(p[0] == 1.0 / 3.0 && p[1] == 1.0 / 3.0 && p[2] == 1.0 / 3.0);
+        /* d = 0.5 for every class: (0.5 + 1) / 2 each, normalised */
+        EXPECT(p[3] == 0.75 / 2.25 && p[5] == 0.75 / 2.25);
+        model_free(m);
+        return true;
+}
+
+static bool linear_ovr_underflow_nan_before_1_9_uniform_after(void)
+{
+        static const double coef[3] = { -1.0, -1.0, -1.0 }, icpt[3] = { 0, 0, 0 };
+        struct model *old = NULL, *new = NULL;
+        struct model_error e;
+        EXPECT(model_linear_classifier_create("SGDClassifier", 1, 3, coef, icpt,
+                                              MODEL_LINEAR_OVR, int_labels, 3, &old, &e) == 0);
+        EXPECT(model_linear_classifier_create("SGDClassifier", 1, 3, coef, icpt,
+                                              MODEL_LINEAR_OVR_UNIFORM, int_labels, 3, &new,
+                                              &e) == 0);
+        double x[1] = { 1000.0 }, p[3]; /* expit(-1000) == 0 */
+        size_t idx;
+        EXPECT(model_predict(old, x, 1, &idx, p, &e) == 0);
+        EXPECT(isnan(p[0]) && isnan(p[2]));
+        EXPECT(model_predict(new, x, 1, &idx, p, &e) == 0);
+        EXPECT(p[0] == 1.0 / 3.0 && p[2] == 1.0 / 3.0);
+        model_free(old);
+        model_free(new);
+        return true;
+}
+
+static bool linear_margin_classifier_has_no_proba(void)
+{
+        double coef[2] = { 1.0, -1.0 }, icpt[1] = { 0.0 };
+        struct model *m = NULL;
+        struct model_error e;
+        EXPECT(model_linear_classifier_create("LinearSVC", 2, 1, coef, icpt,
+                                              MODEL_LINEAR_NO_PROBA, int_labels, 2, &m,
+                                              &e) == 0);
+        EXPECT(!model_has_proba(m));
+        EXPECT(model_decision_width(m) == 1);
+        double x[4] = { 1.0, 1.0, 1.0, 0.5 }, d[2];
+        size_t idx[2];
+        double p[4] = { -7, -7, -7, -7 };
+        /* decision 0 is not > 0: class 0, as scikit-learn */
+        EXPECT(model_predict(m, x, 2, idx, p, &e) == 0);
+        EXPECT(idx[0] == 0 && idx[1] == 1 && p[0] == -7);
+        EXPECT(model_decision_function(m, x, 2, d, &e) == 0);
+        EXPECT(d[0] == 0.0 && d[1] == 0.5);
+        char buf[80];
+        model_describe(m, buf, sizeof(buf));
+        EXPECT_CONTAINS(buf, "LinearSVC");
+        model_free(m);
+        return true;
+}
+
 static bool pipeline_width_mismatch_refused(void)
 {
         double mean[3] = { 0, 0, 0 }, scale[3] = { 1, 1, 1 };
@@ -162,5 +264,10 @@ TAP_MAIN(CASE(tree_backward_child_refused),
          CASE(forest_mixed_widths_refused),
          CASE(logreg_shape_mismatch_refused),
          CASE(logreg_binary_probabilities_sum_to_one),
+         CASE(linear_regressor_two_targets_values),
+         CASE(linear_regressor_without_features_refused),
+         CASE(linear_modified_huber_all_zero_row_uniform),
+         CASE(linear_ovr_underflow_nan_before_1_9_uniform_after),
+         CASE(linear_margin_classifier_has_no_proba),
          CASE(pipeline_width_mismatch_refused),
          CASE(transformer_has_no_predict))
