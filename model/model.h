@@ -135,7 +135,66 @@ int model_linear_regressor_create(const char *name, size_t n_features,
                                   struct model_error *err);
 
 /* --- tree family (model/tree.c) --------------------------------------- */
-/* (issue 3: tree regressors and ensembles are declared here) */
+
+/* A regression tree (DecisionTreeRegressor, or one member of a forest or a
+ * gradient boosting ensemble). values: n_nodes x n_outputs, the leaf
+ * means as scikit-learn stores them; predict returns values[leaf]. */
+int model_tree_regressor_create(size_t n_features, size_t n_nodes,
+                                const struct model_tree_node *nodes,
+                                const double *values, size_t n_outputs,
+                                struct model **out, struct model_error *err);
+
+/* Which scikit-learn forest a forest model is; it names the model and
+ * decides the kind of trees it takes. */
+enum model_forest_kind {
+        MODEL_FOREST_RANDOM_CLASSIFIER,
+        MODEL_FOREST_EXTRA_CLASSIFIER,
+        MODEL_FOREST_RANDOM_REGRESSOR,
+        MODEL_FOREST_EXTRA_REGRESSOR,
+};
+
+/* As model_forest_create, for any forest kind. Classifier forests take
+ * trees from model_tree_create and average probabilities; regressor
+ * forests take trees from model_tree_regressor_create (same n_features and
+ * n_outputs; classes NULL, n_classes 0) and average their values, adding
+ * in tree order and dividing by the count as scikit-learn does. Takes
+ * ownership of trees[0..n_trees) (also on failure). */
+int model_forest_kind_create(enum model_forest_kind kind, struct model **trees,
+                             size_t n_trees, const struct model_label *classes,
+                             size_t n_classes, struct model **out,
+                             struct model_error *err);
+
+/* How a gradient boosting ensemble turns raw predictions into answers. */
+enum model_gb_loss {
+        MODEL_GB_REGRESSION,  /* identity: predict is the raw value */
+        MODEL_GB_BINOMIAL,    /* log-loss, 2 classes: expit(raw) */
+        MODEL_GB_EXPONENTIAL, /* AdaBoost loss, 2 classes: expit(2 raw) */
+        MODEL_GB_MULTINOMIAL, /* log-loss, K > 2 classes: softmax(raw) */
+};
+
+struct model_gb_params {
+        enum model_gb_loss loss;
+        double learning_rate;
+        size_t n_stages; /* rows of estimators_ */
+        size_t k;        /* trees per stage: n_classes if multinomial, else 1 */
+        /* init_: NULL for 'zero'; else what the Dummy estimator predicts,
+         * the same for every row: DummyRegressor's constant (1 value) or
+         * DummyClassifier's class prior (n_classes values). */
+        const double *init;
+        /* Files from scikit-learn < 1.4 (sklearn.ensemble._gb_losses):
+         * predict takes argmax of the probabilities rather than of raw
+         * values (binary ties go to the first class) and a multinomial
+         * init is log(p) rather than log(p / geometric mean(p)). */
+        bool legacy;
+};
+
+/* GradientBoostingRegressor / GradientBoostingClassifier. trees holds
+ * n_stages x k regression trees (model_tree_regressor_create, one output)
+ * row-major, owned by the model (also on failure). classes: n_classes
+ * labels for a classifier, NULL/0 for a regressor. */
+int model_gb_create(const struct model_gb_params *p, struct model **trees,
+                    const struct model_label *classes, size_t n_classes,
+                    struct model **out, struct model_error *err);
 
 /* --- preprocessing family (model/preprocess.c) ------------------------ */
 /* (issue 3: transformers are declared here) */

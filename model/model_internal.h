@@ -55,6 +55,9 @@ double model_np_sum(const double *a, size_t n);
 size_t model_np_argmax(const double *a, size_t n);
 /* In place: scikit-learn's utils.extmath.softmax on one row. */
 void model_softmax_row(double *row, size_t n);
+/* scipy.special.logsumexp of one row: log(sum(exp(a - max))) + max.
+ * scratch holds n doubles and may be a itself only if a may be lost. */
+double model_logsumexp(const double *a, size_t n, double *scratch);
 /* scipy.special.expit. */
 double model_expit(double x);
 

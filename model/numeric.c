@@ -1,6 +1,7 @@
 /* numeric.c - the handful of numpy/scipy reductions whose rounding decides
  * whether predictd agrees with scikit-learn bit for bit: numpy's pairwise
- * float64 sum, argmax's tie rule, sklearn's softmax and scipy's expit. */
+ * float64 sum, argmax's tie rule, sklearn's softmax and scipy's expit and
+ * logsumexp. */
 #include <math.h>
 
 #include "model_internal.h"
@@ -54,17 +55,30 @@ size_t model_np_argmax(const double *a, size_t n)
         return best;
 }
 
+/* out[i] = exp(a[i] - max(a)); returns the max. out may be a. */
+static double exp_shifted(const double *a, size_t n, double *out)
+{
+        double max = a[0];
+        for (size_t i = 1; i < n; i++)
+                if (a[i] > max)
+                        max = a[i];
+        for (size_t i = 0; i < n; i++)
+                out[i] = exp(a[i] - max);
+        return max;
+}
+
 void model_softmax_row(double *row, size_t n)
 {
-        double max = row[0];
-        for (size_t i = 1; i < n; i++)
-                if (row[i] > max)
-                        max = row[i];
-        for (size_t i = 0; i < n; i++)
-                row[i] = exp(row[i] - max);
+        exp_shifted(row, n, row);
         double sum = model_np_sum(row, n);
         for (size_t i = 0; i < n; i++)
                 row[i] /= sum;
+}
+
+double model_logsumexp(const double *a, size_t n, double *scratch)
+{
+        double max = exp_shifted(a, n, scratch);
+        return log(model_np_sum(scratch, n)) + max;
 }
 
 double model_expit(double x)

@@ -1,4 +1,5 @@
-/* tree.c - DecisionTreeClassifier and RandomForestClassifier.
+/* tree.c - decision trees, forests of them (random and extremely
+ * randomized, classifiers and regressors) and gradient boosting.
  *
  * scikit-learn casts X to float32 before it walks a tree and compares the
  * float32 value, widened again, against the float64 threshold; the same
@@ -6,7 +7,9 @@
  * Probabilities are each leaf's values, divided by their numpy sum (a zero
  * sum counts as 1) for files from before scikit-learn 1.4, computed once at
  * build time with the same rounding; a forest adds its trees'
- * probabilities in order and divides by the count. */
+ * probabilities (or values) in order and divides by the count. Gradient
+ * boosting starts from its init estimator's raw prediction and adds
+ * learning_rate * leaf value stage by stage, as predict_stages does. */
 #include <errno.h>
 #include <float.h>
 #include <math.h>
@@ -26,16 +29,26 @@ struct tnode {
 struct tree {
         struct model base;
         size_t n_nodes;
-        size_t n_values; /* values per node: the number of classes */
+        size_t n_values; /* values per node: classes, or outputs (regressor) */
         struct tnode *nodes;
         double *value; /* n_nodes x n_values, as stored in the file */
-        double *proba; /* n_nodes x n_values, normalised per node */
+        double *proba; /* n_nodes x n_values, normalised; classifiers only */
 };
 
 struct forest {
         struct model base;
         struct tree **trees;
         size_t n_trees;
+};
+
+struct gb {
+        struct model base;
+        enum model_gb_loss loss;
+        bool legacy;
+        double learning_rate;
+        size_t n_stages, k;
+        double *init_raw;    /* k raw values every row starts from */
+        struct tree **trees; /* n_stages x k */
 };
 
 /* Casts one row to float32 as sklearn's check_array(dtype=float32) does,
@@ -67,12 +80,15 @@ static size_t tree_leaf(const struct tree *t, const float *xf)
         return node;
 }
 
-static int tree_classify(const struct model *m, const double *X, size_t rows,
-                         size_t *class_idx, double *proba,
-                         struct model_error *err)
+/* Runs fn(model, xf, r, ctx) for every row r of X cast to float32: the
+ * one loop every tree model's predict goes through. */
+typedef void (*row_fn)(const struct model *m, const float *xf, size_t r,
+                       void *ctx);
+
+static int for_each_row(const struct model *m, const double *X, size_t rows,
+                        row_fn fn, void *ctx, struct model_error *err)
 {
-        const struct tree *t = (const struct tree *)m;
-        size_t nf = m->n_features, nc = m->n_classes;
+        size_t nf = m->n_features;
         float *xf = malloc(nf * sizeof(float));
         if (!xf) {
                 model_set_error(err, "out of memory");
@@ -84,15 +100,36 @@ static int tree_classify(const struct model *m, const double *X, size_t rows,
                         free(xf);
                         return rc;
                 }
-                size_t leaf = tree_leaf(t, xf);
-                /* predict takes argmax of the raw values, not of proba */
-                class_idx[r] = model_np_argmax(t->value + leaf * nc, nc);
-                if (proba)
-                        memcpy(proba + r * nc, t->proba + leaf * nc,
-                               nc * sizeof(double));
+                fn(m, xf, r, ctx);
         }
         free(xf);
         return 0;
+}
+
+struct classify_ctx {
+        size_t *class_idx;
+        double *proba; /* may be NULL */
+        double *acc;   /* n_classes scratch */
+};
+
+static void tree_classify_row(const struct model *m, const float *xf, size_t r,
+                              void *ctx)
+{
+        const struct tree *t = (const struct tree *)m;
+        struct classify_ctx *c = ctx;
+        size_t nc = m->n_classes, leaf = tree_leaf(t, xf);
+        /* predict takes argmax of the raw values, not of proba */
+        c->class_idx[r] = model_np_argmax(t->value + leaf * nc, nc);
+        if (c->proba)
+                memcpy(c->proba + r * nc, t->proba + leaf * nc, nc * sizeof(double));
+}
+
+static int tree_classify(const struct model *m, const double *X, size_t rows,
+                         size_t *class_idx, double *proba,
+                         struct model_error *err)
+{
+        struct classify_ctx c = { class_idx, proba, NULL };
+        return for_each_row(m, X, rows, tree_classify_row, &c, err);
 }
 
 static void tree_describe(const struct model *m, char *buf, size_t len)
@@ -152,18 +189,20 @@ static int check_nodes(size_t n_features, size_t n_nodes,
         return 0;
 }
 
-int model_tree_create(size_t n_features, size_t n_nodes,
+/* The part of every tree constructor that checks and copies the nodes and
+ * their values; proba is left for classifiers to fill. */
+static int tree_alloc(const char *who, size_t n_features, size_t n_nodes,
                       const struct model_tree_node *nodes, const double *values,
-                      size_t n_classes, bool normalize,
-                      const struct model_label *classes, struct model **out,
+                      size_t n_values, bool with_proba, struct tree **out,
                       struct model_error *err)
 {
-        if (n_features == 0 || n_nodes == 0 || n_classes == 0 ||
-            n_nodes > INT32_MAX || n_features > INT32_MAX) {
+        if (n_features == 0 || n_nodes == 0 || n_values == 0 ||
+            n_nodes > INT32_MAX || n_features > INT32_MAX ||
+            n_values > SIZE_MAX / sizeof(double) / n_nodes) {
                 model_set_error(err,
-                                "DecisionTreeClassifier: expected nodes, features and "
-                                "classes in [1, 2^31), got %zu, %zu, %zu",
-                                n_nodes, n_features, n_classes);
+                                "%s: expected nodes, features and values per node "
+                                "in [1, 2^31), got %zu, %zu, %zu",
+                                who, n_nodes, n_features, n_values);
                 return -EINVAL;
         }
         int rc = check_nodes(n_features, n_nodes, nodes, err);
@@ -172,13 +211,13 @@ int model_tree_create(size_t n_features, size_t n_nodes,
         struct tree *t = calloc(1, sizeof(*t));
         if (!t)
                 goto nomem;
-        t->base.ops = &tree_ops;
         t->n_nodes = n_nodes;
-        t->n_values = n_classes;
+        t->n_values = n_values;
         t->nodes = malloc(n_nodes * sizeof(*t->nodes));
-        t->value = malloc(n_nodes * n_classes * sizeof(double));
-        t->proba = malloc(n_nodes * n_classes * sizeof(double));
-        if (!t->nodes || !t->value || !t->proba)
+        t->value = malloc(n_nodes * n_values * sizeof(double));
+        if (with_proba)
+                t->proba = malloc(n_nodes * n_values * sizeof(double));
+        if (!t->nodes || !t->value || (with_proba && !t->proba))
                 goto nomem;
         for (size_t i = 0; i < n_nodes; i++) {
                 t->nodes[i].threshold = nodes[i].threshold;
@@ -186,7 +225,28 @@ int model_tree_create(size_t n_features, size_t n_nodes,
                 t->nodes[i].right = (int32_t)nodes[i].right;
                 t->nodes[i].feature = (int32_t)nodes[i].feature;
         }
-        memcpy(t->value, values, n_nodes * n_classes * sizeof(double));
+        memcpy(t->value, values, n_nodes * n_values * sizeof(double));
+        *out = t;
+        return 0;
+nomem:
+        if (t)
+                tree_destroy(&t->base);
+        model_set_error(err, "%s: out of memory for %zu nodes", who, n_nodes);
+        return -ENOMEM;
+}
+
+int model_tree_create(size_t n_features, size_t n_nodes,
+                      const struct model_tree_node *nodes, const double *values,
+                      size_t n_classes, bool normalize,
+                      const struct model_label *classes, struct model **out,
+                      struct model_error *err)
+{
+        struct tree *t = NULL;
+        int rc = tree_alloc("DecisionTreeClassifier", n_features, n_nodes, nodes,
+                            values, n_classes, true, &t, err);
+        if (rc < 0)
+                return rc;
+        t->base.ops = &tree_ops;
         for (size_t i = 0; i < n_nodes; i++) {
                 const double *v = values + i * n_classes;
                 double *p = t->proba + i * n_classes;
@@ -207,57 +267,135 @@ int model_tree_create(size_t n_features, size_t n_nodes,
         t->base.has_proba = true;
         *out = &t->base;
         return 0;
-nomem:
-        if (t)
+}
+
+static void tree_regress_row(const struct model *m, const float *xf, size_t r,
+                             void *ctx)
+{
+        const struct tree *t = (const struct tree *)m;
+        double *out = ctx;
+        memcpy(out + r * t->n_values, t->value + tree_leaf(t, xf) * t->n_values,
+               t->n_values * sizeof(double));
+}
+
+static int tree_regress(const struct model *m, const double *X, size_t rows,
+                        double *out, struct model_error *err)
+{
+        return for_each_row(m, X, rows, tree_regress_row, out, err);
+}
+
+static void tree_reg_describe(const struct model *m, char *buf, size_t len)
+{
+        const struct tree *t = (const struct tree *)m;
+        snprintf(buf, len, "DecisionTreeRegressor[%zu nodes, %zu outputs]",
+                 t->n_nodes, t->n_values);
+}
+
+static const struct model_ops tree_reg_ops = {
+        .name = "DecisionTreeRegressor",
+        .regress = tree_regress,
+        .describe = tree_reg_describe,
+        .destroy = tree_destroy,
+};
+
+int model_tree_regressor_create(size_t n_features, size_t n_nodes,
+                                const struct model_tree_node *nodes,
+                                const double *values, size_t n_outputs,
+                                struct model **out, struct model_error *err)
+{
+        struct tree *t = NULL;
+        int rc = tree_alloc("DecisionTreeRegressor", n_features, n_nodes, nodes,
+                            values, n_outputs, false, &t, err);
+        if (rc < 0)
+                return rc;
+        for (size_t i = 0; i < n_nodes * n_outputs; i++) {
+                if (!isfinite(values[i])) {
+                        model_set_error(err, "DecisionTreeRegressor: value %zu is not finite", i);
+                        tree_destroy(&t->base);
+                        return -EINVAL;
+                }
+        }
+        rc = model_base_init(&t->base, &tree_reg_ops, MODEL_TYPE_REGRESSOR, n_features,
+                             NULL, 0, err);
+        if (rc < 0) {
                 tree_destroy(&t->base);
-        model_set_error(err, "DecisionTreeClassifier: out of memory for %zu nodes",
-                        n_nodes);
-        return -ENOMEM;
+                return rc;
+        }
+        t->base.n_outputs = n_outputs;
+        *out = &t->base;
+        return 0;
+}
+
+static void forest_classify_row(const struct model *m, const float *xf,
+                                size_t r, void *ctx)
+{
+        const struct forest *f = (const struct forest *)m;
+        struct classify_ctx *c = ctx;
+        size_t nc = m->n_classes;
+        for (size_t k = 0; k < nc; k++)
+                c->acc[k] = 0.0;
+        for (size_t i = 0; i < f->n_trees; i++) {
+                const struct tree *t = f->trees[i];
+                const double *p = t->proba + tree_leaf(t, xf) * nc;
+                for (size_t k = 0; k < nc; k++)
+                        c->acc[k] += p[k];
+        }
+        for (size_t k = 0; k < nc; k++)
+                c->acc[k] /= (double)f->n_trees;
+        c->class_idx[r] = model_np_argmax(c->acc, nc);
+        if (c->proba)
+                memcpy(c->proba + r * nc, c->acc, nc * sizeof(double));
 }
 
 static int forest_classify(const struct model *m, const double *X, size_t rows,
                            size_t *class_idx, double *proba,
                            struct model_error *err)
 {
-        const struct forest *f = (const struct forest *)m;
-        size_t nf = m->n_features, nc = m->n_classes;
-        float *xf = malloc(nf * sizeof(float));
-        double *acc = malloc(nc * sizeof(double));
-        int rc = 0;
-        if (!xf || !acc) {
+        struct classify_ctx c = { class_idx, proba, malloc(m->n_classes * sizeof(double)) };
+        if (!c.acc) {
                 model_set_error(err, "out of memory");
-                rc = -ENOMEM;
-                goto out;
+                return -ENOMEM;
         }
-        for (size_t r = 0; r < rows; r++) {
-                rc = cast_row(X + r * nf, nf, r, xf, err);
-                if (rc < 0)
-                        goto out;
-                for (size_t k = 0; k < nc; k++)
-                        acc[k] = 0.0;
-                for (size_t i = 0; i < f->n_trees; i++) {
-                        const struct tree *t = f->trees[i];
-                        const double *p = t->proba + tree_leaf(t, xf) * nc;
-                        for (size_t k = 0; k < nc; k++)
-                                acc[k] += p[k];
-                }
-                for (size_t k = 0; k < nc; k++)
-                        acc[k] /= (double)f->n_trees;
-                class_idx[r] = model_np_argmax(acc, nc);
-                if (proba)
-                        memcpy(proba + r * nc, acc, nc * sizeof(double));
-        }
-out:
-        free(xf);
-        free(acc);
+        int rc = for_each_row(m, X, rows, forest_classify_row, &c, err);
+        free(c.acc);
         return rc;
+}
+
+/* ForestRegressor.predict: y_hat += tree.predict(X) for each tree in
+ * order, then y_hat /= len(estimators_). */
+static void forest_regress_row(const struct model *m, const float *xf, size_t r,
+                               void *ctx)
+{
+        const struct forest *f = (const struct forest *)m;
+        size_t no = m->n_outputs;
+        double *y = (double *)ctx + r * no;
+        for (size_t k = 0; k < no; k++)
+                y[k] = 0.0;
+        for (size_t i = 0; i < f->n_trees; i++) {
+                const struct tree *t = f->trees[i];
+                const double *v = t->value + tree_leaf(t, xf) * no;
+                for (size_t k = 0; k < no; k++)
+                        y[k] += v[k];
+        }
+        for (size_t k = 0; k < no; k++)
+                y[k] /= (double)f->n_trees;
+}
+
+static int forest_regress(const struct model *m, const double *X, size_t rows,
+                          double *out, struct model_error *err)
+{
+        return for_each_row(m, X, rows, forest_regress_row, out, err);
 }
 
 static void forest_describe(const struct model *m, char *buf, size_t len)
 {
         const struct forest *f = (const struct forest *)m;
-        snprintf(buf, len, "RandomForestClassifier[%zu trees, %zu classes]",
-                 f->n_trees, m->n_classes);
+        if (m->type == MODEL_TYPE_REGRESSOR)
+                snprintf(buf, len, "%s[%zu trees, %zu outputs]", m->ops->name,
+                         f->n_trees, m->n_outputs);
+        else
+                snprintf(buf, len, "%s[%zu trees, %zu classes]", m->ops->name,
+                         f->n_trees, m->n_classes);
 }
 
 static void forest_destroy(struct model *m)
@@ -271,65 +409,105 @@ static void forest_destroy(struct model *m)
         free(f);
 }
 
-static const struct model_ops forest_ops = {
-        .name = "RandomForestClassifier",
-        .classify = forest_classify,
-        .describe = forest_describe,
-        .destroy = forest_destroy,
+static const struct model_ops forest_ops[] = {
+        [MODEL_FOREST_RANDOM_CLASSIFIER] = {
+                .name = "RandomForestClassifier",
+                .classify = forest_classify,
+                .describe = forest_describe,
+                .destroy = forest_destroy,
+        },
+        [MODEL_FOREST_EXTRA_CLASSIFIER] = {
+                .name = "ExtraTreesClassifier",
+                .classify = forest_classify,
+                .describe = forest_describe,
+                .destroy = forest_destroy,
+        },
+        [MODEL_FOREST_RANDOM_REGRESSOR] = {
+                .name = "RandomForestRegressor",
+                .regress = forest_regress,
+                .describe = forest_describe,
+                .destroy = forest_destroy,
+        },
+        [MODEL_FOREST_EXTRA_REGRESSOR] = {
+                .name = "ExtraTreesRegressor",
+                .regress = forest_regress,
+                .describe = forest_describe,
+                .destroy = forest_destroy,
+        },
 };
 
-int model_forest_create(struct model **trees, size_t n_trees,
-                        const struct model_label *classes, size_t n_classes,
-                        struct model **out, struct model_error *err)
+/* Checks that every member is a tree of the expected kind and width. */
+static int check_members(const char *who, struct model **trees, size_t n,
+                         const struct model_ops *want, size_t n_values,
+                         struct model_error *err)
+{
+        size_t nf = trees[0]->n_features;
+        for (size_t i = 0; i < n; i++) {
+                if (trees[i]->ops != want) {
+                        model_set_error(err, "%s: estimator %zu is a %s, expected %s", who, i,
+                                        trees[i]->ops->name, want->name);
+                        return -EINVAL;
+                }
+                const struct tree *t = (const struct tree *)trees[i];
+                if (trees[i]->n_features != nf || t->n_values != n_values) {
+                        model_set_error(err,
+                                        "%s: tree %zu has %zu features and %zu values per "
+                                        "node, expected %zu and %zu",
+                                        who, i, trees[i]->n_features, t->n_values, nf,
+                                        n_values);
+                        return -EINVAL;
+                }
+        }
+        return 0;
+}
+
+int model_forest_kind_create(enum model_forest_kind kind, struct model **trees,
+                             size_t n_trees, const struct model_label *classes,
+                             size_t n_classes, struct model **out,
+                             struct model_error *err)
 {
         struct forest *f = NULL;
         int rc = -EINVAL;
-        if (n_trees == 0) {
-                model_set_error(err, "RandomForestClassifier: no trees");
+        if ((unsigned)kind > MODEL_FOREST_EXTRA_REGRESSOR) {
+                model_set_error(err, "forest: unknown kind %d", (int)kind);
                 goto fail;
         }
-        size_t nf = trees[0]->n_features;
-        for (size_t i = 0; i < n_trees; i++) {
-                if (trees[i]->ops != &tree_ops) {
-                        model_set_error(err,
-                                        "RandomForestClassifier: estimator %zu is a %s, "
-                                        "expected DecisionTreeClassifier",
-                                        i, trees[i]->ops->name);
-                        goto fail;
-                }
-                const struct tree *t = (const struct tree *)trees[i];
-                if (trees[i]->n_features != nf || t->n_values != n_classes) {
-                        model_set_error(err,
-                                        "RandomForestClassifier: tree %zu has %zu features "
-                                        "and %zu classes, expected %zu and %zu",
-                                        i, trees[i]->n_features, t->n_values, nf,
-                                        n_classes);
-                        goto fail;
-                }
+        const struct model_ops *ops = &forest_ops[kind];
+        bool regressor = kind == MODEL_FOREST_RANDOM_REGRESSOR ||
+                         kind == MODEL_FOREST_EXTRA_REGRESSOR;
+        if (n_trees == 0) {
+                model_set_error(err, "%s: no trees", ops->name);
+                goto fail;
         }
+        size_t n_values = regressor ? trees[0]->n_outputs : n_classes;
+        if ((rc = check_members(ops->name, trees, n_trees,
+                                regressor ? &tree_reg_ops : &tree_ops, n_values, err)) < 0)
+                goto fail;
+        rc = -ENOMEM;
         f = calloc(1, sizeof(*f));
         if (!f) {
-                rc = -ENOMEM;
-                model_set_error(err, "RandomForestClassifier: out of memory");
+                model_set_error(err, "%s: out of memory", ops->name);
                 goto fail;
         }
-        f->base.ops = &forest_ops;
+        f->base.ops = ops;
         struct tree **copy = malloc(n_trees * sizeof(*copy));
         if (!copy) {
-                rc = -ENOMEM;
-                model_set_error(err, "RandomForestClassifier: out of memory");
+                model_set_error(err, "%s: out of memory", ops->name);
                 goto fail;
         }
         memcpy(copy, trees, n_trees * sizeof(*copy));
-        rc = model_base_init(&f->base, &forest_ops, MODEL_TYPE_CLASSIFIER, nf,
-                             classes, n_classes, err);
+        rc = model_base_init(&f->base, ops,
+                             regressor ? MODEL_TYPE_REGRESSOR : MODEL_TYPE_CLASSIFIER,
+                             trees[0]->n_features, regressor ? NULL : classes,
+                             regressor ? 0 : n_classes, err);
         if (rc < 0) {
                 free(copy);
                 goto fail;
         }
         f->trees = copy;
         f->n_trees = n_trees;
-        f->base.has_proba = true;
+        f->base.has_proba = !regressor;
+        f->base.n_outputs = regressor ? n_values : 0;
         *out = &f->base;
         return 0;
 fail:
@@ -337,5 +515,247 @@ fail:
                 model_free(trees[i]);
         if (f)
                 forest_destroy(&f->base);
+        return rc;
+}
+
+int model_forest_create(struct model **trees, size_t n_trees,
+                        const struct model_label *classes, size_t n_classes,
+                        struct model **out, struct model_error *err)
+{
+        return model_forest_kind_create(MODEL_FOREST_RANDOM_CLASSIFIER, trees, n_trees,
+                                        classes, n_classes, out, err);
+}
+
+/* --- gradient boosting ------------------------------------------------ */
+
+/* raw[0..k): init, then raw[j] += learning_rate * value for every stage i
+ * and tree j in that order (predict_stages). */
+static void gb_raw(const struct gb *g, const float *xf, double *raw)
+{
+        memcpy(raw, g->init_raw, g->k * sizeof(double));
+        for (size_t i = 0; i < g->n_stages; i++)
+                for (size_t j = 0; j < g->k; j++) {
+                        const struct tree *t = g->trees[i * g->k + j];
+                        raw[j] += g->learning_rate * t->value[tree_leaf(t, xf)];
+                }
+}
+
+static void gb_raw_row(const struct model *m, const float *xf, size_t r,
+                       void *ctx)
+{
+        const struct gb *g = (const struct gb *)m;
+        gb_raw(g, xf, (double *)ctx + r * g->k);
+}
+
+/* regress and decision_function both return the raw predictions */
+static int gb_raw_rows(const struct model *m, const double *X, size_t rows,
+                       double *out, struct model_error *err)
+{
+        return for_each_row(m, X, rows, gb_raw_row, out, err);
+}
+
+/* MultinomialDeviance._raw_prediction_to_proba (< 1.4):
+ * nan_to_num(exp(raw - logsumexp(raw))). */
+static void legacy_multinomial_proba(const double *raw, size_t n, double *p)
+{
+        double lse = model_logsumexp(raw, n, p);
+        for (size_t i = 0; i < n; i++) {
+                p[i] = exp(raw[i] - lse);
+                if (isnan(p[i]))
+                        p[i] = 0.0;
+        }
+}
+
+static void gb_classify_row(const struct model *m, const float *xf, size_t r,
+                            void *ctx)
+{
+        const struct gb *g = (const struct gb *)m;
+        struct classify_ctx *c = ctx;
+        size_t nc = m->n_classes;
+        double *raw = c->acc, *p = c->acc + g->k;
+        gb_raw(g, xf, raw);
+        switch (g->loss) {
+        case MODEL_GB_BINOMIAL:
+        case MODEL_GB_EXPONENTIAL:
+                p[1] = model_expit(g->loss == MODEL_GB_EXPONENTIAL ? 2.0 * raw[0] : raw[0]);
+                p[0] = 1.0 - p[1];
+                /* < 1.4 BinomialDeviance: argmax([1 - p, p]); all others:
+                 * raw >= 0 */
+                if (g->legacy && g->loss == MODEL_GB_BINOMIAL)
+                        c->class_idx[r] = model_np_argmax(p, 2);
+                else
+                        c->class_idx[r] = raw[0] >= 0.0 ? 1 : 0;
+                break;
+        case MODEL_GB_MULTINOMIAL:
+                if (g->legacy) {
+                        legacy_multinomial_proba(raw, nc, p);
+                        c->class_idx[r] = model_np_argmax(p, nc);
+                } else {
+                        memcpy(p, raw, nc * sizeof(double));
+                        model_softmax_row(p, nc);
+                        c->class_idx[r] = model_np_argmax(raw, nc);
+                }
+                break;
+        case MODEL_GB_REGRESSION:
+                break;
+        }
+        if (c->proba)
+                memcpy(c->proba + r * nc, p, nc * sizeof(double));
+}
+
+static int gb_classify(const struct model *m, const double *X, size_t rows,
+                       size_t *class_idx, double *proba, struct model_error *err)
+{
+        const struct gb *g = (const struct gb *)m;
+        struct classify_ctx c = { class_idx, proba,
+                                  malloc((g->k + m->n_classes) * sizeof(double)) };
+        if (!c.acc) {
+                model_set_error(err, "out of memory");
+                return -ENOMEM;
+        }
+        int rc = for_each_row(m, X, rows, gb_classify_row, &c, err);
+        free(c.acc);
+        return rc;
+}
+
+static void gb_describe(const struct model *m, char *buf, size_t len)
+{
+        const struct gb *g = (const struct gb *)m;
+        snprintf(buf, len, "%s[%zu stages x %zu trees]", m->ops->name, g->n_stages, g->k);
+}
+
+static void gb_destroy(struct model *m)
+{
+        struct gb *g = (struct gb *)m;
+        model_base_release(m);
+        if (g->trees)
+                for (size_t i = 0; i < g->n_stages * g->k; i++)
+                        model_free(&g->trees[i]->base);
+        free(g->trees);
+        free(g->init_raw);
+        free(g);
+}
+
+static const struct model_ops gb_reg_ops = {
+        .name = "GradientBoostingRegressor",
+        .regress = gb_raw_rows,
+        .describe = gb_describe,
+        .destroy = gb_destroy,
+};
+
+static const struct model_ops gb_clf_ops = {
+        .name = "GradientBoostingClassifier",
+        .classify = gb_classify,
+        .decision = gb_raw_rows,
+        .describe = gb_describe,
+        .destroy = gb_destroy,
+};
+
+/* The raw prediction of the init estimator, as get_init_raw_predictions
+ * (< 1.4) and _init_raw_predictions (1.4+) compute it from a Dummy
+ * estimator's constant answer. Probabilities are clipped to
+ * [eps, 1 - eps] with float32's eps first. */
+static void gb_init_raw(const struct model_gb_params *p, size_t n_classes,
+                        double *raw)
+{
+        const double eps = FLT_EPSILON;
+        if (!p->init) {
+                for (size_t j = 0; j < p->k; j++)
+                        raw[j] = 0.0;
+                return;
+        }
+        if (p->loss == MODEL_GB_REGRESSION) {
+                raw[0] = p->init[0];
+                return;
+        }
+        if (p->loss != MODEL_GB_MULTINOMIAL) {
+                double q = fmin(fmax(p->init[1], eps), 1.0 - eps);
+                raw[0] = log(q / (1.0 - q));
+                if (p->loss == MODEL_GB_EXPONENTIAL)
+                        raw[0] *= 0.5;
+                return;
+        }
+        for (size_t j = 0; j < n_classes; j++)
+                raw[j] = log(fmin(fmax(p->init[j], eps), 1.0 - eps));
+        if (p->legacy)
+                return;
+        /* MultinomialLogit.link: log(p / gmean(p)), gmean = exp(mean(log p)) */
+        double gm = exp(model_np_sum(raw, n_classes) / (double)n_classes);
+        for (size_t j = 0; j < n_classes; j++)
+                raw[j] = log(fmin(fmax(p->init[j], eps), 1.0 - eps) / gm);
+}
+
+int model_gb_create(const struct model_gb_params *p, struct model **trees,
+                    const struct model_label *classes, size_t n_classes,
+                    struct model **out, struct model_error *err)
+{
+        bool regressor = p->loss == MODEL_GB_REGRESSION;
+        const struct model_ops *ops = regressor ? &gb_reg_ops : &gb_clf_ops;
+        size_t want_k = p->loss == MODEL_GB_MULTINOMIAL ? n_classes : 1;
+        size_t n = p->n_stages * p->k;
+        struct gb *g = NULL;
+        int rc = -EINVAL;
+        if (p->n_stages == 0 || p->k == 0 || n / p->k != p->n_stages) {
+                model_set_error(err, "%s: no trees", ops->name);
+                goto fail;
+        }
+        if (p->k != want_k || (regressor ? n_classes != 0
+                                         : (p->loss == MODEL_GB_MULTINOMIAL ? n_classes < 3
+                                                                            : n_classes != 2))) {
+                model_set_error(err, "%s: %zu trees per stage for %zu classes do not fit "
+                                "its loss", ops->name, p->k, n_classes);
+                goto fail;
+        }
+        if (!isfinite(p->learning_rate)) {
+                model_set_error(err, "%s: learning_rate is not finite", ops->name);
+                goto fail;
+        }
+        if (p->init)
+                for (size_t j = 0; j < (regressor ? 1 : n_classes); j++)
+                        if (!isfinite(p->init[j])) {
+                                model_set_error(err, "%s: init_ value %zu is not finite",
+                                                ops->name, j);
+                                goto fail;
+                        }
+        if ((rc = check_members(ops->name, trees, n, &tree_reg_ops, 1, err)) < 0)
+                goto fail;
+        rc = -ENOMEM;
+        g = calloc(1, sizeof(*g));
+        if (!g)
+                goto nomem;
+        g->base.ops = ops;
+        g->init_raw = malloc(p->k * sizeof(double));
+        g->trees = malloc(n * sizeof(*g->trees));
+        if (!g->init_raw || !g->trees) {
+                free(g->trees);
+                g->trees = NULL;
+                goto nomem;
+        }
+        memcpy(g->trees, trees, n * sizeof(*g->trees));
+        g->n_stages = p->n_stages;
+        g->k = p->k;
+        g->loss = p->loss;
+        g->legacy = p->legacy;
+        g->learning_rate = p->learning_rate;
+        gb_init_raw(p, n_classes, g->init_raw);
+        rc = model_base_init(&g->base, ops,
+                             regressor ? MODEL_TYPE_REGRESSOR : MODEL_TYPE_CLASSIFIER,
+                             trees[0]->n_features, classes, n_classes, err);
+        if (rc < 0) {
+                gb_destroy(&g->base); /* it owns the trees now */
+                return rc;
+        }
+        g->base.has_proba = !regressor;
+        g->base.n_outputs = regressor ? 1 : 0;
+        g->base.decision_width = regressor ? 0 : p->k;
+        *out = &g->base;
+        return 0;
+nomem:
+        model_set_error(err, "%s: out of memory", ops->name);
+fail:
+        for (size_t i = 0; i < n; i++)
+                model_free(trees[i]);
+        if (g)
+                gb_destroy(&g->base);
         return rc;
 }

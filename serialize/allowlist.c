@@ -19,6 +19,13 @@ static const struct pv_class allowlist[] = {
         { "numpy._core.multiarray", "scalar", ROLE_SCALAR, NULL },
         { "numpy.core.numeric", "_frombuffer", ROLE_FROMBUFFER, NULL },
         { "numpy._core.numeric", "_frombuffer", ROLE_FROMBUFFER, NULL },
+        /* random_state of trees in gradient boosting (a RandomState
+         * instance): kept as inert data, never needed for prediction */
+        { "numpy.random._pickle", "__randomstate_ctor", ROLE_INERT, NULL },
+        { "numpy.random._pickle", "__bit_generator_ctor", ROLE_INERT, NULL },
+        { "numpy.random._mt19937", "MT19937", ROLE_INERT, NULL },
+        { "numpy.random.bit_generator", "SeedSequence", ROLE_INERT, NULL },
+        { "numpy.random.bit_generator", "__pyx_unpickle_SeedSequence", ROLE_INERT, NULL },
         /* Python's own plumbing for bytes, plain objects, sets, dates */
         { "_codecs", "encode", ROLE_CODECS_ENCODE, NULL },
         { "__builtin__", "bytes", ROLE_BYTES, NULL },

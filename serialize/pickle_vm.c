@@ -594,7 +594,7 @@ static int resolve_global(struct vm *vm, const char *mod, size_t mlen,
 
 static bool is_class_role(enum pv_role r)
 {
-        return r == ROLE_ESTIMATOR || r == ROLE_JOBLIB_WRAPPER;
+        return r == ROLE_ESTIMATOR || r == ROLE_JOBLIB_WRAPPER || r == ROLE_INERT;
 }
 
 static int new_object(struct vm *vm, const struct pv *cls, struct pv *args,
@@ -669,6 +669,7 @@ static int call_global(struct vm *vm, const struct pv *fn, struct pv *args,
         switch (c->role) {
         case ROLE_ESTIMATOR:
         case ROLE_JOBLIB_WRAPPER:
+        case ROLE_INERT:
                 return new_object(vm, fn, args, "REDUCE", out);
         case ROLE_RECONSTRUCTOR:
                 /* copyreg._reconstructor(cls, object, None) */
@@ -907,6 +908,12 @@ static int do_build(struct vm *vm)
         if (obj->u.obj.state)
                 return fail(vm, -EINVAL, "BUILD applied twice to one %s",
                             pv_kind_name(obj));
+        /* Cython and numpy objects set their state from tuples; it is kept
+         * as it is and never read */
+        if (obj->u.obj.cls->role == ROLE_INERT) {
+                obj->u.obj.state = state;
+                return 0;
+        }
         /* (dict, slots) form: only a dict is meaningful for sklearn */
         if (state->kind == PV_TUPLE && state->u.seq.len == 2 &&
             state->u.seq.items[1]->kind == PV_NONE)

@@ -40,6 +40,9 @@ enum pv_role {
         ROLE_DATETIME,        /* datetime.datetime(bytes) */
         ROLE_DATE,            /* datetime.date(bytes) */
         ROLE_JOBLIB_WRAPPER,  /* joblib NumpyArrayWrapper */
+        ROLE_INERT,           /* an object kept as data and never served
+                               * (numpy random state in tree estimators):
+                               * REDUCE/NEWOBJ args and any BUILD state */
 };
 
 struct pv_class {

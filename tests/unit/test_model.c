@@ -97,6 +97,122 @@ static bool forest_mixed_widths_refused(void)
         return true;
 }
 
+/* A regression stump on feature 0: left leaf values l[], right r[]. */
+static int reg_stump(double threshold, size_t n_outputs, const double *l,
+                     const double *r, struct model **out, struct model_error *e)
+{
+        const struct model_tree_node nodes[3] = {
+                { 1, 2, 0, threshold }, { -1, -1, -2, -2.0 }, { -1, -1, -2, -2.0 },
+        };
+        double values[3 * 4] = { 0 };
+        for (size_t k = 0; k < n_outputs && k < 4; k++) {
+                values[n_outputs + k] = l[k];
+                values[2 * n_outputs + k] = r[k];
+        }
+        return model_tree_regressor_create(2, 3, nodes, values, n_outputs, out, e);
+}
+
+static bool reg_tree_multi_output_returns_leaf_values(void)
+{
+        const double l[2] = { -1.5, 7.0 }, r[2] = { 2.5, -3.0 };
+        struct model *m = NULL;
+        struct model_error e;
+        EXPECT(reg_stump(0.5, 2, l, r, &m, &e) == 0);
+        EXPECT(model_get_type(m) == MODEL_TYPE_REGRESSOR && model_n_outputs(m) == 2);
+        /* 0.5 + 1e-12 rounds to 0.5 in float32: left, as in scikit-learn */
+        double x[4] = { 0.5 + 1e-12, 0.0, 0.5000001, 0.0 }, y[4];
+        EXPECT(model_predict_values(m, x, 2, y, &e) == 0);
+        EXPECT(y[0] == -1.5 && y[1] == 7.0 && y[2] == 2.5 && y[3] == -3.0);
+        model_free(m);
+        return true;
+}
+
+static bool forest_regressor_averages_in_order(void)
+{
+        const double l0[1] = { 1.0 }, r0[1] = { 2.0 }, l1[1] = { 4.0 }, r1[1] = { 8.0 };
+        struct model *t[2] = { NULL, NULL }, *f = NULL;
+        struct model_error e;
+        EXPECT(reg_stump(0.5, 1, l0, r0, &t[0], &e) == 0);
+        EXPECT(reg_stump(0.5, 1, l1, r1, &t[1], &e) == 0);
+        EXPECT(model_forest_kind_create(MODEL_FOREST_EXTRA_REGRESSOR, t, 2, NULL, 0, &f, &e) ==
+               0);
+        double x[4] = { 0.0, 0.0, 1.0, 0.0 }, y[2];
+        EXPECT(model_predict_values(f, x, 2, y, &e) == 0);
+        EXPECT(y[0] == 2.5 && y[1] == 5.0);
+        char buf[64];
+        model_describe(f, buf, sizeof(buf));
+        EXPECT_CONTAINS(buf, "ExtraTreesRegressor");
+        model_free(f);
+        return true;
+}
+
+static bool forest_regressor_classifier_tree_refused(void)
+{
+        struct model *t[1] = { NULL }, *f = NULL;
+        struct model_error e;
+        EXPECT(stump(0.5, &t[0], &e) == 0);
+        EXPECT(model_forest_kind_create(MODEL_FOREST_RANDOM_REGRESSOR, t, 1, NULL, 0, &f, &e) ==
+               -EINVAL);
+        EXPECT(f == NULL);
+        EXPECT_CONTAINS(e.message, "expected DecisionTreeRegressor");
+        return true;
+}
+
+/* A binomial ensemble of one stage whose raw value is exactly 0 on the
+ * left: scikit-learn < 1.4 predicts argmax([0.5, 0.5]) = class 0, 1.4+
+ * predicts raw >= 0 = class 1. */
+static bool gb_binary_tie_follows_version(void)
+{
+        for (int legacy = 0; legacy <= 1; legacy++) {
+                const double l[1] = { 0.0 }, r[1] = { 1.0 };
+                struct model *t[1] = { NULL }, *m = NULL;
+                struct model_error e;
+                EXPECT(reg_stump(0.5, 1, l, r, &t[0], &e) == 0);
+                struct model_gb_params p = { .loss = MODEL_GB_BINOMIAL, .learning_rate = 0.1,
+                                             .n_stages = 1, .k = 1, .legacy = legacy };
+                EXPECT(model_gb_create(&p, t, int_labels, 2, &m, &e) == 0);
+                double x[2] = { 0.0, 0.0 }, proba[2], raw;
+                size_t idx = 9;
+                EXPECT(model_predict(m, x, 1, &idx, proba, &e) == 0);
+                EXPECT(idx == (legacy ? 0u : 1u));
+                EXPECT(proba[0] == 0.5 && proba[1] == 0.5);
+                EXPECT(model_decision_function(m, x, 1, &raw, &e) == 0 && raw == 0.0);
+                model_free(m);
+        }
+        return true;
+}
+
+static bool gb_prior_is_clipped_to_float32_eps(void)
+{
+        const double l[1] = { 0.0 }, r[1] = { 0.0 }, prior[2] = { 0.0, 1.0 };
+        struct model *t[1] = { NULL }, *m = NULL;
+        struct model_error e;
+        EXPECT(reg_stump(0.5, 1, l, r, &t[0], &e) == 0);
+        struct model_gb_params p = { .loss = MODEL_GB_BINOMIAL, .learning_rate = 1.0,
+                                     .n_stages = 1, .k = 1, .init = prior };
+        EXPECT(model_gb_create(&p, t, int_labels, 2, &m, &e) == 0);
+        double x[2] = { 0.0, 0.0 }, raw;
+        EXPECT(model_decision_function(m, x, 1, &raw, &e) == 0);
+        const double eps = 1.1920928955078125e-07; /* np.finfo(np.float32).eps */
+        EXPECT(raw == log((1.0 - eps) / eps));
+        model_free(m);
+        return true;
+}
+
+static bool gb_trees_per_stage_mismatch_refused(void)
+{
+        const double l[1] = { 0.0 }, r[1] = { 1.0 };
+        struct model *t[1] = { NULL }, *m = NULL;
+        struct model_error e;
+        EXPECT(reg_stump(0.5, 1, l, r, &t[0], &e) == 0);
+        struct model_gb_params p = { .loss = MODEL_GB_MULTINOMIAL, .learning_rate = 0.1,
+                                     .n_stages = 1, .k = 1 };
+        EXPECT(model_gb_create(&p, t, int_labels, 3, &m, &e) == -EINVAL);
+        EXPECT(m == NULL);
+        EXPECT_CONTAINS(e.message, "1 trees per stage for 3 classes");
+        return true;
+}
+
 static bool logreg_shape_mismatch_refused(void)
 {
         double coef[8] = { 0 }, icpt[2] = { 0 };
@@ -262,6 +378,12 @@ TAP_MAIN(CASE(tree_backward_child_refused),
          CASE(tree_compares_in_float32),
          CASE(tree_float32_overflow_refused),
          CASE(forest_mixed_widths_refused),
+         CASE(reg_tree_multi_output_returns_leaf_values),
+         CASE(forest_regressor_averages_in_order),
+         CASE(forest_regressor_classifier_tree_refused),
+         CASE(gb_binary_tie_follows_version),
+         CASE(gb_prior_is_clipped_to_float32_eps),
+         CASE(gb_trees_per_stage_mismatch_refused),
          CASE(logreg_shape_mismatch_refused),
          CASE(logreg_binary_probabilities_sum_to_one),
          CASE(linear_regressor_two_targets_values),
