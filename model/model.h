@@ -199,6 +199,18 @@ int model_gb_create(const struct model_gb_params *p, struct model **trees,
 /* --- preprocessing family (model/preprocess.c) ------------------------ */
 /* (issue 3: transformers are declared here) */
 
+/* --- kernel family (model/kernel.c) -------------------------- */
+/* (issue 3: SVMs and nearest neighbours are declared here) */
+
+/* --- probabilistic family (model/probabilistic.c) ------------ */
+/* (issue 3: naive Bayes and neural networks are declared here) */
+
+/* --- ensemble family (model/ensemble.c) ---------------------- */
+/* (issue 3: voting, stacking, bagging and calibration are declared here) */
+
+/* --- hist family (model/hist.c) ------------------------------ */
+/* (issue 3: histogram gradient boosting and isolation forests are declared here) */
+
 /* Accepts NULL and half-built models. */
 void model_free(struct model *m);
 

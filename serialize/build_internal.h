@@ -38,6 +38,10 @@ extern const struct build_entry build_linear_entries[];
 extern const struct build_entry build_tree_entries[];
 extern const struct build_entry build_preprocess_entries[];
 extern const struct build_entry build_compose_entries[];
+extern const struct build_entry build_kernel_entries[];
+extern const struct build_entry build_probabilistic_entries[];
+extern const struct build_entry build_ensemble_entries[];
+extern const struct build_entry build_hist_entries[];
 
 /* The entry whose class is exactly (module, name), or NULL. */
 const struct build_entry *build_find(const char *module, size_t module_len,

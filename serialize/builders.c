@@ -11,6 +11,10 @@ static const struct build_entry *const families[] = {
         build_tree_entries,
         build_preprocess_entries,
         build_compose_entries,
+        build_kernel_entries,
+        build_probabilistic_entries,
+        build_ensemble_entries,
+        build_hist_entries,
 };
 
 const struct build_entry *build_find(const char *module, size_t module_len,

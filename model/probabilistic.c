@@ -1,0 +1,2 @@
+/* probabilistic.c - naive Bayes and neural networks (issue 3). */
+#include "model_internal.h"
