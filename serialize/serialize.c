@@ -404,6 +404,32 @@ nomem:
         return -ENOMEM;
 }
 
+/* feature_names_in_ of an estimator fitted on a DataFrame. A Pipeline
+ * does not store its own (it is a property over its first step), so the
+ * first step that is not passthrough answers for it. */
+static const struct pv *feature_names_in(const struct pv *est, size_t depth)
+{
+        if (!est || est->kind != PV_OBJECT || !est->u.obj.state || depth > 8)
+                return NULL;
+        const struct pv *names = pv_dict_get(est->u.obj.state, "feature_names_in_");
+        if (names)
+                return names;
+        const struct pv *steps = pv_dict_get(est->u.obj.state, "steps");
+        if (est->u.obj.cls->sk_name && strcmp(est->u.obj.cls->sk_name, "Pipeline") == 0 &&
+            steps && steps->kind == PV_LIST) {
+                for (size_t i = 0; i < steps->u.seq.len; i++) {
+                        const struct pv *st = steps->u.seq.items[i];
+                        if (st->kind != PV_TUPLE || st->u.seq.len != 2)
+                                return NULL;
+                        const struct pv *step = st->u.seq.items[1];
+                        if (step->kind == PV_NONE || pv_is_str(step, "passthrough"))
+                                continue;
+                        return feature_names_in(step, depth + 1);
+                }
+        }
+        return NULL;
+}
+
 /* --- the load ------------------------------------------------------------ */
 
 static void sha256_hex(const uint8_t *data, size_t len, char out[65])
@@ -503,8 +529,8 @@ int serialize_load_buffer(const uint8_t *data, size_t len,
                 rc = -EINVAL;
                 goto fail;
         }
-        if (!features && est->u.obj.state)
-                features = pv_dict_get(est->u.obj.state, "feature_names_in_");
+        if (!features)
+                features = feature_names_in(est, 0);
 
         struct build_ctx bc = { .lim = lim, .err = err };
         rc = build_estimator(&bc, est, &model);

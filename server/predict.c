@@ -86,13 +86,77 @@ static const char *json_type_name(const cJSON *v)
         return "an invalid value";
 }
 
-/* Reads one row of numbers into x; where names the row for messages. */
-static int read_row(const cJSON *row, size_t nf, double *x, const char *where,
-                    struct reply *r)
+/* column is how the message names the value: "[2]" or "['age']". */
+static int read_number(const cJSON *v, double *x, const char *where,
+                       const char *column, struct reply *r)
 {
+        if (!cJSON_IsNumber(v)) {
+                reply_error(r, 400, "%s%s: expected a number, got %s", where, column,
+                            json_type_name(v));
+                return -EINVAL;
+        }
+        if (!isfinite(v->valuedouble)) {
+                reply_error(r, 400, "%s%s: number out of the range of a double", where,
+                            column);
+                return -EINVAL;
+        }
+        *x = v->valuedouble;
+        return 0;
+}
+
+/* Reads one row into x: an array of numbers in column order, or, for a
+ * model that knows its column names, an object {"name": number, ...}.
+ * where names the row for messages. */
+static int read_row(const struct served_model *sm, const cJSON *row, double *x,
+                    const char *where, struct reply *r)
+{
+        size_t nf = sm->n_features;
+        const struct serialize_info *info = sm->info;
+        if (cJSON_IsObject(row)) {
+                if (!info->n_feature_names) {
+                        reply_error(r, 400,
+                                    "%s: this model has no column names (it was not fitted on "
+                                    "a DataFrame); expected an array of %zu numbers",
+                                    where, nf);
+                        return -EINVAL;
+                }
+                size_t got = (size_t)cJSON_GetArraySize(row);
+                for (size_t j = 0; j < nf; j++) {
+                        const char *name = info->feature_names[j];
+                        const cJSON *v = cJSON_GetObjectItemCaseSensitive(row, name);
+                        if (!v) {
+                                reply_error(r, 400, "%s: missing column '%.100s'", where, name);
+                                return -EINVAL;
+                        }
+                        char column[128];
+                        snprintf(column, sizeof(column), "['%.100s']", name);
+                        if (read_number(v, &x[j], where, column, r) < 0)
+                                return -EINVAL;
+                }
+                if (got != nf) {
+                        /* every expected name was found, so some key is extra */
+                        const cJSON *v;
+                        cJSON_ArrayForEach(v, row) {
+                                size_t j = 0;
+                                while (j < nf && strcmp(v->string, info->feature_names[j]) != 0)
+                                        j++;
+                                if (j == nf) {
+                                        reply_error(r, 400,
+                                                    "%s: unknown column '%.100s' (the model takes "
+                                                    "%zu named columns)",
+                                                    where, v->string, nf);
+                                        return -EINVAL;
+                                }
+                        }
+                        reply_error(r, 400, "%s: a column is given more than once", where);
+                        return -EINVAL;
+                }
+                return 0;
+        }
         if (!cJSON_IsArray(row)) {
-                reply_error(r, 400, "%s: expected an array of %zu numbers, got %s", where,
-                            nf, json_type_name(row));
+                reply_error(r, 400, "%s: expected an array of %zu numbers%s, got %s", where, nf,
+                            info->n_feature_names ? " or an object of named columns" : "",
+                            json_type_name(row));
                 return -EINVAL;
         }
         size_t got = (size_t)cJSON_GetArraySize(row);
@@ -103,17 +167,11 @@ static int read_row(const cJSON *row, size_t nf, double *x, const char *where,
         size_t j = 0;
         const cJSON *v;
         cJSON_ArrayForEach(v, row) {
-                if (!cJSON_IsNumber(v)) {
-                        reply_error(r, 400, "%s[%zu]: expected a number, got %s", where, j,
-                                    json_type_name(v));
+                char column[32];
+                snprintf(column, sizeof(column), "[%zu]", j);
+                if (read_number(v, &x[j], where, column, r) < 0)
                         return -EINVAL;
-                }
-                if (!isfinite(v->valuedouble)) {
-                        reply_error(r, 400, "%s[%zu]: number out of the range of a double",
-                                    where, j);
-                        return -EINVAL;
-                }
-                x[j++] = v->valuedouble;
+                j++;
         }
         return 0;
 }
@@ -249,14 +307,14 @@ void predict_handle(const struct served_model *sm, const struct config *cfg,
                 goto out;
         }
         if (features) {
-                if (read_row(features, nf, X, "\"features\"", r) < 0)
+                if (read_row(sm, features, X, "\"features\"", r) < 0)
                         goto out;
         } else {
                 size_t i = 0;
                 const cJSON *row;
                 cJSON_ArrayForEach(row, instances) {
                         snprintf(where, sizeof(where), "\"instances\"[%zu]", i);
-                        if (read_row(row, nf, X + i * nf, where, r) < 0)
+                        if (read_row(sm, row, X + i * nf, where, r) < 0)
                                 goto out;
                         i++;
                 }

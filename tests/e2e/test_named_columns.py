@@ -1,0 +1,84 @@
+"""Models fitted on a pandas DataFrame carry feature_names_in_; /predict then
+also takes rows as objects of named columns (issue 3). Answers are compared
+with scikit-learn given the same DataFrame rows."""
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_iris
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+
+@pytest.fixture(scope="module")
+def named(tmp_path_factory):
+    iris = load_iris(as_frame=True)
+    X = iris.data.rename(columns=lambda c: c.replace(" (cm)", "").replace(" ", "_"))
+    model = Pipeline([("scale", StandardScaler()),
+                      ("clf", LogisticRegression(max_iter=1000))]).fit(X, iris.target)
+    path = tmp_path_factory.mktemp("named") / "iris_frame.pkl"
+    with open(path, "wb") as f:
+        pickle.dump(model, f)
+    return model, X, str(path)
+
+
+@pytest.fixture(scope="module")
+def server(named, request):
+    from conftest import Server
+    s = Server(named[2])
+    request.addfinalizer(s.stop)
+    return s
+
+
+def test_named_columns_single_row_agrees(named, server):
+    model, X, _ = named
+    row = X.iloc[[60]]
+    status, body = server.request("POST", "/predict", {"features": row.iloc[0].to_dict()})
+    assert status == 200, body
+    assert body["prediction"] == int(model.predict(row)[0])
+    assert np.allclose(body["probabilities"], model.predict_proba(row)[0], rtol=0, atol=1e-12)
+
+
+def test_named_columns_batch_in_any_key_order_agrees(named, server):
+    model, X, _ = named
+    rows = X.iloc[::15]
+    instances = [dict(reversed(list(r.items()))) for r in rows.to_dict("records")]
+    status, body = server.request("POST", "/predict", {"instances": instances})
+    assert status == 200, body
+    assert body["predictions"] == model.predict(rows).tolist()
+    assert np.allclose(body["probabilities"], model.predict_proba(rows), rtol=0, atol=1e-12)
+
+
+def test_named_columns_missing_unknown_and_wrong_type_name_the_column(named, server):
+    _, X, _ = named
+    row = X.iloc[0].to_dict()
+    missing = dict(row)
+    del missing["petal_width"]
+    status, body = server.request("POST", "/predict", {"features": missing})
+    assert status == 400 and "missing column 'petal_width'" in body["error"], body
+    extra = dict(row, colour=1.0)
+    status, body = server.request("POST", "/predict", {"features": extra})
+    assert status == 400 and "unknown column 'colour'" in body["error"], body
+    wrong = dict(row, sepal_length="long")
+    status, body = server.request("POST", "/predict", {"features": wrong})
+    assert status == 400 and "['sepal_length']" in body["error"] and "string" in body["error"], body
+
+
+def test_check_lists_the_column_names(named):
+    from conftest import run_check
+    p = run_check(named[2])
+    assert p.returncode == 0, p.stderr
+    assert "features:        sepal_length, sepal_width, petal_length, petal_width" in p.stdout
+
+
+def test_unnamed_model_refuses_object_rows(tmp_path):
+    from conftest import Server
+    X, y = load_iris(return_X_y=True)
+    path = tmp_path / "plain.pkl"
+    with open(path, "wb") as f:
+        pickle.dump(LogisticRegression(max_iter=1000).fit(X, y), f)
+    with Server(str(path)) as s:
+        status, body = s.request("POST", "/predict", {"features": {"a": 1.0}})
+    assert status == 400 and "no column names" in body["error"], body
