@@ -175,10 +175,12 @@ int model_imputer_create(size_t n_features, const double *statistics,
 
 /* KBinsDiscretizer: feature j has edges[offsets[j] .. offsets[j+1]) (at
  * least 2 each). The bin is the searchsorted(right) position among the
- * inner edges; onehot writes one dense indicator column per bin. */
+ * inner edges; with tolerance (scikit-learn < 1.1) it is digitize(x + eps)
+ * over all but the first edge, clipped to the last bin, eps being
+ * 1e-8 + 1e-5 * |x|. onehot writes one dense indicator column per bin. */
 int model_kbins_create(size_t n_features, const size_t *offsets,
-                       const double *edges, bool onehot, struct model **out,
-                       struct model_error *err);
+                       const double *edges, bool tolerance, bool onehot,
+                       struct model **out, struct model_error *err);
 
 /* Accepts NULL and half-built models. */
 void model_free(struct model *m);

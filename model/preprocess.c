@@ -769,25 +769,37 @@ struct kbins {
         struct model base;
         size_t *offsets; /* n_features + 1 into edges */
         double *edges;
+        bool tolerance; /* < 1.1: digitize(x + eps) */
         bool onehot;
 };
 
-/* np.searchsorted(edges[1:-1], v, side="right") over sorted edges: the
- * number of inner edges <= v (NaN sorts last, past them all). */
-static size_t kbins_bin(const double *e, size_t n, double v)
+/* How many of the sorted a[0..n) are <= v (NaN sorts last, past them
+ * all): np.searchsorted(a, v, side="right") and np.digitize(v, a). */
+static size_t count_le(const double *a, size_t n, double v)
 {
-        const double *inner = e + 1;
-        size_t lo = 0, hi = n - 2;
+        size_t lo = 0, hi = n;
         if (isnan(v))
-                return hi;
+                return n;
         while (lo < hi) {
                 size_t mid = lo + (hi - lo) / 2;
-                if (inner[mid] <= v)
+                if (a[mid] <= v)
                         lo = mid + 1;
                 else
                         hi = mid;
         }
         return lo;
+}
+
+/* The bin of v among the n edges e. */
+static size_t kbins_bin(const struct kbins *s, const double *e, size_t n, double v)
+{
+        if (!s->tolerance)
+                return count_le(e + 1, n - 2, v); /* searchsorted(e[1:-1]) */
+        /* before 1.1: values near an edge were nudged up by isclose's
+         * tolerances, digitized over e[1:], then clipped to n_bins - 1 */
+        double eps = 1e-8 + 1e-5 * fabs(v);
+        size_t b = count_le(e + 1, n - 1, v + eps);
+        return b > n - 2 ? n - 2 : b;
 }
 
 static int kbins_transform(const struct model *m, const double *X, size_t rows,
@@ -804,7 +816,7 @@ static int kbins_transform(const struct model *m, const double *X, size_t rows,
                 for (size_t j = 0; j < nf; j++) {
                         const double *e = s->edges + s->offsets[j];
                         size_t n = s->offsets[j + 1] - s->offsets[j];
-                        size_t b = kbins_bin(e, n, X[r * nf + j]);
+                        size_t b = kbins_bin(s, e, n, X[r * nf + j]);
                         if (s->onehot) {
                                 o[col + b] = 1.0;
                                 col += n - 1;
@@ -832,8 +844,8 @@ static const struct model_ops kbins_ops = {
 };
 
 int model_kbins_create(size_t n_features, const size_t *offsets,
-                       const double *edges, bool onehot, struct model **out,
-                       struct model_error *err)
+                       const double *edges, bool tolerance, bool onehot,
+                       struct model **out, struct model_error *err)
 {
         size_t n_out = onehot ? 0 : n_features;
         for (size_t j = 0; j < n_features; j++) {
@@ -858,6 +870,7 @@ int model_kbins_create(size_t n_features, const size_t *offsets,
         if (rc < 0)
                 return rc;
         bool failed = false;
+        s->tolerance = tolerance;
         s->onehot = onehot;
         s->offsets = malloc((n_features + 1) * sizeof(size_t));
         s->edges = dup_f64(edges, offsets[n_features], &failed);

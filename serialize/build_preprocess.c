@@ -693,7 +693,10 @@ static int build_kbins(struct build_ctx *bc, const struct pv *obj,
                 total += len;
                 offsets[j + 1] = total;
         }
-        rc = finish(bc, model_kbins_create(nf, offsets, edges, onehot, out, &me), &me);
+        /* 1.1 replaced digitize-with-tolerance by searchsorted */
+        bool tolerance = build_saved_before(bc, obj, 1, 1);
+        rc = finish(bc, model_kbins_create(nf, offsets, edges, tolerance, onehot, out, &me),
+                    &me);
 out:
         free(offsets);
         free(edges);

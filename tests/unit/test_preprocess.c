@@ -111,18 +111,34 @@ static bool kbins_edge_value_goes_right(void)
         const double edges[6] = { 0, 1, 2, 3, /* feature 1 */ 0, 10 };
         struct model *m = NULL;
         struct model_error e;
-        EXPECT(model_kbins_create(2, off, edges, false, &m, &e) == 0);
+        EXPECT(model_kbins_create(2, off, edges, false, false, &m, &e) == 0);
         double x[8] = { 1, 5, -4, 99, 2.5, 0, 100, -1 }, out[8];
         EXPECT(model_transform(m, x, 4, out, &e) == 0);
         const double want[8] = { 1, 0, 0, 0, 2, 0, 2, 0 };
         for (int i = 0; i < 8; i++)
                 EXPECT(out[i] == want[i]);
         model_free(m);
-        EXPECT(model_kbins_create(2, off, edges, true, &m, &e) == 0);
+        EXPECT(model_kbins_create(2, off, edges, false, true, &m, &e) == 0);
         EXPECT(model_transform_width(m) == 4);
         double oh[4];
         EXPECT(model_transform(m, x, 1, oh, &e) == 0);
         EXPECT(oh[0] == 0 && oh[1] == 1 && oh[2] == 0 && oh[3] == 1);
+        model_free(m);
+        return true;
+}
+
+static bool kbins_tolerance_before_1_1(void)
+{
+        const size_t off[2] = { 0, 4 };
+        const double edges[4] = { 0, 1, 2, 3 };
+        struct model *m = NULL;
+        struct model_error e;
+        EXPECT(model_kbins_create(1, off, edges, true, false, &m, &e) == 0);
+        /* just below an edge is nudged into the next bin; past the last
+         * edge is clipped into the last bin */
+        double x[4] = { 1 - 1e-9, 0.5, 2 - 1e-4, 7 }, out[4];
+        EXPECT(model_transform(m, x, 4, out, &e) == 0);
+        EXPECT(out[0] == 1 && out[1] == 0 && out[2] == 1 && out[3] == 2);
         model_free(m);
         return true;
 }
@@ -133,7 +149,7 @@ static bool kbins_unsorted_edges_refused(void)
         const double edges[3] = { 0, 2, 1 };
         struct model *m = NULL;
         struct model_error e;
-        EXPECT(model_kbins_create(1, off, edges, false, &m, &e) == -EINVAL);
+        EXPECT(model_kbins_create(1, off, edges, false, false, &m, &e) == -EINVAL);
         EXPECT_CONTAINS(e.message, "not sorted");
         return true;
 }
@@ -189,6 +205,7 @@ TAP_MAIN(CASE(poly_columns_follow_powers_order),
          CASE(imputer_numeric_missing_value),
          CASE(imputer_all_columns_empty_refused),
          CASE(kbins_edge_value_goes_right),
+         CASE(kbins_tolerance_before_1_1),
          CASE(kbins_unsorted_edges_refused),
          CASE(minmax_clip_keeps_nan),
          CASE(pca_whiten_zero_variance),
