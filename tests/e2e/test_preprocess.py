@@ -1,0 +1,86 @@
+"""Transformers (issue 3) beyond the parity matrix: a transformer pipeline
+answered over HTTP as scikit-learn answers it, and the states predictd
+cannot serve from the file alone refused with a reason, never served
+approximately. Models are made here by the installed scikit-learn."""
+import json
+import pickle
+import subprocess
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_iris
+from sklearn.feature_selection import SelectFromModel, SelectKBest, f_classif
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import KBinsDiscretizer, MinMaxScaler, PolynomialFeatures
+from sklearn.tree import DecisionTreeClassifier
+
+from conftest import BIN
+
+
+def _save(tmp_path, est, name="model.pkl"):
+    path = tmp_path / name
+    with open(path, "wb") as f:
+        pickle.dump(est, f)
+    return str(path)
+
+
+def _eval(path, X):
+    return subprocess.run([BIN, "eval", path], input=json.dumps({"instances": X}),
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_preprocess_pipeline_over_http_matches_sklearn(tmp_path, server_factory):
+    X, y = load_iris(return_X_y=True)
+    pipe = Pipeline([("scale", MinMaxScaler(clip=True)), ("poly", PolynomialFeatures(2)),
+                     ("clf", LogisticRegression(max_iter=3000))]).fit(X, y)
+    rows = np.vstack([X[::9], X.max(axis=0) * 1.5]).tolist()
+    want = pipe.predict_proba(np.array(rows))
+    server = server_factory(_save(tmp_path, pipe), drain_output=True)
+    status, body = server.request("POST", "/predict", {"instances": rows})
+    assert status == 200, body
+    assert body["predictions"] == pipe.predict(np.array(rows)).tolist()
+    got = np.array(body["probabilities"], dtype=float)
+    assert np.allclose(got, want, rtol=1e-9, atol=1e-12)
+
+
+REFUSED = [
+    ("from_model_tree_importances",
+     lambda X, y: SelectFromModel(DecisionTreeClassifier(random_state=0)).fit(X, y),
+     "feature_importances_ is computed"),
+    ("from_model_scaled_threshold",
+     lambda X, y: SelectFromModel(LogisticRegression(max_iter=2000),
+                                  threshold="1.25*mean").fit(X, y),
+     "expected a number, None, 'mean' or 'median'"),
+    ("kbest_selects_nothing",
+     lambda X, y: SelectKBest(f_classif, k=0).fit(X, y),
+     "selects none of the 4"),
+    ("kbins_sparse_onehot",
+     lambda X, y: KBinsDiscretizer(n_bins=3, encode="onehot").fit(X),
+     "sparse output is not served"),
+    ("imputer_strings",
+     lambda X, y: SimpleImputer(strategy="most_frequent").fit(
+         np.array([["a", "b"], [np.nan, "b"], ["a", np.nan]], dtype=object)),
+     "only numeric data is served"),
+]
+
+
+@pytest.mark.parametrize("name,make,reason", REFUSED, ids=[r[0] for r in REFUSED])
+def test_preprocess_unservable_state_refused(tmp_path, name, make, reason):
+    X, y = load_iris(return_X_y=True)
+    est = make(X, y)
+    p = _eval(_save(tmp_path, est), X[:2].tolist())
+    assert p.returncode != 0, "predictd served %s: %s" % (name, p.stdout[:200])
+    assert reason in p.stderr, p.stderr
+
+
+def test_preprocess_add_indicator_refused(tmp_path):
+    X, y = load_iris(return_X_y=True)
+    X = X.copy()
+    X[::3, 1] = np.nan
+    est = SimpleImputer(add_indicator=True).fit(X)
+    p = _eval(_save(tmp_path, est), [[1.0, 2.0, 3.0, 4.0]])
+    assert p.returncode != 0
+    # the MissingIndicator it holds is refused first, or the flag itself
+    assert "MissingIndicator" in p.stderr or "add_indicator" in p.stderr, p.stderr
