@@ -358,31 +358,39 @@ out:
         return rc;
 }
 
-/* Marks the k best scores as numpy's stable argsort would rank them:
- * ascending with ties in index order, the last k kept. descending (for
- * SelectFromModel's argsort(-scores)[:k]) takes the first k of the
- * order by -score instead. */
+struct ranked {
+        double key;
+        size_t idx;
+};
+
+/* Ties in index order: the order numpy's stable (mergesort) argsort
+ * gives, from any sort. */
+static int cmp_ranked(const void *a, const void *b)
+{
+        const struct ranked *x = a, *y = b;
+        if (x->key != y->key)
+                return x->key < y->key ? -1 : 1;
+        return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+/* Marks k features as get_support does: the last k of
+ * argsort(scores, kind="mergesort") (SelectKBest), or with descending the
+ * first k of argsort(-scores, kind="mergesort") (SelectFromModel). */
 static int top_k(const double *scores, size_t n, size_t k, bool descending, bool *mask)
 {
-        size_t *idx = malloc((n ? n : 1) * sizeof(size_t));
-        if (!idx)
+        struct ranked *r = malloc((n ? n : 1) * sizeof(*r));
+        if (!r)
                 return -ENOMEM;
-        /* insertion sort is stable; a merge sort would do for wide inputs,
-         * but scores come one per feature and features are bounded */
         for (size_t i = 0; i < n; i++) {
-                size_t j = i;
-                double key = descending ? -scores[i] : scores[i];
-                while (j > 0 && (descending ? -scores[idx[j - 1]] : scores[idx[j - 1]]) > key) {
-                        idx[j] = idx[j - 1];
-                        j--;
-                }
-                idx[j] = i;
+                r[i].key = descending ? -scores[i] : scores[i];
+                r[i].idx = i;
         }
+        qsort(r, n, sizeof(*r), cmp_ranked);
         if (k > n)
                 k = n;
         for (size_t i = 0; i < k; i++)
-                mask[idx[descending ? i : n - 1 - i]] = true;
-        free(idx);
+                mask[r[descending ? i : n - 1 - i].idx] = true;
+        free(r);
         return 0;
 }
 
@@ -409,8 +417,7 @@ static int build_kbest(struct build_ctx *bc, const struct pv *obj,
                         scores[j] = -DBL_MAX;
         if (k->kind == PV_STR) {
                 memset(mask, 1, n * sizeof(bool));
-        } else if (n > 50000) {
-                rc = build_fail(bc, -EFBIG, "SelectKBest: %zu scores, at most 50000", n);
+        } else if ((rc = build_charge(bc, n * sizeof(struct ranked), "SelectKBest")) < 0) {
                 goto out;
         } else if (top_k(scores, n, (size_t)k->u.i, false, mask) < 0) {
                 rc = build_fail(bc, -ENOMEM, "out of memory for SelectKBest");
@@ -544,11 +551,8 @@ static int build_from_model(struct build_ctx *bc, const struct pv *obj,
         if (!mf)
                 mf = build_attr(bc, obj, "max_features");
         if (mf && mf->kind == PV_INT && mf->u.i >= 0) {
-                if (n > 50000) {
-                        rc = build_fail(bc, -EFBIG, "SelectFromModel: %zu features, at most "
-                                        "50000 with max_features", n);
+                if ((rc = build_charge(bc, n * sizeof(struct ranked), "SelectFromModel")) < 0)
                         goto out;
-                }
                 if (top_k(scores, n, (size_t)mf->u.i, true, mask) < 0) {
                         rc = build_fail(bc, -ENOMEM, "SelectFromModel: out of memory");
                         goto out;
