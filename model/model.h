@@ -140,7 +140,8 @@ int model_poly_create(size_t n_features, size_t min_degree,
                       bool include_bias, size_t max_out, struct model **out,
                       struct model_error *err);
 
-/* PCA and TruncatedSVD: components is n_components x n_features.
+/* PCA and TruncatedSVD (name is one of the two; -EINVAL otherwise):
+ * components is n_components x n_features.
  * mean NULL: no centering (TruncatedSVD). center_after: scikit-learn
  * >= 1.5 projects first and subtracts mean @ components.T afterwards.
  * variance non-NULL whitens by sqrt(variance) (n_components long);
@@ -152,7 +153,8 @@ int model_projection_create(const char *name, size_t n_features,
                             struct model **out, struct model_error *err);
 
 /* VarianceThreshold, SelectKBest, SelectFromModel: keeps the columns
- * whose mask entry is true, in order. name is a static string. */
+ * whose mask entry is true, in order. name is one of the three class
+ * names (-EINVAL otherwise); a mask selecting nothing is -EINVAL. */
 int model_select_create(const char *name, size_t n_features,
                         const bool *mask, struct model **out,
                         struct model_error *err);

@@ -491,7 +491,6 @@ int model_poly_create(size_t n_features, size_t min_degree,
 
 struct projection {
         struct model base;
-        const char *name;
         double *components; /* n_out x n_features */
         double *mean;       /* NULL: no centering */
         double *mean_proj;  /* center_after: mean @ components.T */
@@ -505,7 +504,7 @@ static int projection_transform(const struct model *m, const double *X,
         size_t nf = m->n_features, nc = m->n_out;
         double *centered = NULL;
         if (p->mean && !p->mean_proj && !(centered = malloc(nf * sizeof(double)))) {
-                model_set_error(err, "%s: out of memory", p->name);
+                model_set_error(err, "%s: out of memory", m->ops->name);
                 return -ENOMEM;
         }
         for (size_t r = 0; r < rows; r++) {
@@ -544,16 +543,28 @@ static void projection_destroy(struct model *m)
 
 static void projection_describe(const struct model *m, char *buf, size_t len)
 {
-        const struct projection *p = (const struct projection *)m;
-        snprintf(buf, len, "%s[%zu components]", p->name, m->n_out);
+        snprintf(buf, len, "%s[%zu components]", m->ops->name, m->n_out);
 }
 
-static const struct model_ops projection_ops = {
-        .name = "PCA", /* describe gives the real name */
-        .transform = projection_transform,
-        .describe = projection_describe,
-        .destroy = projection_destroy,
+/* One table per class, so every message names the right one. */
+static const struct model_ops projection_ops[] = {
+        { .name = "PCA", .transform = projection_transform,
+          .describe = projection_describe, .destroy = projection_destroy },
+        { .name = "TruncatedSVD", .transform = projection_transform,
+          .describe = projection_describe, .destroy = projection_destroy },
 };
+
+/* The entry of table[0..n) named name, or NULL (message set). */
+static const struct model_ops *ops_named(const struct model_ops *table, size_t n,
+                                         const char *name, struct model_error *err)
+{
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(table[i].name, name) == 0)
+                        return &table[i];
+        model_set_error(err, "expected a class served like %s, found '%.60s'",
+                        table[0].name, name);
+        return NULL;
+}
 
 int model_projection_create(const char *name, size_t n_features,
                             size_t n_components, const double *components,
@@ -562,12 +573,13 @@ int model_projection_create(const char *name, size_t n_features,
                             struct model **out, struct model_error *err)
 {
         struct projection *p = NULL;
-        int rc = transformer_new(sizeof(*p), &projection_ops, n_features, n_components,
-                                 &p, err);
+        const struct model_ops *ops = ops_named(projection_ops, 2, name, err);
+        if (!ops)
+                return -EINVAL;
+        int rc = transformer_new(sizeof(*p), ops, n_features, n_components, &p, err);
         if (rc < 0)
                 return rc;
         bool failed = false;
-        p->name = name;
         p->components = dup_f64(components, n_features * n_components, &failed);
         if (!failed && mean && center_after) {
                 p->mean_proj = malloc(n_components * sizeof(double));
@@ -604,7 +616,6 @@ int model_projection_create(const char *name, size_t n_features,
 
 struct select {
         struct model base;
-        const char *name;
         size_t *cols; /* n_out kept columns */
 };
 
@@ -629,15 +640,17 @@ static void select_destroy(struct model *m)
 
 static void select_describe(const struct model *m, char *buf, size_t len)
 {
-        const struct select *s = (const struct select *)m;
-        snprintf(buf, len, "%s[%zu of %zu features]", s->name, m->n_out, m->n_features);
+        snprintf(buf, len, "%s[%zu of %zu features]", m->ops->name, m->n_out,
+                 m->n_features);
 }
 
-static const struct model_ops select_ops = {
-        .name = "SelectKBest", /* describe gives the real name */
-        .transform = select_transform,
-        .describe = select_describe,
-        .destroy = select_destroy,
+static const struct model_ops select_ops[] = {
+        { .name = "VarianceThreshold", .transform = select_transform,
+          .describe = select_describe, .destroy = select_destroy },
+        { .name = "SelectKBest", .transform = select_transform,
+          .describe = select_describe, .destroy = select_destroy },
+        { .name = "SelectFromModel", .transform = select_transform,
+          .describe = select_describe, .destroy = select_destroy },
 };
 
 int model_select_create(const char *name, size_t n_features,
@@ -654,10 +667,12 @@ int model_select_create(const char *name, size_t n_features,
                 return -EINVAL;
         }
         struct select *s = NULL;
-        int rc = transformer_new(sizeof(*s), &select_ops, n_features, n_out, &s, err);
+        const struct model_ops *ops = ops_named(select_ops, 3, name, err);
+        if (!ops)
+                return -EINVAL;
+        int rc = transformer_new(sizeof(*s), ops, n_features, n_out, &s, err);
         if (rc < 0)
                 return rc;
-        s->name = name;
         s->cols = malloc(n_out * sizeof(size_t));
         if (!s->cols)
                 return nomem(&s->base, err);

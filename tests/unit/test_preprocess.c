@@ -64,6 +64,25 @@ static bool select_empty_mask_refused(void)
         return true;
 }
 
+static bool select_describe_names_its_class(void)
+{
+        bool mask[3] = { true, false, true };
+        struct model *m = NULL;
+        struct model_error e;
+        char buf[64];
+        EXPECT(model_select_create("SelectFromModel", 3, mask, &m, &e) == 0);
+        model_describe(m, buf, sizeof(buf));
+        EXPECT_CONTAINS(buf, "SelectFromModel[2 of 3 features]");
+        size_t idx;
+        double x[3] = { 0, 0, 0 };
+        EXPECT(model_predict(m, x, 1, &idx, NULL, &e) == -ENOTSUP);
+        EXPECT_CONTAINS(e.message, "SelectFromModel is not a classifier");
+        model_free(m);
+        EXPECT(model_select_create("Lasso", 3, mask, &m, &e) == -EINVAL);
+        EXPECT_CONTAINS(e.message, "found 'Lasso'");
+        return true;
+}
+
 static bool imputer_drops_never_observed_column(void)
 {
         const double stats[3] = { 1.5, NAN, -2 };
@@ -201,6 +220,7 @@ TAP_MAIN(CASE(poly_columns_follow_powers_order),
          CASE(poly_interaction_only_min_degree),
          CASE(poly_past_column_limit_refused),
          CASE(select_empty_mask_refused),
+         CASE(select_describe_names_its_class),
          CASE(imputer_drops_never_observed_column),
          CASE(imputer_numeric_missing_value),
          CASE(imputer_all_columns_empty_refused),
