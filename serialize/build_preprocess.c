@@ -221,6 +221,10 @@ static int build_normalizer(struct build_ctx *bc, const struct pv *obj,
                 return build_fail(bc, -EINVAL, "Normalizer.norm: expected 'l1', 'l2' or "
                                   "'max', found %s", norm ? norm : "no string");
         /* fit() learns nothing but the width, recorded since 0.24 */
+        if (!build_attr(bc, obj, "n_features_in_"))
+                return build_fail(bc, -ENOTSUP, "Normalizer: expected n_features_in_ "
+                                  "(scikit-learn >= 0.24 records it), found none, so the "
+                                  "input width is unknown");
         int rc = attr_n_features(bc, obj, NULL, &n);
         if (rc < 0)
                 return rc;

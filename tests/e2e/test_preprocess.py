@@ -84,3 +84,12 @@ def test_preprocess_add_indicator_refused(tmp_path):
     assert p.returncode != 0
     # the MissingIndicator it holds is refused first, or the flag itself
     assert "MissingIndicator" in p.stderr or "add_indicator" in p.stderr, p.stderr
+
+
+def test_preprocess_normalizer_without_width_refused(tmp_path):
+    from sklearn.preprocessing import Normalizer
+    est = Normalizer().fit([[1.0, 2.0]])
+    del est.n_features_in_  # as 0.23 and older saved it
+    p = _eval(_save(tmp_path, est), [[1.0, 2.0]])
+    assert p.returncode != 0
+    assert "input width is unknown" in p.stderr, p.stderr
