@@ -170,9 +170,13 @@ double model_select_threshold(const double *scores, size_t n,
                               enum model_threshold_ref ref);
 
 /* SimpleImputer: cells equal to missing (NaN when missing_nan) become
- * statistics[j]. A NaN statistic drops its column unless keep_all. */
+ * statistics[j]. A NaN statistic drops its column unless keep_all.
+ * indicator[0..n_indicator) (add_indicator=True: MissingIndicator's
+ * features_) appends one 0/1 column per listed input feature, 1 where
+ * that feature was missing. */
 int model_imputer_create(size_t n_features, const double *statistics,
                          bool missing_nan, double missing, bool keep_all,
+                         const size_t *indicator, size_t n_indicator,
                          struct model **out, struct model_error *err);
 
 /* KBinsDiscretizer: feature j has edges[offsets[j] .. offsets[j+1]) (at

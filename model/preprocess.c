@@ -709,11 +709,19 @@ double model_select_threshold(const double *scores, size_t n,
 
 struct imputer {
         struct model base;
-        size_t *cols;  /* n_out input columns kept */
-        double *fill;  /* n_out statistics, one per kept column */
+        size_t n_kept;
+        size_t *cols;  /* n_kept input columns kept */
+        double *fill;  /* n_kept statistics, one per kept column */
+        size_t *ind;   /* n_out - n_kept inputs with an indicator column */
         bool missing_nan;
         double missing;
 };
+
+/* _get_mask: NaN matches NaN, any other marker matches by == */
+static bool imputer_missing(const struct imputer *s, double v)
+{
+        return s->missing_nan ? isnan(v) : v == s->missing;
+}
 
 static int imputer_transform(const struct model *m, const double *X,
                              size_t rows, double *out, struct model_error *err)
@@ -721,11 +729,15 @@ static int imputer_transform(const struct model *m, const double *X,
         const struct imputer *s = (const struct imputer *)m;
         (void)err;
         for (size_t r = 0; r < rows; r++) {
-                for (size_t k = 0; k < m->n_out; k++) {
-                        double v = X[r * m->n_features + s->cols[k]];
-                        bool missing = s->missing_nan ? isnan(v) : v == s->missing;
-                        out[r * m->n_out + k] = missing ? s->fill[k] : v;
+                const double *x = X + r * m->n_features;
+                double *o = out + r * m->n_out;
+                for (size_t k = 0; k < s->n_kept; k++) {
+                        double v = x[s->cols[k]];
+                        o[k] = imputer_missing(s, v) ? s->fill[k] : v;
                 }
+                /* np.hstack of the imputed floats and the bool mask */
+                for (size_t k = s->n_kept; k < m->n_out; k++)
+                        o[k] = imputer_missing(s, x[s->ind[k - s->n_kept]]) ? 1.0 : 0.0;
         }
         return 0;
 }
@@ -736,6 +748,7 @@ static void imputer_destroy(struct model *m)
         model_base_release(m);
         free(s->cols);
         free(s->fill);
+        free(s->ind);
         free(s);
 }
 
@@ -747,12 +760,22 @@ static const struct model_ops imputer_ops = {
 
 int model_imputer_create(size_t n_features, const double *statistics,
                          bool missing_nan, double missing, bool keep_all,
+                         const size_t *indicator, size_t n_indicator,
                          struct model **out, struct model_error *err)
 {
-        size_t n_out = 0;
+        size_t n_kept = 0;
         for (size_t j = 0; j < n_features; j++)
-                n_out += keep_all || !isnan(statistics[j]);
-        if (n_features && n_out == 0) {
+                n_kept += keep_all || !isnan(statistics[j]);
+        for (size_t k = 0; k < n_indicator; k++) {
+                if (indicator[k] >= n_features || (k && indicator[k] <= indicator[k - 1])) {
+                        model_set_error(err, "SimpleImputer: indicator feature %zu of %zu is "
+                                        "%zu, expected increasing indices below %zu", k,
+                                        n_indicator, indicator[k], n_features);
+                        return -EINVAL;
+                }
+        }
+        size_t n_out = n_kept + n_indicator;
+        if (n_features && n_kept == 0) {
                 model_set_error(err, "SimpleImputer: every one of the %zu features was "
                                 "missing when it was fitted, so no column is left",
                                 n_features);
@@ -764,10 +787,14 @@ int model_imputer_create(size_t n_features, const double *statistics,
                 return rc;
         s->missing_nan = missing_nan;
         s->missing = missing;
-        s->cols = malloc(n_out * sizeof(size_t));
-        s->fill = malloc(n_out * sizeof(double));
-        if (!s->cols || !s->fill)
+        s->n_kept = n_kept;
+        s->cols = malloc(n_kept * sizeof(size_t));
+        s->fill = malloc(n_kept * sizeof(double));
+        s->ind = malloc((n_indicator ? n_indicator : 1) * sizeof(size_t));
+        if (!s->cols || !s->fill || !s->ind)
                 return nomem(&s->base, err);
+        if (n_indicator)
+                memcpy(s->ind, indicator, n_indicator * sizeof(size_t));
         for (size_t j = 0, k = 0; j < n_features; j++) {
                 if (keep_all || !isnan(statistics[j])) {
                         s->cols[k] = j;

@@ -615,16 +615,54 @@ static int imputer_statistics(struct build_ctx *bc, const struct pv *obj,
         return 0;
 }
 
+/* add_indicator=True: the features_ of the MissingIndicator the imputer
+ * fitted (error_on_new=False, so new missing features are not an error). */
+static int imputer_indicator(struct build_ctx *bc, const struct pv *obj, size_t n,
+                             size_t **out, size_t *n_out)
+{
+        const struct pv *mi = NULL;
+        double *f = NULL;
+        size_t len = 0, one = 0;
+        int rc = build_need_attr(bc, obj, "indicator_", &mi);
+        if (rc < 0)
+                return rc;
+        if (mi->kind != PV_OBJECT || strcmp(build_cls_name(mi), "MissingIndicator") != 0 ||
+            !mi->u.obj.state)
+                return build_fail(bc, -EINVAL, "SimpleImputer.indicator_: expected a fitted "
+                                  "MissingIndicator, found %s", build_cls_name(mi));
+        if (build_attr_bool(bc, mi, "error_on_new", false))
+                return build_fail(bc, -ENOTSUP, "SimpleImputer.indicator_: expected "
+                                  "error_on_new=False as SimpleImputer makes it, found True");
+        if ((rc = build_attr_f64(bc, mi, "features_", 1, &f, &len, &one)) < 0)
+                return rc;
+        size_t *ind = malloc((len ? len : 1) * sizeof(size_t));
+        if (!ind) {
+                free(f);
+                return build_fail(bc, -ENOMEM, "out of memory for SimpleImputer");
+        }
+        for (size_t k = 0; k < len; k++) {
+                if (f[k] < 0 || f[k] >= (double)n || f[k] != floor(f[k])) {
+                        rc = build_fail(bc, -EINVAL, "MissingIndicator.features_[%zu] is %g, "
+                                        "expected a feature index below %zu", k, f[k], n);
+                        free(ind);
+                        free(f);
+                        return rc;
+                }
+                ind[k] = (size_t)f[k];
+        }
+        free(f);
+        *out = ind;
+        *n_out = len;
+        return 0;
+}
+
 static int build_imputer(struct build_ctx *bc, const struct pv *obj,
                          struct model **out)
 {
         double *stats = NULL, missing = NAN;
-        size_t n = 0;
+        size_t n = 0, *ind = NULL, n_ind = 0;
         struct model_error me;
         int rc;
-        if (build_attr_bool(bc, obj, "add_indicator", false))
-                return build_fail(bc, -ENOTSUP, "SimpleImputer: add_indicator=True is not "
-                                  "supported yet (expected False)");
         const struct pv *mv = build_attr(bc, obj, "missing_values");
         if (!pv_number(mv, &missing) || mv->kind == PV_BOOL)
                 return build_fail(bc, -ENOTSUP, "SimpleImputer.missing_values: expected NaN or "
@@ -647,12 +685,17 @@ static int build_imputer(struct build_ctx *bc, const struct pv *obj,
         bool keep_all = build_attr_bool(bc, obj, "keep_empty_features", false) ||
                         (strcmp(strategy, "constant") == 0 && !object_stats);
         if ((rc = build_check_n_features(bc, obj, n)) < 0 ||
-            (rc = build_charge(bc, n * (sizeof(double) + sizeof(size_t)), "SimpleImputer")) < 0)
+            (rc = build_charge(bc, n * (sizeof(double) + 2 * sizeof(size_t)),
+                               "SimpleImputer")) < 0)
                 goto out;
-        rc = finish(bc, model_imputer_create(n, stats, isnan(missing), missing, keep_all, out,
-                                             &me), &me);
+        if (build_attr_bool(bc, obj, "add_indicator", false) &&
+            (rc = imputer_indicator(bc, obj, n, &ind, &n_ind)) < 0)
+                goto out;
+        rc = finish(bc, model_imputer_create(n, stats, isnan(missing), missing, keep_all, ind,
+                                             n_ind, out, &me), &me);
 out:
         free(stats);
+        free(ind);
         return rc;
 }
 
@@ -768,6 +811,11 @@ const struct build_entry build_preprocess_entries[] = {
          * made for its own bins; the bins say all it would do */
         { { "sklearn.preprocessing._encoders", "OneHotEncoder", ROLE_ESTIMATOR,
             "OneHotEncoder" }, NULL },
+        /* SimpleImputer(add_indicator=True) keeps its MissingIndicator */
+        { { "sklearn.impute._base", "MissingIndicator", ROLE_ESTIMATOR,
+            "MissingIndicator" }, NULL },
+        { { "sklearn.impute", "MissingIndicator", ROLE_ESTIMATOR,
+            "MissingIndicator" }, NULL },
         /* SelectKBest keeps its score function: a name, never called */
         { { "sklearn.feature_selection._univariate_selection", "f_classif", ROLE_ESTIMATOR,
             "f_classif" }, NULL },

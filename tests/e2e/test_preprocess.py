@@ -75,17 +75,6 @@ def test_preprocess_unservable_state_refused(tmp_path, name, make, reason):
     assert reason in p.stderr, p.stderr
 
 
-def test_preprocess_add_indicator_refused(tmp_path):
-    X, y = load_iris(return_X_y=True)
-    X = X.copy()
-    X[::3, 1] = np.nan
-    est = SimpleImputer(add_indicator=True).fit(X)
-    p = _eval(_save(tmp_path, est), [[1.0, 2.0, 3.0, 4.0]])
-    assert p.returncode != 0
-    # the MissingIndicator it holds is refused first, or the flag itself
-    assert "MissingIndicator" in p.stderr or "add_indicator" in p.stderr, p.stderr
-
-
 def test_preprocess_normalizer_without_width_refused(tmp_path):
     from sklearn.preprocessing import Normalizer
     est = Normalizer().fit([[1.0, 2.0]])

@@ -88,14 +88,14 @@ static bool imputer_drops_never_observed_column(void)
         const double stats[3] = { 1.5, NAN, -2 };
         struct model *m = NULL;
         struct model_error e;
-        EXPECT(model_imputer_create(3, stats, true, NAN, false, &m, &e) == 0);
+        EXPECT(model_imputer_create(3, stats, true, NAN, false, NULL, 0, &m, &e) == 0);
         EXPECT(model_transform_width(m) == 2);
         double x[3] = { NAN, 7, NAN }, out[2];
         EXPECT(model_transform(m, x, 1, out, &e) == 0);
         EXPECT(out[0] == 1.5 && out[1] == -2);
         model_free(m);
         /* keep_empty_features keeps it, filled with what fit stored */
-        EXPECT(model_imputer_create(3, stats, true, NAN, true, &m, &e) == 0);
+        EXPECT(model_imputer_create(3, stats, true, NAN, true, NULL, 0, &m, &e) == 0);
         EXPECT(model_transform_width(m) == 3);
         model_free(m);
         return true;
@@ -106,11 +106,30 @@ static bool imputer_numeric_missing_value(void)
         const double stats[2] = { 4, 5 };
         struct model *m = NULL;
         struct model_error e;
-        EXPECT(model_imputer_create(2, stats, false, -1, false, &m, &e) == 0);
+        EXPECT(model_imputer_create(2, stats, false, -1, false, NULL, 0, &m, &e) == 0);
         double x[2] = { -1, 3 }, out[2];
         EXPECT(model_transform(m, x, 1, out, &e) == 0);
         EXPECT(out[0] == 4 && out[1] == 3);
         model_free(m);
+        return true;
+}
+
+static bool imputer_indicator_columns_follow(void)
+{
+        const double stats[3] = { 1, NAN, 3 };
+        const size_t ind[2] = { 0, 1 };
+        struct model *m = NULL;
+        struct model_error e;
+        EXPECT(model_imputer_create(3, stats, true, NAN, false, ind, 2, &m, &e) == 0);
+        EXPECT(model_transform_width(m) == 4);
+        double x[3] = { NAN, NAN, 7 }, out[4];
+        EXPECT(model_transform(m, x, 1, out, &e) == 0);
+        /* the dropped column still has its indicator */
+        EXPECT(out[0] == 1 && out[1] == 7 && out[2] == 1 && out[3] == 1);
+        model_free(m);
+        const size_t bad[2] = { 1, 1 };
+        EXPECT(model_imputer_create(3, stats, true, NAN, false, bad, 2, &m, &e) == -EINVAL);
+        EXPECT_CONTAINS(e.message, "expected increasing indices below 3");
         return true;
 }
 
@@ -119,7 +138,7 @@ static bool imputer_all_columns_empty_refused(void)
         const double stats[2] = { NAN, NAN };
         struct model *m = NULL;
         struct model_error e;
-        EXPECT(model_imputer_create(2, stats, true, NAN, false, &m, &e) == -EINVAL);
+        EXPECT(model_imputer_create(2, stats, true, NAN, false, NULL, 0, &m, &e) == -EINVAL);
         EXPECT_CONTAINS(e.message, "no column is left");
         return true;
 }
@@ -223,6 +242,7 @@ TAP_MAIN(CASE(poly_columns_follow_powers_order),
          CASE(select_describe_names_its_class),
          CASE(imputer_drops_never_observed_column),
          CASE(imputer_numeric_missing_value),
+         CASE(imputer_indicator_columns_follow),
          CASE(imputer_all_columns_empty_refused),
          CASE(kbins_edge_value_goes_right),
          CASE(kbins_tolerance_before_1_1),
