@@ -6,6 +6,7 @@
  * refused by name. */
 #include <errno.h>
 #include <float.h>
+#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -462,6 +463,69 @@ static int default_is_l1(struct build_ctx *bc, const struct pv *est)
         return 0;
 }
 
+/* Python's str.strip() of [*b, *e): moves both ends past whitespace. */
+static void strip(const char **b, const char **e)
+{
+        while (*b < *e && strchr(" \t\n\r\f\v", **b))
+                (*b)++;
+        while (*e > *b && strchr(" \t\n\r\f\v", (*e)[-1]))
+                (*e)--;
+}
+
+/* _calculate_threshold for a string: "mean", "median", or
+ * "<scale>*<mean|median>" with the scale read as float() would read it
+ * (decimal digits, sign, point, exponent; in the C locale). */
+static int threshold_from_str(struct build_ctx *bc, const char *t, const double *scores,
+                              size_t n, double *out)
+{
+        const char *star = strchr(t, '*');
+        const char *rb = star ? star + 1 : t, *re = t + strlen(t);
+        double scale = 1.0;
+        if (star) {
+                const char *nb = t, *ne = star;
+                char num[64];
+                strip(&nb, &ne);
+                strip(&rb, &re);
+                bool ok = ne > nb && (size_t)(ne - nb) < sizeof(num) && !strchr(rb, '*');
+                for (const char *c = nb; ok && c < ne; c++)
+                        ok = strchr("0123456789.eE+-", *c) != NULL;
+                if (ok) {
+                        memcpy(num, nb, (size_t)(ne - nb));
+                        num[ne - nb] = '\0';
+                        locale_t c_loc = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+                        char *end = NULL;
+                        if (!c_loc)
+                                return build_fail(bc, -ENOMEM, "out of memory for a locale");
+                        scale = strtod_l(num, &end, c_loc);
+                        freelocale(c_loc);
+                        ok = end && *end == '\0';
+                }
+                if (!ok)
+                        return build_fail(bc, -EINVAL, "SelectFromModel.threshold: expected "
+                                          "'<number>*mean' or '<number>*median', found '%.60s'",
+                                          t);
+        } else if (strcmp(t, "mean") != 0 && strcmp(t, "median") != 0) {
+                return build_fail(bc, -EINVAL, "SelectFromModel.threshold: expected 'mean', "
+                                  "'median' or a scaled one such as '1.25*mean', found '%.60s'",
+                                  t);
+        }
+        size_t len = (size_t)(re - rb);
+        enum model_threshold_ref ref;
+        if (len == 4 && memcmp(rb, "mean", 4) == 0)
+                ref = MODEL_THRESHOLD_MEAN;
+        else if (len == 6 && memcmp(rb, "median", 6) == 0)
+                ref = MODEL_THRESHOLD_MEDIAN;
+        else
+                return build_fail(bc, -EINVAL, "SelectFromModel.threshold: expected the "
+                                  "reference 'mean' or 'median', found '%.*s'",
+                                  (int)(len > 60 ? 60 : len), rb);
+        double r = model_select_threshold(scores, n, ref);
+        if (isnan(r)) /* finite scores: only a failed allocation gives NaN */
+                return build_fail(bc, -ENOMEM, "SelectFromModel: out of memory");
+        *out = star ? scale * r : r;
+        return 0;
+}
+
 static int build_from_model(struct build_ctx *bc, const struct pv *obj,
                             struct model **out)
 {
@@ -536,19 +600,12 @@ static int build_from_model(struct build_ctx *bc, const struct pv *obj,
                 if ((rc = default_is_l1(bc, est)) < 0)
                         goto out;
                 thr = rc ? 1e-5 : model_select_threshold(scores, n, MODEL_THRESHOLD_MEAN);
-        } else if (pv_is_str(t, "mean") || pv_is_str(t, "median")) {
-                thr = model_select_threshold(scores, n, pv_is_str(t, "mean")
-                                                                ? MODEL_THRESHOLD_MEAN
-                                                                : MODEL_THRESHOLD_MEDIAN);
+        } else if (t->kind == PV_STR) {
+                if ((rc = threshold_from_str(bc, t->u.s.data, scores, n, &thr)) < 0)
+                        goto out;
         } else if (!pv_number(t, &thr)) {
                 rc = build_fail(bc, -ENOTSUP, "SelectFromModel.threshold: expected a number, "
-                                "None, 'mean' or 'median', found %s%s%.40s", pv_kind_name(t),
-                                t->kind == PV_STR ? " " : "",
-                                t->kind == PV_STR ? t->u.s.data : "");
-                goto out;
-        }
-        if (isnan(thr)) {
-                rc = build_fail(bc, -ENOMEM, "SelectFromModel: out of memory");
+                                "None or a string, found %s", pv_kind_name(t));
                 goto out;
         }
         const struct pv *mf = build_attr(bc, obj, "max_features_");

@@ -26,6 +26,13 @@ def _save(tmp_path, est, name="model.pkl"):
     return str(path)
 
 
+def _set(est, **attrs):
+    """A fitted estimator with attributes changed after fit."""
+    for k, v in attrs.items():
+        setattr(est, k, v)
+    return est
+
+
 def _eval(path, X):
     return subprocess.run([BIN, "eval", path], input=json.dumps({"instances": X}),
                           capture_output=True, text=True, timeout=60)
@@ -49,10 +56,10 @@ REFUSED = [
     ("from_model_tree_importances",
      lambda X, y: SelectFromModel(DecisionTreeClassifier(random_state=0)).fit(X, y),
      "feature_importances_ is computed"),
-    ("from_model_scaled_threshold",
-     lambda X, y: SelectFromModel(LogisticRegression(max_iter=2000),
-                                  threshold="1.25*mean").fit(X, y),
-     "expected a number, None, 'mean' or 'median'"),
+    ("from_model_hex_scaled_threshold",
+     lambda X, y: _set(SelectFromModel(LogisticRegression(max_iter=2000)).fit(X, y),
+                       threshold="0x1p0*mean"),  # float() refuses hex too
+     "expected '<number>*mean' or '<number>*median', found '0x1p0*mean'"),
     ("kbest_selects_nothing",
      lambda X, y: SelectKBest(f_classif, k=0).fit(X, y),
      "selects none of the 4"),
