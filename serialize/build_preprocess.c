@@ -765,10 +765,14 @@ static int build_kbins(struct build_ctx *bc, const struct pv *obj,
         struct model_error me;
         int rc;
         const char *encode = attr_str(bc, obj, "encode");
-        bool onehot = encode && strcmp(encode, "onehot-dense") == 0;
+        /* 'onehot' gives scikit-learn a sparse matrix with the same
+         * values; predictd's matrices are dense, and a model after it
+         * (LogisticRegression) computes the same products from either */
+        bool onehot = encode && (strcmp(encode, "onehot-dense") == 0 ||
+                                 strcmp(encode, "onehot") == 0);
         if (!encode || (!onehot && strcmp(encode, "ordinal") != 0))
-                return build_fail(bc, -ENOTSUP, "KBinsDiscretizer.encode: expected 'ordinal' or "
-                                  "'onehot-dense', found %.40s (sparse output is not served)",
+                return build_fail(bc, -ENOTSUP, "KBinsDiscretizer.encode: expected 'ordinal', "
+                                  "'onehot' or 'onehot-dense', found %.40s",
                                   encode ? encode : "no string");
         if ((rc = build_need_attr(bc, obj, "bin_edges_", &be)) < 0)
                 return rc;
@@ -864,7 +868,7 @@ const struct build_entry build_preprocess_entries[] = {
             "SimpleImputer" }, build_imputer },
         { { "sklearn.preprocessing._discretization", "KBinsDiscretizer", ROLE_ESTIMATOR,
             "KBinsDiscretizer" }, build_kbins },
-        /* KBinsDiscretizer(encode='onehot-dense') keeps the encoder it
+        /* KBinsDiscretizer(encode='onehot...') keeps the encoder it
          * made for its own bins; the bins say all it would do */
         { { "sklearn.preprocessing._encoders", "OneHotEncoder", ROLE_ESTIMATOR,
             "OneHotEncoder" }, NULL },

@@ -63,9 +63,9 @@ REFUSED = [
     ("kbest_selects_nothing",
      lambda X, y: SelectKBest(f_classif, k=0).fit(X, y),
      "selects none of the 4"),
-    ("kbins_sparse_onehot",
-     lambda X, y: KBinsDiscretizer(n_bins=3, encode="onehot").fit(X),
-     "sparse output is not served"),
+    ("kbins_unknown_encode",
+     lambda X, y: _set(KBinsDiscretizer(n_bins=3).fit(X), encode="binary"),
+     "expected 'ordinal', 'onehot' or 'onehot-dense', found binary"),
     ("imputer_strings",
      lambda X, y: SimpleImputer(strategy="most_frequent").fit(
          np.array([["a", "b"], [np.nan, "b"], ["a", np.nan]], dtype=object)),
