@@ -452,8 +452,21 @@ static int default_is_l1(struct build_ctx *bc, const struct pv *est)
         bool has_ratio = pv_number(build_attr(bc, est, "l1_ratio"), &l1_ratio);
         if ((penalty && strcmp(penalty, "l1") == 0) || strstr(name, "Lasso"))
                 return 1;
-        if (strstr(name, "ElasticNet") && has_ratio && near_one(l1_ratio))
-                return 1;
+        double l1_ratio_fit = 0.0;
+        bool has_ratio_fit = pv_number(build_attr(bc, est, "l1_ratio_"), &l1_ratio_fit);
+        if (strstr(name, "ElasticNet") && ((has_ratio && near_one(l1_ratio)) ||
+                                           (has_ratio_fit && near_one(l1_ratio_fit)))) {
+                /* 1.2 matches any name containing ElasticNet; 1.9 only
+                 * ElasticNet (l1_ratio) and ElasticNetCV (l1_ratio_) */
+                if ((strcmp(name, "ElasticNet") == 0 && has_ratio && near_one(l1_ratio)) ||
+                    (strcmp(name, "ElasticNetCV") == 0 && has_ratio_fit &&
+                     near_one(l1_ratio_fit)))
+                        return 1;
+                return build_fail(bc, -ENOTSUP,
+                                  "SelectFromModel: threshold=None over %s with l1_ratio=1 "
+                                  "means 1e-5 or the mean depending on the scikit-learn "
+                                  "version; set the threshold explicitly", name);
+        }
         if (strcmp(name, "LogisticRegression") == 0 && has_ratio && near_one(l1_ratio))
                 /* 1.2 and 1.4 look at penalty only; 1.9 at l1_ratio too */
                 return build_fail(bc, -ENOTSUP,
