@@ -458,9 +458,10 @@ int model_poly_create(size_t n_features, size_t min_degree,
         size_t *feat = malloc(n_full * sizeof(size_t));
         size_t *keep = malloc(n_full * sizeof(size_t));
         size_t n_out = 0;
-        if (src && feat && keep &&
-            poly_plan(n_features, max_degree, interaction_only, include_bias, max_out, src,
-                      feat, deg) == n_full) {
+        bool planned = src && feat && keep &&
+                       poly_plan(n_features, max_degree, interaction_only, include_bias,
+                                 max_out, src, feat, deg) == n_full;
+        if (planned) {
                 size_t lowest = min_degree > 1 ? min_degree : 1;
                 for (size_t c = 0; c < n_full; c++)
                         if (feat[c] == POLY_NONE || deg[c] >= lowest)
@@ -480,8 +481,15 @@ int model_poly_create(size_t n_features, size_t min_degree,
         p->feat = feat;
         p->keep = keep;
         p->n_full = n_full;
-        if (!src || !feat || !keep || n_out == 0)
+        if (!planned)
                 return nomem(&p->base, err);
+        if (n_out == 0) {
+                /* e.g. degree (3, 3) with interaction_only over 2 features */
+                model_set_error(err, "PolynomialFeatures: degrees %zu..%zu over %zu features "
+                                "give no output column", min_degree, max_degree, n_features);
+                poly_destroy(&p->base);
+                return -EINVAL;
+        }
         p->base.n_out = n_out;
         *out = &p->base;
         return 0;

@@ -43,13 +43,17 @@ static bool poly_interaction_only_min_degree(void)
         return true;
 }
 
-static bool poly_past_column_limit_refused(void)
+static bool poly_too_many_or_no_columns_refused(void)
 {
         struct model *m = NULL;
         struct model_error e;
         EXPECT(model_poly_create(100, 0, 4, false, true, 10000, &m, &e) == -E2BIG);
         EXPECT(m == NULL);
         EXPECT_CONTAINS(e.message, "more than 10000");
+        /* degree (3, 3) of interactions needs 3 features */
+        EXPECT(model_poly_create(2, 3, 3, true, false, 1000, &m, &e) == -EINVAL);
+        EXPECT(m == NULL);
+        EXPECT_CONTAINS(e.message, "give no output column");
         return true;
 }
 
@@ -237,7 +241,7 @@ static bool normalizer_zero_row_unchanged(void)
 
 TAP_MAIN(CASE(poly_columns_follow_powers_order),
          CASE(poly_interaction_only_min_degree),
-         CASE(poly_past_column_limit_refused),
+         CASE(poly_too_many_or_no_columns_refused),
          CASE(select_empty_mask_refused),
          CASE(select_describe_names_its_class),
          CASE(imputer_drops_never_observed_column),
