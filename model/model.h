@@ -199,6 +199,83 @@ int model_gb_create(const struct model_gb_params *p, struct model **trees,
 /* --- preprocessing family (model/preprocess.c) ------------------------ */
 /* (issue 3: transformers are declared here) */
 
+/* All arrays are n_features long unless said otherwise and are copied. */
+
+/* MinMaxScaler: x * scale + min, then clipped to [lo, hi] when clip. */
+int model_minmax_create(size_t n_features, const double *scale,
+                        const double *min, bool clip, double lo, double hi,
+                        struct model **out, struct model_error *err);
+
+/* MaxAbsScaler: x / scale. */
+int model_maxabs_create(size_t n_features, const double *scale,
+                        struct model **out, struct model_error *err);
+
+/* RobustScaler: (x - center) / scale; either may be NULL. */
+int model_robust_create(size_t n_features, const double *center,
+                        const double *scale, struct model **out,
+                        struct model_error *err);
+
+enum model_norm { MODEL_NORM_L1, MODEL_NORM_L2, MODEL_NORM_MAX };
+
+/* Normalizer: each row divided by its norm (norms near 0 count as 1). */
+int model_normalizer_create(size_t n_features, enum model_norm norm,
+                            struct model **out, struct model_error *err);
+
+/* PolynomialFeatures with degrees min_degree..max_degree; the output
+ * width is computed and must not exceed max_out (-E2BIG otherwise). */
+int model_poly_create(size_t n_features, size_t min_degree,
+                      size_t max_degree, bool interaction_only,
+                      bool include_bias, size_t max_out, struct model **out,
+                      struct model_error *err);
+
+/* PCA and TruncatedSVD (name is one of the two; -EINVAL otherwise):
+ * components is n_components x n_features.
+ * mean NULL: no centering (TruncatedSVD). center_after: scikit-learn
+ * >= 1.5 projects first and subtracts mean @ components.T afterwards.
+ * variance non-NULL whitens by sqrt(variance) (n_components long);
+ * clip_eps also raises those scales to at least DBL_EPSILON (>= 1.5). */
+int model_projection_create(const char *name, size_t n_features,
+                            size_t n_components, const double *components,
+                            const double *mean, bool center_after,
+                            const double *variance, bool clip_eps,
+                            struct model **out, struct model_error *err);
+
+/* VarianceThreshold, SelectKBest, SelectFromModel: keeps the columns
+ * whose mask entry is true, in order. name is one of the three class
+ * names (-EINVAL otherwise); a mask selecting nothing is -EINVAL. */
+int model_select_create(const char *name, size_t n_features,
+                        const bool *mask, struct model **out,
+                        struct model_error *err);
+
+enum model_threshold_ref {
+        MODEL_THRESHOLD_MEAN,   /* np.mean(scores) */
+        MODEL_THRESHOLD_MEDIAN, /* np.median(scores) */
+};
+
+/* SelectFromModel's reference threshold over n > 0 finite scores,
+ * rounded as numpy's mean and median round. */
+double model_select_threshold(const double *scores, size_t n,
+                              enum model_threshold_ref ref);
+
+/* SimpleImputer: cells equal to missing (NaN when missing_nan) become
+ * statistics[j]. A NaN statistic drops its column unless keep_all.
+ * indicator[0..n_indicator) (add_indicator=True: MissingIndicator's
+ * features_) appends one 0/1 column per listed input feature, 1 where
+ * that feature was missing. */
+int model_imputer_create(size_t n_features, const double *statistics,
+                         bool missing_nan, double missing, bool keep_all,
+                         const size_t *indicator, size_t n_indicator,
+                         struct model **out, struct model_error *err);
+
+/* KBinsDiscretizer: feature j has edges[offsets[j] .. offsets[j+1]) (at
+ * least 2 each). The bin is the searchsorted(right) position among the
+ * inner edges; with tolerance (scikit-learn < 1.1) it is digitize(x + eps)
+ * over all but the first edge, clipped to the last bin, eps being
+ * 1e-8 + 1e-5 * |x|. onehot writes one dense indicator column per bin. */
+int model_kbins_create(size_t n_features, const size_t *offsets,
+                       const double *edges, bool tolerance, bool onehot,
+                       struct model **out, struct model_error *err);
+
 /* --- kernel family (model/kernel.c) -------------------------- */
 /* (issue 3: SVMs and nearest neighbours are declared here) */
 

@@ -128,16 +128,14 @@ bool build_attr_bool(struct build_ctx *bc, const struct pv *obj,
         return dflt;
 }
 
-/* A numeric array attribute as malloc'd doubles; shape0 and shape1 get its
- * dimensions (1-D arrays report shape1 = 1). want_ndim 0 accepts 1 or 2. */
-int build_attr_f64(struct build_ctx *bc, const struct pv *obj,
-                    const char *name, size_t want_ndim, double **out,
-                    size_t *shape0, size_t *shape1)
+/* A numeric array value as malloc'd doubles; shape0 and shape1 get its
+ * dimensions (1-D arrays report shape1 = 1). want_ndim 0 accepts 1 or 2.
+ * obj and name only name the array in messages. */
+int build_value_f64(struct build_ctx *bc, const struct pv *obj,
+                    const char *name, const struct pv *v, size_t want_ndim,
+                    bool allow_nan, double **out, size_t *shape0,
+                    size_t *shape1)
 {
-        const struct pv *v = NULL;
-        int rc = build_need_attr(bc, obj, name, &v);
-        if (rc < 0)
-                return rc;
         if (v->kind != PV_ARRAY || !v->u.arr->built)
                 return build_fail(bc, -EINVAL, "%s.%s: expected a numpy array, found %s",
                              build_cls_name(obj), name, pv_kind_name(v));
@@ -154,7 +152,7 @@ int build_attr_f64(struct build_ctx *bc, const struct pv *obj,
                 return build_fail(bc, -ENOMEM, "out of memory reading %s", name);
         for (size_t i = 0; i < a->count; i++) {
                 numpy_get_f64(a->dtype, a->data + i * a->dtype->itemsize, &d[i]);
-                if (!isfinite(d[i])) {
+                if (!isfinite(d[i]) && !(allow_nan && isnan(d[i]))) {
                         free(d);
                         return build_fail(bc, -EINVAL, "%s.%s[%zu] is not a finite number",
                                      build_cls_name(obj), name, i);
@@ -164,6 +162,31 @@ int build_attr_f64(struct build_ctx *bc, const struct pv *obj,
         *shape0 = a->shape[0];
         *shape1 = a->ndim == 2 ? a->shape[1] : 1;
         return 0;
+}
+
+static int attr_f64(struct build_ctx *bc, const struct pv *obj, const char *name,
+                    size_t want_ndim, bool allow_nan, double **out, size_t *shape0,
+                    size_t *shape1)
+{
+        const struct pv *v = NULL;
+        int rc = build_need_attr(bc, obj, name, &v);
+        if (rc < 0)
+                return rc;
+        return build_value_f64(bc, obj, name, v, want_ndim, allow_nan, out, shape0, shape1);
+}
+
+int build_attr_f64(struct build_ctx *bc, const struct pv *obj,
+                    const char *name, size_t want_ndim, double **out,
+                    size_t *shape0, size_t *shape1)
+{
+        return attr_f64(bc, obj, name, want_ndim, false, out, shape0, shape1);
+}
+
+int build_attr_f64_nan(struct build_ctx *bc, const struct pv *obj,
+                       const char *name, size_t want_ndim, double **out,
+                       size_t *shape0, size_t *shape1)
+{
+        return attr_f64(bc, obj, name, want_ndim, true, out, shape0, shape1);
 }
 
 /* --- class labels ------------------------------------------------------ */

@@ -83,6 +83,18 @@ bool build_attr_bool(struct build_ctx *bc, const struct pv *obj,
 int build_attr_f64(struct build_ctx *bc, const struct pv *obj,
                    const char *name, size_t want_ndim, double **out,
                    size_t *shape0, size_t *shape1);
+/* As build_attr_f64, but NaN is accepted (infinities are not): for
+ * attributes where scikit-learn itself stores NaN, such as the statistics
+ * of an imputer's all-missing column. */
+int build_attr_f64_nan(struct build_ctx *bc, const struct pv *obj,
+                       const char *name, size_t want_ndim, double **out,
+                       size_t *shape0, size_t *shape1);
+/* As build_attr_f64 for a value already in hand (an element of an object
+ * array); obj and name only name it in messages. */
+int build_value_f64(struct build_ctx *bc, const struct pv *obj,
+                    const char *name, const struct pv *v, size_t want_ndim,
+                    bool allow_nan, double **out, size_t *shape0,
+                    size_t *shape1);
 bool build_is_built_array(const struct pv *v);
 /* True when obj was saved by scikit-learn older than major.minor, or
  * records no _sklearn_version (files from before 0.18). */
