@@ -518,7 +518,12 @@ int model_mlp_create(size_t n_mats, const size_t *widths,
         const struct model_ops *ops = classifier ? &mlp_classifier_ops : &mlp_regressor_ops;
         const char *why = mlp_check(n_mats, widths, hidden, output, classifier, n_classes);
         if (why) {
-                model_set_error(err, "%s: %s", ops->name, why);
+                bool known = (unsigned)hidden <= MODEL_MLP_EXP && (unsigned)output <= MODEL_MLP_EXP;
+                model_set_error(err, "%s: %s; found hidden %s, output %s, %zu output units "
+                                "for %zu classes", ops->name, why,
+                                known ? act_names[hidden] : "?", known ? act_names[output] : "?",
+                                n_mats >= 1 && n_mats <= MODEL_MLP_MAX_LAYERS ? widths[n_mats] : 0,
+                                n_classes);
                 return -EINVAL;
         }
         struct mlp *p = calloc(1, sizeof(*p));
