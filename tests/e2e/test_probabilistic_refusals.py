@@ -146,3 +146,26 @@ def test_probabilistic_intact_models_load(tmp_path):
             pickle.dump(m, f)
         p = run_check(path)
         assert p.returncode == 0, p.stderr
+
+
+def test_gnb_sigma_from_before_1_0_is_read(tmp_path):
+    """Files saved before 1.0 name the variances sigma_; they predict as
+    var_ does."""
+    import json
+    import subprocess
+    from conftest import BIN
+    X, y = _iris()
+    m = GaussianNB().fit(X, y)
+    m.sigma_ = m.__dict__.pop("var_")
+    m._sklearn_version = "0.24.2"
+    path = str(tmp_path / "old.pkl")
+    with open(path, "wb") as f:
+        pickle.dump(m, f)
+    rows = X[::10]
+    p = subprocess.run([BIN, "eval", path], input=json.dumps({"instances": rows.tolist()}),
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    got = json.loads(p.stdout)
+    m.var_ = m.sigma_
+    assert got["predict"] == m.predict(rows).tolist()
+    assert np.allclose(got["predict_proba"], m.predict_proba(rows), rtol=1e-9, atol=1e-12)
