@@ -280,7 +280,69 @@ int model_kbins_create(size_t n_features, const size_t *offsets,
 /* (issue 3: SVMs and nearest neighbours are declared here) */
 
 /* --- probabilistic family (model/probabilistic.c) ------------ */
-/* (issue 3: naive Bayes and neural networks are declared here) */
+
+/* How predict_proba normalises a naive Bayes joint log likelihood:
+ * jll - logsumexp(jll) as scipy computes logsumexp. */
+enum model_nb_lse {
+        /* scipy < 1.15 (with scikit-learn 1.2): log(sum(exp(a - max))) + max */
+        MODEL_NB_LSE_PLAIN,
+        /* scipy >= 1.15 and scikit-learn 1.9's own: the maxima are taken
+         * out of the sum, log1p(s / m) + log(m) + max with m of them */
+        MODEL_NB_LSE_LOG1P,
+};
+
+/* GaussianNB. theta and var: n_classes x n_features, row-major (var_, or
+ * sigma_ before 1.0, already holding epsilon_); prior: class_prior_.
+ * jll[c] = log(prior[c]) + (-0.5 sum(log(2 pi var[c])) - 0.5 sum((x -
+ * theta[c])^2 / var[c])) with numpy's sums. Errors as above. */
+int model_gaussian_nb_create(size_t n_features, const double *theta,
+                             const double *var, const double *prior,
+                             enum model_nb_lse lse,
+                             const struct model_label *classes,
+                             size_t n_classes, struct model **out,
+                             struct model_error *err);
+
+/* MultinomialNB (binarize NULL) and BernoulliNB (name "BernoulliNB",
+ * binarize points at the threshold or is NULL for None). feature_log_prob:
+ * n_classes x n_features; class_log_prior: n_classes. MultinomialNB:
+ * jll = x @ flp.T + clp. BernoulliNB: x > threshold becomes 1, else 0;
+ * neg = log(1 - exp(flp)); jll = x @ (flp - neg).T + (clp + sum(neg)). */
+int model_discrete_nb_create(const char *name, size_t n_features,
+                             const double *feature_log_prob,
+                             const double *class_log_prior,
+                             const double *binarize, enum model_nb_lse lse,
+                             const struct model_label *classes,
+                             size_t n_classes, struct model **out,
+                             struct model_error *err);
+
+/* Activations of MLPClassifier / MLPRegressor (scikit-learn's names). */
+enum model_mlp_act {
+        MODEL_MLP_IDENTITY,
+        MODEL_MLP_LOGISTIC,
+        MODEL_MLP_TANH,
+        MODEL_MLP_RELU,
+        MODEL_MLP_SOFTMAX, /* output only */
+        MODEL_MLP_EXP,     /* output only (MLPRegressor, loss='poisson') */
+};
+
+#define MODEL_MLP_MAX_LAYERS 64    /* weight matrices */
+#define MODEL_MLP_MAX_WIDTH 65536  /* units in one layer */
+
+/* A multi-layer perceptron: n_mats weight matrices; widths[0..n_mats]
+ * are the layer sizes (widths[0] = n_features); coefs[l] is widths[l] x
+ * widths[l+1] row-major and intercepts[l] has widths[l+1] values, as
+ * coefs_ and intercepts_. Forward pass as _forward_pass_fast: a @ W + b,
+ * `hidden` after every layer but the last, `output` after the last.
+ * Classifier (classes != NULL): one output unit (logistic) for two
+ * classes, predict p > 0.5, proba [1 - p, p]; otherwise one unit per
+ * class (softmax), argmax. Regressor (classes NULL): widths[n_mats]
+ * values per row. Errors and ownership as above; nothing is taken. */
+int model_mlp_create(size_t n_mats, const size_t *widths,
+                     const double *const *coefs,
+                     const double *const *intercepts,
+                     enum model_mlp_act hidden, enum model_mlp_act output,
+                     const struct model_label *classes, size_t n_classes,
+                     struct model **out, struct model_error *err);
 
 /* --- ensemble family (model/ensemble.c) ---------------------- */
 /* (issue 3: voting, stacking, bagging and calibration are declared here) */

@@ -1,2 +1,565 @@
-/* probabilistic.c - naive Bayes and neural networks (issue 3). */
+/* probabilistic.c - the probabilistic family: naive Bayes (GaussianNB,
+ * MultinomialNB, BernoulliNB) and multi-layer perceptrons (MLPClassifier,
+ * MLPRegressor). Naive Bayes turns a joint log likelihood per class into
+ * probabilities through logsumexp as _BaseNB.predict_log_proba does; the
+ * perceptrons run _forward_pass_fast. Each step follows scikit-learn's
+ * order of operations, so that rounding stays within a few ulps of it. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "model_internal.h"
+
+/* --- naive Bayes --------------------------------------------------------- */
+
+enum nb_kind { NB_GAUSSIAN, NB_MULTINOMIAL, NB_BERNOULLI };
+
+struct nb {
+        struct model base;
+        enum nb_kind kind;
+        enum model_nb_lse lse;
+        /* Gaussian: theta, var and per class log(prior) and
+         * -0.5 * sum(log(2 pi var)); discrete: w = flp (Multinomial) or
+         * flp - neg (Bernoulli) and bias = clp (Multinomial) or
+         * clp + sum(neg) (Bernoulli). All n_classes x n_features / n_classes. */
+        double *theta;
+        double *var;
+        double *w;
+        double *log_prior;
+        double *norm;
+        double *bias;
+        bool binarize;
+        double threshold;
+};
+
+static const struct model_ops gaussian_nb_ops;
+static const struct model_ops multinomial_nb_ops;
+static const struct model_ops bernoulli_nb_ops;
+
+/* _joint_log_likelihood of one row into jll[n_classes]; tmp holds
+ * n_features doubles. */
+static void nb_jll_row(const struct nb *nb, const double *x, double *jll,
+                       double *tmp)
+{
+        size_t nf = nb->base.n_features, nc = nb->base.n_classes;
+        if (nb->kind == NB_GAUSSIAN) {
+                for (size_t c = 0; c < nc; c++) {
+                        const double *th = nb->theta + c * nf, *v = nb->var + c * nf;
+                        for (size_t j = 0; j < nf; j++) {
+                                double d = x[j] - th[j];
+                                tmp[j] = (d * d) / v[j];
+                        }
+                        double n_ij = nb->norm[c] - 0.5 * model_np_sum(tmp, nf);
+                        jll[c] = nb->log_prior[c] + n_ij;
+                }
+                return;
+        }
+        const double *xv = x;
+        if (nb->binarize) {
+                for (size_t j = 0; j < nf; j++)
+                        tmp[j] = x[j] > nb->threshold ? 1.0 : 0.0;
+                xv = tmp;
+        }
+        for (size_t c = 0; c < nc; c++) {
+                const double *w = nb->w + c * nf;
+                double acc = 0.0;
+                for (size_t j = 0; j < nf; j++)
+                        acc += xv[j] * w[j];
+                jll[c] = acc + nb->bias[c];
+        }
+}
+
+/* scipy.special.logsumexp as scipy >= 1.15 (and scikit-learn 1.9's
+ * _logsumexp) compute it: the maxima are removed from the sum and counted,
+ * which changes the rounding from model_logsumexp's. */
+static double logsumexp_log1p(const double *a, size_t n, double *scratch)
+{
+        double max = a[0];
+        for (size_t i = 1; i < n; i++)
+                if (a[i] > max)
+                        max = a[i];
+        double m = 0.0;
+        double shift = isfinite(max) ? max : 0.0;
+        for (size_t i = 0; i < n; i++) {
+                if (a[i] == max) {
+                        m += 1.0;
+                        scratch[i] = 0.0; /* exp(-inf) */
+                } else {
+                        scratch[i] = exp(a[i] - shift);
+                }
+        }
+        double s = model_np_sum(scratch, n);
+        if (s != 0.0)
+                s = s / m;
+        return log1p(s) + log(m) + max;
+}
+
+static int nb_classify(const struct model *m, const double *X, size_t rows,
+                       size_t *class_idx, double *proba, struct model_error *err)
+{
+        const struct nb *nb = (const struct nb *)m;
+        size_t nf = m->n_features, nc = m->n_classes;
+        double *jll = malloc(nc * sizeof(double));
+        double *scratch = malloc(nc * sizeof(double));
+        double *tmp = malloc(nf * sizeof(double));
+        if (!jll || !scratch || !tmp) {
+                free(jll);
+                free(scratch);
+                free(tmp);
+                model_set_error(err, "out of memory");
+                return -ENOMEM;
+        }
+        for (size_t r = 0; r < rows; r++) {
+                nb_jll_row(nb, X + r * nf, jll, tmp);
+                class_idx[r] = model_np_argmax(jll, nc);
+                if (!proba)
+                        continue;
+                double lse = nb->lse == MODEL_NB_LSE_LOG1P
+                                     ? logsumexp_log1p(jll, nc, scratch)
+                                     : model_logsumexp(jll, nc, scratch);
+                for (size_t c = 0; c < nc; c++)
+                        proba[r * nc + c] = exp(jll[c] - lse);
+        }
+        free(jll);
+        free(scratch);
+        free(tmp);
+        return 0;
+}
+
+static void nb_describe(const struct model *m, char *buf, size_t len)
+{
+        const struct nb *nb = (const struct nb *)m;
+        if (nb->kind == NB_BERNOULLI && nb->binarize)
+                snprintf(buf, len, "%s[%zu classes, binarize > %g]", m->ops->name,
+                         m->n_classes, nb->threshold);
+        else
+                snprintf(buf, len, "%s[%zu classes]", m->ops->name, m->n_classes);
+}
+
+static void nb_destroy(struct model *m)
+{
+        struct nb *nb = (struct nb *)m;
+        if (!nb)
+                return;
+        model_base_release(m);
+        free(nb->theta);
+        free(nb->var);
+        free(nb->w);
+        free(nb->log_prior);
+        free(nb->norm);
+        free(nb->bias);
+        free(nb);
+}
+
+static const struct model_ops gaussian_nb_ops = {
+        .name = "GaussianNB",
+        .classify = nb_classify,
+        .describe = nb_describe,
+        .destroy = nb_destroy,
+};
+
+static const struct model_ops multinomial_nb_ops = {
+        .name = "MultinomialNB",
+        .classify = nb_classify,
+        .describe = nb_describe,
+        .destroy = nb_destroy,
+};
+
+static const struct model_ops bernoulli_nb_ops = {
+        .name = "BernoulliNB",
+        .classify = nb_classify,
+        .describe = nb_describe,
+        .destroy = nb_destroy,
+};
+
+/* The shared part: checks sizes, allocates the per-class arrays, fills
+ * the header. */
+static int nb_alloc(const struct model_ops *ops, enum nb_kind kind,
+                    size_t n_features, enum model_nb_lse lse,
+                    const struct model_label *classes, size_t n_classes,
+                    struct nb **out, struct model_error *err)
+{
+        if (n_features == 0 || n_classes == 0 ||
+            n_classes > SIZE_MAX / sizeof(double) / n_features) {
+                model_set_error(err, "%s: expected at least 1 class and 1 feature, "
+                                "found %zu x %zu", ops->name, n_classes, n_features);
+                return -EINVAL;
+        }
+        if ((unsigned)lse > MODEL_NB_LSE_LOG1P) {
+                model_set_error(err, "%s: unknown logsumexp rule %d", ops->name, (int)lse);
+                return -EINVAL;
+        }
+        size_t cells = n_classes * n_features;
+        struct nb *nb = calloc(1, sizeof(*nb));
+        if (!nb)
+                goto nomem;
+        nb->kind = kind;
+        nb->lse = lse;
+        nb->base.ops = ops;
+        if (kind == NB_GAUSSIAN) {
+                nb->theta = malloc(cells * sizeof(double));
+                nb->var = malloc(cells * sizeof(double));
+                nb->log_prior = malloc(n_classes * sizeof(double));
+                nb->norm = malloc(n_classes * sizeof(double));
+                if (!nb->theta || !nb->var || !nb->log_prior || !nb->norm)
+                        goto nomem;
+        } else {
+                nb->w = malloc(cells * sizeof(double));
+                nb->bias = malloc(n_classes * sizeof(double));
+                if (!nb->w || !nb->bias)
+                        goto nomem;
+        }
+        int rc = model_base_init(&nb->base, ops, MODEL_TYPE_CLASSIFIER, n_features,
+                                 classes, n_classes, err);
+        if (rc < 0) {
+                nb_destroy(&nb->base);
+                return rc;
+        }
+        nb->base.has_proba = true;
+        *out = nb;
+        return 0;
+nomem:
+        nb_destroy(nb ? &nb->base : NULL);
+        model_set_error(err, "%s: out of memory", ops->name);
+        return -ENOMEM;
+}
+
+int model_gaussian_nb_create(size_t n_features, const double *theta,
+                             const double *var, const double *prior,
+                             enum model_nb_lse lse,
+                             const struct model_label *classes,
+                             size_t n_classes, struct model **out,
+                             struct model_error *err)
+{
+        struct nb *nb = NULL;
+        int rc = nb_alloc(&gaussian_nb_ops, NB_GAUSSIAN, n_features, lse, classes,
+                          n_classes, &nb, err);
+        if (rc < 0)
+                return rc;
+        size_t nf = n_features;
+        double *tmp = malloc(nf * sizeof(double));
+        if (!tmp) {
+                nb_destroy(&nb->base);
+                model_set_error(err, "GaussianNB: out of memory");
+                return -ENOMEM;
+        }
+        memcpy(nb->theta, theta, n_classes * nf * sizeof(double));
+        memcpy(nb->var, var, n_classes * nf * sizeof(double));
+        /* np.log(class_prior_[i]) and -0.5 * np.sum(np.log(2.0 * np.pi *
+         * var_[i, :])), where 2.0 * np.pi is one Python float */
+        const double two_pi = 2.0 * M_PI;
+        for (size_t c = 0; c < n_classes; c++) {
+                nb->log_prior[c] = log(prior[c]);
+                for (size_t j = 0; j < nf; j++)
+                        tmp[j] = log(two_pi * var[c * nf + j]);
+                nb->norm[c] = -0.5 * model_np_sum(tmp, nf);
+        }
+        free(tmp);
+        *out = &nb->base;
+        return 0;
+}
+
+int model_discrete_nb_create(const char *name, size_t n_features,
+                             const double *feature_log_prob,
+                             const double *class_log_prior,
+                             const double *binarize, enum model_nb_lse lse,
+                             const struct model_label *classes,
+                             size_t n_classes, struct model **out,
+                             struct model_error *err)
+{
+        bool bernoulli = strcmp(name, "BernoulliNB") == 0;
+        if (!bernoulli && strcmp(name, "MultinomialNB") != 0) {
+                model_set_error(err, "discrete naive Bayes: expected MultinomialNB or "
+                                "BernoulliNB, found '%.60s'", name);
+                return -EINVAL;
+        }
+        struct nb *nb = NULL;
+        int rc = nb_alloc(bernoulli ? &bernoulli_nb_ops : &multinomial_nb_ops,
+                          bernoulli ? NB_BERNOULLI : NB_MULTINOMIAL, n_features, lse,
+                          classes, n_classes, &nb, err);
+        if (rc < 0)
+                return rc;
+        size_t nf = n_features;
+        if (!bernoulli) {
+                memcpy(nb->w, feature_log_prob, n_classes * nf * sizeof(double));
+                memcpy(nb->bias, class_log_prior, n_classes * sizeof(double));
+                *out = &nb->base;
+                return 0;
+        }
+        double *neg = malloc(nf * sizeof(double));
+        if (!neg) {
+                nb_destroy(&nb->base);
+                model_set_error(err, "BernoulliNB: out of memory");
+                return -ENOMEM;
+        }
+        for (size_t c = 0; c < n_classes; c++) {
+                const double *flp = feature_log_prob + c * nf;
+                /* neg_prob = np.log(1 - np.exp(flp)); X @ (flp - neg).T;
+                 * then + (class_log_prior_ + neg_prob.sum(axis=1)) */
+                for (size_t j = 0; j < nf; j++) {
+                        neg[j] = log(1.0 - exp(flp[j]));
+                        nb->w[c * nf + j] = flp[j] - neg[j];
+                }
+                nb->bias[c] = class_log_prior[c] + model_np_sum(neg, nf);
+        }
+        free(neg);
+        if (binarize) {
+                nb->binarize = true;
+                nb->threshold = *binarize;
+        }
+        *out = &nb->base;
+        return 0;
+}
+
+/* --- multi-layer perceptrons ----------------------------------------------- */
+
+struct mlp {
+        struct model base;
+        size_t n_mats;
+        size_t widths[MODEL_MLP_MAX_LAYERS + 1];
+        size_t max_width;
+        double *coefs[MODEL_MLP_MAX_LAYERS];
+        double *intercepts[MODEL_MLP_MAX_LAYERS];
+        enum model_mlp_act hidden, output;
+};
+
+static const char *const act_names[] = {
+        [MODEL_MLP_IDENTITY] = "identity", [MODEL_MLP_LOGISTIC] = "logistic",
+        [MODEL_MLP_TANH] = "tanh",         [MODEL_MLP_RELU] = "relu",
+        [MODEL_MLP_SOFTMAX] = "softmax",   [MODEL_MLP_EXP] = "exp",
+};
+
+/* ACTIVATIONS[...] of scikit-learn, in place on one row. */
+static void mlp_activate(enum model_mlp_act act, double *a, size_t n)
+{
+        switch (act) {
+        case MODEL_MLP_IDENTITY:
+                break;
+        case MODEL_MLP_LOGISTIC:
+                for (size_t i = 0; i < n; i++)
+                        a[i] = model_expit(a[i]);
+                break;
+        case MODEL_MLP_TANH:
+                for (size_t i = 0; i < n; i++)
+                        a[i] = tanh(a[i]);
+                break;
+        case MODEL_MLP_RELU:
+                /* np.maximum(X, 0) keeps NaN */
+                for (size_t i = 0; i < n; i++)
+                        if (a[i] < 0.0)
+                                a[i] = 0.0;
+                break;
+        case MODEL_MLP_SOFTMAX:
+                model_softmax_row(a, n);
+                break;
+        case MODEL_MLP_EXP:
+                for (size_t i = 0; i < n; i++)
+                        a[i] = exp(a[i]);
+                break;
+        }
+}
+
+/* _forward_pass_fast on one row: a @ W in input order, then += b, then the
+ * activation. buf holds 2 x max_width doubles; returns the output row
+ * (inside buf). */
+static const double *mlp_forward_row(const struct mlp *p, const double *x, double *buf)
+{
+        const double *in = x;
+        double *out = buf;
+        for (size_t l = 0; l < p->n_mats; l++) {
+                size_t ni = p->widths[l], no = p->widths[l + 1];
+                const double *W = p->coefs[l], *b = p->intercepts[l];
+                for (size_t j = 0; j < no; j++) {
+                        double acc = 0.0;
+                        for (size_t k = 0; k < ni; k++)
+                                acc += in[k] * W[k * no + j];
+                        out[j] = acc + b[j];
+                }
+                mlp_activate(l + 1 < p->n_mats ? p->hidden : p->output, out, no);
+                in = out;
+                out = out == buf ? buf + p->max_width : buf;
+        }
+        return in;
+}
+
+static double *mlp_buffer(const struct mlp *p, struct model_error *err)
+{
+        double *buf = malloc(2 * p->max_width * sizeof(double));
+        if (!buf)
+                model_set_error(err, "out of memory");
+        return buf;
+}
+
+static int mlp_classify(const struct model *m, const double *X, size_t rows,
+                        size_t *class_idx, double *proba, struct model_error *err)
+{
+        const struct mlp *p = (const struct mlp *)m;
+        size_t nf = m->n_features, nc = m->n_classes, no = p->widths[p->n_mats];
+        double *buf = mlp_buffer(p, err);
+        if (!buf)
+                return -ENOMEM;
+        for (size_t r = 0; r < rows; r++) {
+                const double *y = mlp_forward_row(p, X + r * nf, buf);
+                if (no == 1) {
+                        /* LabelBinarizer.inverse_transform: y > 0.5 */
+                        class_idx[r] = y[0] > 0.5 ? 1 : 0;
+                        if (proba) {
+                                proba[r * nc] = 1.0 - y[0];
+                                proba[r * nc + 1] = y[0];
+                        }
+                } else {
+                        class_idx[r] = model_np_argmax(y, no);
+                        if (proba)
+                                memcpy(proba + r * nc, y, nc * sizeof(double));
+                }
+        }
+        free(buf);
+        return 0;
+}
+
+static int mlp_regress(const struct model *m, const double *X, size_t rows,
+                       double *out, struct model_error *err)
+{
+        const struct mlp *p = (const struct mlp *)m;
+        size_t nf = m->n_features, no = p->widths[p->n_mats];
+        double *buf = mlp_buffer(p, err);
+        if (!buf)
+                return -ENOMEM;
+        for (size_t r = 0; r < rows; r++)
+                memcpy(out + r * no, mlp_forward_row(p, X + r * nf, buf),
+                       no * sizeof(double));
+        free(buf);
+        return 0;
+}
+
+static void mlp_describe(const struct model *m, char *buf, size_t len)
+{
+        const struct mlp *p = (const struct mlp *)m;
+        char sizes[96] = "";
+        size_t used = 0;
+        for (size_t l = 1; l < p->n_mats && used < sizeof(sizes); l++) {
+                int n = snprintf(sizes + used, sizeof(sizes) - used, "%s%zu",
+                                 l > 1 ? "," : "", p->widths[l]);
+                if (n < 0)
+                        break;
+                used += (size_t)n;
+        }
+        snprintf(buf, len, "%s[hidden (%s) %s, out %s]", m->ops->name, sizes,
+                 act_names[p->hidden], act_names[p->output]);
+}
+
+static void mlp_destroy(struct model *m)
+{
+        struct mlp *p = (struct mlp *)m;
+        if (!p)
+                return;
+        model_base_release(m);
+        for (size_t l = 0; l < MODEL_MLP_MAX_LAYERS; l++) {
+                free(p->coefs[l]);
+                free(p->intercepts[l]);
+        }
+        free(p);
+}
+
+static const struct model_ops mlp_classifier_ops = {
+        .name = "MLPClassifier",
+        .classify = mlp_classify,
+        .describe = mlp_describe,
+        .destroy = mlp_destroy,
+};
+
+static const struct model_ops mlp_regressor_ops = {
+        .name = "MLPRegressor",
+        .regress = mlp_regress,
+        .describe = mlp_describe,
+        .destroy = mlp_destroy,
+};
+
+/* The shape rules of the networks scikit-learn fits; a message when
+ * broken, NULL when fine. */
+static const char *mlp_check(size_t n_mats, const size_t *widths,
+                             enum model_mlp_act hidden, enum model_mlp_act output,
+                             bool classifier, size_t n_classes)
+{
+        if (n_mats == 0 || n_mats > MODEL_MLP_MAX_LAYERS)
+                return "expected 1 to 64 weight matrices";
+        for (size_t l = 0; l <= n_mats; l++)
+                if (widths[l] == 0 || widths[l] > MODEL_MLP_MAX_WIDTH)
+                        return "expected layers of 1 to 65536 units";
+        if ((unsigned)hidden > MODEL_MLP_RELU)
+                return "expected a hidden activation of identity, logistic, tanh or relu";
+        if ((unsigned)output > MODEL_MLP_EXP)
+                return "unknown output activation";
+        if (!classifier)
+                return output == MODEL_MLP_IDENTITY || output == MODEL_MLP_EXP
+                               ? NULL
+                               : "expected a regressor's output activation identity or exp";
+        if (n_classes == 2 && widths[n_mats] == 1)
+                return output == MODEL_MLP_LOGISTIC
+                               ? NULL
+                               : "expected a binary classifier's one output unit to be logistic";
+        if (n_classes > 2 && widths[n_mats] == n_classes)
+                return output == MODEL_MLP_SOFTMAX
+                               ? NULL
+                               : "expected a multiclass classifier's outputs to be softmax";
+        return "expected one output unit for 2 classes or one per class";
+}
+
+int model_mlp_create(size_t n_mats, const size_t *widths,
+                     const double *const *coefs,
+                     const double *const *intercepts,
+                     enum model_mlp_act hidden, enum model_mlp_act output,
+                     const struct model_label *classes, size_t n_classes,
+                     struct model **out, struct model_error *err)
+{
+        bool classifier = classes != NULL;
+        const struct model_ops *ops = classifier ? &mlp_classifier_ops : &mlp_regressor_ops;
+        const char *why = mlp_check(n_mats, widths, hidden, output, classifier, n_classes);
+        if (why) {
+                bool known = (unsigned)hidden <= MODEL_MLP_EXP && (unsigned)output <= MODEL_MLP_EXP;
+                model_set_error(err, "%s: %s; found hidden %s, output %s, %zu output units "
+                                "for %zu classes", ops->name, why,
+                                known ? act_names[hidden] : "?", known ? act_names[output] : "?",
+                                n_mats >= 1 && n_mats <= MODEL_MLP_MAX_LAYERS ? widths[n_mats] : 0,
+                                n_classes);
+                return -EINVAL;
+        }
+        struct mlp *p = calloc(1, sizeof(*p));
+        if (!p)
+                goto nomem;
+        p->n_mats = n_mats;
+        p->hidden = hidden;
+        p->output = output;
+        for (size_t l = 0; l <= n_mats; l++) {
+                p->widths[l] = widths[l];
+                if (widths[l] > p->max_width)
+                        p->max_width = widths[l];
+        }
+        for (size_t l = 0; l < n_mats; l++) {
+                size_t cells = widths[l] * widths[l + 1]; /* < 2^32 by the limits */
+                p->coefs[l] = malloc(cells * sizeof(double));
+                p->intercepts[l] = malloc(widths[l + 1] * sizeof(double));
+                if (!p->coefs[l] || !p->intercepts[l])
+                        goto nomem;
+                memcpy(p->coefs[l], coefs[l], cells * sizeof(double));
+                memcpy(p->intercepts[l], intercepts[l], widths[l + 1] * sizeof(double));
+        }
+        int rc = model_base_init(&p->base, ops,
+                                 classifier ? MODEL_TYPE_CLASSIFIER : MODEL_TYPE_REGRESSOR,
+                                 widths[0], classes, classifier ? n_classes : 0, err);
+        if (rc < 0) {
+                mlp_destroy(&p->base);
+                return rc;
+        }
+        p->base.has_proba = classifier;
+        if (!classifier)
+                p->base.n_outputs = widths[n_mats];
+        *out = &p->base;
+        return 0;
+nomem:
+        mlp_destroy(p ? &p->base : NULL);
+        model_set_error(err, "%s: out of memory", ops->name);
+        return -ENOMEM;
+}
