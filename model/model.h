@@ -202,6 +202,53 @@ int model_gb_create(const struct model_gb_params *p, struct model **trees,
 /* --- kernel family (model/kernel.c) -------------------------- */
 /* (issue 3: SVMs and nearest neighbours are declared here) */
 
+/* Which libsvm machine an SVM model is. */
+enum model_svm_kind {
+        MODEL_SVM_SVC,       /* SVC, NuSVC: one-vs-one classifiers */
+        MODEL_SVM_SVR,       /* SVR, NuSVR: one regression value */
+        MODEL_SVM_ONE_CLASS, /* OneClassSVM: predict is +1 / -1 */
+};
+
+enum model_svm_kernel {
+        MODEL_SVM_LINEAR,  /* <x, s> */
+        MODEL_SVM_POLY,    /* (gamma <x, s> + coef0) ^ degree */
+        MODEL_SVM_RBF,     /* exp(-gamma |x - s|^2) */
+        MODEL_SVM_SIGMOID, /* tanh(gamma <x, s> + coef0) */
+};
+
+/* A fitted SVM as libsvm keeps it (scikit-learn's private attributes,
+ * before it flips signs for binary classifiers). */
+struct model_svm_params {
+        const char *name; /* scikit-learn's class name, at most 47 bytes */
+        enum model_svm_kind kind;
+        enum model_svm_kernel kernel;
+        double gamma, coef0;
+        int degree;           /* poly only; 0..MODEL_SVM_MAX_DEGREE */
+        size_t n_sv;          /* rows of sv */
+        const double *sv;     /* support_vectors_: n_sv x n_features */
+        /* _dual_coef_: (n_classes - 1) x n_sv for SVC, 1 x n_sv otherwise */
+        const double *dual_coef;
+        /* _intercept_ (libsvm's -rho): one per class pair for SVC, else 1 */
+        const double *intercept;
+        /* SVC: support vectors per class (sum n_sv), in class order */
+        const size_t *n_support;
+        /* SVC: Platt parameters, one per class pair, or both NULL */
+        const double *prob_a, *prob_b;
+        bool ovr;        /* SVC: decision_function_shape 'ovr' */
+        bool break_ties; /* SVC: predict is argmax of the ovr values */
+};
+
+#define MODEL_SVM_MAX_DEGREE 64
+
+/* An SVM (SVC, NuSVC, SVR, NuSVR, OneClassSVM) computing what libsvm
+ * computes. classes: n_classes labels for SVC, NULL/0 otherwise. A
+ * OneClassSVM is a regressor whose predict values are +1 and -1 and
+ * whose decision_function is one column. Copies everything; errors and
+ * ownership as the other create functions. */
+int model_svm_create(const struct model_svm_params *p, size_t n_features,
+                     const struct model_label *classes, size_t n_classes,
+                     struct model **out, struct model_error *err);
+
 /* --- probabilistic family (model/probabilistic.c) ------------ */
 /* (issue 3: naive Bayes and neural networks are declared here) */
 
