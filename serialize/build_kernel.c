@@ -143,7 +143,7 @@ static int read_n_support(struct build_ctx *bc, const struct pv *obj, size_t nc,
 {
         const char *who = build_cls_name(obj);
         const char *name = build_attr(bc, obj, "_n_support") ? "_n_support" : "n_support_";
-        size_t n = 0, one = 0;
+        size_t n = 0, one = 0, total = 0;
         int rc = build_attr_f64(bc, obj, name, 1, &p->nsup_f, &n, &one);
         if (rc < 0)
                 return rc;
@@ -158,7 +158,11 @@ static int read_n_support(struct build_ctx *bc, const struct pv *obj, size_t nc,
                         return build_fail(bc, -EINVAL, "%s.%s[%zu]: expected a count of at "
                                           "most %zu, found %g", who, name, i, p->n_sv, x);
                 p->nsup[i] = (size_t)x;
+                total += p->nsup[i];
         }
+        if (total != p->n_sv)
+                return build_fail(bc, -EINVAL, "%s.%s: expected counts summing to the %zu "
+                                  "support vectors, found %zu", who, name, p->n_sv, total);
         return 0;
 }
 
