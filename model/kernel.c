@@ -512,3 +512,296 @@ nomem:
         model_set_error(err, "%s: out of memory", p->name);
         return -ENOMEM;
 }
+
+/* --- nearest neighbours ---------------------------------------------- */
+
+/* KNeighborsClassifier and KNeighborsRegressor by brute force. The answer
+ * depends only on which samples are the k nearest (tied neighbours share a
+ * distance, so a weight, so their order inside the set changes no sum);
+ * when the k-th and (k+1)-th are tied within rounding and would give
+ * different answers, scikit-learn's pick depends on its KD tree, ball tree
+ * or GEMM-based brute force, so such a row is refused rather than
+ * guessed. */
+struct knn {
+        struct model base;
+        struct model_ops ops;
+        char name[48];
+        size_t n, k;
+        int p;
+        bool distance;
+        double *fit_x;     /* n x n_features */
+        double max_norm;   /* largest sum of |x| (p=1) or x^2 (p=2) of a sample */
+        size_t *y_idx;     /* classifier */
+        double *y;         /* regressor: n x n_outputs */
+};
+
+struct knn_work {
+        double *raw;  /* n: sum |d| or sum d^2 */
+        size_t *best; /* k + 1 nearest, ascending (distance, index) */
+        double *w;    /* k weights */
+        double *tmp;  /* k */
+        double *acc;  /* n_classes */
+        void *block;
+};
+
+static int knn_work_get(const struct knn *kn, struct knn_work *w, struct model_error *err)
+{
+        size_t nc = kn->base.n_classes ? kn->base.n_classes : 1;
+        w->block = malloc((kn->n + 2 * kn->k + nc) * sizeof(double) +
+                          (kn->k + 1) * sizeof(size_t));
+        if (!w->block) {
+                model_set_error(err, "%s: out of memory", kn->name);
+                return -ENOMEM;
+        }
+        w->raw = w->block;
+        w->w = w->raw + kn->n;
+        w->tmp = w->w + kn->k;
+        w->acc = w->tmp + kn->k;
+        w->best = (size_t *)(w->acc + nc);
+        return 0;
+}
+
+static double knn_norm(const double *x, size_t nf, int p)
+{
+        double s = 0.0;
+        for (size_t j = 0; j < nf; j++)
+                s += p == 1 ? fabs(x[j]) : x[j] * x[j];
+        return s;
+}
+
+static bool knn_same_answer(const struct knn *kn, size_t a, size_t b)
+{
+        if (kn->y_idx)
+                return kn->y_idx[a] == kn->y_idx[b];
+        size_t no = kn->base.n_outputs;
+        return memcmp(kn->y + a * no, kn->y + b * no, no * sizeof(double)) == 0;
+}
+
+/* Fills w->best with the k nearest samples of x and w->w with their
+ * weights; -EINVAL when the boundary tie makes the set uncertain. */
+static int knn_neighbours(const struct knn *kn, const double *x, size_t row,
+                          struct knn_work *w, struct model_error *err)
+{
+        size_t nf = kn->base.n_features, k = kn->k;
+        size_t m = k < kn->n ? k + 1 : k, have = 0;
+        for (size_t i = 0; i < kn->n; i++) {
+                const double *f = kn->fit_x + i * nf;
+                double s = 0.0;
+                for (size_t j = 0; j < nf; j++) {
+                        double d = x[j] - f[j];
+                        s += kn->p == 1 ? fabs(d) : d * d;
+                }
+                w->raw[i] = s;
+                /* insertion after equals keeps index order among ties */
+                if (have == m && !(s < w->raw[w->best[m - 1]]))
+                        continue;
+                size_t at = have < m ? have++ : m - 1;
+                while (at > 0 && s < w->raw[w->best[at - 1]]) {
+                        w->best[at] = w->best[at - 1];
+                        at--;
+                }
+                w->best[at] = i;
+        }
+        if (m > k) {
+                double lo = w->raw[w->best[k - 1]], hi = w->raw[w->best[k]];
+                double delta = 1e-12 * (knn_norm(x, nf, kn->p) + kn->max_norm);
+                if (hi - lo <= delta) {
+                        for (size_t i = 0; i < kn->n; i++) {
+                                if (w->raw[i] < lo - delta || w->raw[i] > hi + delta ||
+                                    knn_same_answer(kn, i, w->best[k - 1]))
+                                        continue;
+                                model_set_error(err, "%s: row %zu: the %zu-th and %zu-th "
+                                                "nearest samples are equally far and disagree; "
+                                                "scikit-learn's choice between them depends on "
+                                                "its search structure", kn->name, row, k, k + 1);
+                                return -EINVAL;
+                        }
+                }
+        }
+        bool zero = false;
+        for (size_t i = 0; i < k; i++) {
+                double d = w->raw[w->best[i]];
+                w->tmp[i] = kn->p == 2 ? sqrt(d) : d;
+                zero = zero || w->tmp[i] == 0.0;
+        }
+        /* _get_weights: 1/d, or where some distance is 0, 1 for those
+         * neighbours and 0 for the others */
+        for (size_t i = 0; i < k; i++) {
+                if (!kn->distance)
+                        w->w[i] = 1.0;
+                else if (zero)
+                        w->w[i] = w->tmp[i] == 0.0 ? 1.0 : 0.0;
+                else
+                        w->w[i] = 1.0 / w->tmp[i];
+        }
+        return 0;
+}
+
+static int knn_classify(const struct model *m, const double *X, size_t rows,
+                        size_t *class_idx, double *proba, struct model_error *err)
+{
+        const struct knn *kn = (const struct knn *)m;
+        size_t nc = m->n_classes, k = kn->k;
+        struct knn_work w;
+        int rc = knn_work_get(kn, &w, err);
+        if (rc < 0)
+                return rc;
+        for (size_t r = 0; r < rows; r++) {
+                if ((rc = knn_neighbours(kn, X + r * m->n_features, r, &w, err)) < 0)
+                        break;
+                /* predict: weighted_mode's per-class np.sum over the k
+                 * weights (uniform: stats.mode), first class on ties */
+                size_t best = 0;
+                double best_v = 0.0;
+                for (size_t c = 0; c < nc; c++) {
+                        for (size_t i = 0; i < k; i++)
+                                w.tmp[i] = kn->y_idx[w.best[i]] == c ? w.w[i] : 0.0;
+                        double v = model_np_sum(w.tmp, k);
+                        if (c == 0 || v > best_v) {
+                                best = c;
+                                best_v = v;
+                        }
+                }
+                class_idx[r] = best;
+                if (proba) {
+                        double *pr = proba + r * nc;
+                        for (size_t c = 0; c < nc; c++)
+                                pr[c] = 0.0;
+                        for (size_t i = 0; i < k; i++)
+                                pr[kn->y_idx[w.best[i]]] += w.w[i];
+                        double s = model_np_sum(pr, nc);
+                        if (s == 0.0)
+                                s = 1.0;
+                        for (size_t c = 0; c < nc; c++)
+                                pr[c] /= s;
+                }
+        }
+        free(w.block);
+        return rc;
+}
+
+static int knn_regress(const struct model *m, const double *X, size_t rows,
+                       double *out, struct model_error *err)
+{
+        const struct knn *kn = (const struct knn *)m;
+        size_t no = m->n_outputs, k = kn->k;
+        struct knn_work w;
+        int rc = knn_work_get(kn, &w, err);
+        if (rc < 0)
+                return rc;
+        for (size_t r = 0; r < rows; r++) {
+                if ((rc = knn_neighbours(kn, X + r * m->n_features, r, &w, err)) < 0)
+                        break;
+                double denom = kn->distance ? model_np_sum(w.w, k) : (double)k;
+                for (size_t j = 0; j < no; j++) {
+                        for (size_t i = 0; i < k; i++) {
+                                double yv = kn->y[w.best[i] * no + j];
+                                w.tmp[i] = kn->distance ? yv * w.w[i] : yv;
+                        }
+                        out[r * no + j] = model_np_sum(w.tmp, k) / denom;
+                }
+        }
+        free(w.block);
+        return rc;
+}
+
+static void knn_describe(const struct model *m, char *buf, size_t len)
+{
+        const struct knn *kn = (const struct knn *)m;
+        snprintf(buf, len, "%s[k=%zu, %s, %s, %zu samples]", kn->name, kn->k,
+                 kn->p == 1 ? "manhattan" : "euclidean",
+                 kn->distance ? "distance" : "uniform", kn->n);
+}
+
+static void knn_destroy(struct model *m)
+{
+        struct knn *kn = (struct knn *)m;
+        model_base_release(m);
+        free(kn->fit_x);
+        free(kn->y_idx);
+        free(kn->y);
+        free(kn);
+}
+
+int model_knn_create(const struct model_knn_params *p, size_t n_features,
+                     size_t n_outputs, const struct model_label *classes,
+                     size_t n_classes, struct model **out,
+                     struct model_error *err)
+{
+        const char *name = p->name ? p->name : "KNeighbors";
+        bool clf = classes != NULL;
+        if (!p->name || strlen(p->name) >= sizeof(((struct knn *)0)->name)) {
+                model_set_error(err, "KNeighbors: class name missing or too long");
+                return -EINVAL;
+        }
+        if (n_features == 0 || p->n_samples == 0 ||
+            p->n_samples > SIZE_MAX / sizeof(double) / n_features ||
+            p->k == 0 || p->k > p->n_samples || (p->p != 1 && p->p != 2)) {
+                model_set_error(err, "%s: expected 1 <= n_neighbors <= %zu samples of at "
+                                "least 1 feature and p 1 or 2, found n_neighbors %zu, "
+                                "%zu features, p %d", name, p->n_samples, p->k, n_features,
+                                p->p);
+                return -EINVAL;
+        }
+        if (clf ? (!p->y_idx || n_classes < 1) :
+                  (!p->y || n_outputs == 0 ||
+                   n_outputs > SIZE_MAX / sizeof(double) / p->n_samples)) {
+                model_set_error(err, "%s: missing targets", name);
+                return -EINVAL;
+        }
+        if (clf) {
+                for (size_t i = 0; i < p->n_samples; i++) {
+                        if (p->y_idx[i] >= n_classes) {
+                                model_set_error(err, "%s: sample %zu has class %zu of %zu",
+                                                name, i, p->y_idx[i], n_classes);
+                                return -EINVAL;
+                        }
+                }
+        }
+        struct knn *kn = calloc(1, sizeof(*kn));
+        if (!kn)
+                goto nomem;
+        snprintf(kn->name, sizeof(kn->name), "%s", p->name);
+        kn->ops.name = kn->name;
+        kn->ops.describe = knn_describe;
+        kn->ops.destroy = knn_destroy;
+        kn->base.ops = &kn->ops;
+        kn->n = p->n_samples;
+        kn->k = p->k;
+        kn->p = p->p;
+        kn->distance = p->distance;
+        if (!(kn->fit_x = svm_copy(p->fit_x, p->n_samples * n_features)))
+                goto nomem;
+        for (size_t i = 0; i < kn->n; i++) {
+                double s = knn_norm(kn->fit_x + i * n_features, n_features, kn->p);
+                kn->max_norm = s > kn->max_norm ? s : kn->max_norm;
+        }
+        if (clf) {
+                if (!(kn->y_idx = malloc(p->n_samples * sizeof(size_t))))
+                        goto nomem;
+                memcpy(kn->y_idx, p->y_idx, p->n_samples * sizeof(size_t));
+        } else if (!(kn->y = svm_copy(p->y, p->n_samples * n_outputs))) {
+                goto nomem;
+        }
+        int rc = model_base_init(&kn->base, &kn->ops,
+                                 clf ? MODEL_TYPE_CLASSIFIER : MODEL_TYPE_REGRESSOR,
+                                 n_features, classes, n_classes, err);
+        if (rc < 0) {
+                knn_destroy(&kn->base);
+                return rc;
+        }
+        if (clf) {
+                kn->ops.classify = knn_classify;
+                kn->base.has_proba = true;
+        } else {
+                kn->ops.regress = knn_regress;
+                kn->base.n_outputs = n_outputs;
+        }
+        *out = &kn->base;
+        return 0;
+nomem:
+        if (kn)
+                knn_destroy(&kn->base);
+        model_set_error(err, "%s: out of memory", name);
+        return -ENOMEM;
+}

@@ -249,6 +249,31 @@ int model_svm_create(const struct model_svm_params *p, size_t n_features,
                      const struct model_label *classes, size_t n_classes,
                      struct model **out, struct model_error *err);
 
+/* How a nearest-neighbours model weighs and measures. */
+struct model_knn_params {
+        const char *name;   /* scikit-learn's class name, at most 47 bytes */
+        size_t n_samples;   /* rows of fit_x */
+        const double *fit_x; /* _fit_X: n_samples x n_features */
+        size_t k;           /* n_neighbors, 1..n_samples */
+        int p;              /* 1: manhattan, 2: euclidean */
+        bool distance;      /* weights='distance' (else 'uniform') */
+        /* classifier: the class index of each sample (_y); regressor:
+         * n_samples x n_outputs targets */
+        const size_t *y_idx;
+        const double *y;
+};
+
+/* KNeighborsClassifier (classes given) or KNeighborsRegressor (classes
+ * NULL, n_outputs >= 1) by brute force over the training rows. Neighbours
+ * are the k nearest; a row whose k-th and (k+1)-th candidates are at the
+ * same distance (within rounding) and disagree on the answer is refused
+ * with -EINVAL at prediction time, since which one scikit-learn keeps
+ * depends on its tree or heap. Copies everything; errors as above. */
+int model_knn_create(const struct model_knn_params *p, size_t n_features,
+                     size_t n_outputs, const struct model_label *classes,
+                     size_t n_classes, struct model **out,
+                     struct model_error *err);
+
 /* --- probabilistic family (model/probabilistic.c) ------------ */
 /* (issue 3: naive Bayes and neural networks are declared here) */
 

@@ -1,5 +1,5 @@
 /* build_kernel.c - builders for the kernel family: libsvm's SVC, NuSVC,
- * SVR, NuSVR and OneClassSVM. They read libsvm's own view of the model
+ * SVR, NuSVR and OneClassSVM, and KNeighborsClassifier/Regressor. SVMs read libsvm's own view of the model
  * (_dual_coef_, _intercept_, _n_support, _gamma, _probA, _probB), not the
  * public attributes scikit-learn sign-flips for binary classifiers, so
  * that model/ can compute exactly what libsvm computes. */
@@ -261,6 +261,163 @@ static int build_one_class(struct build_ctx *bc, const struct pv *obj, struct mo
         return build_one_output(bc, obj, MODEL_SVM_ONE_CLASS, out);
 }
 
+/* --- nearest neighbours ------------------------------------------- */
+
+/* effective_metric_ as p: euclidean 2, manhattan 1, minkowski with p 1
+ * or 2 (from effective_metric_params_ or p); anything else, or other
+ * metric parameters (weights w), is refused. */
+static int read_knn_metric(struct build_ctx *bc, const struct pv *obj, int *out)
+{
+        const char *who = build_cls_name(obj);
+        const struct pv *m = NULL;
+        int rc = build_need_attr(bc, obj, "effective_metric_", &m);
+        if (rc < 0)
+                return rc;
+        const struct pv *params = build_attr(bc, obj, "effective_metric_params_");
+        const struct pv *pp = NULL;
+        if (params && params->kind == PV_DICT) {
+                pp = build_state_get(bc, params, "p");
+                if (params->u.dict.len > (pp ? 1u : 0u))
+                        return build_fail(bc, -EINVAL, "%s.effective_metric_params_: only p is "
+                                          "supported, found %zu parameters", who,
+                                          params->u.dict.len);
+        } else if (params && params->kind != PV_NONE) {
+                return build_fail(bc, -EINVAL, "%s.effective_metric_params_: expected a dict, "
+                                  "found %s", who, pv_kind_name(params));
+        }
+        if (pv_is_str(m, "euclidean") || pv_is_str(m, "l2")) {
+                *out = 2;
+                return 0;
+        }
+        if (pv_is_str(m, "manhattan") || pv_is_str(m, "l1") || pv_is_str(m, "cityblock")) {
+                *out = 1;
+                return 0;
+        }
+        if (pv_is_str(m, "minkowski")) {
+                if (!pp)
+                        pp = build_attr(bc, obj, "p");
+                double p = pp && pp->kind == PV_INT ? (double)pp->u.i :
+                           pp && pp->kind == PV_FLOAT ? pp->u.f : 0.0;
+                if (p == 1.0 || p == 2.0) {
+                        *out = (int)p;
+                        return 0;
+                }
+                return build_fail(bc, -EINVAL, "%s: minkowski metric with p other than 1 or 2 "
+                                  "is not supported", who);
+        }
+        return build_fail(bc, -EINVAL, "%s.effective_metric_: expected 'euclidean', "
+                          "'manhattan' or 'minkowski', found %s%s%.40s%s", who, pv_kind_name(m),
+                          m->kind == PV_STR ? " '" : "", m->kind == PV_STR ? m->u.s.data : "",
+                          m->kind == PV_STR ? "'" : "");
+}
+
+/* The common part of both neighbours estimators: _fit_X, n_neighbors,
+ * weights and metric. *y, *y_rows, *y_cols: _y as read. */
+static int read_knn(struct build_ctx *bc, const struct pv *obj,
+                    struct model_knn_params *kp, double **fit_x, size_t *nf,
+                    double **y, size_t *y_rows, size_t *y_cols)
+{
+        const char *who = build_cls_name(obj);
+        const struct pv *w = NULL;
+        int64_t k = 0;
+        int rc;
+        if ((rc = build_need_attr(bc, obj, "weights", &w)) < 0)
+                return rc;
+        if (pv_is_str(w, "distance"))
+                kp->distance = true;
+        else if (!pv_is_str(w, "uniform") && w->kind != PV_NONE)
+                return build_fail(bc, -EINVAL, "%s.weights: expected 'uniform' or 'distance', "
+                                  "found %s (callable weights are not supported)", who,
+                                  pv_kind_name(w));
+        if ((rc = read_knn_metric(bc, obj, &kp->p)) < 0 ||
+            (rc = build_attr_int(bc, obj, "n_neighbors", &k)) < 0 ||
+            (rc = build_attr_f64(bc, obj, "_fit_X", 2, fit_x, &kp->n_samples, nf)) < 0)
+                return rc;
+        if (*nf == 0 || kp->n_samples == 0 || k < 1 || (uint64_t)k > kp->n_samples)
+                return build_fail(bc, -EINVAL, "%s: expected 1 <= n_neighbors <= %zu samples "
+                                  "of at least one feature, found n_neighbors %lld and %zu "
+                                  "features", who, kp->n_samples, (long long)k, *nf);
+        kp->k = (size_t)k;
+        kp->fit_x = *fit_x;
+        kp->name = who;
+        if ((rc = build_check_n_features(bc, obj, *nf)) < 0 ||
+            (rc = build_charge(bc, kp->n_samples * (*nf + 2) * sizeof(double), who)) < 0 ||
+            (rc = build_attr_f64(bc, obj, "_y", 0, y, y_rows, y_cols)) < 0)
+                return rc;
+        if (*y_rows != kp->n_samples)
+                return build_fail(bc, -EINVAL, "%s._y: expected %zu rows, found %zu", who,
+                                  kp->n_samples, *y_rows);
+        return build_charge(bc, *y_rows * *y_cols * sizeof(double), who);
+}
+
+static int build_knn_classifier(struct build_ctx *bc, const struct pv *obj,
+                                struct model **out)
+{
+        const char *who = build_cls_name(obj);
+        struct model_knn_params kp = { 0 };
+        struct build_labels labels = { 0 };
+        struct model_error me;
+        double *fit_x = NULL, *y = NULL;
+        size_t *idx = NULL, nf = 0, yr = 0, yc = 0;
+        int rc;
+        if (build_attr_bool(bc, obj, "outputs_2d_", false)) {
+                rc = build_fail(bc, -EINVAL, "%s: multi-output classification is not supported",
+                                who);
+                goto out;
+        }
+        if ((rc = read_knn(bc, obj, &kp, &fit_x, &nf, &y, &yr, &yc)) < 0 ||
+            (rc = build_read_labels(bc, obj, &labels)) < 0)
+                goto out;
+        if (yc != 1) {
+                rc = build_fail(bc, -EINVAL, "%s._y: expected one label per sample", who);
+                goto out;
+        }
+        if (!(idx = malloc(yr * sizeof(size_t)))) {
+                rc = build_fail(bc, -ENOMEM, "out of memory reading _y");
+                goto out;
+        }
+        for (size_t i = 0; i < yr; i++) {
+                if (y[i] < 0 || y[i] != floor(y[i]) || y[i] >= (double)labels.n) {
+                        rc = build_fail(bc, -EINVAL, "%s._y[%zu]: expected a class index below "
+                                        "%zu, found %g", who, i, labels.n, y[i]);
+                        goto out;
+                }
+                idx[i] = (size_t)y[i];
+        }
+        kp.y_idx = idx;
+        rc = model_knn_create(&kp, nf, 0, labels.v, labels.n, out, &me);
+        if (rc < 0)
+                build_model_error(bc, rc, &me);
+out:
+        free(fit_x);
+        free(y);
+        free(idx);
+        build_labels_free(&labels);
+        return rc;
+}
+
+static int build_knn_regressor(struct build_ctx *bc, const struct pv *obj,
+                               struct model **out)
+{
+        struct model_knn_params kp = { 0 };
+        struct model_error me;
+        double *fit_x = NULL, *y = NULL;
+        size_t nf = 0, yr = 0, yc = 0;
+        int rc = read_knn(bc, obj, &kp, &fit_x, &nf, &y, &yr, &yc);
+        if (rc < 0)
+                goto out;
+        kp.y = y;
+        rc = model_knn_create(&kp, nf, yc, NULL, 0, out, &me);
+        if (rc < 0)
+                build_model_error(bc, rc, &me);
+out:
+        free(fit_x);
+        free(y);
+        return rc;
+}
+
+#define INERT(module, name) { { module, name, ROLE_INERT, NULL }, NULL }
+
 #define ENTRY(module, name, fn) { { module, name, ROLE_ESTIMATOR, name }, fn }
 
 /* Modules as the pickles of 1.2, 1.4 and 1.9 name them (pickletools),
@@ -276,5 +433,23 @@ const struct build_entry build_kernel_entries[] = {
         ENTRY("sklearn.svm.classes", "NuSVR", build_svr),
         ENTRY("sklearn.svm._classes", "OneClassSVM", build_one_class),
         ENTRY("sklearn.svm.classes", "OneClassSVM", build_one_class),
+        ENTRY("sklearn.neighbors._classification", "KNeighborsClassifier",
+              build_knn_classifier),
+        ENTRY("sklearn.neighbors.classification", "KNeighborsClassifier",
+              build_knn_classifier),
+        ENTRY("sklearn.neighbors._regression", "KNeighborsRegressor", build_knn_regressor),
+        ENTRY("sklearn.neighbors.regression", "KNeighborsRegressor", build_knn_regressor),
+        /* Parts, never read: the search tree (_tree) and its distance
+         * metric, which Cython pickles as newObj(cls) plus a state tuple;
+         * predictions are made by brute force over _fit_X. */
+        INERT("sklearn.neighbors._kd_tree", "newObj"),
+        INERT("sklearn.neighbors._kd_tree", "KDTree"),
+        INERT("sklearn.neighbors._ball_tree", "newObj"),
+        INERT("sklearn.neighbors._ball_tree", "BallTree"),
+        INERT("sklearn.metrics._dist_metrics", "newObj"),
+        INERT("sklearn.metrics._dist_metrics", "EuclideanDistance"),
+        INERT("sklearn.metrics._dist_metrics", "ManhattanDistance"),
+        INERT("sklearn.metrics._dist_metrics", "EuclideanDistance64"),
+        INERT("sklearn.metrics._dist_metrics", "ManhattanDistance64"),
         { { NULL, NULL, ROLE_ESTIMATOR, NULL }, NULL },
 };
