@@ -265,7 +265,7 @@ static int build_one_class(struct build_ctx *bc, const struct pv *obj, struct mo
 
 /* effective_metric_ as p: euclidean 2, manhattan 1, minkowski with p 1
  * or 2 (from effective_metric_params_ or p); anything else, or other
- * metric parameters (weights w), is refused. */
+ * metric parameters (weights w other than None), is refused. */
 static int read_knn_metric(struct build_ctx *bc, const struct pv *obj, int *out)
 {
         const char *who = build_cls_name(obj);
@@ -277,7 +277,10 @@ static int read_knn_metric(struct build_ctx *bc, const struct pv *obj, int *out)
         const struct pv *pp = NULL;
         if (params && params->kind == PV_DICT) {
                 pp = build_state_get(bc, params, "p");
-                if (params->u.dict.len > (pp ? 1u : 0u))
+                /* scikit-learn records w=None beside p for minkowski */
+                const struct pv *wt = build_state_get(bc, params, "w");
+                size_t known = (pp ? 1u : 0u) + (wt && wt->kind == PV_NONE ? 1u : 0u);
+                if (params->u.dict.len > known)
                         return build_fail(bc, -EINVAL, "%s.effective_metric_params_: only p is "
                                           "supported, found %zu parameters", who,
                                           params->u.dict.len);
