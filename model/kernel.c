@@ -535,7 +535,25 @@ struct knn {
         double *y;         /* regressor: n x n_outputs */
 };
 
+/* Above this many kept candidates, insertion (n x k) gives way to one
+ * sort of all n samples (n log n). */
+#define KNN_INSERTION_MAX 32
+
+struct knn_pair {
+        double d;
+        size_t i;
+};
+
+static int knn_pair_cmp(const void *a, const void *b)
+{
+        const struct knn_pair *x = a, *y = b;
+        if (x->d != y->d)
+                return x->d < y->d ? -1 : 1;
+        return x->i < y->i ? -1 : x->i > y->i;
+}
+
 struct knn_work {
+        struct knn_pair *pairs; /* n, when k is large */
         double *raw;  /* n: sum |d| or sum d^2 */
         size_t *best; /* k + 1 nearest, ascending (distance, index) */
         double *w;    /* k weights */
@@ -558,7 +576,20 @@ static int knn_work_get(const struct knn *kn, struct knn_work *w, struct model_e
         w->tmp = w->w + kn->k;
         w->acc = w->tmp + kn->k;
         w->best = (size_t *)(w->acc + nc);
+        w->pairs = NULL;
+        if (kn->k + 1 > KNN_INSERTION_MAX &&
+            !(w->pairs = malloc(kn->n * sizeof(struct knn_pair)))) {
+                free(w->block);
+                model_set_error(err, "%s: out of memory", kn->name);
+                return -ENOMEM;
+        }
         return 0;
+}
+
+static void knn_work_put(struct knn_work *w)
+{
+        free(w->block);
+        free(w->pairs);
 }
 
 static double knn_norm(const double *x, size_t nf, int p)
@@ -592,6 +623,11 @@ static int knn_neighbours(const struct knn *kn, const double *x, size_t row,
                         s += kn->p == 1 ? fabs(d) : d * d;
                 }
                 w->raw[i] = s;
+                if (w->pairs) {
+                        w->pairs[i].d = s;
+                        w->pairs[i].i = i;
+                        continue;
+                }
                 /* insertion after equals keeps index order among ties */
                 if (have == m && !(s < w->raw[w->best[m - 1]]))
                         continue;
@@ -601,6 +637,11 @@ static int knn_neighbours(const struct knn *kn, const double *x, size_t row,
                         at--;
                 }
                 w->best[at] = i;
+        }
+        if (w->pairs) {
+                qsort(w->pairs, kn->n, sizeof(struct knn_pair), knn_pair_cmp);
+                for (size_t i = 0; i < m; i++)
+                        w->best[i] = w->pairs[i].i;
         }
         if (m > k) {
                 double lo = w->raw[w->best[k - 1]], hi = w->raw[w->best[k]];
@@ -676,7 +717,7 @@ static int knn_classify(const struct model *m, const double *X, size_t rows,
                                 pr[c] /= s;
                 }
         }
-        free(w.block);
+        knn_work_put(&w);
         return rc;
 }
 
@@ -701,7 +742,7 @@ static int knn_regress(const struct model *m, const double *X, size_t rows,
                         out[r * no + j] = model_np_sum(w.tmp, k) / denom;
                 }
         }
-        free(w.block);
+        knn_work_put(&w);
         return rc;
 }
 
