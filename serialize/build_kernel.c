@@ -219,6 +219,12 @@ static int build_svc(struct build_ctx *bc, const struct pv *obj, struct model **
                 goto out;
         }
         sp.break_ties = build_attr_bool(bc, obj, "break_ties", false);
+        if (sp.break_ties && !sp.ovr) {
+                /* scikit-learn's predict raises ValueError for this pair */
+                rc = build_fail(bc, -EINVAL, "%s: break_ties must be False when "
+                                "decision_function_shape is 'ovo'", who);
+                goto out;
+        }
         if ((rc = read_common(bc, obj, &sp, &p, nc - 1, n_pairs)) < 0 ||
             (rc = read_n_support(bc, obj, nc, &p)) < 0 ||
             (rc = read_proba(bc, obj, n_pairs, &sp, &p)) < 0 ||

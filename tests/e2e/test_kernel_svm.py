@@ -87,7 +87,13 @@ def svc_poly_degree_huge():
     return m, ["SVC.degree"]
 
 
-CASES = [svc_precomputed, svc_sparse_fit, svc_n_support_wrong_sum, svc_dual_coef_shape,
+def svc_break_ties_with_ovo():
+    X, y = _iris()
+    return SVC(break_ties=True, decision_function_shape="ovo").fit(X, y), [
+        "break_ties must be False"]
+
+
+CASES = [svc_break_ties_with_ovo, svc_precomputed, svc_sparse_fit, svc_n_support_wrong_sum, svc_dual_coef_shape,
          svr_infinite_support_vector, svc_probability_pairs_short, svc_poly_degree_huge]
 
 
