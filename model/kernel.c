@@ -1,12 +1,17 @@
-/* kernel.c - SVMs: the decision values, votes and probabilities that
- * scikit-learn's bundled libsvm computes for SVC, NuSVC, SVR, NuSVR and
- * OneClassSVM, from the support vectors and coefficients it stores.
+/* kernel.c - the kernel family: SVMs and nearest neighbours.
+ *
+ * SVMs: the decision values, votes and probabilities that scikit-learn's
+ * bundled libsvm computes for SVC, NuSVC, SVR, NuSVR and OneClassSVM,
+ * from the support vectors and coefficients it stores.
  *
  * The arithmetic follows libsvm's order (kernel values first, then per
  * class pair the sum over the first class's support vectors followed by
  * the second's, then minus rho) so that results round as scikit-learn's
  * do; scikit-learn's own sign flips and its one-vs-rest reshaping of
- * one-vs-one values are applied on top exactly as svm/_base.py does. */
+ * one-vs-one values are applied on top exactly as svm/_base.py does.
+ *
+ * Nearest neighbours: KNeighborsClassifier and KNeighborsRegressor by
+ * brute force over the training rows (see struct knn for ties). */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
