@@ -1,2 +1,853 @@
-/* kernel.c - SVMs and nearest neighbours (issue 3). */
+/* kernel.c - the kernel family: SVMs and nearest neighbours.
+ *
+ * SVMs: the decision values, votes and probabilities that scikit-learn's
+ * bundled libsvm computes for SVC, NuSVC, SVR, NuSVR and OneClassSVM,
+ * from the support vectors and coefficients it stores.
+ *
+ * The arithmetic follows libsvm's order (kernel values first, then per
+ * class pair the sum over the first class's support vectors followed by
+ * the second's, then minus rho) so that results round as scikit-learn's
+ * do; scikit-learn's own sign flips and its one-vs-rest reshaping of
+ * one-vs-one values are applied on top exactly as svm/_base.py does.
+ *
+ * Nearest neighbours: KNeighborsClassifier and KNeighborsRegressor by
+ * brute force over the training rows (see struct knn for ties). */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "model_internal.h"
+
+/* More classes than this would make the class-pair tables (n^2) the
+ * largest thing in the model; libsvm itself is impractical long before. */
+#define SVM_MAX_CLASSES 512
+
+struct svm {
+        struct model base;
+        struct model_ops ops;
+        char name[48];
+        enum model_svm_kind kind;
+        enum model_svm_kernel kernel;
+        double gamma, coef0;
+        int degree;
+        size_t n_sv;
+        size_t n_pairs;     /* SVC: n_classes (n_classes - 1) / 2, else 1 */
+        size_t n_coef_rows; /* rows of dual_coef */
+        double *sv;         /* n_sv x n_features */
+        double *dual_coef;  /* n_coef_rows x n_sv */
+        double *intercept;  /* n_pairs */
+        size_t *start;      /* SVC: first support vector of each class */
+        size_t *count;      /* SVC: support vectors of each class */
+        double *prob_a, *prob_b; /* n_pairs, or NULL */
+        bool ovr, break_ties;
+};
+
+/* libsvm's powi: exponentiation by squaring, with its rounding. */
+static double svm_powi(double base, int times)
+{
+        double tmp = base, ret = 1.0;
+        for (int t = times; t > 0; t /= 2) {
+                if (t % 2 == 1)
+                        ret *= tmp;
+                tmp = tmp * tmp;
+        }
+        return ret;
+}
+
+static double svm_dot(const double *a, const double *b, size_t n)
+{
+        double acc = 0.0;
+        for (size_t j = 0; j < n; j++)
+                acc += a[j] * b[j];
+        return acc;
+}
+
+static double svm_kernel_value(const struct svm *s, const double *x, const double *v)
+{
+        size_t nf = s->base.n_features;
+        switch (s->kernel) {
+        case MODEL_SVM_LINEAR:
+                return svm_dot(x, v, nf);
+        case MODEL_SVM_POLY:
+                return svm_powi(s->gamma * svm_dot(x, v, nf) + s->coef0, s->degree);
+        case MODEL_SVM_RBF: {
+                double acc = 0.0;
+                for (size_t j = 0; j < nf; j++) {
+                        double d = x[j] - v[j];
+                        acc += d * d;
+                }
+                return exp(-s->gamma * acc);
+        }
+        case MODEL_SVM_SIGMOID:
+        default:
+                return tanh(s->gamma * svm_dot(x, v, nf) + s->coef0);
+        }
+}
+
+/* libsvm's svm_predict_values for one row: dec[n_pairs] (SVC) or
+ * dec[0] (SVR, one-class), unsigned as libsvm has them. kv holds n_sv. */
+static void svm_libsvm_values(const struct svm *s, const double *x, double *kv,
+                              double *dec)
+{
+        size_t nf = s->base.n_features;
+        for (size_t i = 0; i < s->n_sv; i++)
+                kv[i] = svm_kernel_value(s, x, s->sv + i * nf);
+        if (s->kind != MODEL_SVM_SVC) {
+                double sum = 0.0;
+                for (size_t i = 0; i < s->n_sv; i++)
+                        sum += s->dual_coef[i] * kv[i];
+                dec[0] = sum + s->intercept[0];
+                return;
+        }
+        size_t nc = s->base.n_classes, p = 0;
+        for (size_t i = 0; i < nc; i++) {
+                for (size_t j = i + 1; j < nc; j++, p++) {
+                        const double *c1 = s->dual_coef + (j - 1) * s->n_sv;
+                        const double *c2 = s->dual_coef + i * s->n_sv;
+                        double sum = 0.0;
+                        for (size_t k = s->start[i]; k < s->start[i] + s->count[i]; k++)
+                                sum += c1[k] * kv[k];
+                        for (size_t k = s->start[j]; k < s->start[j] + s->count[j]; k++)
+                                sum += c2[k] * kv[k];
+                        /* libsvm subtracts rho = -intercept: the same double */
+                        dec[p] = sum + s->intercept[p];
+                }
+        }
+}
+
+/* libsvm's one-vs-one vote: the pair's first class wins on dec > 0; the
+ * first class with the most votes is the answer. */
+static size_t svm_vote(const struct svm *s, const double *dec, size_t *votes)
+{
+        size_t nc = s->base.n_classes, p = 0, best = 0;
+        memset(votes, 0, nc * sizeof(size_t));
+        for (size_t i = 0; i < nc; i++)
+                for (size_t j = i + 1; j < nc; j++, p++)
+                        votes[dec[p] > 0.0 ? i : j]++;
+        for (size_t i = 1; i < nc; i++)
+                if (votes[i] > votes[best])
+                        best = i;
+        return best;
+}
+
+/* sklearn.utils.multiclass._ovr_decision_function(dec < 0, -dec, nc). */
+static void svm_ovr_values(size_t nc, const double *dec, double *out, double *conf)
+{
+        size_t p = 0;
+        for (size_t i = 0; i < nc; i++)
+                out[i] = conf[i] = 0.0;
+        for (size_t i = 0; i < nc; i++) {
+                for (size_t j = i + 1; j < nc; j++, p++) {
+                        double c = -dec[p];
+                        conf[i] -= c;
+                        conf[j] += c;
+                        if (dec[p] < 0.0)
+                                out[j] += 1.0;
+                        else
+                                out[i] += 1.0;
+                }
+        }
+        for (size_t i = 0; i < nc; i++)
+                out[i] = out[i] + conf[i] / (3.0 * (fabs(conf[i]) + 1.0));
+}
+
+/* libsvm's sigmoid_predict, written to avoid cancellation in 1 - p. */
+static double svm_platt(double dec, double a, double b)
+{
+        double f = dec * a + b;
+        if (f >= 0.0)
+                return exp(-f) / (1.0 + exp(-f));
+        return 1.0 / (1.0 + exp(f));
+}
+
+/* Pairwise coupling (Wu, Lin and Weng's second method) as libsvm's
+ * multiclass_probability runs it, for every k including 2: r is k x k
+ * pairwise probabilities, p receives k probabilities. Q is k x k and qp k
+ * doubles of scratch. The fixed-point iteration stops when every
+ * |Qp_t - pQp| < 0.005 / k, or after max(100, k) rounds. */
+static void svm_couple(size_t k, const double *r, double *p, double *Q, double *qp)
+{
+        size_t max_iter = k > 100 ? k : 100;
+        double eps = 0.005 / (double)k;
+        for (size_t t = 0; t < k; t++) {
+                p[t] = 1.0 / (double)k;
+                Q[t * k + t] = 0.0;
+                for (size_t j = 0; j < t; j++) {
+                        Q[t * k + t] += r[j * k + t] * r[j * k + t];
+                        Q[t * k + j] = Q[j * k + t];
+                }
+                for (size_t j = t + 1; j < k; j++) {
+                        Q[t * k + t] += r[j * k + t] * r[j * k + t];
+                        Q[t * k + j] = -r[j * k + t] * r[t * k + j];
+                }
+        }
+        for (size_t iter = 0; iter < max_iter; iter++) {
+                double pqp = 0.0, max_error = 0.0;
+                for (size_t t = 0; t < k; t++) {
+                        qp[t] = 0.0;
+                        for (size_t j = 0; j < k; j++)
+                                qp[t] += Q[t * k + j] * p[j];
+                        pqp += p[t] * qp[t];
+                }
+                for (size_t t = 0; t < k; t++) {
+                        double e = fabs(qp[t] - pqp);
+                        if (e > max_error)
+                                max_error = e;
+                }
+                if (max_error < eps)
+                        break;
+                for (size_t t = 0; t < k; t++) {
+                        double diff = (-qp[t] + pqp) / Q[t * k + t];
+                        p[t] += diff;
+                        pqp = (pqp + diff * (diff * Q[t * k + t] + 2.0 * qp[t])) /
+                              (1.0 + diff) / (1.0 + diff);
+                        for (size_t j = 0; j < k; j++) {
+                                qp[j] = (qp[j] + diff * Q[t * k + j]) / (1.0 + diff);
+                                p[j] /= (1.0 + diff);
+                        }
+                }
+        }
+}
+
+/* libsvm's svm_predict_probability from one row's decision values. */
+static void svm_proba_row(const struct svm *s, const double *dec, double *prob,
+                          double *r, double *Q, double *qp)
+{
+        const double min_prob = 1e-7;
+        size_t nc = s->base.n_classes, p = 0;
+        for (size_t i = 0; i < nc; i++) {
+                for (size_t j = i + 1; j < nc; j++, p++) {
+                        double v = svm_platt(dec[p], s->prob_a[p], s->prob_b[p]);
+                        v = v > min_prob ? v : min_prob;
+                        v = v < 1.0 - min_prob ? v : 1.0 - min_prob;
+                        r[i * nc + j] = v;
+                        r[j * nc + i] = 1.0 - v;
+                }
+        }
+        svm_couple(nc, r, prob, Q, qp);
+}
+
+/* Scratch for one row of work, sized from the model. */
+struct svm_scratch {
+        double *kv, *dec, *r, *Q, *qp, *conf, *ovr;
+        size_t *votes;
+        double *block;
+};
+
+static int svm_scratch_get(const struct svm *s, struct svm_scratch *w,
+                           struct model_error *err)
+{
+        size_t nc = s->base.n_classes ? s->base.n_classes : 1;
+        size_t n = s->n_sv + s->n_pairs + 2 * nc * nc + 3 * nc;
+        w->block = malloc(n * sizeof(double));
+        w->votes = malloc(nc * sizeof(size_t));
+        if (!w->block || !w->votes) {
+                free(w->block);
+                free(w->votes);
+                model_set_error(err, "%s: out of memory", s->name);
+                return -ENOMEM;
+        }
+        w->kv = w->block;
+        w->dec = w->kv + s->n_sv;
+        w->r = w->dec + s->n_pairs;
+        w->Q = w->r + nc * nc;
+        w->qp = w->Q + nc * nc;
+        w->conf = w->qp + nc;
+        w->ovr = w->conf + nc;
+        return 0;
+}
+
+static void svm_scratch_put(struct svm_scratch *w)
+{
+        free(w->block);
+        free(w->votes);
+}
+
+static int svm_classify(const struct model *m, const double *X, size_t rows,
+                        size_t *class_idx, double *proba, struct model_error *err)
+{
+        const struct svm *s = (const struct svm *)m;
+        size_t nf = m->n_features, nc = m->n_classes;
+        struct svm_scratch w;
+        int rc = svm_scratch_get(s, &w, err);
+        if (rc < 0)
+                return rc;
+        for (size_t r = 0; r < rows; r++) {
+                svm_libsvm_values(s, X + r * nf, w.kv, w.dec);
+                if (s->break_ties && s->ovr && nc > 2) {
+                        svm_ovr_values(nc, w.dec, w.ovr, w.conf);
+                        class_idx[r] = model_np_argmax(w.ovr, nc);
+                } else {
+                        class_idx[r] = svm_vote(s, w.dec, w.votes);
+                }
+                if (proba)
+                        svm_proba_row(s, w.dec, proba + r * nc, w.r, w.Q, w.qp);
+        }
+        svm_scratch_put(&w);
+        return 0;
+}
+
+/* SVC's decision_function: binary values negated (scikit-learn flips the
+ * sign so positive means classes_[1]), ovo values as they are, or their
+ * ovr reshaping. One-class: libsvm's value. */
+static int svm_decision(const struct model *m, const double *X, size_t rows,
+                        double *out, struct model_error *err)
+{
+        const struct svm *s = (const struct svm *)m;
+        size_t nf = m->n_features, nc = m->n_classes, dw = m->decision_width;
+        struct svm_scratch w;
+        int rc = svm_scratch_get(s, &w, err);
+        if (rc < 0)
+                return rc;
+        for (size_t r = 0; r < rows; r++) {
+                double *o = out + r * dw;
+                svm_libsvm_values(s, X + r * nf, w.kv, w.dec);
+                if (s->kind != MODEL_SVM_SVC)
+                        o[0] = w.dec[0];
+                else if (nc == 2)
+                        o[0] = -w.dec[0];
+                else if (s->ovr)
+                        svm_ovr_values(nc, w.dec, o, w.conf);
+                else
+                        memcpy(o, w.dec, s->n_pairs * sizeof(double));
+        }
+        svm_scratch_put(&w);
+        return 0;
+}
+
+/* SVR: the value; OneClassSVM: libsvm's +1 when the value is > 0. */
+static int svm_regress(const struct model *m, const double *X, size_t rows,
+                       double *out, struct model_error *err)
+{
+        const struct svm *s = (const struct svm *)m;
+        struct svm_scratch w;
+        int rc = svm_scratch_get(s, &w, err);
+        if (rc < 0)
+                return rc;
+        for (size_t r = 0; r < rows; r++) {
+                svm_libsvm_values(s, X + r * m->n_features, w.kv, w.dec);
+                if (s->kind == MODEL_SVM_ONE_CLASS)
+                        out[r] = w.dec[0] > 0.0 ? 1.0 : -1.0;
+                else
+                        out[r] = w.dec[0];
+        }
+        svm_scratch_put(&w);
+        return 0;
+}
+
+static void svm_describe(const struct model *m, char *buf, size_t len)
+{
+        const struct svm *s = (const struct svm *)m;
+        static const char *const kernels[] = {
+                [MODEL_SVM_LINEAR] = "linear", [MODEL_SVM_POLY] = "poly",
+                [MODEL_SVM_RBF] = "rbf", [MODEL_SVM_SIGMOID] = "sigmoid",
+        };
+        if (s->kind == MODEL_SVM_SVC)
+                snprintf(buf, len, "%s[%s, %zu support vectors, %zu classes%s]", s->name,
+                         kernels[s->kernel], s->n_sv, m->n_classes,
+                         m->has_proba ? ", proba" : "");
+        else
+                snprintf(buf, len, "%s[%s, %zu support vectors]", s->name,
+                         kernels[s->kernel], s->n_sv);
+}
+
+static void svm_destroy(struct model *m)
+{
+        struct svm *s = (struct svm *)m;
+        model_base_release(m);
+        free(s->sv);
+        free(s->dual_coef);
+        free(s->intercept);
+        free(s->start);
+        free(s->count);
+        free(s->prob_a);
+        free(s->prob_b);
+        free(s);
+}
+
+static double *svm_copy(const double *src, size_t n)
+{
+        double *d = malloc((n ? n : 1) * sizeof(double));
+        if (d && n)
+                memcpy(d, src, n * sizeof(double));
+        return d;
+}
+
+/* The shape checks of model_svm_create; 0 or -EINVAL with the reason. */
+static int svm_check(const struct model_svm_params *p, size_t n_features,
+                     size_t n_classes, struct model_error *err)
+{
+        const char *name = p->name ? p->name : "SVM";
+        if (!p->name || strlen(p->name) >= sizeof(((struct svm *)0)->name)) {
+                model_set_error(err, "SVM: class name missing or too long");
+                return -EINVAL;
+        }
+        if ((unsigned)p->kind > MODEL_SVM_ONE_CLASS ||
+            (unsigned)p->kernel > MODEL_SVM_SIGMOID) {
+                model_set_error(err, "%s: unknown SVM kind %d or kernel %d", name,
+                                (int)p->kind, (int)p->kernel);
+                return -EINVAL;
+        }
+        if (p->kernel == MODEL_SVM_POLY &&
+            (p->degree < 0 || p->degree > MODEL_SVM_MAX_DEGREE)) {
+                model_set_error(err, "%s: expected degree in 0..%d, found %d", name,
+                                MODEL_SVM_MAX_DEGREE, p->degree);
+                return -EINVAL;
+        }
+        if (!isfinite(p->gamma) || !isfinite(p->coef0)) {
+                model_set_error(err, "%s: gamma and coef0 must be finite", name);
+                return -EINVAL;
+        }
+        if (n_features == 0 || p->n_sv > SIZE_MAX / sizeof(double) / n_features) {
+                model_set_error(err, "%s: expected support vectors of at least 1 feature, "
+                                "found %zu x %zu", name, p->n_sv, n_features);
+                return -EINVAL;
+        }
+        if (p->kind == MODEL_SVM_SVC) {
+                if (n_classes < 2 || n_classes > SVM_MAX_CLASSES || !p->n_support) {
+                        model_set_error(err, "%s: expected 2..%d classes with n_support, "
+                                        "found %zu", name, SVM_MAX_CLASSES, n_classes);
+                        return -EINVAL;
+                }
+                size_t total = 0;
+                for (size_t i = 0; i < n_classes; i++) {
+                        if (p->n_support[i] > p->n_sv - total) {
+                                model_set_error(err, "%s: n_support counts more than the "
+                                                "%zu support vectors", name, p->n_sv);
+                                return -EINVAL;
+                        }
+                        total += p->n_support[i];
+                }
+                if (total != p->n_sv) {
+                        model_set_error(err, "%s: n_support sums to %zu, expected %zu "
+                                        "support vectors", name, total, p->n_sv);
+                        return -EINVAL;
+                }
+                if ((p->prob_a == NULL) != (p->prob_b == NULL)) {
+                        model_set_error(err, "%s: probA and probB must come together", name);
+                        return -EINVAL;
+                }
+        } else if (n_classes != 0) {
+                model_set_error(err, "%s: a regressor has no classes", name);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+int model_svm_create(const struct model_svm_params *p, size_t n_features,
+                     const struct model_label *classes, size_t n_classes,
+                     struct model **out, struct model_error *err)
+{
+        int rc = svm_check(p, n_features, n_classes, err);
+        if (rc < 0)
+                return rc;
+        bool svc = p->kind == MODEL_SVM_SVC;
+        size_t n_pairs = svc ? n_classes * (n_classes - 1) / 2 : 1;
+        size_t coef_rows = svc ? n_classes - 1 : 1;
+        if (p->n_sv > SIZE_MAX / sizeof(double) / coef_rows) {
+                model_set_error(err, "%s: dual coefficients too large", p->name);
+                return -EINVAL;
+        }
+        struct svm *s = calloc(1, sizeof(*s));
+        if (!s)
+                goto nomem;
+        snprintf(s->name, sizeof(s->name), "%s", p->name);
+        s->ops.name = s->name;
+        s->ops.describe = svm_describe;
+        s->ops.destroy = svm_destroy;
+        s->base.ops = &s->ops;
+        s->kind = p->kind;
+        s->kernel = p->kernel;
+        s->gamma = p->gamma;
+        s->coef0 = p->coef0;
+        s->degree = p->degree;
+        s->n_sv = p->n_sv;
+        s->n_pairs = n_pairs;
+        s->n_coef_rows = coef_rows;
+        s->ovr = p->ovr;
+        s->break_ties = p->break_ties;
+        s->sv = svm_copy(p->sv, p->n_sv * n_features);
+        s->dual_coef = svm_copy(p->dual_coef, coef_rows * p->n_sv);
+        s->intercept = svm_copy(p->intercept, n_pairs);
+        if (!s->sv || !s->dual_coef || !s->intercept)
+                goto nomem;
+        if (svc) {
+                s->start = malloc(n_classes * sizeof(size_t));
+                s->count = malloc(n_classes * sizeof(size_t));
+                if (!s->start || !s->count)
+                        goto nomem;
+                for (size_t i = 0, at = 0; i < n_classes; at += p->n_support[i], i++) {
+                        s->start[i] = at;
+                        s->count[i] = p->n_support[i];
+                }
+                if (p->prob_a) {
+                        s->prob_a = svm_copy(p->prob_a, n_pairs);
+                        s->prob_b = svm_copy(p->prob_b, n_pairs);
+                        if (!s->prob_a || !s->prob_b)
+                                goto nomem;
+                }
+        }
+        rc = model_base_init(&s->base, &s->ops,
+                             svc ? MODEL_TYPE_CLASSIFIER : MODEL_TYPE_REGRESSOR,
+                             n_features, classes, n_classes, err);
+        if (rc < 0) {
+                svm_destroy(&s->base);
+                return rc;
+        }
+        if (svc) {
+                s->ops.classify = svm_classify;
+                s->ops.decision = svm_decision;
+                s->base.has_proba = s->prob_a != NULL;
+                s->base.decision_width = n_classes == 2 ? 1 : p->ovr ? n_classes : n_pairs;
+        } else {
+                s->ops.regress = svm_regress;
+                s->base.n_outputs = 1;
+                if (p->kind == MODEL_SVM_ONE_CLASS) {
+                        s->ops.decision = svm_decision;
+                        s->base.decision_width = 1;
+                }
+        }
+        *out = &s->base;
+        return 0;
+nomem:
+        if (s)
+                svm_destroy(&s->base);
+        model_set_error(err, "%s: out of memory", p->name);
+        return -ENOMEM;
+}
+
+/* --- nearest neighbours ---------------------------------------------- */
+
+/* KNeighborsClassifier and KNeighborsRegressor by brute force. The answer
+ * depends only on which samples are the k nearest (tied neighbours share a
+ * distance, so a weight, so their order inside the set changes no sum);
+ * when the k-th and (k+1)-th are tied within rounding and would give
+ * different answers, scikit-learn's pick depends on its KD tree, ball tree
+ * or GEMM-based brute force, so such a row is refused rather than
+ * guessed. */
+struct knn {
+        struct model base;
+        struct model_ops ops;
+        char name[48];
+        size_t n, k;
+        int p;
+        bool distance;
+        double *fit_x;     /* n x n_features */
+        double max_norm;   /* largest sum of |x| (p=1) or x^2 (p=2) of a sample */
+        size_t *y_idx;     /* classifier */
+        double *y;         /* regressor: n x n_outputs */
+};
+
+/* Above this many kept candidates, insertion (n x k) gives way to one
+ * sort of all n samples (n log n). */
+#define KNN_INSERTION_MAX 32
+
+struct knn_pair {
+        double d;
+        size_t i;
+};
+
+static int knn_pair_cmp(const void *a, const void *b)
+{
+        const struct knn_pair *x = a, *y = b;
+        if (x->d != y->d)
+                return x->d < y->d ? -1 : 1;
+        return x->i < y->i ? -1 : x->i > y->i;
+}
+
+struct knn_work {
+        struct knn_pair *pairs; /* n, when k is large */
+        double *raw;  /* n: sum |d| or sum d^2 */
+        size_t *best; /* k + 1 nearest, ascending (distance, index) */
+        double *w;    /* k weights */
+        double *tmp;  /* k */
+        double *acc;  /* n_classes */
+        void *block;
+};
+
+static int knn_work_get(const struct knn *kn, struct knn_work *w, struct model_error *err)
+{
+        size_t nc = kn->base.n_classes ? kn->base.n_classes : 1;
+        w->block = malloc((kn->n + 2 * kn->k + nc) * sizeof(double) +
+                          (kn->k + 1) * sizeof(size_t));
+        if (!w->block) {
+                model_set_error(err, "%s: out of memory", kn->name);
+                return -ENOMEM;
+        }
+        w->raw = w->block;
+        w->w = w->raw + kn->n;
+        w->tmp = w->w + kn->k;
+        w->acc = w->tmp + kn->k;
+        w->best = (size_t *)(w->acc + nc);
+        w->pairs = NULL;
+        if (kn->k + 1 > KNN_INSERTION_MAX &&
+            !(w->pairs = malloc(kn->n * sizeof(struct knn_pair)))) {
+                free(w->block);
+                model_set_error(err, "%s: out of memory", kn->name);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+static void knn_work_put(struct knn_work *w)
+{
+        free(w->block);
+        free(w->pairs);
+}
+
+static double knn_norm(const double *x, size_t nf, int p)
+{
+        double s = 0.0;
+        for (size_t j = 0; j < nf; j++)
+                s += p == 1 ? fabs(x[j]) : x[j] * x[j];
+        return s;
+}
+
+static bool knn_same_answer(const struct knn *kn, size_t a, size_t b)
+{
+        if (kn->y_idx)
+                return kn->y_idx[a] == kn->y_idx[b];
+        size_t no = kn->base.n_outputs;
+        return memcmp(kn->y + a * no, kn->y + b * no, no * sizeof(double)) == 0;
+}
+
+/* Fills w->best with the k nearest samples of x and w->w with their
+ * weights; -EINVAL when the boundary tie makes the set uncertain. */
+static int knn_neighbours(const struct knn *kn, const double *x, size_t row,
+                          struct knn_work *w, struct model_error *err)
+{
+        size_t nf = kn->base.n_features, k = kn->k;
+        size_t m = k < kn->n ? k + 1 : k, have = 0;
+        for (size_t i = 0; i < kn->n; i++) {
+                const double *f = kn->fit_x + i * nf;
+                double s = 0.0;
+                for (size_t j = 0; j < nf; j++) {
+                        double d = x[j] - f[j];
+                        s += kn->p == 1 ? fabs(d) : d * d;
+                }
+                w->raw[i] = s;
+                if (w->pairs) {
+                        w->pairs[i].d = s;
+                        w->pairs[i].i = i;
+                        continue;
+                }
+                /* insertion after equals keeps index order among ties */
+                if (have == m && !(s < w->raw[w->best[m - 1]]))
+                        continue;
+                size_t at = have < m ? have++ : m - 1;
+                while (at > 0 && s < w->raw[w->best[at - 1]]) {
+                        w->best[at] = w->best[at - 1];
+                        at--;
+                }
+                w->best[at] = i;
+        }
+        if (w->pairs) {
+                qsort(w->pairs, kn->n, sizeof(struct knn_pair), knn_pair_cmp);
+                for (size_t i = 0; i < m; i++)
+                        w->best[i] = w->pairs[i].i;
+        }
+        if (m > k) {
+                double lo = w->raw[w->best[k - 1]], hi = w->raw[w->best[k]];
+                double delta = 1e-12 * (knn_norm(x, nf, kn->p) + kn->max_norm);
+                if (hi - lo <= delta) {
+                        for (size_t i = 0; i < kn->n; i++) {
+                                if (w->raw[i] < lo - delta || w->raw[i] > hi + delta ||
+                                    knn_same_answer(kn, i, w->best[k - 1]))
+                                        continue;
+                                model_set_error(err, "%s: row %zu: the %zu-th and %zu-th "
+                                                "nearest samples are equally far and disagree; "
+                                                "scikit-learn's choice between them depends on "
+                                                "its search structure", kn->name, row, k, k + 1);
+                                return -EINVAL;
+                        }
+                }
+        }
+        bool zero = false;
+        for (size_t i = 0; i < k; i++) {
+                double d = w->raw[w->best[i]];
+                w->tmp[i] = kn->p == 2 ? sqrt(d) : d;
+                zero = zero || w->tmp[i] == 0.0;
+        }
+        /* _get_weights: 1/d, or where some distance is 0, 1 for those
+         * neighbours and 0 for the others */
+        for (size_t i = 0; i < k; i++) {
+                if (!kn->distance)
+                        w->w[i] = 1.0;
+                else if (zero)
+                        w->w[i] = w->tmp[i] == 0.0 ? 1.0 : 0.0;
+                else
+                        w->w[i] = 1.0 / w->tmp[i];
+        }
+        return 0;
+}
+
+static int knn_classify(const struct model *m, const double *X, size_t rows,
+                        size_t *class_idx, double *proba, struct model_error *err)
+{
+        const struct knn *kn = (const struct knn *)m;
+        size_t nc = m->n_classes, k = kn->k;
+        struct knn_work w;
+        int rc = knn_work_get(kn, &w, err);
+        if (rc < 0)
+                return rc;
+        for (size_t r = 0; r < rows; r++) {
+                if ((rc = knn_neighbours(kn, X + r * m->n_features, r, &w, err)) < 0)
+                        break;
+                /* predict: weighted_mode's per-class np.sum over the k
+                 * weights (uniform: stats.mode), first class on ties */
+                size_t best = 0;
+                double best_v = 0.0;
+                for (size_t c = 0; c < nc; c++) {
+                        for (size_t i = 0; i < k; i++)
+                                w.tmp[i] = kn->y_idx[w.best[i]] == c ? w.w[i] : 0.0;
+                        double v = model_np_sum(w.tmp, k);
+                        if (c == 0 || v > best_v) {
+                                best = c;
+                                best_v = v;
+                        }
+                }
+                class_idx[r] = best;
+                if (proba) {
+                        double *pr = proba + r * nc;
+                        for (size_t c = 0; c < nc; c++)
+                                pr[c] = 0.0;
+                        for (size_t i = 0; i < k; i++)
+                                pr[kn->y_idx[w.best[i]]] += w.w[i];
+                        double s = model_np_sum(pr, nc);
+                        if (s == 0.0)
+                                s = 1.0;
+                        for (size_t c = 0; c < nc; c++)
+                                pr[c] /= s;
+                }
+        }
+        knn_work_put(&w);
+        return rc;
+}
+
+static int knn_regress(const struct model *m, const double *X, size_t rows,
+                       double *out, struct model_error *err)
+{
+        const struct knn *kn = (const struct knn *)m;
+        size_t no = m->n_outputs, k = kn->k;
+        struct knn_work w;
+        int rc = knn_work_get(kn, &w, err);
+        if (rc < 0)
+                return rc;
+        for (size_t r = 0; r < rows; r++) {
+                if ((rc = knn_neighbours(kn, X + r * m->n_features, r, &w, err)) < 0)
+                        break;
+                double denom = kn->distance ? model_np_sum(w.w, k) : (double)k;
+                for (size_t j = 0; j < no; j++) {
+                        for (size_t i = 0; i < k; i++) {
+                                double yv = kn->y[w.best[i] * no + j];
+                                w.tmp[i] = kn->distance ? yv * w.w[i] : yv;
+                        }
+                        out[r * no + j] = model_np_sum(w.tmp, k) / denom;
+                }
+        }
+        knn_work_put(&w);
+        return rc;
+}
+
+static void knn_describe(const struct model *m, char *buf, size_t len)
+{
+        const struct knn *kn = (const struct knn *)m;
+        snprintf(buf, len, "%s[k=%zu, %s, %s, %zu samples]", kn->name, kn->k,
+                 kn->p == 1 ? "manhattan" : "euclidean",
+                 kn->distance ? "distance" : "uniform", kn->n);
+}
+
+static void knn_destroy(struct model *m)
+{
+        struct knn *kn = (struct knn *)m;
+        model_base_release(m);
+        free(kn->fit_x);
+        free(kn->y_idx);
+        free(kn->y);
+        free(kn);
+}
+
+int model_knn_create(const struct model_knn_params *p, size_t n_features,
+                     size_t n_outputs, const struct model_label *classes,
+                     size_t n_classes, struct model **out,
+                     struct model_error *err)
+{
+        const char *name = p->name ? p->name : "KNeighbors";
+        bool clf = classes != NULL;
+        if (!p->name || strlen(p->name) >= sizeof(((struct knn *)0)->name)) {
+                model_set_error(err, "KNeighbors: class name missing or too long");
+                return -EINVAL;
+        }
+        if (n_features == 0 || p->n_samples == 0 ||
+            p->n_samples > SIZE_MAX / sizeof(double) / n_features ||
+            p->k == 0 || p->k > p->n_samples || (p->p != 1 && p->p != 2)) {
+                model_set_error(err, "%s: expected 1 <= n_neighbors <= %zu samples of at "
+                                "least 1 feature and p 1 or 2, found n_neighbors %zu, "
+                                "%zu features, p %d", name, p->n_samples, p->k, n_features,
+                                p->p);
+                return -EINVAL;
+        }
+        if (clf ? (!p->y_idx || n_classes < 1) :
+                  (!p->y || n_outputs == 0 ||
+                   n_outputs > SIZE_MAX / sizeof(double) / p->n_samples)) {
+                model_set_error(err, "%s: missing targets", name);
+                return -EINVAL;
+        }
+        if (clf) {
+                for (size_t i = 0; i < p->n_samples; i++) {
+                        if (p->y_idx[i] >= n_classes) {
+                                model_set_error(err, "%s: sample %zu has class %zu of %zu",
+                                                name, i, p->y_idx[i], n_classes);
+                                return -EINVAL;
+                        }
+                }
+        }
+        struct knn *kn = calloc(1, sizeof(*kn));
+        if (!kn)
+                goto nomem;
+        snprintf(kn->name, sizeof(kn->name), "%s", p->name);
+        kn->ops.name = kn->name;
+        kn->ops.describe = knn_describe;
+        kn->ops.destroy = knn_destroy;
+        kn->base.ops = &kn->ops;
+        kn->n = p->n_samples;
+        kn->k = p->k;
+        kn->p = p->p;
+        kn->distance = p->distance;
+        if (!(kn->fit_x = svm_copy(p->fit_x, p->n_samples * n_features)))
+                goto nomem;
+        for (size_t i = 0; i < kn->n; i++) {
+                double s = knn_norm(kn->fit_x + i * n_features, n_features, kn->p);
+                kn->max_norm = s > kn->max_norm ? s : kn->max_norm;
+        }
+        if (clf) {
+                if (!(kn->y_idx = malloc(p->n_samples * sizeof(size_t))))
+                        goto nomem;
+                memcpy(kn->y_idx, p->y_idx, p->n_samples * sizeof(size_t));
+        } else if (!(kn->y = svm_copy(p->y, p->n_samples * n_outputs))) {
+                goto nomem;
+        }
+        int rc = model_base_init(&kn->base, &kn->ops,
+                                 clf ? MODEL_TYPE_CLASSIFIER : MODEL_TYPE_REGRESSOR,
+                                 n_features, classes, n_classes, err);
+        if (rc < 0) {
+                knn_destroy(&kn->base);
+                return rc;
+        }
+        if (clf) {
+                kn->ops.classify = knn_classify;
+                kn->base.has_proba = true;
+        } else {
+                kn->ops.regress = knn_regress;
+                kn->base.n_outputs = n_outputs;
+        }
+        *out = &kn->base;
+        return 0;
+nomem:
+        if (kn)
+                knn_destroy(&kn->base);
+        model_set_error(err, "%s: out of memory", name);
+        return -ENOMEM;
+}

@@ -279,6 +279,78 @@ int model_kbins_create(size_t n_features, const size_t *offsets,
 /* --- kernel family (model/kernel.c) -------------------------- */
 /* (issue 3: SVMs and nearest neighbours are declared here) */
 
+/* Which libsvm machine an SVM model is. */
+enum model_svm_kind {
+        MODEL_SVM_SVC,       /* SVC, NuSVC: one-vs-one classifiers */
+        MODEL_SVM_SVR,       /* SVR, NuSVR: one regression value */
+        MODEL_SVM_ONE_CLASS, /* OneClassSVM: predict is +1 / -1 */
+};
+
+enum model_svm_kernel {
+        MODEL_SVM_LINEAR,  /* <x, s> */
+        MODEL_SVM_POLY,    /* (gamma <x, s> + coef0) ^ degree */
+        MODEL_SVM_RBF,     /* exp(-gamma |x - s|^2) */
+        MODEL_SVM_SIGMOID, /* tanh(gamma <x, s> + coef0) */
+};
+
+/* A fitted SVM as libsvm keeps it (scikit-learn's private attributes,
+ * before it flips signs for binary classifiers). */
+struct model_svm_params {
+        const char *name; /* scikit-learn's class name, at most 47 bytes */
+        enum model_svm_kind kind;
+        enum model_svm_kernel kernel;
+        double gamma, coef0;
+        int degree;           /* poly only; 0..MODEL_SVM_MAX_DEGREE */
+        size_t n_sv;          /* rows of sv */
+        const double *sv;     /* support_vectors_: n_sv x n_features */
+        /* _dual_coef_: (n_classes - 1) x n_sv for SVC, 1 x n_sv otherwise */
+        const double *dual_coef;
+        /* _intercept_ (libsvm's -rho): one per class pair for SVC, else 1 */
+        const double *intercept;
+        /* SVC: support vectors per class (sum n_sv), in class order */
+        const size_t *n_support;
+        /* SVC: Platt parameters, one per class pair, or both NULL */
+        const double *prob_a, *prob_b;
+        bool ovr;        /* SVC: decision_function_shape 'ovr' */
+        bool break_ties; /* SVC: predict is argmax of the ovr values */
+};
+
+#define MODEL_SVM_MAX_DEGREE 64
+
+/* An SVM (SVC, NuSVC, SVR, NuSVR, OneClassSVM) computing what libsvm
+ * computes. classes: n_classes labels for SVC, NULL/0 otherwise. A
+ * OneClassSVM is a regressor whose predict values are +1 and -1 and
+ * whose decision_function is one column. Copies everything; errors and
+ * ownership as the other create functions. */
+int model_svm_create(const struct model_svm_params *p, size_t n_features,
+                     const struct model_label *classes, size_t n_classes,
+                     struct model **out, struct model_error *err);
+
+/* How a nearest-neighbours model weighs and measures. */
+struct model_knn_params {
+        const char *name;   /* scikit-learn's class name, at most 47 bytes */
+        size_t n_samples;   /* rows of fit_x */
+        const double *fit_x; /* _fit_X: n_samples x n_features */
+        size_t k;           /* n_neighbors, 1..n_samples */
+        int p;              /* 1: manhattan, 2: euclidean */
+        bool distance;      /* weights='distance' (else 'uniform') */
+        /* classifier: the class index of each sample (_y); regressor:
+         * n_samples x n_outputs targets */
+        const size_t *y_idx;
+        const double *y;
+};
+
+/* KNeighborsClassifier (classes given) or KNeighborsRegressor (classes
+ * NULL, n_outputs >= 1) by brute force over the training rows. Neighbours
+ * are the k nearest; a row whose k-th and (k+1)-th candidates are at the
+ * same distance (within rounding) and disagree on the answer is refused
+ * with -EINVAL at prediction time, since which one scikit-learn keeps
+ * depends on its tree or heap. Copies everything; errors as above. */
+int model_knn_create(const struct model_knn_params *p, size_t n_features,
+                     size_t n_outputs, const struct model_label *classes,
+                     size_t n_classes, struct model **out,
+                     struct model_error *err);
+
 /* --- probabilistic family (model/probabilistic.c) ------------ */
 
 /* How predict_proba normalises a naive Bayes joint log likelihood:

@@ -1,0 +1,109 @@
+"""SVMs beyond the matrix: OneClassSVM (whose score_samples the eval
+output does not carry, so it is compared here on predict and
+decision_function against live scikit-learn), and SVMs whose fitted state
+is broken or unsupported, refused at load time with the reason."""
+import json
+import pickle
+import subprocess
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.datasets import load_iris
+from sklearn.svm import SVC, SVR, OneClassSVM
+
+from conftest import BIN, run_check
+
+
+def _iris():
+    return load_iris(return_X_y=True)
+
+
+def _eval(path, X):
+    p = subprocess.run([BIN, "eval", path], input=json.dumps({"instances": X.tolist()}),
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout)
+
+
+@pytest.mark.parametrize("kernel", ["linear", "rbf", "poly", "sigmoid"])
+def test_oneclass_svm_matches_sklearn(kernel, tmp_path):
+    X, _ = _iris()
+    m = OneClassSVM(kernel=kernel, nu=0.2, gamma=0.1, coef0=0.5).fit(X)
+    rows = np.vstack([X[::6], X[:3] * 4.0, X[:2] * -2.0])
+    path = str(tmp_path / "ocsvm.pkl")
+    with open(path, "wb") as f:
+        pickle.dump(m, f)
+    got = _eval(path, rows)
+    assert got["predict"] == m.predict(rows).astype(float).tolist()
+    want = m.decision_function(rows)
+    assert np.allclose(got["decision_function"], want, rtol=1e-9, atol=1e-12)
+    assert set(got["predict"]) == {1.0, -1.0}
+
+
+def svc_precomputed():
+    X, y = _iris()
+    return SVC(kernel="precomputed").fit(X @ X.T, y), ["SVC.kernel", "'precomputed'"]
+
+
+def svc_sparse_fit():
+    X, y = _iris()
+    return SVC().fit(sp.csr_matrix(X), y), ["sparse"]
+
+
+def svc_n_support_wrong_sum():
+    X, y = _iris()
+    m = SVC().fit(X, y)
+    m._n_support = m._n_support.copy()
+    m._n_support[0] += 1
+    return m, ["SVC._n_support", "summing to the 60 support vectors, found 61"]
+
+
+def svc_dual_coef_shape():
+    X, y = _iris()
+    m = SVC().fit(X, y)
+    m._dual_coef_ = m._dual_coef_[:1]
+    return m, ["SVC._dual_coef_", "expected 2 x"]
+
+
+def svr_infinite_support_vector():
+    X, y = _iris()
+    m = SVR().fit(X, y)
+    m.support_vectors_[0, 1] = np.inf
+    return m, ["SVR.support_vectors_", "not a finite number"]
+
+
+def svc_probability_pairs_short():
+    X, y = _iris()
+    m = SVC(probability=True, random_state=0).fit(X, y)
+    m._probA = m._probA[:2]
+    return m, ["Platt parameters"]
+
+
+def svc_poly_degree_huge():
+    X, y = _iris()
+    m = SVC(kernel="poly", degree=2).fit(X, y)
+    m.degree = 10 ** 6
+    return m, ["SVC.degree"]
+
+
+def svc_break_ties_with_ovo():
+    X, y = _iris()
+    return SVC(break_ties=True, decision_function_shape="ovo").fit(X, y), [
+        "break_ties must be False"]
+
+
+CASES = [svc_break_ties_with_ovo, svc_precomputed, svc_sparse_fit, svc_n_support_wrong_sum, svc_dual_coef_shape,
+         svr_infinite_support_vector, svc_probability_pairs_short, svc_poly_degree_huge]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.__name__)
+def test_svm_broken_state_refused_with_reason(case, tmp_path):
+    model, words = case()
+    path = str(tmp_path / "model.pkl")
+    with open(path, "wb") as f:
+        pickle.dump(model, f)
+    p = run_check(path)
+    assert p.returncode != 0, p.stdout
+    for w in words:
+        assert w in p.stderr, (w, p.stderr)
