@@ -1,2 +1,602 @@
-/* ensemble.c - voting, stacking, bagging and calibration (issue 3). */
+/* ensemble.c - estimators made of fitted estimators: voting (hard and
+ * soft) and stacking, classifiers and regressors.
+ *
+ * The members are models of their own, called through their ops, so any
+ * estimator predictd builds can be one. scikit-learn fits classifier
+ * members on labels encoded as 0..n-1, so a member's class index is the
+ * encoded label and its probability columns line up with the ensemble's
+ * classes; model_ensemble_create checks that instead of assuming it.
+ *
+ * Averages follow numpy's reductions over the member axis: members are
+ * added in order (a reduction over an outer axis is sequential, not
+ * pairwise), products with the weights first, then divided by the sum of
+ * the weights, as np.average does; without weights np.mean adds and
+ * divides by the count. Hard voting counts like np.bincount (weights add
+ * in member order) over max(vote) + 1 bins and takes the first maximum. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "model_internal.h"
+
+struct ensemble {
+        struct model base;
+        enum model_ensemble_kind kind;
+        struct model **members;
+        size_t n;
+        double *weights;                 /* NULL: equal */
+        enum model_stack_method *methods; /* stacking */
+        size_t *widths;                  /* stacking: columns per member */
+        size_t meta_width;               /* stacking: final's input width */
+        bool passthrough;
+        struct model *final;
+        size_t member_width;             /* widest output of one member */
+};
+
+static int oom(struct model_error *err)
+{
+        model_set_error(err, "out of memory in an ensemble");
+        return -ENOMEM;
+}
+
+/* Rows x width scratch for one member's output. */
+static double *scratch(const struct ensemble *e, size_t rows)
+{
+        size_t w = e->member_width ? e->member_width : 1;
+        return malloc((rows ? rows : 1) * w * sizeof(double));
+}
+
+/* One member's predict as doubles: the encoded label of a classifier,
+ * the values of a regressor; out is rows x (1 or n_outputs). */
+static int member_predict(const struct model *mb, const double *X, size_t rows,
+                          double *out, struct model_error *err)
+{
+        if (mb->type == MODEL_TYPE_REGRESSOR)
+                return mb->ops->regress(mb, X, rows, out, err);
+        size_t *idx = malloc((rows ? rows : 1) * sizeof(size_t));
+        if (!idx)
+                return oom(err);
+        int rc = mb->ops->classify(mb, X, rows, idx, NULL, err);
+        for (size_t r = 0; rc == 0 && r < rows; r++)
+                out[r] = (double)idx[r];
+        free(idx);
+        return rc;
+}
+
+static int member_proba(const struct model *mb, const double *X, size_t rows,
+                        double *out, struct model_error *err)
+{
+        size_t *idx = malloc((rows ? rows : 1) * sizeof(size_t));
+        if (!idx)
+                return oom(err);
+        int rc = mb->ops->classify(mb, X, rows, idx, out, err);
+        free(idx);
+        return rc;
+}
+
+/* --- voting ------------------------------------------------------------ */
+
+typedef int (*member_fn)(const struct model *mb, const double *X, size_t rows,
+                         double *out, struct model_error *err);
+
+/* np.average over the members of fetch's output (rows x width each),
+ * with the ensemble's weights, into out[rows x width]. */
+static int member_average(const struct ensemble *e, const double *X, size_t rows,
+                          member_fn fetch, size_t width, double *out,
+                          struct model_error *err)
+{
+        size_t cells = rows * width;
+        double *p = scratch(e, rows);
+        if (!p)
+                return oom(err);
+        double wsum = 0.0;
+        for (size_t i = 0; i < e->n; i++) {
+                int rc = fetch(e->members[i], X, rows, p, err);
+                if (rc < 0) {
+                        free(p);
+                        return rc;
+                }
+                double w = e->weights ? e->weights[i] : 1.0;
+                for (size_t c = 0; c < cells; c++) {
+                        double v = e->weights ? p[c] * w : p[c];
+                        out[c] = i ? out[c] + v : v;
+                }
+                wsum = i ? wsum + w : w;
+        }
+        double div = e->weights ? wsum : (double)e->n;
+        for (size_t c = 0; c < cells; c++)
+                out[c] /= div;
+        free(p);
+        return 0;
+}
+
+/* Every member's encoded vote, votes[rows x n]. */
+static int hard_votes(const struct ensemble *e, const double *X, size_t rows,
+                      double *votes, struct model_error *err)
+{
+        double *col = scratch(e, rows);
+        if (!col)
+                return oom(err);
+        for (size_t i = 0; i < e->n; i++) {
+                int rc = member_predict(e->members[i], X, rows, col, err);
+                if (rc < 0) {
+                        free(col);
+                        return rc;
+                }
+                for (size_t r = 0; r < rows; r++)
+                        votes[r * e->n + i] = col[r];
+        }
+        free(col);
+        return 0;
+}
+
+static int voting_classify(const struct model *m, const double *X, size_t rows,
+                           size_t *class_idx, double *proba,
+                           struct model_error *err)
+{
+        const struct ensemble *e = (const struct ensemble *)m;
+        size_t nc = m->n_classes;
+        int rc = 0;
+        if (e->kind == MODEL_VOTING_SOFT) {
+                double *avg = proba ? proba : malloc((rows ? rows : 1) * nc * sizeof(double));
+                if (!avg)
+                        return oom(err);
+                rc = member_average(e, X, rows, member_proba, nc, avg, err);
+                for (size_t r = 0; rc == 0 && r < rows; r++)
+                        class_idx[r] = model_np_argmax(avg + r * nc, nc);
+                if (avg != proba)
+                        free(avg);
+                return rc;
+        }
+        double *votes = malloc((rows ? rows : 1) * e->n * sizeof(double));
+        double *count = malloc(nc * sizeof(double));
+        if (!votes || !count) {
+                rc = oom(err);
+                goto out;
+        }
+        if ((rc = hard_votes(e, X, rows, votes, err)) < 0)
+                goto out;
+        for (size_t r = 0; r < rows; r++) {
+                const double *v = votes + r * e->n;
+                size_t bins = 0;
+                for (size_t i = 0; i < e->n; i++)
+                        if ((size_t)v[i] + 1 > bins)
+                                bins = (size_t)v[i] + 1;
+                for (size_t k = 0; k < bins; k++)
+                        count[k] = 0.0;
+                for (size_t i = 0; i < e->n; i++)
+                        count[(size_t)v[i]] += e->weights ? e->weights[i] : 1.0;
+                class_idx[r] = model_np_argmax(count, bins);
+        }
+out:
+        free(votes);
+        free(count);
+        return rc;
+}
+
+static int voting_regress(const struct model *m, const double *X, size_t rows,
+                          double *out, struct model_error *err)
+{
+        return member_average((const struct ensemble *)m, X, rows, member_predict, 1, out,
+                              err);
+}
+
+/* transform: probabilities side by side (soft), else predictions. */
+static int voting_transform(const struct model *m, const double *X, size_t rows,
+                            double *out, struct model_error *err)
+{
+        const struct ensemble *e = (const struct ensemble *)m;
+        if (e->kind != MODEL_VOTING_SOFT)
+                return hard_votes(e, X, rows, out, err);
+        size_t nc = m->n_classes, w = e->n * nc;
+        double *p = scratch(e, rows);
+        if (!p)
+                return oom(err);
+        for (size_t i = 0; i < e->n; i++) {
+                int rc = member_proba(e->members[i], X, rows, p, err);
+                if (rc < 0) {
+                        free(p);
+                        return rc;
+                }
+                for (size_t r = 0; r < rows; r++)
+                        memcpy(out + r * w + i * nc, p + r * nc, nc * sizeof(double));
+        }
+        free(p);
+        return 0;
+}
+
+/* --- stacking ------------------------------------------------------------ */
+
+/* The final estimator's input, as _concatenate_predictions builds it. */
+static int stacking_features(const struct ensemble *e, const double *X,
+                             size_t rows, double *meta, struct model_error *err)
+{
+        size_t mw = e->meta_width, col = 0, nf = e->base.n_features;
+        double *p = scratch(e, rows);
+        if (!p)
+                return oom(err);
+        for (size_t i = 0; i < e->n; i++) {
+                const struct model *mb = e->members[i];
+                size_t native, skip = 0;
+                int rc;
+                switch (e->methods[i]) {
+                case MODEL_STACK_PREDICT_PROBA:
+                        native = mb->n_classes;
+                        /* binary: the first column is 1 - the second */
+                        skip = e->base.n_classes == 2 ? 1 : 0;
+                        rc = member_proba(mb, X, rows, p, err);
+                        break;
+                case MODEL_STACK_DECISION_FUNCTION:
+                        native = mb->decision_width;
+                        rc = mb->ops->decision(mb, X, rows, p, err);
+                        break;
+                default:
+                        native = mb->type == MODEL_TYPE_REGRESSOR ? mb->n_outputs : 1;
+                        rc = member_predict(mb, X, rows, p, err);
+                        break;
+                }
+                if (rc < 0) {
+                        free(p);
+                        return rc;
+                }
+                for (size_t r = 0; r < rows; r++)
+                        memcpy(meta + r * mw + col, p + r * native + skip,
+                               (native - skip) * sizeof(double));
+                col += native - skip;
+        }
+        if (e->passthrough)
+                for (size_t r = 0; r < rows; r++)
+                        memcpy(meta + r * mw + col, X + r * nf, nf * sizeof(double));
+        free(p);
+        return 0;
+}
+
+/* Runs the members, then hands their features to fn on the final
+ * estimator. */
+enum final_call { FINAL_CLASSIFY, FINAL_REGRESS, FINAL_DECISION };
+
+static int stacking_run(const struct ensemble *e, const double *X, size_t rows,
+                        enum final_call call, size_t *class_idx, double *out,
+                        struct model_error *err)
+{
+        double *meta = malloc((rows ? rows : 1) * e->meta_width * sizeof(double));
+        if (!meta)
+                return oom(err);
+        int rc = stacking_features(e, X, rows, meta, err);
+        const struct model *f = e->final;
+        if (rc == 0) {
+                switch (call) {
+                case FINAL_CLASSIFY:
+                        rc = f->ops->classify(f, meta, rows, class_idx, out, err);
+                        break;
+                case FINAL_REGRESS:
+                        rc = f->ops->regress(f, meta, rows, out, err);
+                        break;
+                default:
+                        rc = f->ops->decision(f, meta, rows, out, err);
+                        break;
+                }
+        }
+        free(meta);
+        return rc;
+}
+
+static int stacking_classify(const struct model *m, const double *X, size_t rows,
+                             size_t *class_idx, double *proba,
+                             struct model_error *err)
+{
+        return stacking_run((const struct ensemble *)m, X, rows, FINAL_CLASSIFY,
+                            class_idx, proba, err);
+}
+
+static int stacking_regress(const struct model *m, const double *X, size_t rows,
+                            double *out, struct model_error *err)
+{
+        return stacking_run((const struct ensemble *)m, X, rows, FINAL_REGRESS, NULL,
+                            out, err);
+}
+
+static int stacking_decision(const struct model *m, const double *X, size_t rows,
+                             double *out, struct model_error *err)
+{
+        return stacking_run((const struct ensemble *)m, X, rows, FINAL_DECISION, NULL,
+                            out, err);
+}
+
+static int stacking_transform(const struct model *m, const double *X, size_t rows,
+                              double *out, struct model_error *err)
+{
+        return stacking_features((const struct ensemble *)m, X, rows, out, err);
+}
+
+/* --- life cycle ---------------------------------------------------------- */
+
+static void ensemble_describe(const struct model *m, char *buf, size_t len)
+{
+        const struct ensemble *e = (const struct ensemble *)m;
+        size_t used = 0;
+        int n = snprintf(buf, len, "%s(", m->ops->name);
+        for (size_t i = 0; i < e->n && n >= 0 && (size_t)n < len - used; i++) {
+                used += (size_t)n;
+                char inner[128];
+                model_describe(e->members[i], inner, sizeof(inner));
+                n = snprintf(buf + used, len - used, "%s%s", i ? ", " : "", inner);
+        }
+        if (e->final && n >= 0 && (size_t)n < len - used) {
+                used += (size_t)n;
+                char inner[128];
+                model_describe(e->final, inner, sizeof(inner));
+                n = snprintf(buf + used, len - used, "; final=%s", inner);
+        }
+        if (n >= 0 && (size_t)n < len - used) {
+                used += (size_t)n;
+                snprintf(buf + used, len - used, ")");
+        }
+}
+
+static void ensemble_destroy(struct model *m)
+{
+        struct ensemble *e = (struct ensemble *)m;
+        model_base_release(m);
+        for (size_t i = 0; e->members && i < e->n; i++)
+                model_free(e->members[i]);
+        model_free(e->final);
+        free(e->members);
+        free(e->weights);
+        free(e->methods);
+        free(e->widths);
+        free(e);
+}
+
+static const struct model_ops ensemble_ops[] = {
+        [MODEL_VOTING_HARD] = {
+                .name = "VotingClassifier",
+                .classify = voting_classify,
+                .transform = voting_transform,
+                .describe = ensemble_describe,
+                .destroy = ensemble_destroy,
+        },
+        [MODEL_VOTING_SOFT] = {
+                .name = "VotingClassifier",
+                .classify = voting_classify,
+                .transform = voting_transform,
+                .describe = ensemble_describe,
+                .destroy = ensemble_destroy,
+        },
+        [MODEL_VOTING_REGRESSOR] = {
+                .name = "VotingRegressor",
+                .regress = voting_regress,
+                .transform = voting_transform,
+                .describe = ensemble_describe,
+                .destroy = ensemble_destroy,
+        },
+        [MODEL_STACKING_CLASSIFIER] = {
+                .name = "StackingClassifier",
+                .classify = stacking_classify,
+                .decision = stacking_decision,
+                .transform = stacking_transform,
+                .describe = ensemble_describe,
+                .destroy = ensemble_destroy,
+        },
+        [MODEL_STACKING_REGRESSOR] = {
+                .name = "StackingRegressor",
+                .regress = stacking_regress,
+                .transform = stacking_transform,
+                .describe = ensemble_describe,
+                .destroy = ensemble_destroy,
+        },
+};
+
+/* True when a classifier holds exactly the integer labels 0..n-1. */
+static bool encoded_classes(const struct model *mb, size_t n)
+{
+        if (mb->n_classes != n)
+                return false;
+        for (size_t k = 0; k < n; k++) {
+                const struct model_label *l = &mb->classes[k];
+                if (l->type != MODEL_LABEL_INT || l->v.i != (int64_t)k)
+                        return false;
+        }
+        return true;
+}
+
+/* Checks member i for the ensemble and returns its stacking width. */
+static int check_member(const struct ensemble *e, size_t i,
+                        const enum model_stack_method *methods, size_t *width,
+                        struct model_error *err)
+{
+        const struct model *mb = e->members[i];
+        const char *name = e->base.ops->name;
+        bool classifier = e->kind != MODEL_VOTING_REGRESSOR &&
+                          e->kind != MODEL_STACKING_REGRESSOR;
+        enum model_type want = classifier ? MODEL_TYPE_CLASSIFIER : MODEL_TYPE_REGRESSOR;
+        size_t nc = e->base.n_classes;
+
+        if (!mb) {
+                model_set_error(err, "%s: member %zu is missing", name, i);
+                return -EINVAL;
+        }
+        if (mb->type != want) {
+                model_set_error(err, "%s: member %zu (%s) is not a %s", name, i,
+                                mb->ops->name, classifier ? "classifier" : "regressor");
+                return -EINVAL;
+        }
+        if (mb->n_features != e->base.n_features) {
+                model_set_error(err, "%s: member %zu (%s) takes %zu features, member 0 %zu",
+                                name, i, mb->ops->name, mb->n_features,
+                                e->base.n_features);
+                return -EINVAL;
+        }
+        if (classifier && !encoded_classes(mb, nc)) {
+                model_set_error(err,
+                                "%s: member %zu (%s) should hold the encoded classes "
+                                "0..%zu, found %zu classes of another form",
+                                name, i, mb->ops->name, nc - 1, mb->n_classes);
+                return -EINVAL;
+        }
+        if (e->kind == MODEL_VOTING_REGRESSOR && mb->n_outputs != 1) {
+                model_set_error(err, "%s: member %zu (%s) predicts %zu targets, expected 1",
+                                name, i, mb->ops->name, mb->n_outputs);
+                return -EINVAL;
+        }
+        size_t w = classifier ? 1 : mb->n_outputs, native = w;
+        if (e->kind == MODEL_VOTING_SOFT || (methods && methods[i] == MODEL_STACK_PREDICT_PROBA)) {
+                if (!mb->has_proba) {
+                        model_set_error(err, "%s: member %zu (%s) has no predict_proba",
+                                        name, i, mb->ops->name);
+                        return -EINVAL;
+                }
+                native = nc;
+                w = nc == 2 ? 1 : nc;
+        } else if (methods && methods[i] == MODEL_STACK_DECISION_FUNCTION) {
+                if (!mb->ops->decision || !mb->decision_width) {
+                        model_set_error(err, "%s: member %zu (%s) has no decision_function",
+                                        name, i, mb->ops->name);
+                        return -EINVAL;
+                }
+                native = w = mb->decision_width;
+        }
+        *width = w;
+        if (native > e->member_width)
+                ((struct ensemble *)e)->member_width = native;
+        return 0;
+}
+
+int model_ensemble_create(const struct model_ensemble_params *p,
+                          struct model **members, size_t n_members,
+                          const struct model_label *classes, size_t n_classes,
+                          struct model **out, struct model_error *err)
+{
+        struct ensemble *e = NULL;
+        struct model *final = p->final;
+        int rc = -EINVAL;
+        bool stacking = p->kind == MODEL_STACKING_CLASSIFIER ||
+                        p->kind == MODEL_STACKING_REGRESSOR;
+        bool classifier = p->kind == MODEL_VOTING_HARD || p->kind == MODEL_VOTING_SOFT ||
+                          p->kind == MODEL_STACKING_CLASSIFIER;
+
+        if ((unsigned)p->kind > MODEL_STACKING_REGRESSOR) {
+                model_set_error(err, "ensemble: unknown kind %d", (int)p->kind);
+                goto fail;
+        }
+        const char *name = ensemble_ops[p->kind].name;
+        if (n_members == 0 || !members[0]) {
+                model_set_error(err, "%s: expected at least one fitted member, found none",
+                                name);
+                goto fail;
+        }
+        if (classifier && n_classes < 2) {
+                model_set_error(err, "%s: expected at least 2 classes, found %zu", name,
+                                n_classes);
+                goto fail;
+        }
+        if (stacking && (!final || !p->methods)) {
+                model_set_error(err, "%s: expected a final estimator and stack methods",
+                                name);
+                goto fail;
+        }
+        e = calloc(1, sizeof(*e));
+        if (!e)
+                goto nomem;
+        e->members = calloc(n_members, sizeof(*e->members));
+        if (!e->members)
+                goto nomem;
+        e->n = n_members;
+        for (size_t i = 0; i < n_members; i++) {
+                e->members[i] = members[i];
+                members[i] = NULL;
+        }
+        e->final = final;
+        final = NULL;
+        e->kind = p->kind;
+        e->passthrough = p->passthrough;
+        rc = model_base_init(&e->base, &ensemble_ops[p->kind],
+                             classifier ? MODEL_TYPE_CLASSIFIER : MODEL_TYPE_REGRESSOR,
+                             e->members[0]->n_features, classes,
+                             classifier ? n_classes : 0, err);
+        if (rc < 0)
+                goto fail;
+        rc = -EINVAL;
+        if (p->weights) {
+                if (!(e->weights = malloc(n_members * sizeof(double))))
+                        goto nomem;
+                memcpy(e->weights, p->weights, n_members * sizeof(double));
+        }
+        if (stacking) {
+                e->methods = malloc(n_members * sizeof(*e->methods));
+                e->widths = malloc(n_members * sizeof(*e->widths));
+                if (!e->methods || !e->widths)
+                        goto nomem;
+                memcpy(e->methods, p->methods, n_members * sizeof(*e->methods));
+        }
+        for (size_t i = 0; i < n_members; i++) {
+                size_t w = 0;
+                if (stacking && (unsigned)e->methods[i] > MODEL_STACK_DECISION_FUNCTION) {
+                        model_set_error(err, "%s: unknown stack method %d", name,
+                                        (int)e->methods[i]);
+                        goto fail;
+                }
+                if ((rc = check_member(e, i, e->methods, &w, err)) < 0)
+                        goto fail;
+                if (stacking)
+                        e->widths[i] = w;
+                e->meta_width += w;
+        }
+        rc = -EINVAL;
+        switch (p->kind) {
+        case MODEL_VOTING_SOFT:
+                e->base.has_proba = true;
+                e->base.n_out = n_members * n_classes;
+                break;
+        case MODEL_VOTING_HARD:
+                e->base.n_out = n_members;
+                break;
+        case MODEL_VOTING_REGRESSOR:
+                e->base.n_outputs = 1;
+                e->base.n_out = n_members;
+                break;
+        default: {
+                const struct model *f = e->final;
+                if (e->passthrough)
+                        e->meta_width += e->base.n_features;
+                if (f->n_features != e->meta_width) {
+                        model_set_error(err,
+                                        "%s: final estimator %s takes %zu features but the "
+                                        "members give %zu",
+                                        name, f->ops->name, f->n_features, e->meta_width);
+                        goto fail;
+                }
+                if (classifier && (f->type != MODEL_TYPE_CLASSIFIER ||
+                                   !encoded_classes(f, n_classes))) {
+                        model_set_error(err,
+                                        "%s: final estimator %s should be a classifier of "
+                                        "the encoded classes 0..%zu",
+                                        name, f->ops->name, n_classes - 1);
+                        goto fail;
+                }
+                if (!classifier && f->type != MODEL_TYPE_REGRESSOR) {
+                        model_set_error(err, "%s: final estimator %s is not a regressor",
+                                        name, f->ops->name);
+                        goto fail;
+                }
+                e->base.has_proba = f->has_proba;
+                e->base.decision_width = f->ops->decision ? f->decision_width : 0;
+                e->base.n_outputs = f->n_outputs;
+                e->base.n_out = e->meta_width;
+                break;
+        }
+        }
+        *out = &e->base;
+        return 0;
+nomem:
+        rc = -ENOMEM;
+        model_set_error(err, "ensemble: out of memory");
+fail:
+        for (size_t i = 0; i < n_members; i++)
+                model_free(members[i]);
+        model_free(final);
+        if (e)
+                ensemble_destroy(&e->base);
+        return rc;
+}

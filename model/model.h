@@ -206,7 +206,50 @@ int model_gb_create(const struct model_gb_params *p, struct model **trees,
 /* (issue 3: naive Bayes and neural networks are declared here) */
 
 /* --- ensemble family (model/ensemble.c) ---------------------- */
-/* (issue 3: voting, stacking, bagging and calibration are declared here) */
+
+/* Which ensemble of estimators a model is. */
+enum model_ensemble_kind {
+        MODEL_VOTING_HARD,   /* VotingClassifier(voting='hard') */
+        MODEL_VOTING_SOFT,   /* VotingClassifier(voting='soft') */
+        MODEL_VOTING_REGRESSOR,
+        MODEL_STACKING_CLASSIFIER,
+        MODEL_STACKING_REGRESSOR,
+};
+
+/* What a stacking member contributes (its stack_method_ entry). */
+enum model_stack_method {
+        MODEL_STACK_PREDICT,
+        MODEL_STACK_PREDICT_PROBA,
+        MODEL_STACK_DECISION_FUNCTION,
+};
+
+struct model_ensemble_params {
+        enum model_ensemble_kind kind;
+        /* Voting: n_members weights, or NULL for equal ones. */
+        const double *weights;
+        /* Stacking: n_members methods, and whether X follows the
+         * members' columns (passthrough). */
+        const enum model_stack_method *methods;
+        bool passthrough;
+        /* Stacking: final_estimator_, owned by the model (also on
+         * failure). */
+        struct model *final;
+};
+
+/* VotingClassifier, VotingRegressor, StackingClassifier and
+ * StackingRegressor over members[0..n_members), which the model owns
+ * (also on failure). Classifiers take classes, the ensemble's labels
+ * (its LabelEncoder's classes_); their classifier members, and a
+ * stacking classifier's final estimator, must have been fitted on the
+ * encoded labels, that is hold exactly the integer classes 0..n-1, as
+ * scikit-learn fits them. Voting and stacking classifiers transform:
+ * members' probabilities side by side (soft), their encoded votes
+ * (hard) or the stacking features; a voting regressor transforms into
+ * its members' predictions. Errors as above. */
+int model_ensemble_create(const struct model_ensemble_params *p,
+                          struct model **members, size_t n_members,
+                          const struct model_label *classes, size_t n_classes,
+                          struct model **out, struct model_error *err);
 
 /* --- hist family (model/hist.c) ------------------------------ */
 /* (issue 3: histogram gradient boosting and isolation forests are declared here) */
