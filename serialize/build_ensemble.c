@@ -1,6 +1,318 @@
-/* build_ensemble.c - builders for voting, stacking, bagging and calibration (issue 3). */
+/* build_ensemble.c - builders for estimators made of fitted estimators:
+ * VotingClassifier, VotingRegressor, StackingClassifier and
+ * StackingRegressor. Members (estimators_, final_estimator_) go through
+ * build_estimator, so any class predictd builds may be one; the labels
+ * come from the LabelEncoder the ensemble keeps (le_, _label_encoder),
+ * since its members were fitted on the encoded labels. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "build_internal.h"
 
+/* Members of one ensemble; more is no model but a way to multiply work. */
+#define MAX_MEMBERS 4096
+
+#define ENTRY(mod, cls, fn) { { mod, cls, ROLE_ESTIMATOR, cls }, fn }
+
+/* What every ensemble builder collects before model_ensemble_create. */
+struct members {
+        struct model **v;
+        size_t n;
+};
+
+static void members_free(struct members *m)
+{
+        for (size_t i = 0; m->v && i < m->n; i++)
+                model_free(m->v[i]);
+        free(m->v);
+        memset(m, 0, sizeof(*m));
+}
+
+/* Builds every estimator of the list attribute `name` (estimators_). */
+static int build_members(struct build_ctx *bc, const struct pv *obj,
+                         const char *name, struct members *out)
+{
+        const struct pv *list = NULL;
+        int rc = build_need_attr(bc, obj, name, &list);
+        if (rc < 0)
+                return rc;
+        if ((list->kind != PV_LIST && list->kind != PV_TUPLE) || list->u.seq.len == 0)
+                return build_fail(bc, -EINVAL, "%s.%s: expected a non-empty list, found %s",
+                                  build_cls_name(obj), name, pv_kind_name(list));
+        size_t n = list->u.seq.len;
+        if (n > MAX_MEMBERS)
+                return build_fail(bc, -EINVAL, "%s.%s: %zu members (at most %d)",
+                                  build_cls_name(obj), name, n, MAX_MEMBERS);
+        if ((rc = build_charge(bc, n * (sizeof(struct model *) + 2 * sizeof(double)),
+                               name)) < 0)
+                return rc;
+        struct members m = { calloc(n, sizeof(struct model *)), n };
+        if (!m.v)
+                return build_fail(bc, -ENOMEM, "out of memory for %zu members", n);
+        for (size_t i = 0; i < n; i++) {
+                if ((rc = build_estimator(bc, list->u.seq.items[i], &m.v[i])) < 0) {
+                        char inner[sizeof(bc->err->message)];
+                        memcpy(inner, bc->err->message, sizeof(inner));
+                        build_fail(bc, rc, "%s.%s[%zu]: %s", build_cls_name(obj), name, i,
+                                   inner);
+                        members_free(&m);
+                        return rc;
+                }
+        }
+        *out = m;
+        return 0;
+}
+
+static bool is_dropped(const struct pv *est)
+{
+        return est->kind == PV_NONE || pv_is_str(est, "drop");
+}
+
+/* weights of the members that were not dropped (_weights_not_none):
+ * *out is NULL for weights=None, else n_fitted doubles the caller frees. */
+static int read_weights(struct build_ctx *bc, const struct pv *obj, size_t n_fitted,
+                        double **out)
+{
+        const struct pv *w = build_attr(bc, obj, "weights");
+        const struct pv *ests = NULL;
+        *out = NULL;
+        if (!w || w->kind == PV_NONE)
+                return 0;
+        int rc = build_need_attr(bc, obj, "estimators", &ests);
+        if (rc < 0)
+                return rc;
+        if (ests->kind != PV_LIST && ests->kind != PV_TUPLE)
+                return build_fail(bc, -EINVAL, "%s.estimators: expected a list, found %s",
+                                  build_cls_name(obj), pv_kind_name(ests));
+        size_t n = ests->u.seq.len;
+        double *all = NULL;
+        size_t got = 0, s1 = 1;
+        if (w->kind == PV_LIST || w->kind == PV_TUPLE) {
+                got = w->u.seq.len;
+                if (got != n)
+                        goto bad_len;
+                if (!(all = malloc((n ? n : 1) * sizeof(double))))
+                        return build_fail(bc, -ENOMEM, "out of memory reading weights");
+                for (size_t i = 0; i < n; i++) {
+                        const struct pv *x = w->u.seq.items[i];
+                        if (x->kind == PV_INT)
+                                all[i] = (double)x->u.i;
+                        else if (x->kind == PV_FLOAT)
+                                all[i] = x->u.f;
+                        else if (x->kind == PV_BOOL)
+                                all[i] = x->u.b;
+                        else {
+                                free(all);
+                                return build_fail(bc, -EINVAL,
+                                                  "%s.weights[%zu]: expected a number, found %s",
+                                                  build_cls_name(obj), i, pv_kind_name(x));
+                        }
+                }
+        } else {
+                if ((rc = build_attr_f64(bc, obj, "weights", 1, &all, &got, &s1)) < 0)
+                        return rc;
+                if (got != n) {
+                        free(all);
+                        goto bad_len;
+                }
+        }
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++) {
+                const struct pv *pair = ests->u.seq.items[i];
+                if (pair->kind != PV_TUPLE || pair->u.seq.len != 2) {
+                        free(all);
+                        return build_fail(bc, -EINVAL,
+                                          "%s.estimators[%zu]: expected a (name, estimator) "
+                                          "tuple, found %s",
+                                          build_cls_name(obj), i, pv_kind_name(pair));
+                }
+                if (!is_dropped(pair->u.seq.items[1]))
+                        all[k++] = all[i];
+        }
+        if (k != n_fitted) {
+                free(all);
+                return build_fail(bc, -EINVAL,
+                                  "%s: %zu estimators are not dropped but estimators_ holds %zu",
+                                  build_cls_name(obj), k, n_fitted);
+        }
+        *out = all;
+        return 0;
+bad_len:
+        return build_fail(bc, -EINVAL, "%s.weights: expected %zu weights, found %zu",
+                          build_cls_name(obj), n, got);
+}
+
+/* The labels of the LabelEncoder held in attribute `name`. */
+static int read_encoder_labels(struct build_ctx *bc, const struct pv *obj,
+                               const char *name, struct build_labels *out)
+{
+        const struct pv *le = NULL;
+        int rc = build_need_attr(bc, obj, name, &le);
+        if (rc < 0)
+                return rc;
+        if (le->kind != PV_OBJECT || !le->u.obj.state)
+                return build_fail(bc, -EINVAL,
+                                  "%s.%s: expected a fitted LabelEncoder, found %s (multi-label "
+                                  "ensembles are not supported)",
+                                  build_cls_name(obj), name, pv_kind_name(le));
+        return build_read_labels(bc, le, out);
+}
+
+static int finish(struct build_ctx *bc, const struct model_ensemble_params *p,
+                  struct members *m, const struct build_labels *labels,
+                  struct model **out)
+{
+        struct model_error me;
+        int rc = model_ensemble_create(p, m->v, m->n, labels ? labels->v : NULL,
+                                       labels ? labels->n : 0, out, &me);
+        free(m->v); /* the model took (or freed) the members */
+        memset(m, 0, sizeof(*m));
+        return rc < 0 ? build_model_error(bc, rc, &me) : 0;
+}
+
+static int build_voting(struct build_ctx *bc, const struct pv *obj, struct model **out,
+                        bool classifier)
+{
+        struct model_ensemble_params p = { .kind = MODEL_VOTING_REGRESSOR };
+        struct build_labels labels = { 0 };
+        struct members m = { 0 };
+        double *weights = NULL;
+        int rc;
+
+        if (classifier) {
+                const struct pv *v = build_attr(bc, obj, "voting");
+                if (pv_is_str(v, "hard"))
+                        p.kind = MODEL_VOTING_HARD;
+                else if (pv_is_str(v, "soft"))
+                        p.kind = MODEL_VOTING_SOFT;
+                else
+                        return build_fail(bc, -EINVAL,
+                                          "VotingClassifier.voting: expected 'hard' or 'soft', "
+                                          "found %s",
+                                          v && v->kind == PV_STR ? v->u.s.data : pv_kind_name(v));
+                if ((rc = read_encoder_labels(bc, obj, "le_", &labels)) < 0)
+                        return rc;
+        }
+        if ((rc = build_members(bc, obj, "estimators_", &m)) < 0 ||
+            (rc = read_weights(bc, obj, m.n, &weights)) < 0)
+                goto out;
+        p.weights = weights;
+        rc = finish(bc, &p, &m, classifier ? &labels : NULL, out);
+out:
+        members_free(&m);
+        build_labels_free(&labels);
+        free(weights);
+        return rc;
+}
+
+static int build_voting_clf(struct build_ctx *bc, const struct pv *obj,
+                            struct model **out)
+{
+        return build_voting(bc, obj, out, true);
+}
+
+static int build_voting_reg(struct build_ctx *bc, const struct pv *obj,
+                            struct model **out)
+{
+        return build_voting(bc, obj, out, false);
+}
+
+static int read_stack_methods(struct build_ctx *bc, const struct pv *obj, size_t n,
+                              enum model_stack_method **out)
+{
+        const struct pv *sm = NULL;
+        int rc = build_need_attr(bc, obj, "stack_method_", &sm);
+        if (rc < 0)
+                return rc;
+        if ((sm->kind != PV_LIST && sm->kind != PV_TUPLE) || sm->u.seq.len != n)
+                return build_fail(bc, -EINVAL,
+                                  "%s.stack_method_: expected a list of %zu methods, found %s "
+                                  "of %zu",
+                                  build_cls_name(obj), n, pv_kind_name(sm),
+                                  sm->kind == PV_LIST || sm->kind == PV_TUPLE ? sm->u.seq.len
+                                                                              : 0);
+        enum model_stack_method *v = malloc(n * sizeof(*v));
+        if (!v)
+                return build_fail(bc, -ENOMEM, "out of memory reading stack_method_");
+        for (size_t i = 0; i < n; i++) {
+                const struct pv *s = sm->u.seq.items[i];
+                if (pv_is_str(s, "predict"))
+                        v[i] = MODEL_STACK_PREDICT;
+                else if (pv_is_str(s, "predict_proba"))
+                        v[i] = MODEL_STACK_PREDICT_PROBA;
+                else if (pv_is_str(s, "decision_function"))
+                        v[i] = MODEL_STACK_DECISION_FUNCTION;
+                else {
+                        free(v);
+                        return build_fail(bc, -EINVAL,
+                                          "%s.stack_method_[%zu]: expected 'predict', "
+                                          "'predict_proba' or 'decision_function', found %.60s",
+                                          build_cls_name(obj), i,
+                                          s->kind == PV_STR ? s->u.s.data : pv_kind_name(s));
+                }
+        }
+        *out = v;
+        return 0;
+}
+
+static int build_stacking(struct build_ctx *bc, const struct pv *obj, struct model **out,
+                          bool classifier)
+{
+        struct model_ensemble_params p = {
+                .kind = classifier ? MODEL_STACKING_CLASSIFIER : MODEL_STACKING_REGRESSOR,
+        };
+        struct build_labels labels = { 0 };
+        struct members m = { 0 };
+        enum model_stack_method *methods = NULL;
+        const struct pv *fe = NULL;
+        int rc;
+
+        if (classifier && (rc = read_encoder_labels(bc, obj, "_label_encoder", &labels)) < 0)
+                return rc;
+        if ((rc = build_members(bc, obj, "estimators_", &m)) < 0 ||
+            (rc = read_stack_methods(bc, obj, m.n, &methods)) < 0 ||
+            (rc = build_need_attr(bc, obj, "final_estimator_", &fe)) < 0)
+                goto out;
+        if ((rc = build_estimator(bc, fe, &p.final)) < 0) {
+                char inner[sizeof(bc->err->message)];
+                memcpy(inner, bc->err->message, sizeof(inner));
+                build_fail(bc, rc, "%s.final_estimator_: %s", build_cls_name(obj), inner);
+                goto out;
+        }
+        p.methods = methods;
+        p.passthrough = build_attr_bool(bc, obj, "passthrough", false);
+        rc = finish(bc, &p, &m, classifier ? &labels : NULL, out);
+out:
+        members_free(&m);
+        build_labels_free(&labels);
+        free(methods);
+        return rc;
+}
+
+static int build_stacking_clf(struct build_ctx *bc, const struct pv *obj,
+                              struct model **out)
+{
+        return build_stacking(bc, obj, out, true);
+}
+
+static int build_stacking_reg(struct build_ctx *bc, const struct pv *obj,
+                              struct model **out)
+{
+        return build_stacking(bc, obj, out, false);
+}
+
 const struct build_entry build_ensemble_entries[] = {
+        ENTRY("sklearn.ensemble._voting", "VotingClassifier", build_voting_clf),
+        ENTRY("sklearn.ensemble._voting", "VotingRegressor", build_voting_reg),
+        ENTRY("sklearn.ensemble._stacking", "StackingClassifier", build_stacking_clf),
+        ENTRY("sklearn.ensemble._stacking", "StackingRegressor", build_stacking_reg),
+        /* le_ / _label_encoder: read for its classes_, never served */
+        ENTRY("sklearn.preprocessing._label", "LabelEncoder", NULL),
+        /* named_estimators_: a dict subclass repeating estimators_, kept
+         * as inert data */
+        { { "sklearn.utils._bunch", "Bunch", ROLE_INERT, NULL }, NULL },
+        { { "sklearn.utils", "Bunch", ROLE_INERT, NULL }, NULL },
         { { NULL, NULL, ROLE_ESTIMATOR, NULL }, NULL },
 };
