@@ -600,3 +600,320 @@ fail:
                 ensemble_destroy(&e->base);
         return rc;
 }
+
+/* --- calibration ------------------------------------------------------- */
+
+struct calibrator {
+        struct model_calibrator c; /* x and y point into owned */
+        double *owned;             /* isotonic: x then y */
+};
+
+struct cal_member {
+        struct model *est;
+        bool decision;   /* else predict_proba */
+        size_t n_pairs;  /* columns calibrated */
+        size_t pred_col; /* first prediction column used */
+        size_t *pos;     /* n_pairs: the ensemble column each one fills */
+        struct calibrator *cals;
+        size_t n_cals;
+};
+
+struct calibrated {
+        struct model base;
+        struct cal_member *members;
+        size_t n;
+        size_t pred_width; /* widest member prediction */
+};
+
+/* np.interp(t, x, y) after np.clip(t, x_min, x_max), as the linear
+ * interp1d of IsotonicRegression delegates to it for float64 data. */
+static double isotonic_predict(const struct model_calibrator *c, double t)
+{
+        t = t < c->x_min ? c->x_min : t;
+        t = t > c->x_max ? c->x_max : t;
+        const double *x = c->x, *y = c->y;
+        size_t n = c->n;
+        if (n == 1)
+                return y[0];
+        if (t < x[0])
+                return y[0];
+        if (t >= x[n - 1])
+                return y[n - 1];
+        size_t lo = 0, hi = n - 1; /* x[lo] <= t < x[hi] */
+        while (hi - lo > 1) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (x[mid] <= t)
+                        lo = mid;
+                else
+                        hi = mid;
+        }
+        if (x[lo] == t)
+                return y[lo];
+        double slope = (y[lo + 1] - y[lo]) / (x[lo + 1] - x[lo]);
+        double r = slope * (t - x[lo]) + y[lo];
+        if (r != r) {
+                r = slope * (t - x[lo + 1]) + y[lo + 1];
+                if (r != r && y[lo] == y[lo + 1])
+                        r = y[lo];
+        }
+        return r;
+}
+
+static double calibrate(const struct model_calibrator *c, double t)
+{
+        if (c->kind == MODEL_CALIBRATOR_SIGMOID)
+                return model_expit(-(c->a * t + c->b));
+        return isotonic_predict(c, t);
+}
+
+/* One _CalibratedClassifier's predict_proba, added into acc. */
+static int cal_member_add(const struct calibrated *cc, const struct cal_member *cm,
+                          const double *X, size_t rows, double *pred, double *p,
+                          double *acc, struct model_error *err)
+{
+        const struct model *est = cm->est;
+        size_t nc = cc->base.n_classes;
+        size_t w = cm->decision ? est->decision_width : est->n_classes;
+        int rc = cm->decision ? est->ops->decision(est, X, rows, pred, err)
+                              : member_proba(est, X, rows, pred, err);
+        if (rc < 0)
+                return rc;
+        for (size_t r = 0; r < rows; r++) {
+                double *row = p + r * nc;
+                for (size_t k = 0; k < nc; k++)
+                        row[k] = 0.0;
+                for (size_t k = 0; k < cm->n_pairs; k++)
+                        row[cm->pos[k]] = calibrate(&cm->cals[k].c,
+                                                    pred[r * w + cm->pred_col + k]);
+                if (nc == 2) {
+                        row[0] = 1.0 - row[1];
+                } else {
+                        double s = model_np_sum(row, nc);
+                        for (size_t k = 0; k < nc; k++)
+                                row[k] = s != 0.0 ? row[k] / s : 1.0 / (double)nc;
+                }
+                for (size_t k = 0; k < nc; k++) {
+                        if (row[k] > 1.0 && row[k] <= 1.0 + 1e-5)
+                                row[k] = 1.0;
+                        acc[r * nc + k] += row[k];
+                }
+        }
+        return 0;
+}
+
+static int calibrated_classify(const struct model *m, const double *X, size_t rows,
+                               size_t *class_idx, double *proba,
+                               struct model_error *err)
+{
+        const struct calibrated *cc = (const struct calibrated *)m;
+        size_t nc = m->n_classes, cells = (rows ? rows : 1) * nc;
+        double *acc = proba ? proba : malloc(cells * sizeof(double));
+        double *p = malloc(cells * sizeof(double));
+        double *pred = malloc((rows ? rows : 1) * cc->pred_width * sizeof(double));
+        int rc = 0;
+        if (!acc || !p || !pred) {
+                rc = oom(err);
+                goto out;
+        }
+        for (size_t c = 0; c < rows * nc; c++)
+                acc[c] = 0.0;
+        for (size_t i = 0; i < cc->n && rc == 0; i++)
+                rc = cal_member_add(cc, &cc->members[i], X, rows, pred, p, acc, err);
+        for (size_t c = 0; rc == 0 && c < rows * nc; c++)
+                acc[c] /= (double)cc->n;
+        for (size_t r = 0; rc == 0 && r < rows; r++)
+                class_idx[r] = model_np_argmax(acc + r * nc, nc);
+out:
+        if (acc != proba)
+                free(acc);
+        free(p);
+        free(pred);
+        return rc;
+}
+
+static void calibrated_describe(const struct model *m, char *buf, size_t len)
+{
+        const struct calibrated *cc = (const struct calibrated *)m;
+        char inner[160];
+        model_describe(cc->members[0].est, inner, sizeof(inner));
+        snprintf(buf, len, "CalibratedClassifierCV[%zu x %s, %s]", cc->n, inner,
+                 cc->members[0].cals[0].c.kind == MODEL_CALIBRATOR_SIGMOID ? "sigmoid"
+                                                                          : "isotonic");
+}
+
+static void calibrated_destroy(struct model *m)
+{
+        struct calibrated *cc = (struct calibrated *)m;
+        model_base_release(m);
+        for (size_t i = 0; cc->members && i < cc->n; i++) {
+                struct cal_member *cm = &cc->members[i];
+                model_free(cm->est);
+                for (size_t k = 0; cm->cals && k < cm->n_cals; k++)
+                        free(cm->cals[k].owned);
+                free(cm->cals);
+                free(cm->pos);
+        }
+        free(cc->members);
+        free(cc);
+}
+
+static const struct model_ops calibrated_ops = {
+        .name = "CalibratedClassifierCV",
+        .classify = calibrated_classify,
+        .describe = calibrated_describe,
+        .destroy = calibrated_destroy,
+};
+
+static bool same_label(const struct model_label *a, const struct model_label *b)
+{
+        if (a->type != b->type)
+                return false;
+        switch (a->type) {
+        case MODEL_LABEL_INT:
+                return a->v.i == b->v.i;
+        case MODEL_LABEL_FLOAT:
+                return a->v.f == b->v.f;
+        case MODEL_LABEL_BOOL:
+                return a->v.b == b->v.b;
+        default:
+                return strcmp(a->v.s, b->v.s) == 0;
+        }
+}
+
+/* Copies one calibrator, checking an isotonic one's thresholds. */
+static int calibrator_copy(const struct model_calibrator *src, struct calibrator *dst,
+                           struct model_error *err)
+{
+        dst->c = *src;
+        if (src->kind == MODEL_CALIBRATOR_SIGMOID)
+                return 0;
+        if (src->kind != MODEL_CALIBRATOR_ISOTONIC || src->n == 0 ||
+            src->n > SIZE_MAX / 2 / sizeof(double)) {
+                model_set_error(err, "CalibratedClassifierCV: expected a sigmoid or an "
+                                     "isotonic calibrator with thresholds");
+                return -EINVAL;
+        }
+        for (size_t k = 1; k < src->n; k++) {
+                if (!(src->x[k] > src->x[k - 1])) {
+                        model_set_error(err,
+                                        "IsotonicRegression.X_thresholds_: expected strictly "
+                                        "increasing values, found %.17g after %.17g",
+                                        src->x[k], src->x[k - 1]);
+                        return -EINVAL;
+                }
+        }
+        if (!(dst->owned = malloc(2 * src->n * sizeof(double))))
+                return oom(err);
+        memcpy(dst->owned, src->x, src->n * sizeof(double));
+        memcpy(dst->owned + src->n, src->y, src->n * sizeof(double));
+        dst->c.x = dst->owned;
+        dst->c.y = dst->owned + src->n;
+        return 0;
+}
+
+/* Fills member i of cc from est and its calibrators. */
+static int cal_member_init(struct calibrated *cc, size_t i,
+                           const struct model_calibrator *cals, size_t n_cals,
+                           struct model_error *err)
+{
+        struct cal_member *cm = &cc->members[i];
+        const struct model *est = cm->est;
+        size_t nc = cc->base.n_classes;
+        if (est->type != MODEL_TYPE_CLASSIFIER || est->n_features != cc->base.n_features) {
+                model_set_error(err,
+                                "CalibratedClassifierCV: estimator %zu (%s) is not a "
+                                "classifier of %zu features",
+                                i, est->ops->name, cc->base.n_features);
+                return -EINVAL;
+        }
+        cm->decision = est->ops->decision && est->decision_width;
+        if (!cm->decision && !est->has_proba) {
+                model_set_error(err,
+                                "CalibratedClassifierCV: estimator %zu (%s) has neither "
+                                "decision_function nor predict_proba",
+                                i, est->ops->name);
+                return -EINVAL;
+        }
+        size_t w = cm->decision ? est->decision_width : est->n_classes;
+        /* binary predict_proba: only the positive column ([:, 1:]) */
+        cm->pred_col = !cm->decision && nc == 2 ? 1 : 0;
+        size_t cols = w - cm->pred_col;
+        if (w > cc->pred_width)
+                cc->pred_width = w;
+        size_t pairs = est->n_classes < cols ? est->n_classes : cols;
+        pairs = pairs < n_cals ? pairs : n_cals;
+        cm->pos = calloc(pairs ? pairs : 1, sizeof(size_t));
+        cm->cals = calloc(n_cals ? n_cals : 1, sizeof(*cm->cals));
+        if (!cm->pos || !cm->cals)
+                return oom(err);
+        cm->n_pairs = pairs;
+        cm->n_cals = n_cals;
+        for (size_t k = 0; k < n_cals; k++) {
+                int rc = calibrator_copy(&cals[k], &cm->cals[k], err);
+                if (rc < 0)
+                        return rc;
+        }
+        for (size_t k = 0; k < pairs; k++) {
+                size_t j = 0;
+                while (j < nc && !same_label(&est->classes[k], &cc->base.classes[j]))
+                        j++;
+                if (j == nc) {
+                        model_set_error(err,
+                                        "CalibratedClassifierCV: estimator %zu (%s) has a "
+                                        "class that is not among the %zu classes_",
+                                        i, est->ops->name, nc);
+                        return -EINVAL;
+                }
+                /* binary: the one column belongs to classes_[1] */
+                cm->pos[k] = nc == 2 ? j + 1 : j;
+                if (cm->pos[k] >= nc) {
+                        model_set_error(err, "CalibratedClassifierCV: estimator %zu "
+                                             "calibrates a class past the last", i);
+                        return -EINVAL;
+                }
+        }
+        return 0;
+}
+
+int model_calibrated_create(struct model **estimators, size_t n,
+                            const struct model_calibrator *const *cals,
+                            const size_t *n_cals,
+                            const struct model_label *classes, size_t n_classes,
+                            struct model **out, struct model_error *err)
+{
+        struct calibrated *cc = NULL;
+        int rc = -EINVAL;
+        if (n == 0 || !estimators[0] || n_classes < 2) {
+                model_set_error(err,
+                                "CalibratedClassifierCV: expected calibrated classifiers and "
+                                "at least 2 classes, found %zu and %zu",
+                                n, n_classes);
+                goto fail;
+        }
+        if (!(cc = calloc(1, sizeof(*cc))) ||
+            !(cc->members = calloc(n, sizeof(*cc->members))))
+                goto nomem;
+        cc->n = n;
+        for (size_t i = 0; i < n; i++) {
+                cc->members[i].est = estimators[i];
+                estimators[i] = NULL;
+        }
+        if ((rc = model_base_init(&cc->base, &calibrated_ops, MODEL_TYPE_CLASSIFIER,
+                                  cc->members[0].est->n_features, classes, n_classes,
+                                  err)) < 0)
+                goto fail;
+        cc->base.has_proba = true;
+        for (size_t i = 0; i < n; i++)
+                if ((rc = cal_member_init(cc, i, cals[i], n_cals[i], err)) < 0)
+                        goto fail;
+        *out = &cc->base;
+        return 0;
+nomem:
+        rc = oom(err);
+fail:
+        for (size_t i = 0; i < n; i++)
+                model_free(estimators[i]);
+        if (cc)
+                calibrated_destroy(&cc->base);
+        return rc;
+}

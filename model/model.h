@@ -251,6 +251,35 @@ int model_ensemble_create(const struct model_ensemble_params *p,
                           const struct model_label *classes, size_t n_classes,
                           struct model **out, struct model_error *err);
 
+/* One calibrator of CalibratedClassifierCV, mapping a member's decision
+ * value (or probability) t to a probability. */
+enum model_calibrator_kind {
+        MODEL_CALIBRATOR_SIGMOID,  /* _SigmoidCalibration: expit(-(a t + b)) */
+        MODEL_CALIBRATOR_ISOTONIC, /* IsotonicRegression, out_of_bounds='clip' */
+};
+
+struct model_calibrator {
+        enum model_calibrator_kind kind;
+        double a, b;         /* sigmoid */
+        /* isotonic: t is clipped to [x_min, x_max], then interpolated as
+         * np.interp over n strictly increasing x with values y (copied) */
+        size_t n;
+        const double *x, *y;
+        double x_min, x_max;
+};
+
+/* CalibratedClassifierCV over estimators[0..n) (owned by the model, also
+ * on failure): estimator i, whose classes must all be among `classes`,
+ * has calibrators cals[i][0..n_cals[i]), used as _CalibratedClassifier
+ * does (decision_function when the estimator has one, else
+ * predict_proba; the binary case calibrates the positive class only).
+ * predict_proba averages the estimators'. Errors as above. */
+int model_calibrated_create(struct model **estimators, size_t n,
+                            const struct model_calibrator *const *cals,
+                            const size_t *n_cals,
+                            const struct model_label *classes, size_t n_classes,
+                            struct model **out, struct model_error *err);
+
 /* --- hist family (model/hist.c) ------------------------------ */
 /* (issue 3: histogram gradient boosting and isolation forests are declared here) */
 
