@@ -3,8 +3,11 @@
  * StackingRegressor. Members (estimators_, final_estimator_) go through
  * build_estimator, so any class predictd builds may be one; the labels
  * come from the LabelEncoder the ensemble keeps (le_, _label_encoder),
- * since its members were fitted on the encoded labels. */
+ * since its members were fitted on the encoded labels.
+ * CalibratedClassifierCV: each _CalibratedClassifier's estimator and its
+ * calibrators (_SigmoidCalibration, IsotonicRegression). */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -303,13 +306,261 @@ static int build_stacking_reg(struct build_ctx *bc, const struct pv *obj,
         return build_stacking(bc, obj, out, false);
 }
 
+/* --- CalibratedClassifierCV ---------------------------------------------- */
+
+/* A Python or numpy float (or int) attribute. */
+static int attr_number(struct build_ctx *bc, const struct pv *obj, const char *name,
+                       double *out)
+{
+        const struct pv *v = NULL;
+        int rc = build_need_attr(bc, obj, name, &v);
+        if (rc < 0)
+                return rc;
+        if (v->kind == PV_FLOAT)
+                *out = v->u.f;
+        else if (v->kind == PV_INT)
+                *out = (double)v->u.i;
+        else
+                return build_fail(bc, -EINVAL, "%s.%s: expected a number, found %s",
+                                  build_cls_name(obj), name, pv_kind_name(v));
+        if (!isfinite(*out))
+                return build_fail(bc, -EINVAL, "%s.%s is not a finite number",
+                                  build_cls_name(obj), name);
+        return 0;
+}
+
+static bool is_class(const struct pv *v, const char *name)
+{
+        return v->kind == PV_OBJECT && strcmp(v->u.obj.cls->name, name) == 0;
+}
+
+/* Reads one calibrator; an isotonic one's x and y are malloc'd into
+ * *arrays (x then y) for the caller to free. */
+static int read_calibrator(struct build_ctx *bc, const struct pv *v,
+                           struct model_calibrator *c, double **arrays)
+{
+        int rc;
+        memset(c, 0, sizeof(*c));
+        if (v->kind == PV_OBJECT && !v->u.obj.state)
+                return build_fail(bc, -EINVAL, "%s has no state: was it fitted?",
+                                  build_cls_name(v));
+        if (is_class(v, "_SigmoidCalibration")) {
+                c->kind = MODEL_CALIBRATOR_SIGMOID;
+                if ((rc = attr_number(bc, v, "a_", &c->a)) < 0 ||
+                    (rc = attr_number(bc, v, "b_", &c->b)) < 0)
+                        return rc;
+                return 0;
+        }
+        if (!is_class(v, "IsotonicRegression"))
+                return build_fail(bc, -EINVAL,
+                                  "expected a _SigmoidCalibration or IsotonicRegression "
+                                  "calibrator, found %s",
+                                  build_cls_name(v));
+        c->kind = MODEL_CALIBRATOR_ISOTONIC;
+        const struct pv *oob = build_attr(bc, v, "out_of_bounds");
+        if (!pv_is_str(oob, "clip"))
+                return build_fail(bc, -EINVAL,
+                                  "IsotonicRegression.out_of_bounds: expected 'clip' (as "
+                                  "CalibratedClassifierCV sets it), found %s",
+                                  oob && oob->kind == PV_STR ? oob->u.s.data
+                                                             : pv_kind_name(oob));
+        const char *names[2] = { "X_thresholds_", "y_thresholds_" };
+        double *xy[2] = { NULL, NULL };
+        size_t n[2] = { 0, 0 }, s1;
+        for (int k = 0; k < 2; k++) {
+                const struct pv *a = build_attr(bc, v, names[k]);
+                /* interp1d hands float64 data to np.interp; other dtypes
+                 * take scipy's own path, which rounds differently */
+                if (build_is_built_array(a) &&
+                    (a->u.arr->dtype->kind != 'f' || a->u.arr->dtype->itemsize != 8)) {
+                        free(xy[0]);
+                        return build_fail(bc, -EINVAL,
+                                          "IsotonicRegression.%s: expected float64, found "
+                                          "kind '%c' of %zu bytes",
+                                          names[k], a->u.arr->dtype->kind,
+                                          a->u.arr->dtype->itemsize);
+                }
+                if ((rc = build_attr_f64(bc, v, names[k], 1, &xy[k], &n[k], &s1)) < 0) {
+                        free(xy[0]);
+                        return rc;
+                }
+        }
+        if (n[0] != n[1] || n[0] == 0) {
+                rc = build_fail(bc, -EINVAL,
+                                "IsotonicRegression: expected as many X_thresholds_ as "
+                                "y_thresholds_ (at least 1), found %zu and %zu",
+                                n[0], n[1]);
+                goto bad;
+        }
+        if ((rc = build_charge(bc, 2 * n[0] * sizeof(double), "IsotonicRegression")) < 0 ||
+            (rc = attr_number(bc, v, "X_min_", &c->x_min)) < 0 ||
+            (rc = attr_number(bc, v, "X_max_", &c->x_max)) < 0)
+                goto bad;
+        double *both = malloc(2 * n[0] * sizeof(double));
+        if (!both) {
+                rc = build_fail(bc, -ENOMEM, "out of memory reading IsotonicRegression");
+                goto bad;
+        }
+        memcpy(both, xy[0], n[0] * sizeof(double));
+        memcpy(both + n[0], xy[1], n[0] * sizeof(double));
+        c->n = n[0];
+        c->x = both;
+        c->y = both + n[0];
+        *arrays = both;
+        rc = 0;
+bad:
+        free(xy[0]);
+        free(xy[1]);
+        return rc;
+}
+
+/* The parts of one _CalibratedClassifier. */
+struct cal_parts {
+        struct model_calibrator *cals;
+        double **arrays;
+        size_t n;
+};
+
+static void cal_parts_free(struct cal_parts *p)
+{
+        for (size_t k = 0; p->arrays && k < p->n; k++)
+                free(p->arrays[k]);
+        free(p->arrays);
+        free(p->cals);
+}
+
+/* An attribute under either of its names (renamed across versions). */
+static const struct pv *attr_either(struct build_ctx *bc, const struct pv *obj,
+                                    const char *a, const char *b)
+{
+        const struct pv *v = build_attr(bc, obj, a);
+        return v ? v : build_attr(bc, obj, b);
+}
+
+static int read_cal_classifier(struct build_ctx *bc, const struct pv *cc,
+                               struct model **est, struct cal_parts *parts)
+{
+        int rc;
+        if (!is_class(cc, "_CalibratedClassifier") || !cc->u.obj.state)
+                return build_fail(bc, -EINVAL,
+                                  "calibrated_classifiers_: expected a fitted "
+                                  "_CalibratedClassifier, found %s",
+                                  build_cls_name(cc));
+        const struct pv *method = build_attr(bc, cc, "method");
+        if (method && !pv_is_str(method, "sigmoid") && !pv_is_str(method, "isotonic"))
+                return build_fail(bc, -EINVAL,
+                                  "_CalibratedClassifier.method: expected 'sigmoid' or "
+                                  "'isotonic', found %.40s",
+                                  method->kind == PV_STR ? method->u.s.data
+                                                         : pv_kind_name(method));
+        /* 1.2+ name estimator and calibrators; older files base_estimator */
+        const struct pv *e = attr_either(bc, cc, "estimator", "base_estimator");
+        const struct pv *cl = attr_either(bc, cc, "calibrators", "calibrators_");
+        if (!e || !cl)
+                return build_fail(bc, -EINVAL,
+                                  "_CalibratedClassifier: expected estimator and calibrators, "
+                                  "found %s",
+                                  e ? "no calibrators" : "no estimator");
+        if ((cl->kind != PV_LIST && cl->kind != PV_TUPLE) || cl->u.seq.len == 0 ||
+            cl->u.seq.len > MAX_MEMBERS)
+                return build_fail(bc, -EINVAL,
+                                  "_CalibratedClassifier.calibrators: expected a list of 1 to "
+                                  "%d calibrators, found %s",
+                                  MAX_MEMBERS, pv_kind_name(cl));
+        size_t n = cl->u.seq.len;
+        if ((rc = build_charge(bc, n * sizeof(struct model_calibrator), "calibrators")) < 0)
+                return rc;
+        struct cal_parts p = { calloc(n, sizeof(*p.cals)), calloc(n, sizeof(double *)), n };
+        if (!p.cals || !p.arrays) {
+                cal_parts_free(&p);
+                return build_fail(bc, -ENOMEM, "out of memory for %zu calibrators", n);
+        }
+        for (size_t k = 0; k < n; k++) {
+                if ((rc = read_calibrator(bc, cl->u.seq.items[k], &p.cals[k],
+                                          &p.arrays[k])) < 0) {
+                        cal_parts_free(&p);
+                        return rc;
+                }
+        }
+        if ((rc = build_estimator(bc, e, est)) < 0) {
+                char inner[sizeof(bc->err->message)];
+                memcpy(inner, bc->err->message, sizeof(inner));
+                build_fail(bc, rc, "_CalibratedClassifier.estimator: %s", inner);
+                cal_parts_free(&p);
+                return rc;
+        }
+        *parts = p;
+        return 0;
+}
+
+static int build_calibrated(struct build_ctx *bc, const struct pv *obj,
+                            struct model **out)
+{
+        const struct pv *list = NULL;
+        struct build_labels labels = { 0 };
+        struct model_error me;
+        int rc = build_need_attr(bc, obj, "calibrated_classifiers_", &list);
+        if (rc < 0)
+                return rc;
+        if ((list->kind != PV_LIST && list->kind != PV_TUPLE) || list->u.seq.len == 0 ||
+            list->u.seq.len > MAX_MEMBERS)
+                return build_fail(bc, -EINVAL,
+                                  "CalibratedClassifierCV.calibrated_classifiers_: expected a "
+                                  "list of 1 to %d, found %s",
+                                  MAX_MEMBERS, pv_kind_name(list));
+        size_t n = list->u.seq.len, i = 0;
+        if ((rc = build_charge(bc, n * (sizeof(struct model *) + 64),
+                               "calibrated_classifiers_")) < 0 ||
+            (rc = build_read_labels(bc, obj, &labels)) < 0)
+                return rc;
+        struct model **ests = calloc(n, sizeof(*ests));
+        struct cal_parts *parts = calloc(n, sizeof(*parts));
+        const struct model_calibrator **cals = calloc(n, sizeof(*cals));
+        size_t *n_cals = calloc(n, sizeof(*n_cals));
+        if (!ests || !parts || !cals || !n_cals) {
+                rc = build_fail(bc, -ENOMEM, "out of memory for %zu calibrated classifiers", n);
+                goto out;
+        }
+        for (; i < n; i++) {
+                if ((rc = read_cal_classifier(bc, list->u.seq.items[i], &ests[i],
+                                              &parts[i])) < 0) {
+                        char inner[sizeof(bc->err->message)];
+                        memcpy(inner, bc->err->message, sizeof(inner));
+                        build_fail(bc, rc, "CalibratedClassifierCV.calibrated_classifiers_"
+                                           "[%zu]: %s", i, inner);
+                        goto out;
+                }
+                cals[i] = parts[i].cals;
+                n_cals[i] = parts[i].n;
+        }
+        rc = model_calibrated_create(ests, n, cals, n_cals, labels.v, labels.n, out, &me);
+        if (rc < 0)
+                build_model_error(bc, rc, &me);
+out:
+        for (size_t k = 0; k < i && ests; k++) {
+                model_free(ests[k]); /* NULL once the model took them */
+                cal_parts_free(&parts[k]);
+        }
+        free(ests);
+        free(parts);
+        free(cals);
+        free(n_cals);
+        build_labels_free(&labels);
+        return rc;
+}
+
 const struct build_entry build_ensemble_entries[] = {
         ENTRY("sklearn.ensemble._voting", "VotingClassifier", build_voting_clf),
         ENTRY("sklearn.ensemble._voting", "VotingRegressor", build_voting_reg),
         ENTRY("sklearn.ensemble._stacking", "StackingClassifier", build_stacking_clf),
         ENTRY("sklearn.ensemble._stacking", "StackingRegressor", build_stacking_reg),
         /* le_ / _label_encoder: read for its classes_, never served */
+        ENTRY("sklearn.calibration", "CalibratedClassifierCV", build_calibrated),
         ENTRY("sklearn.preprocessing._label", "LabelEncoder", NULL),
+        /* parts of CalibratedClassifierCV */
+        ENTRY("sklearn.calibration", "_CalibratedClassifier", NULL),
+        ENTRY("sklearn.calibration", "_SigmoidCalibration", NULL),
+        ENTRY("sklearn.isotonic", "IsotonicRegression", NULL),
         /* named_estimators_: a dict subclass repeating estimators_, kept
          * as inert data */
         { { "sklearn.utils._bunch", "Bunch", ROLE_INERT, NULL }, NULL },
