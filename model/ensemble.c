@@ -1,5 +1,6 @@
 /* ensemble.c - estimators made of fitted estimators: voting (hard and
- * soft) and stacking, classifiers and regressors.
+ * soft), stacking and bagging, classifiers and regressors, and
+ * CalibratedClassifierCV.
  *
  * The members are models of their own, called through their ops, so any
  * estimator predictd builds can be one. scikit-learn fits classifier
@@ -915,5 +916,294 @@ fail:
                 model_free(estimators[i]);
         if (cc)
                 calibrated_destroy(&cc->base);
+        return rc;
+}
+
+/* --- bagging ------------------------------------------------------------- */
+
+struct bag_member {
+        struct model *m;
+        size_t *features; /* columns of X it reads */
+        size_t n_feat;
+        size_t *cls;      /* classifiers: column of each member class */
+};
+
+struct bagging {
+        struct model base;
+        struct bag_member *members;
+        size_t n;
+        size_t n_estimators, n_jobs;
+        size_t width;     /* predict_proba / predict values per row */
+        size_t max_feat, max_width;
+};
+
+enum bag_call { BAG_PROBA, BAG_VALUES, BAG_DECISION };
+
+/* Adds member bm's contribution on xs (its columns of X) into part:
+ * probabilities spread over the ensemble's columns, or a vote for
+ * members without predict_proba; a regressor's values; decisions. */
+static int bag_add(const struct bagging *b, const struct bag_member *bm,
+                   enum bag_call call, const double *xs, size_t rows, double *tmp,
+                   double *part, struct model_error *err)
+{
+        const struct model *m = bm->m;
+        size_t w = call == BAG_DECISION ? b->base.decision_width : b->width;
+        int rc;
+        if (call == BAG_VALUES)
+                rc = m->ops->regress(m, xs, rows, tmp, err);
+        else if (call == BAG_DECISION)
+                rc = m->ops->decision(m, xs, rows, tmp, err);
+        else if (!m->has_proba)
+                rc = member_predict(m, xs, rows, tmp, err);
+        else
+                rc = member_proba(m, xs, rows, tmp, err);
+        if (rc < 0)
+                return rc;
+        if (call != BAG_PROBA) {
+                for (size_t c = 0; c < rows * w; c++)
+                        part[c] += tmp[c];
+                return 0;
+        }
+        size_t nc = m->n_classes;
+        for (size_t r = 0; r < rows; r++) {
+                double *row = part + r * w;
+                if (!m->has_proba)
+                        row[bm->cls[(size_t)tmp[r]]] += 1.0;
+                else
+                        for (size_t k = 0; k < nc; k++)
+                                row[bm->cls[k]] += tmp[r * nc + k];
+        }
+        return 0;
+}
+
+/* Sums the members job by job (_partition_estimators), the jobs in
+ * order, and divides by n_estimators. */
+static int bag_run(const struct bagging *b, const double *X, size_t rows,
+                   enum bag_call call, double *out, struct model_error *err)
+{
+        size_t w = call == BAG_DECISION ? b->base.decision_width : b->width;
+        size_t nf = b->base.n_features, cells = rows * w, r1 = rows ? rows : 1;
+        double *part = malloc(r1 * w * sizeof(double));
+        double *tmp = malloc(r1 * b->max_width * sizeof(double));
+        double *xs = malloc(r1 * b->max_feat * sizeof(double));
+        int rc = 0;
+        if (!part || !tmp || !xs) {
+                rc = oom(err);
+                goto out;
+        }
+        for (size_t c = 0; c < cells; c++)
+                out[c] = 0.0;
+        size_t jobs = b->n_jobs < b->n ? b->n_jobs : b->n, next = 0;
+        for (size_t j = 0; j < jobs && rc == 0; j++) {
+                size_t count = b->n / jobs + (j < b->n % jobs ? 1 : 0);
+                for (size_t c = 0; c < cells; c++)
+                        part[c] = 0.0;
+                for (size_t i = next; i < next + count && rc == 0; i++) {
+                        const struct bag_member *bm = &b->members[i];
+                        for (size_t r = 0; r < rows; r++)
+                                for (size_t f = 0; f < bm->n_feat; f++)
+                                        xs[r * bm->n_feat + f] = X[r * nf + bm->features[f]];
+                        rc = bag_add(b, bm, call, xs, rows, tmp, part, err);
+                }
+                next += count;
+                for (size_t c = 0; c < cells; c++)
+                        out[c] += part[c];
+        }
+        for (size_t c = 0; rc == 0 && c < cells; c++)
+                out[c] /= (double)b->n_estimators;
+out:
+        free(part);
+        free(tmp);
+        free(xs);
+        return rc;
+}
+
+static int bagging_classify(const struct model *m, const double *X, size_t rows,
+                            size_t *class_idx, double *proba, struct model_error *err)
+{
+        const struct bagging *b = (const struct bagging *)m;
+        size_t nc = m->n_classes;
+        double *p = proba ? proba : malloc((rows ? rows : 1) * nc * sizeof(double));
+        if (!p)
+                return oom(err);
+        int rc = bag_run(b, X, rows, BAG_PROBA, p, err);
+        for (size_t r = 0; rc == 0 && r < rows; r++)
+                class_idx[r] = model_np_argmax(p + r * nc, nc);
+        if (p != proba)
+                free(p);
+        return rc;
+}
+
+static int bagging_regress(const struct model *m, const double *X, size_t rows,
+                           double *out, struct model_error *err)
+{
+        return bag_run((const struct bagging *)m, X, rows, BAG_VALUES, out, err);
+}
+
+static int bagging_decision(const struct model *m, const double *X, size_t rows,
+                            double *out, struct model_error *err)
+{
+        return bag_run((const struct bagging *)m, X, rows, BAG_DECISION, out, err);
+}
+
+static void bagging_describe(const struct model *m, char *buf, size_t len)
+{
+        const struct bagging *b = (const struct bagging *)m;
+        char inner[160];
+        model_describe(b->members[0].m, inner, sizeof(inner));
+        snprintf(buf, len, "%s[%zu x %s]", m->ops->name, b->n, inner);
+}
+
+static void bagging_destroy(struct model *m)
+{
+        struct bagging *b = (struct bagging *)m;
+        model_base_release(m);
+        for (size_t i = 0; b->members && i < b->n; i++) {
+                model_free(b->members[i].m);
+                free(b->members[i].features);
+                free(b->members[i].cls);
+        }
+        free(b->members);
+        free(b);
+}
+
+static const struct model_ops bagging_ops[] = {
+        {
+                .name = "BaggingClassifier",
+                .classify = bagging_classify,
+                .decision = bagging_decision,
+                .describe = bagging_describe,
+                .destroy = bagging_destroy,
+        },
+        {
+                .name = "BaggingRegressor",
+                .regress = bagging_regress,
+                .describe = bagging_describe,
+                .destroy = bagging_destroy,
+        },
+};
+
+/* Checks member i and copies its features and class columns. */
+static int bag_member_init(struct bagging *b, size_t i, const int64_t *features,
+                           size_t n_feat, bool classifier, struct model_error *err)
+{
+        struct bag_member *bm = &b->members[i];
+        const struct model *m = bm->m;
+        const char *name = b->base.ops->name;
+        size_t nc = b->base.n_classes;
+        if (m->type != (classifier ? MODEL_TYPE_CLASSIFIER : MODEL_TYPE_REGRESSOR) ||
+            m->n_features != n_feat || n_feat == 0) {
+                model_set_error(err,
+                                "%s: member %zu (%s) should be a %s of %zu features "
+                                "(its estimators_features_)",
+                                name, i, m->ops->name,
+                                classifier ? "classifier" : "regressor", n_feat);
+                return -EINVAL;
+        }
+        if (!(bm->features = malloc(n_feat * sizeof(size_t))))
+                return oom(err);
+        bm->n_feat = n_feat;
+        for (size_t j = 0; j < n_feat; j++) {
+                if (features[j] < 0 || (uint64_t)features[j] >= b->base.n_features) {
+                        model_set_error(err,
+                                        "%s: estimators_features_[%zu] names feature %lld of "
+                                        "%zu",
+                                        name, i, (long long)features[j],
+                                        b->base.n_features);
+                        return -EINVAL;
+                }
+                bm->features[j] = (size_t)features[j];
+        }
+        if (n_feat > b->max_feat)
+                b->max_feat = n_feat;
+        size_t w = classifier ? (m->has_proba ? m->n_classes : 1) : m->n_outputs;
+        if (!classifier && m->n_outputs != b->width) {
+                model_set_error(err, "%s: member %zu predicts %zu targets, member 0 %zu",
+                                name, i, m->n_outputs, b->width);
+                return -EINVAL;
+        }
+        if (classifier && m->decision_width > w)
+                w = m->decision_width;
+        if (w > b->max_width)
+                b->max_width = w;
+        if (!classifier)
+                return 0;
+        if (!(bm->cls = malloc((m->n_classes ? m->n_classes : 1) * sizeof(size_t))))
+                return oom(err);
+        for (size_t k = 0; k < m->n_classes; k++) {
+                const struct model_label *l = &m->classes[k];
+                if (l->type != MODEL_LABEL_INT || l->v.i < 0 || (uint64_t)l->v.i >= nc ||
+                    (k && (size_t)l->v.i <= bm->cls[k - 1])) {
+                        model_set_error(err,
+                                        "%s: member %zu (%s) should hold increasing encoded "
+                                        "classes below %zu, found another label at %zu",
+                                        name, i, m->ops->name, nc, k);
+                        return -EINVAL;
+                }
+                bm->cls[k] = (size_t)l->v.i;
+        }
+        return 0;
+}
+
+int model_bagging_create(const struct model_bagging_params *p,
+                         struct model **members, size_t n,
+                         const struct model_label *classes, size_t n_classes,
+                         struct model **out, struct model_error *err)
+{
+        struct bagging *b = NULL;
+        int rc = -EINVAL;
+        const struct model_ops *ops = &bagging_ops[p->classifier ? 0 : 1];
+        if (n == 0 || !members[0] || p->n_estimators == 0 || p->n_jobs == 0 ||
+            (p->classifier && n_classes < 2)) {
+                model_set_error(err,
+                                "%s: expected fitted members, n_estimators, n_jobs and (for "
+                                "a classifier) 2 classes or more",
+                                ops->name);
+                goto fail;
+        }
+        if (!(b = calloc(1, sizeof(*b))) || !(b->members = calloc(n, sizeof(*b->members))))
+                goto nomem;
+        b->n = n;
+        for (size_t i = 0; i < n; i++) {
+                b->members[i].m = members[i];
+                members[i] = NULL;
+        }
+        if ((rc = model_base_init(&b->base, ops,
+                                  p->classifier ? MODEL_TYPE_CLASSIFIER : MODEL_TYPE_REGRESSOR,
+                                  p->n_features, classes, p->classifier ? n_classes : 0,
+                                  err)) < 0)
+                goto fail;
+        b->n_estimators = p->n_estimators;
+        b->n_jobs = p->n_jobs;
+        b->width = p->classifier ? n_classes : b->members[0].m->n_outputs;
+        b->max_width = b->width;
+        for (size_t i = 0; i < n; i++)
+                if ((rc = bag_member_init(b, i, p->features[i], p->n_feat[i], p->classifier,
+                                          err)) < 0)
+                        goto fail;
+        if (p->classifier) {
+                b->base.has_proba = true;
+                /* decision_function when every member has one of the
+                 * ensemble's width */
+                size_t dw = n_classes == 2 ? 1 : n_classes;
+                bool dec = true;
+                for (size_t i = 0; i < n; i++) {
+                        const struct model *m = b->members[i].m;
+                        dec = dec && m->ops->decision && m->decision_width == dw &&
+                              m->n_classes == n_classes;
+                }
+                b->base.decision_width = dec ? dw : 0;
+        } else {
+                b->base.n_outputs = b->width;
+        }
+        *out = &b->base;
+        return 0;
+nomem:
+        rc = oom(err);
+fail:
+        for (size_t i = 0; i < n; i++)
+                model_free(members[i]);
+        if (b)
+                bagging_destroy(&b->base);
         return rc;
 }

@@ -280,6 +280,27 @@ int model_calibrated_create(struct model **estimators, size_t n,
                             const struct model_label *classes, size_t n_classes,
                             struct model **out, struct model_error *err);
 
+struct model_bagging_params {
+        bool classifier;     /* BaggingClassifier, else BaggingRegressor */
+        size_t n_estimators; /* the n_estimators parameter: the divisor */
+        size_t n_jobs;       /* partitions summed apart, as joblib's jobs */
+        /* estimators_features_: member i reads X columns
+         * features[i][0..n_feat[i]) (copied) */
+        const int64_t *const *features;
+        const size_t *n_feat;
+        size_t n_features;   /* X's width */
+};
+
+/* BaggingClassifier / BaggingRegressor over members[0..n) (owned, also on
+ * failure). Classifier members hold encoded labels, a sorted subset of
+ * 0..n_classes-1; predict_proba adds their probabilities (votes for
+ * members without predict_proba) per job, adds the jobs and divides by
+ * n_estimators, as _parallel_predict_proba does. Errors as above. */
+int model_bagging_create(const struct model_bagging_params *p,
+                         struct model **members, size_t n,
+                         const struct model_label *classes, size_t n_classes,
+                         struct model **out, struct model_error *err);
+
 /* --- hist family (model/hist.c) ------------------------------ */
 /* (issue 3: histogram gradient boosting and isolation forests are declared here) */
 
