@@ -549,6 +549,117 @@ out:
         return rc;
 }
 
+/* --- bagging --------------------------------------------------------------- */
+
+/* estimators_features_[i] as int64 column indices (malloc'd). */
+static int read_features(struct build_ctx *bc, const struct pv *v, size_t i,
+                         int64_t **out, size_t *n)
+{
+        if (!build_is_built_array(v) || v->u.arr->ndim != 1 ||
+            !strchr("iu", v->u.arr->dtype->kind))
+                return build_fail(bc, -EINVAL,
+                                  "estimators_features_[%zu]: expected a 1-D integer array, "
+                                  "found %s",
+                                  i, pv_kind_name(v));
+        const struct pv_array *a = v->u.arr;
+        int rc = build_charge(bc, a->count * sizeof(size_t), "estimators_features_");
+        if (rc < 0)
+                return rc;
+        int64_t *f = malloc((a->count ? a->count : 1) * sizeof(int64_t));
+        if (!f)
+                return build_fail(bc, -ENOMEM, "out of memory reading estimators_features_");
+        for (size_t k = 0; k < a->count; k++) {
+                if (!numpy_get_i64(a->dtype, a->data + k * a->dtype->itemsize, &f[k])) {
+                        free(f);
+                        return build_fail(bc, -EINVAL,
+                                          "estimators_features_[%zu][%zu] is out of range",
+                                          i, k);
+                }
+        }
+        *out = f;
+        *n = a->count;
+        return 0;
+}
+
+static int build_bagging(struct build_ctx *bc, const struct pv *obj, struct model **out,
+                         bool classifier)
+{
+        struct model_bagging_params p = { .classifier = classifier, .n_jobs = 1 };
+        struct build_labels labels = { 0 };
+        struct members m = { 0 };
+        const struct pv *feats = NULL, *jobs;
+        int64_t **features = NULL, n_est = 0, n_in = 0;
+        size_t *n_feat = NULL, n_members = 0;
+        struct model_error me;
+        int rc;
+
+        if ((classifier && (rc = build_read_labels(bc, obj, &labels)) < 0) ||
+            (rc = build_attr_int(bc, obj, "n_estimators", &n_est)) < 0 ||
+            (rc = build_attr_int(bc, obj, "n_features_in_", &n_in)) < 0 ||
+            (rc = build_members(bc, obj, "estimators_", &m)) < 0 ||
+            (rc = build_need_attr(bc, obj, "estimators_features_", &feats)) < 0)
+                goto out;
+        n_members = m.n;
+        rc = -EINVAL;
+        if (n_est <= 0 || (uint64_t)n_est != m.n || n_in <= 0) {
+                build_fail(bc, rc,
+                           "%s: expected n_estimators (%lld) fitted members and a positive "
+                           "n_features_in_, found %zu and %lld",
+                           build_cls_name(obj), (long long)n_est, m.n, (long long)n_in);
+                goto out;
+        }
+        if ((feats->kind != PV_LIST && feats->kind != PV_TUPLE) || feats->u.seq.len != m.n) {
+                build_fail(bc, rc,
+                           "%s.estimators_features_: expected a list of %zu arrays, found %s",
+                           build_cls_name(obj), m.n, pv_kind_name(feats));
+                goto out;
+        }
+        /* joblib's jobs sum apart; a negative n_jobs depends on the CPUs of
+         * the machine that predicts, which no file records: one job */
+        jobs = build_attr(bc, obj, "n_jobs");
+        if (jobs && jobs->kind == PV_INT && jobs->u.i > 0)
+                p.n_jobs = (size_t)jobs->u.i;
+        features = calloc(m.n, sizeof(*features));
+        n_feat = calloc(m.n, sizeof(*n_feat));
+        if (!features || !n_feat) {
+                rc = build_fail(bc, -ENOMEM, "out of memory for estimators_features_");
+                goto out;
+        }
+        for (size_t i = 0; i < m.n; i++)
+                if ((rc = read_features(bc, feats->u.seq.items[i], i, &features[i],
+                                        &n_feat[i])) < 0)
+                        goto out;
+        p.n_estimators = (size_t)n_est;
+        p.n_features = (size_t)n_in;
+        p.features = (const int64_t *const *)features;
+        p.n_feat = n_feat;
+        rc = model_bagging_create(&p, m.v, m.n, labels.v, labels.n, out, &me);
+        free(m.v); /* the model took (or freed) the members */
+        memset(&m, 0, sizeof(m));
+        if (rc < 0)
+                build_model_error(bc, rc, &me);
+out:
+        for (size_t i = 0; features && i < n_members; i++)
+                free(features[i]);
+        free(features);
+        free(n_feat);
+        members_free(&m);
+        build_labels_free(&labels);
+        return rc;
+}
+
+static int build_bagging_clf(struct build_ctx *bc, const struct pv *obj,
+                             struct model **out)
+{
+        return build_bagging(bc, obj, out, true);
+}
+
+static int build_bagging_reg(struct build_ctx *bc, const struct pv *obj,
+                             struct model **out)
+{
+        return build_bagging(bc, obj, out, false);
+}
+
 const struct build_entry build_ensemble_entries[] = {
         ENTRY("sklearn.ensemble._voting", "VotingClassifier", build_voting_clf),
         ENTRY("sklearn.ensemble._voting", "VotingRegressor", build_voting_reg),
@@ -556,6 +667,8 @@ const struct build_entry build_ensemble_entries[] = {
         ENTRY("sklearn.ensemble._stacking", "StackingRegressor", build_stacking_reg),
         /* le_ / _label_encoder: read for its classes_, never served */
         ENTRY("sklearn.calibration", "CalibratedClassifierCV", build_calibrated),
+        ENTRY("sklearn.ensemble._bagging", "BaggingClassifier", build_bagging_clf),
+        ENTRY("sklearn.ensemble._bagging", "BaggingRegressor", build_bagging_reg),
         ENTRY("sklearn.preprocessing._label", "LabelEncoder", NULL),
         /* parts of CalibratedClassifierCV */
         ENTRY("sklearn.calibration", "_CalibratedClassifier", NULL),
