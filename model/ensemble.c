@@ -588,6 +588,8 @@ int model_ensemble_create(const struct model_ensemble_params *p,
                 break;
         }
         }
+        if (p->no_transform)
+                e->base.n_out = 0;
         *out = &e->base;
         return 0;
 nomem:

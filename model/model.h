@@ -234,6 +234,9 @@ struct model_ensemble_params {
         /* Stacking: final_estimator_, owned by the model (also on
          * failure). */
         struct model *final;
+        /* Soft voting with flatten_transform=False transforms into a 3-D
+         * array, which this API cannot return: no transform then. */
+        bool no_transform;
 };
 
 /* VotingClassifier, VotingRegressor, StackingClassifier and

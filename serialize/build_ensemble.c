@@ -197,6 +197,8 @@ static int build_voting(struct build_ctx *bc, const struct pv *obj, struct model
                                           v && v->kind == PV_STR ? v->u.s.data : pv_kind_name(v));
                 if ((rc = read_encoder_labels(bc, obj, "le_", &labels)) < 0)
                         return rc;
+                p.no_transform = p.kind == MODEL_VOTING_SOFT &&
+                                 !build_attr_bool(bc, obj, "flatten_transform", true);
         }
         if ((rc = build_members(bc, obj, "estimators_", &m)) < 0 ||
             (rc = read_weights(bc, obj, m.n, &weights)) < 0)

@@ -106,3 +106,17 @@ def test_bagging_refit_count_mismatch_refused(tmp_path):
     p = eval_file(dump(tmp_path, m))
     assert p.returncode != 0
     assert "expected n_estimators (5) fitted members" in p.stderr
+
+
+def test_soft_voting_unflattened_transform_not_offered(tmp_path):
+    """flatten_transform=False makes transform 3-D, which predictd does
+    not return: predict and predict_proba only."""
+    X, y = _iris()
+    m = VotingClassifier([("lr", LogisticRegression(max_iter=500)),
+                          ("dt", DecisionTreeClassifier(max_depth=2))],
+                         voting="soft", flatten_transform=False).fit(X, y)
+    p = eval_file(dump(tmp_path, m))
+    assert p.returncode == 0, p.stderr
+    got = json.loads(p.stdout)
+    assert "transform" not in got
+    assert np.allclose(got["predict_proba"], m.predict_proba([[0.5] * 4]), rtol=1e-12)
