@@ -402,8 +402,9 @@ static bool encoded_classes(const struct model *mb, size_t n)
         return true;
 }
 
-/* Checks member i for the ensemble and returns its stacking width. */
-static int check_member(const struct ensemble *e, size_t i,
+/* Checks member i for the ensemble, returns its stacking width and
+ * widens the scratch the members share to its output. */
+static int check_member(struct ensemble *e, size_t i,
                         const enum model_stack_method *methods, size_t *width,
                         struct model_error *err)
 {
@@ -460,7 +461,7 @@ static int check_member(const struct ensemble *e, size_t i,
         }
         *width = w;
         if (native > e->member_width)
-                ((struct ensemble *)e)->member_width = native;
+                e->member_width = native;
         return 0;
 }
 
