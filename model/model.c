@@ -121,7 +121,10 @@ size_t model_decision_width(const struct model *m)
 
 size_t model_transform_width(const struct model *m)
 {
-        return m->ops->transform && m->type == MODEL_TYPE_TRANSFORMER ? m->n_out : 0;
+        /* ensembles also predict yet transform (VotingClassifier) */
+        return m->ops->transform && (m->type == MODEL_TYPE_TRANSFORMER || m->n_out)
+                       ? m->n_out
+                       : 0;
 }
 
 int model_predict_values(const struct model *m, const double *X, size_t rows,

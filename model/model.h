@@ -417,7 +417,103 @@ int model_mlp_create(size_t n_mats, const size_t *widths,
                      struct model **out, struct model_error *err);
 
 /* --- ensemble family (model/ensemble.c) ---------------------- */
-/* (issue 3: voting, stacking, bagging and calibration are declared here) */
+
+/* Which ensemble of estimators a model is. */
+enum model_ensemble_kind {
+        MODEL_VOTING_HARD,   /* VotingClassifier(voting='hard') */
+        MODEL_VOTING_SOFT,   /* VotingClassifier(voting='soft') */
+        MODEL_VOTING_REGRESSOR,
+        MODEL_STACKING_CLASSIFIER,
+        MODEL_STACKING_REGRESSOR,
+};
+
+/* What a stacking member contributes (its stack_method_ entry). */
+enum model_stack_method {
+        MODEL_STACK_PREDICT,
+        MODEL_STACK_PREDICT_PROBA,
+        MODEL_STACK_DECISION_FUNCTION,
+};
+
+struct model_ensemble_params {
+        enum model_ensemble_kind kind;
+        /* Voting: n_members weights, or NULL for equal ones. */
+        const double *weights;
+        /* Stacking: n_members methods, and whether X follows the
+         * members' columns (passthrough). */
+        const enum model_stack_method *methods;
+        bool passthrough;
+        /* Stacking: final_estimator_, owned by the model (also on
+         * failure). */
+        struct model *final;
+        /* Soft voting with flatten_transform=False transforms into a 3-D
+         * array, which this API cannot return: no transform then. */
+        bool no_transform;
+};
+
+/* VotingClassifier, VotingRegressor, StackingClassifier and
+ * StackingRegressor over members[0..n_members), which the model owns
+ * (also on failure). Classifiers take classes, the ensemble's labels
+ * (its LabelEncoder's classes_); their classifier members, and a
+ * stacking classifier's final estimator, must have been fitted on the
+ * encoded labels, that is hold exactly the integer classes 0..n-1, as
+ * scikit-learn fits them. Voting and stacking classifiers transform:
+ * members' probabilities side by side (soft), their encoded votes
+ * (hard) or the stacking features; a voting regressor transforms into
+ * its members' predictions. Errors as above. */
+int model_ensemble_create(const struct model_ensemble_params *p,
+                          struct model **members, size_t n_members,
+                          const struct model_label *classes, size_t n_classes,
+                          struct model **out, struct model_error *err);
+
+/* One calibrator of CalibratedClassifierCV, mapping a member's decision
+ * value (or probability) t to a probability. */
+enum model_calibrator_kind {
+        MODEL_CALIBRATOR_SIGMOID,  /* _SigmoidCalibration: expit(-(a t + b)) */
+        MODEL_CALIBRATOR_ISOTONIC, /* IsotonicRegression, out_of_bounds='clip' */
+};
+
+struct model_calibrator {
+        enum model_calibrator_kind kind;
+        double a, b;         /* sigmoid */
+        /* isotonic: t is clipped to [x_min, x_max], then interpolated as
+         * np.interp over n strictly increasing x with values y (copied) */
+        size_t n;
+        const double *x, *y;
+        double x_min, x_max;
+};
+
+/* CalibratedClassifierCV over estimators[0..n) (owned by the model, also
+ * on failure): estimator i, whose classes must all be among `classes`,
+ * has calibrators cals[i][0..n_cals[i]), used as _CalibratedClassifier
+ * does (decision_function when the estimator has one, else
+ * predict_proba; the binary case calibrates the positive class only).
+ * predict_proba averages the estimators'. Errors as above. */
+int model_calibrated_create(struct model **estimators, size_t n,
+                            const struct model_calibrator *const *cals,
+                            const size_t *n_cals,
+                            const struct model_label *classes, size_t n_classes,
+                            struct model **out, struct model_error *err);
+
+struct model_bagging_params {
+        bool classifier;     /* BaggingClassifier, else BaggingRegressor */
+        size_t n_estimators; /* the n_estimators parameter: the divisor */
+        size_t n_jobs;       /* partitions summed apart, as joblib's jobs */
+        /* estimators_features_: member i reads X columns
+         * features[i][0..n_feat[i]) (copied) */
+        const int64_t *const *features;
+        const size_t *n_feat;
+        size_t n_features;   /* X's width */
+};
+
+/* BaggingClassifier / BaggingRegressor over members[0..n) (owned, also on
+ * failure). Classifier members hold encoded labels, a sorted subset of
+ * 0..n_classes-1; predict_proba adds their probabilities (votes for
+ * members without predict_proba) per job, adds the jobs and divides by
+ * n_estimators, as _parallel_predict_proba does. Errors as above. */
+int model_bagging_create(const struct model_bagging_params *p,
+                         struct model **members, size_t n,
+                         const struct model_label *classes, size_t n_classes,
+                         struct model **out, struct model_error *err);
 
 /* --- hist family (model/hist.c) ------------------------------ */
 /* (issue 3: histogram gradient boosting and isolation forests are declared here) */

@@ -597,6 +597,13 @@ static bool is_class_role(enum pv_role r)
         return r == ROLE_ESTIMATOR || r == ROLE_JOBLIB_WRAPPER || r == ROLE_INERT;
 }
 
+/* A dict subclass kept as data (scikit-learn's Bunch of named
+ * estimators, which repeats estimators_): its items are dropped unread. */
+static bool is_inert_object(const struct pv *v)
+{
+        return v->kind == PV_OBJECT && v->u.obj.cls->role == ROLE_INERT;
+}
+
 static int new_object(struct vm *vm, const struct pv *cls, struct pv *args,
                       const char *how, struct pv **out)
 {
@@ -1213,6 +1220,8 @@ static int step(struct vm *vm, bool *done, struct pv **result)
                     (rc = pop(vm, &b, "a key to SETITEM")) < 0 ||
                     (rc = top(vm, &c, "a dict to SETITEM in")) < 0)
                         return rc;
+                if (is_inert_object(c))
+                        return 0;
                 if (c->kind != PV_DICT)
                         return fail(vm, -EPERM, "SETITEM on a %s is not allowed", pv_kind_name(c));
                 return dict_set(vm, c, b, a);
@@ -1220,6 +1229,8 @@ static int step(struct vm *vm, bool *done, struct pv **result)
                 if ((rc = pop_mark(vm, &items, &n)) < 0 ||
                     (rc = top(vm, &c, "a dict to SETITEMS in")) < 0)
                         return rc;
+                if (is_inert_object(c))
+                        return 0;
                 if (c->kind != PV_DICT)
                         return fail(vm, -EPERM, "SETITEMS on a %s is not allowed", pv_kind_name(c));
                 if (n % 2)
