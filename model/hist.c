@@ -1,5 +1,5 @@
 /* hist.c - histogram gradient boosting (HistGradientBoostingRegressor and
- * HistGradientBoostingClassifier).
+ * HistGradientBoostingClassifier) and isolation forests.
  *
  * Unlike the trees of tree.c these compare X as float64: a numerical split
  * sends x <= num_threshold left. NaN goes where missing_go_to_left says. A
@@ -12,7 +12,8 @@
  * them before the numerical columns; the model does the same. Raw predictions start
  * from _baseline_prediction and add each predictor's leaf value, iteration
  * by iteration, as _raw_predict does; the loss's inverse link then gives
- * predict (regressors) or predict_proba (classifiers). */
+ * predict (regressors) or predict_proba (classifiers). IsolationForest is
+ * at the end of the file. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -442,5 +443,238 @@ int model_hgb_create(const struct model_hgb_params *p,
         return 0;
 nomem:
         model_set_error(err, "%s: out of memory", ops->name);
+        return -ENOMEM;
+}
+
+/* --- isolation forest ------------------------------------------------ */
+
+/* Like tree.c's trees, isolation trees compare X cast to float32. Each
+ * node keeps the term a row ending there adds to depths, summed as
+ * scikit-learn sums it: (path length + average path length) - 1. */
+struct inode {
+        double threshold;
+        double term;
+        int32_t left, right, feature;
+};
+
+struct iforest {
+        struct model base;
+        size_t n_trees;
+        struct inode *nodes;    /* every tree's nodes, one after another */
+        size_t *node_start;     /* n_trees */
+        uint32_t *columns;      /* n_trees x n_features: tree column -> X column */
+        size_t *tree_width;     /* n_trees */
+        double denominator;     /* n_trees * c(max_samples) */
+        double offset;
+};
+
+double model_iforest_average_path_length(double n)
+{
+        if (n <= 1)
+                return 0.0;
+        if (n == 2)
+                return 1.0;
+        const double euler_gamma = 0.57721566490153286060651209008240243;
+        return 2.0 * (log(n - 1.0) + euler_gamma) - 2.0 * (n - 1.0) / n;
+}
+
+/* -score_samples' positive part for one row, or -EINVAL when the row does
+ * not fit float32 or holds NaN (refused by scikit-learn before 1.9). */
+static int iforest_score(const struct iforest *f, const double *x, size_t r, float *xf,
+                         double *score, struct model_error *err)
+{
+        size_t nf = f->base.n_features;
+        for (size_t j = 0; j < nf; j++) {
+                xf[j] = (float)x[j];
+                if (isnan(x[j]) || (isinf(xf[j]) && !isinf(x[j]))) {
+                        model_set_error(err, "row %zu, feature %zu: %.17g is NaN or too "
+                                        "large for float32, which trees compare in",
+                                        r, j, x[j]);
+                        return -EINVAL;
+                }
+        }
+        double depths = 0.0;
+        for (size_t t = 0; t < f->n_trees; t++) {
+                const struct inode *nodes = f->nodes + f->node_start[t];
+                const uint32_t *col = f->columns + t * nf;
+                const struct inode *n = &nodes[0];
+                while (n->left >= 0)
+                        n = &nodes[(double)xf[col[n->feature]] <= n->threshold ? n->left
+                                                                               : n->right];
+                depths += n->term;
+        }
+        /* np.divide(..., where=denominator != 0) leaves 1 where it is 0 */
+        double ratio = f->denominator != 0 ? depths / f->denominator : 1.0;
+        *score = pow(2.0, -ratio);
+        return 0;
+}
+
+/* decision_function: score_samples - offset_ */
+static int iforest_decision(const struct model *m, const double *X, size_t rows,
+                            double *out, struct model_error *err)
+{
+        const struct iforest *f = (const struct iforest *)m;
+        float *xf = malloc(m->n_features * sizeof(float));
+        if (!xf) {
+                model_set_error(err, "out of memory");
+                return -ENOMEM;
+        }
+        for (size_t r = 0; r < rows; r++) {
+                double s = 0;
+                int rc = iforest_score(f, X + r * m->n_features, r, xf, &s, err);
+                if (rc < 0) {
+                        free(xf);
+                        return rc;
+                }
+                out[r] = -s - f->offset;
+        }
+        free(xf);
+        return 0;
+}
+
+static int iforest_predict(const struct model *m, const double *X, size_t rows,
+                           double *out, struct model_error *err)
+{
+        int rc = iforest_decision(m, X, rows, out, err);
+        if (rc < 0)
+                return rc;
+        for (size_t r = 0; r < rows; r++)
+                out[r] = out[r] < 0 ? -1.0 : 1.0;
+        return 0;
+}
+
+static void iforest_describe(const struct model *m, char *buf, size_t len)
+{
+        const struct iforest *f = (const struct iforest *)m;
+        snprintf(buf, len, "IsolationForest[%zu trees]", f->n_trees);
+}
+
+static void iforest_destroy(struct model *m)
+{
+        struct iforest *f = (struct iforest *)m;
+        model_base_release(m);
+        free(f->nodes);
+        free(f->node_start);
+        free(f->columns);
+        free(f->tree_width);
+        free(f);
+}
+
+static const struct model_ops iforest_ops = {
+        .name = "IsolationForest",
+        .regress = iforest_predict,
+        .decision = iforest_decision,
+        .describe = iforest_describe,
+        .destroy = iforest_destroy,
+};
+
+static int check_itree(size_t n_features, const struct model_iforest_tree *tr, size_t t,
+                       struct model_error *err)
+{
+        if (tr->n_nodes == 0 || tr->n_nodes > INT32_MAX || tr->n_features == 0 ||
+            tr->n_features > n_features) {
+                model_set_error(err, "IsolationForest: tree %zu has %zu nodes over %zu of "
+                                "%zu features", t, tr->n_nodes, tr->n_features, n_features);
+                return -EINVAL;
+        }
+        for (size_t j = 0; tr->features && j < tr->n_features; j++)
+                if (tr->features[j] < 0 || (uint64_t)tr->features[j] >= n_features) {
+                        model_set_error(err, "IsolationForest: tree %zu reads feature %lld "
+                                        "outside [0, %zu)", t, (long long)tr->features[j],
+                                        n_features);
+                        return -EINVAL;
+                }
+        for (size_t i = 0; i < tr->n_nodes; i++) {
+                const struct model_tree_node *n = &tr->nodes[i];
+                if (!isfinite(tr->path_length[i]) || !isfinite(tr->avg_path_length[i])) {
+                        model_set_error(err, "IsolationForest: tree %zu, node %zu: path "
+                                        "length is not finite", t, i);
+                        return -EINVAL;
+                }
+                if (n->left == -1)
+                        continue;
+                if (n->left <= (int64_t)i || n->left >= (int64_t)tr->n_nodes ||
+                    n->right <= (int64_t)i || n->right >= (int64_t)tr->n_nodes ||
+                    n->feature < 0 || n->feature >= (int64_t)tr->n_features ||
+                    isnan(n->threshold)) {
+                        model_set_error(err, "IsolationForest: tree %zu, node %zu: children "
+                                        "%lld/%lld or feature %lld out of range", t, i,
+                                        (long long)n->left, (long long)n->right,
+                                        (long long)n->feature);
+                        return -EINVAL;
+                }
+        }
+        return 0;
+}
+
+int model_iforest_create(size_t n_features, const struct model_iforest_tree *trees,
+                         size_t n_trees, double max_samples, double offset,
+                         struct model **out, struct model_error *err)
+{
+        if (n_trees == 0 || n_features == 0 || n_features > INT32_MAX ||
+            n_trees > SIZE_MAX / n_features / sizeof(uint32_t) || !isfinite(offset) ||
+            !isfinite(max_samples)) {
+                model_set_error(err, "IsolationForest: %zu trees over %zu features, offset "
+                                "%g", n_trees, n_features, offset);
+                return -EINVAL;
+        }
+        size_t total = 0;
+        for (size_t t = 0; t < n_trees; t++) {
+                int rc = check_itree(n_features, &trees[t], t, err);
+                if (rc < 0)
+                        return rc;
+                if (!add_size(&total, trees[t].n_nodes))
+                        goto nomem;
+        }
+        if (total > SIZE_MAX / sizeof(struct inode))
+                goto nomem;
+        struct iforest *f = calloc(1, sizeof(*f));
+        if (!f)
+                goto nomem;
+        f->base.ops = &iforest_ops;
+        f->nodes = malloc(total * sizeof(*f->nodes));
+        f->node_start = malloc(n_trees * sizeof(size_t));
+        f->columns = malloc(n_trees * n_features * sizeof(uint32_t));
+        f->tree_width = malloc(n_trees * sizeof(size_t));
+        if (!f->nodes || !f->node_start || !f->columns || !f->tree_width) {
+                iforest_destroy(&f->base);
+                goto nomem;
+        }
+        size_t ni = 0;
+        for (size_t t = 0; t < n_trees; t++) {
+                const struct model_iforest_tree *tr = &trees[t];
+                f->node_start[t] = ni;
+                f->tree_width[t] = tr->n_features;
+                for (size_t j = 0; j < n_features; j++)
+                        f->columns[t * n_features + j] =
+                                j < tr->n_features ? (uint32_t)(tr->features ? tr->features[j]
+                                                                              : (int64_t)j)
+                                                   : 0;
+                for (size_t i = 0; i < tr->n_nodes; i++, ni++) {
+                        const struct model_tree_node *s = &tr->nodes[i];
+                        f->nodes[ni] = (struct inode){
+                                .threshold = s->threshold,
+                                .term = tr->path_length[i] + tr->avg_path_length[i] - 1.0,
+                                .left = (int32_t)s->left,
+                                .right = (int32_t)s->right,
+                                .feature = (int32_t)s->feature,
+                        };
+                }
+        }
+        f->n_trees = n_trees;
+        f->denominator = (double)n_trees * model_iforest_average_path_length(max_samples);
+        f->offset = offset;
+        int rc = model_base_init(&f->base, &iforest_ops, MODEL_TYPE_REGRESSOR, n_features,
+                                 NULL, 0, err);
+        if (rc < 0) {
+                iforest_destroy(&f->base);
+                return rc;
+        }
+        f->base.n_outputs = 1;
+        f->base.decision_width = 1;
+        *out = &f->base;
+        return 0;
+nomem:
+        model_set_error(err, "IsolationForest: out of memory");
         return -ENOMEM;
 }

@@ -278,6 +278,33 @@ int model_hgb_create(const struct model_hgb_params *p,
                      const struct model_label *classes, size_t n_classes,
                      struct model **out, struct model_error *err);
 
+/* One member of an IsolationForest: an ExtraTreeRegressor's nodes and,
+ * per node, the two terms sklearn adds for a row ending there: its path
+ * length (nodes on the path, or _decision_path_lengths from 1.4) and
+ * _average_path_length of its sample count. features: the member's
+ * columns of X (estimators_features_), or NULL when it sees X whole. */
+struct model_iforest_tree {
+        size_t n_features; /* columns the tree reads */
+        size_t n_nodes;
+        const struct model_tree_node *nodes;
+        const double *path_length;
+        const double *avg_path_length;
+        const int64_t *features;
+};
+
+/* scikit-learn's _average_path_length c(n) of one sample count. */
+double model_iforest_average_path_length(double n);
+
+/* IsolationForest: score_samples = -2^(-depths / (n_trees *
+ * c(max_samples))), where depths adds path_length + avg_path_length - 1
+ * of each tree's leaf in tree order; decision_function = score_samples -
+ * offset; predict is -1 where decision_function < 0, else 1 (served as a
+ * one-output regressor). Copies what it is given. -EINVAL for
+ * inconsistent parts, -ENOMEM. */
+int model_iforest_create(size_t n_features, const struct model_iforest_tree *trees,
+                         size_t n_trees, double max_samples, double offset,
+                         struct model **out, struct model_error *err);
+
 /* Accepts NULL and half-built models. */
 void model_free(struct model *m);
 
