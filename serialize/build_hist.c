@@ -1,5 +1,6 @@
 /* build_hist.c - builders for histogram gradient boosting
- * (HistGradientBoostingRegressor, HistGradientBoostingClassifier).
+ * (HistGradientBoostingRegressor, HistGradientBoostingClassifier) and
+ * IsolationForest.
  *
  * The state that prediction needs: the loss (its link turns raw values
  * into answers), _baseline_prediction, _predictors (iterations x trees per
@@ -553,6 +554,217 @@ static int build_hgbc(struct build_ctx *bc, const struct pv *obj, struct model *
         return build_hgb(bc, obj, true, out);
 }
 
+/* --- isolation forest ------------------------------------------------ */
+
+/* Per-tree arrays of an IsolationForest member, malloc'd. */
+struct itree_parts {
+        struct model_tree_node *nodes;
+        double *pl, *apl;
+        int64_t *features;
+};
+
+static void itree_parts_free(struct itree_parts *ip)
+{
+        free(ip->nodes);
+        free(ip->pl);
+        free(ip->apl);
+        free(ip->features);
+}
+
+/* cached[t] as n doubles (1.4+ _decision_path_lengths and
+ * _average_path_length_per_tree), or -EINVAL. */
+static int read_cached(struct build_ctx *bc, const char *who, const struct pv *list,
+                       const char *what, size_t t, size_t n, double *out)
+{
+        const struct pv *a = (list->kind == PV_TUPLE || list->kind == PV_LIST) &&
+                                             t < list->u.seq.len
+                                     ? list->u.seq.items[t]
+                                     : NULL;
+        if (!build_is_built_array(a) || a->u.arr->ndim != 1 || a->u.arr->count != n ||
+            !strchr("fiu", a->u.arr->dtype->kind))
+                return build_fail(bc, -EINVAL, "%s.%s[%zu]: expected %zu numbers, found %s",
+                                  who, what, t, n, pv_kind_name(a));
+        for (size_t i = 0; i < n; i++)
+                numpy_get_f64(a->u.arr->dtype, a->u.arr->data + i * a->u.arr->dtype->itemsize,
+                              &out[i]);
+        return 0;
+}
+
+/* Member t: its Tree's nodes, each node's path length and average path
+ * length (cached by 1.4+, else computed as 1.2's decision_path and
+ * _average_path_length do), and its columns of X. */
+static int read_itree(struct build_ctx *bc, const char *who, const struct pv *obj, size_t t,
+                      const struct pv *est, const struct pv *dpl, const struct pv *apl,
+                      bool whole, struct model_iforest_tree *tr, struct itree_parts *ip)
+{
+        const struct pv *tree = NULL, *feats = NULL;
+        int rc;
+        if (est->kind != PV_OBJECT || strcmp(build_cls_name(est), "ExtraTreeRegressor") != 0 ||
+            !est->u.obj.state)
+                return build_fail(bc, -EINVAL, "%s.estimators_[%zu]: expected a fitted "
+                                  "ExtraTreeRegressor, found %s", who, t, pv_kind_name(est));
+        if ((rc = build_need_attr(bc, est, "tree_", &tree)) < 0)
+                return rc;
+        const struct pv *args = tree->kind == PV_OBJECT ? tree->u.obj.args : NULL;
+        const struct pv *nodes = tree->kind == PV_OBJECT && tree->u.obj.state
+                                         ? build_state_get(bc, tree->u.obj.state, "nodes")
+                                         : NULL;
+        if (!args || args->kind != PV_TUPLE || args->u.seq.len != 3 ||
+            args->u.seq.items[0]->kind != PV_INT || args->u.seq.items[0]->u.i <= 0 ||
+            !build_is_built_array(nodes) || nodes->u.arr->ndim != 1 ||
+            !nodes->u.arr->dtype->n_fields)
+                return build_fail(bc, -EINVAL, "%s.estimators_[%zu].tree_: expected a fitted "
+                                  "Tree", who, t);
+        const struct pv_array *na = nodes->u.arr;
+        const struct pv_dtype *nd = na->dtype;
+        static const char *const names[5] = { "left_child", "right_child", "feature",
+                                              "threshold", "n_node_samples" };
+        int fi[5];
+        for (int k = 0; k < 5; k++) {
+                fi[k] = build_field_index(nd, names[k]);
+                if (fi[k] < 0 || (k == 3) != (nd->field_types[fi[k]]->kind == 'f') ||
+                    (k != 3 && !strchr("iu", nd->field_types[fi[k]]->kind)))
+                        return build_fail(bc, -EINVAL, "%s.estimators_[%zu].tree_.nodes: "
+                                          "field %s missing or of the wrong kind", who, t,
+                                          names[k]);
+        }
+        size_t n = na->count, nf = (size_t)args->u.seq.items[0]->u.i;
+        if (n == 0 || nf > SIZE_MAX / sizeof(int64_t))
+                return build_fail(bc, -EINVAL, "%s.estimators_[%zu]: empty tree", who, t);
+        if ((rc = build_charge(bc, n * (sizeof(*ip->nodes) + 2 * sizeof(double)), who)) < 0)
+                return rc;
+        ip->nodes = malloc(n * sizeof(*ip->nodes));
+        ip->pl = calloc(n, sizeof(double));
+        ip->apl = malloc(n * sizeof(double));
+        if (!ip->nodes || !ip->pl || !ip->apl)
+                return build_fail(bc, -ENOMEM, "out of memory for %zu nodes", n);
+        for (size_t i = 0; i < n; i++) {
+                const uint8_t *rec = na->data + i * nd->itemsize;
+                struct model_tree_node *tn = &ip->nodes[i];
+                int64_t samples = 0;
+                if (!numpy_get_i64(nd->field_types[fi[0]], rec + nd->field_offsets[fi[0]],
+                                   &tn->left) ||
+                    !numpy_get_i64(nd->field_types[fi[1]], rec + nd->field_offsets[fi[1]],
+                                   &tn->right) ||
+                    !numpy_get_i64(nd->field_types[fi[2]], rec + nd->field_offsets[fi[2]],
+                                   &tn->feature) ||
+                    !numpy_get_i64(nd->field_types[fi[4]], rec + nd->field_offsets[fi[4]],
+                                   &samples))
+                        return build_fail(bc, -EINVAL, "%s.estimators_[%zu].tree_.nodes[%zu]: "
+                                          "an index is out of range", who, t, i);
+                numpy_get_f64(nd->field_types[fi[3]], rec + nd->field_offsets[fi[3]],
+                              &tn->threshold);
+                if (i == 0)
+                        ip->pl[0] = 1.0;
+                /* decision_path counts the nodes on the way: a child has
+                 * its parent's count plus one (children come later) */
+                if (tn->left > (int64_t)i && tn->left < (int64_t)n && tn->right > (int64_t)i &&
+                    tn->right < (int64_t)n) {
+                        ip->pl[tn->left] = ip->pl[i] + 1.0;
+                        ip->pl[tn->right] = ip->pl[i] + 1.0;
+                }
+                ip->apl[i] = model_iforest_average_path_length((double)samples);
+        }
+        if (dpl && ((rc = read_cached(bc, who, dpl, "_decision_path_lengths", t, n, ip->pl)) < 0 ||
+                    (rc = read_cached(bc, who, apl, "_average_path_length_per_tree", t, n,
+                                      ip->apl)) < 0))
+                return rc;
+        if (!whole) {
+                const struct pv *fl = build_attr(bc, obj, "estimators_features_");
+                feats = fl && fl->kind == PV_LIST && t < fl->u.seq.len ? fl->u.seq.items[t]
+                                                                       : NULL;
+                if (!build_is_built_array(feats) || feats->u.arr->ndim != 1 ||
+                    feats->u.arr->count != nf || !strchr("iu", feats->u.arr->dtype->kind))
+                        return build_fail(bc, -EINVAL, "%s.estimators_features_[%zu]: expected "
+                                          "%zu feature indices, found %s", who, t, nf,
+                                          pv_kind_name(feats));
+                if ((rc = build_charge(bc, nf * sizeof(int64_t), who)) < 0)
+                        return rc;
+                ip->features = malloc(nf * sizeof(int64_t));
+                if (!ip->features)
+                        return build_fail(bc, -ENOMEM, "out of memory for features");
+                for (size_t j = 0; j < nf; j++)
+                        if (!numpy_get_i64(feats->u.arr->dtype, feats->u.arr->data +
+                                                   j * feats->u.arr->dtype->itemsize,
+                                           &ip->features[j]))
+                                return build_fail(bc, -EINVAL, "%s.estimators_features_[%zu]: "
+                                                  "index out of range", who, t);
+        }
+        *tr = (struct model_iforest_tree){
+                .n_features = nf,
+                .n_nodes = n,
+                .nodes = ip->nodes,
+                .path_length = ip->pl,
+                .avg_path_length = ip->apl,
+                .features = ip->features,
+        };
+        return 0;
+}
+
+static double number(const struct pv *v)
+{
+        return v->kind == PV_FLOAT ? v->u.f : (double)v->u.i;
+}
+
+static int build_iforest(struct build_ctx *bc, const struct pv *obj, struct model **out)
+{
+        const char *who = build_cls_name(obj);
+        const struct pv *ests = NULL, *off = NULL, *ms = NULL;
+        struct model_iforest_tree *trees = NULL;
+        struct itree_parts *parts = NULL;
+        int64_t nf = 0, max_features = 0;
+        size_t n = 0;
+        struct model_error me;
+        int rc;
+        if ((rc = build_attr_int(bc, obj, "n_features_in_", &nf)) < 0 ||
+            (rc = build_attr_int(bc, obj, "_max_features", &max_features)) < 0 ||
+            (rc = build_need_attr(bc, obj, "estimators_", &ests)) < 0 ||
+            (rc = build_need_attr(bc, obj, "offset_", &off)) < 0)
+                return rc;
+        ms = build_attr(bc, obj, "_max_samples");
+        if (!ms)
+                ms = build_attr(bc, obj, "max_samples_");
+        if (!ms || (ms->kind != PV_INT && ms->kind != PV_FLOAT) ||
+            (off->kind != PV_INT && off->kind != PV_FLOAT))
+                return build_fail(bc, -EINVAL, "%s: expected numbers in _max_samples and "
+                                  "offset_", who);
+        if (nf <= 0 || ests->kind != PV_LIST || ests->u.seq.len == 0)
+                return build_fail(bc, -EINVAL, "%s.estimators_: expected a non-empty list, "
+                                  "found %s", who, pv_kind_name(ests));
+        /* 1.4+ caches each node's path lengths; 1.2 computed them */
+        const struct pv *dpl = build_attr(bc, obj, "_decision_path_lengths");
+        const struct pv *apl = build_attr(bc, obj, "_average_path_length_per_tree");
+        if (is_none(dpl) || is_none(apl))
+                dpl = apl = NULL;
+        size_t count = ests->u.seq.len;
+        if ((rc = build_charge(bc, count * (sizeof(*trees) + sizeof(*parts)), who)) < 0)
+                return rc;
+        trees = calloc(count, sizeof(*trees));
+        parts = calloc(count, sizeof(*parts));
+        if (!trees || !parts) {
+                rc = build_fail(bc, -ENOMEM, "out of memory for %zu trees", count);
+                goto out;
+        }
+        /* _compute_chunked_score_samples indexes columns only when the
+         * members were fit on a subset */
+        bool whole = max_features == nf;
+        for (; n < count; n++)
+                if ((rc = read_itree(bc, who, obj, n, ests->u.seq.items[n], dpl, apl, whole,
+                                     &trees[n], &parts[n])) < 0) {
+                        n++; /* free its half-read parts too */
+                        goto out;
+                }
+        rc = model_iforest_create((size_t)nf, trees, count, number(ms), number(off), out, &me);
+        if (rc < 0)
+                build_model_error(bc, rc, &me);
+out:
+        for (size_t i = 0; parts && i < n; i++)
+                itree_parts_free(&parts[i]);
+        free(parts);
+        free(trees);
+        return rc;
+}
+
 #define ENTRY(mod, cls, fn) { { mod, cls, ROLE_ESTIMATOR, cls }, fn }
 #define HGB_MOD "sklearn.ensemble._hist_gradient_boosting"
 
@@ -563,6 +775,7 @@ const struct build_entry build_hist_entries[] = {
         ENTRY(HGB_MOD ".gradient_boosting", "HistGradientBoostingClassifier", build_hgbc),
         ENTRY(HGB_MOD ".predictor", "TreePredictor", NULL),
         ENTRY(HGB_MOD ".binning", "_BinMapper", NULL),
+        ENTRY("sklearn.ensemble._iforest", "IsolationForest", build_iforest),
         /* _label_encoder (1.9) and _preprocessor (1.4+): read as data only */
         ENTRY("sklearn.preprocessing._label", "LabelEncoder", NULL),
         ENTRY("sklearn.compose._column_transformer", "ColumnTransformer", NULL),
