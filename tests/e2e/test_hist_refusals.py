@@ -6,7 +6,6 @@ is checked at load time so that a hostile file is refused rather than
 walked outside its arrays. Files are made here with the installed
 scikit-learn and then edited the way an attacker would."""
 import json
-import pickle
 import subprocess
 
 import numpy as np
@@ -15,19 +14,13 @@ from sklearn.ensemble import (HistGradientBoostingClassifier,
                               HistGradientBoostingRegressor)
 
 from conftest import BIN
+from test_tree_refusals import dump
 
 
 def eval_file(path, width):
     return subprocess.run([BIN, "eval", str(path)],
                           input=json.dumps({"instances": [[0.0] * width]}),
                           capture_output=True, text=True, timeout=60)
-
-
-def dump(tmp_path, model):
-    path = tmp_path / "model.pkl"
-    with open(path, "wb") as f:
-        pickle.dump(model, f)
-    return path
 
 
 def regressor():
@@ -82,26 +75,24 @@ def test_hgb_nan_leaf_refused(tmp_path):
     assert "leaf value is not finite" in p.stderr
 
 
-def test_hgb_categorical_split_on_numerical_feature_refused(tmp_path):
+def categorical_nodes_refused(tmp_path, field, value, want):
+    """Sets field to value in every categorical split; must be refused."""
     m = categorical()
     for it in m._predictors:
         for pred in it:
             n = pred.nodes
-            n["feature_idx"][n["is_categorical"].astype(bool)] = 1
+            n[field][n["is_categorical"].astype(bool)] = value
     p = eval_file(dump(tmp_path, m), 2)
     assert p.returncode != 0
-    assert "is not categorical" in p.stderr
+    assert want in p.stderr
+
+
+def test_hgb_categorical_split_on_numerical_feature_refused(tmp_path):
+    categorical_nodes_refused(tmp_path, "feature_idx", 1, "is not categorical")
 
 
 def test_hgb_bitset_row_outside_refused(tmp_path):
-    m = categorical()
-    for it in m._predictors:
-        for pred in it:
-            n = pred.nodes
-            n["bitset_idx"][n["is_categorical"].astype(bool)] = 7
-    p = eval_file(dump(tmp_path, m), 2)
-    assert p.returncode != 0
-    assert "bitset 7 outside" in p.stderr
+    categorical_nodes_refused(tmp_path, "bitset_idx", 7, "bitset 7 outside")
 
 
 def test_hgb_category_out_of_byte_range_refused(tmp_path):
