@@ -242,7 +242,9 @@ enum model_hgb_link {
 /* One column the trees see when a file (1.4+) encodes its categorical
  * features first: input column src, as it is (numerical) or as its index
  * in cats[0..n_cats), which is sorted and holds no NaN (categorical; NaN
- * and values not in cats become NaN), as OrdinalEncoder does. */
+ * and values not in cats become NaN), as OrdinalEncoder does. serialize/
+ * does not make these yet: those files hold functools.partial, which the
+ * loader refuses. */
 struct model_hgb_input {
         uint32_t src;
         bool categorical;

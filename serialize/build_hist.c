@@ -9,9 +9,10 @@
  * name and type) with their raw_left_cat_bitsets, and the bin mapper's
  * known categories, from which known_cat_bitsets is made as
  * _BinMapper.make_known_categories_bitsets does. From 1.4 categorical
- * features first go through _preprocessor, a ColumnTransformer that sklearn
- * always makes the same way: an OrdinalEncoder on the categorical columns,
- * then the numerical ones as they are; its categories_ are read here. */
+ * features first go through _preprocessor, a ColumnTransformer holding
+ * functools.partial(check_array), which the loader refuses: those files
+ * are not served (model/ could replay the encoding, see
+ * struct model_hgb_input). */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -71,11 +72,6 @@ static int read_loss(struct build_ctx *bc, const char *who, const struct pv *obj
 static bool is_none(const struct pv *v)
 {
         return !v || v->kind == PV_NONE;
-}
-
-static bool is_str(const struct pv *v, const char *s)
-{
-        return v && v->kind == PV_STR && strcmp(v->u.s.data, s) == 0;
 }
 
 /* A mask of n flags (bool or integer array) into mask[0..n). */
@@ -185,143 +181,6 @@ fail:
         free(mask);
         free(sets);
         free(map);
-        return rc;
-}
-
-/* _preprocessor (1.4+): ColumnTransformer([("encoder", OrdinalEncoder(...),
- * is_categorical_), ("numerical", FunctionTransformer(check_array),
- * ~is_categorical_)]). The trees see the encoded categorical columns
- * first, then the numerical ones. inputs and cats are malloc'd for the
- * caller; cats holds every category, inputs point into it. */
-static int read_preprocessor(struct build_ctx *bc, const char *who, const struct pv *obj,
-                             const struct pv *pre, struct model_hgb_params *p,
-                             struct model_hgb_input **inputs, double **cats)
-{
-        size_t n = p->n_features;
-        const struct pv *trs = NULL, *isc = NULL, *enc = NULL, *cl = NULL;
-        struct model_hgb_input *in = NULL;
-        double *all = NULL;
-        bool *mask = NULL, *m2 = NULL;
-        int rc;
-        if (pre->kind != PV_OBJECT || strcmp(build_cls_name(pre), "ColumnTransformer") != 0 ||
-            !pre->u.obj.state)
-                return build_fail(bc, -EINVAL, "%s._preprocessor: expected a fitted "
-                                  "ColumnTransformer, found %s", who, pv_kind_name(pre));
-        if ((rc = build_need_attr(bc, obj, "is_categorical_", &isc)) < 0 ||
-            (rc = build_need_attr(bc, pre, "transformers_", &trs)) < 0)
-                return rc;
-        if ((rc = build_charge(bc, n * (2 * sizeof(bool) + sizeof(*in)), who)) < 0)
-                return rc;
-        mask = malloc(n * sizeof(bool));
-        m2 = malloc(n * sizeof(bool));
-        in = calloc(n, sizeof(*in));
-        if (!mask || !m2 || !in) {
-                rc = build_fail(bc, -ENOMEM, "out of memory for %zu features", n);
-                goto fail;
-        }
-        if ((rc = read_mask(bc, who, isc, "is_categorical_", n, mask)) < 0)
-                goto fail;
-        /* exactly the two transformers sklearn makes, plus a dropped rest */
-        static const char *const names[2] = { "encoder", "numerical" };
-        static const char *const classes[2] = { "OrdinalEncoder", "FunctionTransformer" };
-        if (trs->kind != PV_LIST || trs->u.seq.len < 2 || trs->u.seq.len > 3) {
-                rc = build_fail(bc, -EINVAL, "%s._preprocessor.transformers_: expected the "
-                                "encoder and numerical steps, found %s", who,
-                                pv_kind_name(trs));
-                goto fail;
-        }
-        for (size_t t = 0; t < trs->u.seq.len; t++) {
-                const struct pv *tr = trs->u.seq.items[t];
-                bool ok = tr->kind == PV_TUPLE && tr->u.seq.len == 3;
-                const struct pv **it = ok ? (const struct pv **)tr->u.seq.items : NULL;
-                if (ok && t == 2) {
-                        ok = is_str(it[0], "remainder") && is_str(it[1], "drop");
-                } else if (ok) {
-                        ok = is_str(it[0], names[t]) && it[1]->kind == PV_OBJECT &&
-                             strcmp(build_cls_name(it[1]), classes[t]) == 0;
-                        if (ok && (rc = read_mask(bc, who, it[2], "_preprocessor columns",
-                                                  n, m2)) < 0)
-                                goto fail;
-                        for (size_t f = 0; ok && f < n; f++)
-                                ok = m2[f] == (t == 0 ? mask[f] : !mask[f]);
-                        if (t == 0)
-                                enc = it[1];
-                }
-                if (!ok) {
-                        rc = build_fail(bc, -EINVAL, "%s._preprocessor.transformers_[%zu]: "
-                                        "not the step HistGradientBoosting makes", who, t);
-                        goto fail;
-                }
-        }
-        const struct pv *hu = build_attr(bc, enc, "handle_unknown");
-        const struct pv *uv = build_attr(bc, enc, "unknown_value");
-        const struct pv *mv = build_attr(bc, enc, "encoded_missing_value");
-        if (!is_str(hu, "use_encoded_value") || !uv || uv->kind != PV_FLOAT ||
-            !isnan(uv->u.f) || !mv || mv->kind != PV_FLOAT || !isnan(mv->u.f)) {
-                rc = build_fail(bc, -EINVAL, "%s._preprocessor: expected an OrdinalEncoder "
-                                "that encodes unknown and missing values as NaN", who);
-                goto fail;
-        }
-        if ((rc = build_need_attr(bc, enc, "categories_", &cl)) < 0)
-                goto fail;
-        size_t n_cat_cols = 0, total = 0;
-        for (size_t f = 0; f < n; f++)
-                n_cat_cols += mask[f];
-        if (cl->kind != PV_LIST || cl->u.seq.len != n_cat_cols) {
-                rc = build_fail(bc, -EINVAL, "%s._preprocessor: expected %zu category "
-                                "arrays, found %s", who, n_cat_cols, pv_kind_name(cl));
-                goto fail;
-        }
-        for (size_t c = 0; c < n_cat_cols; c++) {
-                const struct pv *a = cl->u.seq.items[c];
-                if (!build_is_built_array(a) || a->u.arr->ndim != 1 ||
-                    a->u.arr->dtype->kind != 'f') {
-                        rc = build_fail(bc, -EINVAL, "%s._preprocessor: categories %zu: "
-                                        "expected a 1-D float array, found %s", who, c,
-                                        pv_kind_name(a));
-                        goto fail;
-                }
-                total += a->u.arr->count; /* bounded by the file's bytes */
-        }
-        if ((rc = build_charge(bc, total * sizeof(double), who)) < 0)
-                goto fail;
-        all = malloc((total ? total : 1) * sizeof(double));
-        if (!all) {
-                rc = build_fail(bc, -ENOMEM, "out of memory for %zu categories", total);
-                goto fail;
-        }
-        size_t out = 0, used = 0, c = 0;
-        for (size_t f = 0; f < n; f++) {
-                if (!mask[f])
-                        continue;
-                const struct pv_array *a = cl->u.seq.items[c++]->u.arr;
-                struct model_hgb_input *x = &in[out++];
-                x->src = (uint32_t)f;
-                x->categorical = true;
-                x->cats = all + used;
-                for (size_t i = 0; i < a->count; i++) {
-                        double d = 0;
-                        numpy_get_f64(a->dtype, a->data + i * a->dtype->itemsize, &d);
-                        /* NaN, when fit saw it, sorts last and encodes as NaN */
-                        if (isnan(d))
-                                break;
-                        all[used++] = d;
-                        x->n_cats++;
-                }
-        }
-        for (size_t f = 0; f < n; f++)
-                if (!mask[f])
-                        in[out++] = (struct model_hgb_input){ .src = (uint32_t)f };
-        free(mask);
-        free(m2);
-        *inputs = in;
-        *cats = all;
-        return 0;
-fail:
-        free(mask);
-        free(m2);
-        free(in);
-        free(all);
         return rc;
 }
 
@@ -447,8 +306,7 @@ static int build_hgb(struct build_ctx *bc, const struct pv *obj, bool classifier
         struct model_hgb_params p = { 0 };
         struct model_hgb_tree *trees = NULL;
         uint32_t *known = NULL, *f_idx_map = NULL;
-        double *baseline = NULL, *cats = NULL;
-        struct model_hgb_input *inputs = NULL;
+        double *baseline = NULL;
         const struct pv *preds = NULL;
         size_t n_read = 0, s0 = 0, s1 = 0;
         int64_t nf = 0, k = 0;
@@ -472,11 +330,15 @@ static int build_hgb(struct build_ctx *bc, const struct pv *obj, bool classifier
         }
         p.n_features = (size_t)nf;
         p.k = (size_t)k;
-        const struct pv *pre = build_attr(bc, obj, "_preprocessor");
-        if (!is_none(pre)) {
-                if ((rc = read_preprocessor(bc, who, obj, pre, &p, &inputs, &cats)) < 0)
-                        goto out;
-                p.inputs = inputs;
+        /* 1.4+ files with categorical features encode them first with a
+         * ColumnTransformer whose FunctionTransformer holds
+         * functools.partial(check_array): the loader refuses partial, so
+         * such files do not get here; refuse them by name in any case */
+        if (!is_none(build_attr(bc, obj, "_preprocessor"))) {
+                rc = build_fail(bc, -EINVAL, "%s: categorical features encoded by "
+                                "_preprocessor (scikit-learn >= 1.4) are not supported",
+                                who);
+                goto out;
         }
         if ((rc = build_attr_f64(bc, obj, "_baseline_prediction", 0, &baseline, &s0, &s1)) < 0)
                 goto out;
@@ -538,8 +400,6 @@ out:
         free(known);
         free(f_idx_map);
         free(baseline);
-        free(inputs);
-        free(cats);
         build_labels_free(&labels);
         return rc;
 }
@@ -776,11 +636,8 @@ const struct build_entry build_hist_entries[] = {
         ENTRY(HGB_MOD ".predictor", "TreePredictor", NULL),
         ENTRY(HGB_MOD ".binning", "_BinMapper", NULL),
         ENTRY("sklearn.ensemble._iforest", "IsolationForest", build_iforest),
-        /* _label_encoder (1.9) and _preprocessor (1.4+): read as data only */
+        /* _label_encoder of 1.9 classifiers: never read */
         ENTRY("sklearn.preprocessing._label", "LabelEncoder", NULL),
-        ENTRY("sklearn.compose._column_transformer", "ColumnTransformer", NULL),
-        ENTRY("sklearn.preprocessing._encoders", "OrdinalEncoder", NULL),
-        ENTRY("sklearn.preprocessing._function_transformer", "FunctionTransformer", NULL),
         ENTRY("sklearn._loss.loss", "HalfPoissonLoss", NULL),
         ENTRY("sklearn._loss.loss", "HalfGammaLoss", NULL),
         ENTRY("sklearn._loss.link", "LogLink", NULL),
@@ -792,11 +649,5 @@ const struct build_entry build_hist_entries[] = {
          * data and never needed for prediction */
         { { "numpy.random._pickle", "__generator_ctor", ROLE_INERT, NULL }, NULL },
         { { "numpy.random._pcg64", "PCG64", ROLE_INERT, NULL }, NULL },
-        /* the FunctionTransformer's func, partial(check_array, dtype=[float64],
-         * ...), and the ColumnTransformer's output slices: data, never called */
-        { { "functools", "partial", ROLE_INERT, NULL }, NULL },
-        { { "sklearn.utils.validation", "check_array", ROLE_INERT, NULL }, NULL },
-        { { "numpy", "float64", ROLE_INERT, NULL }, NULL },
-        { { "builtins", "slice", ROLE_INERT, NULL }, NULL },
         { { NULL, NULL, ROLE_ESTIMATOR, NULL }, NULL },
 };
