@@ -233,54 +233,54 @@ static const struct model_ops hgb_clf_ops = {
 
 /* Every walk must end: children after their parent, inside the tree;
  * features, bitsets and categorical features inside their tables. */
-static int check_tree(const struct model_hgb_params *p, size_t t,
+static int check_tree(const char *who, const struct model_hgb_params *p, size_t t,
                       struct model_error *err)
 {
         const struct model_hgb_tree *tr = &p->trees[t];
         if (tr->n_nodes == 0 || !tr->nodes) {
-                model_set_error(err, "predictor %zu has no nodes", t);
+                model_set_error(err, "%s: predictor %zu has no nodes", who, t);
                 return -EINVAL;
         }
         for (size_t i = 0; i < tr->n_nodes; i++) {
                 const struct model_hgb_node *n = &tr->nodes[i];
                 if (n->is_leaf) {
                         if (!isfinite(n->value)) {
-                                model_set_error(err, "predictor %zu, node %zu: leaf value "
-                                                "is not finite", t, i);
+                                model_set_error(err, "%s: predictor %zu, node %zu: leaf value "
+                                                "is not finite", who, t, i);
                                 return -EINVAL;
                         }
                         continue;
                 }
                 if (n->left <= i || n->left >= tr->n_nodes || n->right <= i ||
                     n->right >= tr->n_nodes) {
-                        model_set_error(err, "predictor %zu, node %zu: children %u/%u are "
-                                        "not later nodes in [%zu, %zu)", t, i,
+                        model_set_error(err, "%s: predictor %zu, node %zu: children %u/%u are "
+                                        "not later nodes in [%zu, %zu)", who, t, i,
                                         (unsigned)n->left, (unsigned)n->right, i + 1,
                                         tr->n_nodes);
                         return -EINVAL;
                 }
                 if (n->feature >= p->n_features) {
-                        model_set_error(err, "predictor %zu, node %zu: feature %u outside "
-                                        "[0, %zu)", t, i, (unsigned)n->feature,
+                        model_set_error(err, "%s: predictor %zu, node %zu: feature %u outside "
+                                        "[0, %zu)", who, t, i, (unsigned)n->feature,
                                         p->n_features);
                         return -EINVAL;
                 }
                 if (n->is_categorical) {
                         if (n->bitset_idx >= tr->n_bitsets) {
-                                model_set_error(err, "predictor %zu, node %zu: bitset %u "
-                                                "outside [0, %zu)", t, i,
+                                model_set_error(err, "%s: predictor %zu, node %zu: bitset %u "
+                                                "outside [0, %zu)", who, t, i,
                                                 (unsigned)n->bitset_idx, tr->n_bitsets);
                                 return -EINVAL;
                         }
                         if (!p->f_idx_map || p->f_idx_map[n->feature] >= p->n_cat) {
-                                model_set_error(err, "predictor %zu, node %zu: feature %u "
-                                                "is not categorical", t, i,
+                                model_set_error(err, "%s: predictor %zu, node %zu: feature %u "
+                                                "is not categorical", who, t, i,
                                                 (unsigned)n->feature);
                                 return -EINVAL;
                         }
                 } else if (isnan(n->num_threshold)) {
-                        model_set_error(err, "predictor %zu, node %zu: threshold is NaN",
-                                        t, i);
+                        model_set_error(err, "%s: predictor %zu, node %zu: threshold is NaN",
+                                        who, t, i);
                         return -EINVAL;
                 }
         }
@@ -324,7 +324,7 @@ static int check_params(const struct model_hgb_params *p, const struct model_ops
                 }
         }
         for (size_t t = 0; t < p->n_iter * p->k; t++) {
-                int rc = check_tree(p, t, err);
+                int rc = check_tree(ops->name, p, t, err);
                 if (rc < 0)
                         return rc;
         }
