@@ -455,6 +455,7 @@ struct inode {
         double threshold;
         double term;
         int32_t left, right, feature;
+        bool missing_left;
 };
 
 struct iforest {
@@ -466,6 +467,7 @@ struct iforest {
         size_t *tree_width;     /* n_trees */
         double denominator;     /* n_trees * c(max_samples) */
         double offset;
+        bool nan_routed;        /* NaN follows missing_left (1.9) */
 };
 
 double model_iforest_average_path_length(double n)
@@ -479,14 +481,14 @@ double model_iforest_average_path_length(double n)
 }
 
 /* -score_samples' positive part for one row, or -EINVAL when the row does
- * not fit float32 or holds NaN (refused by scikit-learn before 1.9). */
+ * not fit float32 or holds NaN that the version refuses (before 1.9). */
 static int iforest_score(const struct iforest *f, const double *x, size_t r, float *xf,
                          double *score, struct model_error *err)
 {
         size_t nf = f->base.n_features;
         for (size_t j = 0; j < nf; j++) {
                 xf[j] = (float)x[j];
-                if (isnan(x[j]) || (isinf(xf[j]) && !isinf(x[j]))) {
+                if ((isnan(x[j]) && !f->nan_routed) || (isinf(xf[j]) && !isinf(x[j]))) {
                         model_set_error(err, "row %zu, feature %zu: %.17g is NaN or too "
                                         "large for float32, which trees compare in",
                                         r, j, x[j]);
@@ -498,9 +500,11 @@ static int iforest_score(const struct iforest *f, const double *x, size_t r, flo
                 const struct inode *nodes = f->nodes + f->node_start[t];
                 const uint32_t *col = f->columns + t * nf;
                 const struct inode *n = &nodes[0];
-                while (n->left >= 0)
-                        n = &nodes[(double)xf[col[n->feature]] <= n->threshold ? n->left
-                                                                               : n->right];
+                while (n->left >= 0) {
+                        double v = xf[col[n->feature]];
+                        bool left = isnan(v) ? n->missing_left : v <= n->threshold;
+                        n = &nodes[left ? n->left : n->right];
+                }
                 depths += n->term;
         }
         /* np.divide(..., where=denominator != 0) leaves 1 where it is 0 */
@@ -620,6 +624,12 @@ int model_iforest_create(size_t n_features, const struct model_iforest_tree *tre
         }
         size_t total = 0;
         for (size_t t = 0; t < n_trees; t++) {
+                if (!trees[t].missing_go_to_left != !trees[0].missing_go_to_left) {
+                        model_set_error(err, "IsolationForest: tree %zu %s missing_go_to_left "
+                                        "unlike tree 0", t,
+                                        trees[t].missing_go_to_left ? "has" : "lacks");
+                        return -EINVAL;
+                }
                 int rc = check_itree(n_features, &trees[t], t, err);
                 if (rc < 0)
                         return rc;
@@ -658,12 +668,15 @@ int model_iforest_create(size_t n_features, const struct model_iforest_tree *tre
                                 .left = (int32_t)s->left,
                                 .right = (int32_t)s->right,
                                 .feature = (int32_t)s->feature,
+                                .missing_left = tr->missing_go_to_left &&
+                                                tr->missing_go_to_left[i],
                         };
                 }
         }
         f->n_trees = n_trees;
         f->denominator = (double)n_trees * model_iforest_average_path_length(max_samples);
         f->offset = offset;
+        f->nan_routed = trees[0].missing_go_to_left != NULL;
         int rc = model_base_init(&f->base, &iforest_ops, MODEL_TYPE_REGRESSOR, n_features,
                                  NULL, 0, err);
         if (rc < 0) {

@@ -292,6 +292,9 @@ struct model_iforest_tree {
         const double *path_length;
         const double *avg_path_length;
         const int64_t *features;
+        /* 1.9 routes NaN by each node's missing_go_to_left; NULL when the
+         * version refuses NaN (every tree must agree). */
+        const uint8_t *missing_go_to_left;
 };
 
 /* scikit-learn's _average_path_length c(n) of one sample count. */
@@ -301,7 +304,8 @@ double model_iforest_average_path_length(double n);
  * c(max_samples))), where depths adds path_length + avg_path_length - 1
  * of each tree's leaf in tree order; decision_function = score_samples -
  * offset; predict is -1 where decision_function < 0, else 1 (served as a
- * one-output regressor). Copies what it is given. -EINVAL for
+ * one-output regressor). Rows holding NaN are refused unless the trees
+ * carry missing_go_to_left. Copies what it is given. -EINVAL for
  * inconsistent parts, -ENOMEM. */
 int model_iforest_create(size_t n_features, const struct model_iforest_tree *trees,
                          size_t n_trees, double max_samples, double offset,

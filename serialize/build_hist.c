@@ -421,6 +421,7 @@ struct itree_parts {
         struct model_tree_node *nodes;
         double *pl, *apl;
         int64_t *features;
+        uint8_t *missing_left;
 };
 
 static void itree_parts_free(struct itree_parts *ip)
@@ -429,6 +430,7 @@ static void itree_parts_free(struct itree_parts *ip)
         free(ip->pl);
         free(ip->apl);
         free(ip->features);
+        free(ip->missing_left);
 }
 
 /* cached[t] as n doubles (1.4+ _decision_path_lengths and
@@ -455,7 +457,8 @@ static int read_cached(struct build_ctx *bc, const char *who, const struct pv *l
  * _average_path_length do), and its columns of X. */
 static int read_itree(struct build_ctx *bc, const char *who, const struct pv *obj, size_t t,
                       const struct pv *est, const struct pv *dpl, const struct pv *apl,
-                      bool whole, struct model_iforest_tree *tr, struct itree_parts *ip)
+                      bool whole, bool nan_routed, struct model_iforest_tree *tr,
+                      struct itree_parts *ip)
 {
         const struct pv *tree = NULL, *feats = NULL;
         int rc;
@@ -491,8 +494,14 @@ static int read_itree(struct build_ctx *bc, const char *who, const struct pv *ob
         size_t n = na->count, nf = (size_t)args->u.seq.items[0]->u.i;
         if (n == 0 || nf > SIZE_MAX / sizeof(int64_t))
                 return build_fail(bc, -EINVAL, "%s.estimators_[%zu]: empty tree", who, t);
-        if ((rc = build_charge(bc, n * (sizeof(*ip->nodes) + 2 * sizeof(double)), who)) < 0)
+        int fm = nan_routed ? build_field_index(nd, "missing_go_to_left") : -1;
+        if (nan_routed && (fm < 0 || !strchr("iub", nd->field_types[fm]->kind)))
+                return build_fail(bc, -EINVAL, "%s.estimators_[%zu].tree_.nodes: expected an "
+                                  "integer missing_go_to_left field (1.9)", who, t);
+        if ((rc = build_charge(bc, n * (sizeof(*ip->nodes) + 2 * sizeof(double) + 1), who)) < 0)
                 return rc;
+        if (nan_routed && !(ip->missing_left = calloc(n, 1)))
+                return build_fail(bc, -ENOMEM, "out of memory for %zu nodes", n);
         ip->nodes = malloc(n * sizeof(*ip->nodes));
         ip->pl = calloc(n, sizeof(double));
         ip->apl = malloc(n * sizeof(double));
@@ -514,6 +523,8 @@ static int read_itree(struct build_ctx *bc, const char *who, const struct pv *ob
                                           "an index is out of range", who, t, i);
                 numpy_get_f64(nd->field_types[fi[3]], rec + nd->field_offsets[fi[3]],
                               &tn->threshold);
+                if (fm >= 0)
+                        ip->missing_left[i] = rec[nd->field_offsets[fm]] != 0;
                 if (i == 0)
                         ip->pl[0] = 1.0;
                 /* decision_path counts the nodes on the way: a child has
@@ -557,6 +568,7 @@ static int read_itree(struct build_ctx *bc, const char *who, const struct pv *ob
                 .path_length = ip->pl,
                 .avg_path_length = ip->apl,
                 .features = ip->features,
+                .missing_go_to_left = ip->missing_left,
         };
         return 0;
 }
@@ -608,9 +620,13 @@ static int build_iforest(struct build_ctx *bc, const struct pv *obj, struct mode
         /* _compute_chunked_score_samples indexes columns only when the
          * members were fit on a subset */
         bool whole = max_features == nf;
+        /* 1.9 scores NaN (its trees route it by missing_go_to_left); older
+         * versions refuse it. When between 1.4 and 1.9 that changed is not
+         * known here, so only 1.9+ files accept NaN. */
+        bool nan_routed = !build_saved_before(bc, obj, 1, 9);
         for (; n < count; n++)
                 if ((rc = read_itree(bc, who, obj, n, ests->u.seq.items[n], dpl, apl, whole,
-                                     &trees[n], &parts[n])) < 0) {
+                                     nan_routed, &trees[n], &parts[n])) < 0) {
                         n++; /* free its half-read parts too */
                         goto out;
                 }

@@ -5,7 +5,8 @@ decision_function (numbers within 1e-9 relative or 1e-12 absolute).
 score_samples is decision_function + offset_, which predictd does not
 serve on its own yet.
 
-Also: NaN rows are refused (scikit-learn before 1.9 refuses them too), and
+Also: NaN rows are refused in files from before 1.9 (scikit-learn refused
+them too; 1.9 files route them by missing_go_to_left and are compared), and
 a file whose member trees point outside X is refused at load time."""
 import glob
 import json

@@ -223,11 +223,44 @@ static bool iforest_feature_outside_x_refused(void)
         };
         const double pl[3] = { 1, 2, 2 }, apl[3] = { 0, 0, 0 };
         const int64_t feats[1] = { 4 };
-        struct model_iforest_tree t = { 1, 3, nodes, pl, apl, feats };
+        struct model_iforest_tree t = { .n_features = 1, .n_nodes = 3, .nodes = nodes,
+                                        .path_length = pl, .avg_path_length = apl,
+                                        .features = feats };
         struct model *m = NULL;
         struct model_error e;
         EXPECT(model_iforest_create(2, &t, 1, 8, -0.5, &m, &e) == -EINVAL);
         EXPECT_CONTAINS(e.message, "feature 4");
+        return true;
+}
+
+/* A stump whose left leaf is shallower: NaN goes by missing_go_to_left
+ * when the trees carry it (1.9) and is refused otherwise. */
+static bool iforest_nan_routed_only_with_missing_go_to_left(void)
+{
+        const struct model_tree_node nodes[3] = {
+                { 1, 2, 0, 0.5 }, { -1, -1, -2, -2.0 }, { -1, -1, -2, -2.0 },
+        };
+        const double pl[3] = { 1, 2, 2 }, apl[3] = { 0, 0, 3 };
+        const uint8_t to_left[3] = { 1, 0, 0 };
+        struct model_error e;
+        double nan_row = NAN, low = 0.0, d_nan, d_low;
+        for (int routed = 0; routed < 2; routed++) {
+                struct model_iforest_tree t = { .n_features = 1, .n_nodes = 3,
+                                                .nodes = nodes, .path_length = pl,
+                                                .avg_path_length = apl,
+                                                .missing_go_to_left = routed ? to_left : NULL };
+                struct model *m = NULL;
+                EXPECT(model_iforest_create(1, &t, 1, 8, -0.5, &m, &e) == 0);
+                if (routed) {
+                        EXPECT(model_decision_function(m, &nan_row, 1, &d_nan, &e) == 0);
+                        EXPECT(model_decision_function(m, &low, 1, &d_low, &e) == 0);
+                        EXPECT(d_nan == d_low);
+                } else {
+                        EXPECT(model_decision_function(m, &nan_row, 1, &d_nan, &e) == -EINVAL);
+                        EXPECT_CONTAINS(e.message, "NaN");
+                }
+                model_free(m);
+        }
         return true;
 }
 
@@ -252,4 +285,5 @@ TAP_MAIN(CASE(hgb_compares_in_float64),
          CASE(hgb_wrong_trees_per_iteration_refused),
          CASE(hgb_encoded_input_unknown_is_nan),
          CASE(iforest_feature_outside_x_refused),
+         CASE(iforest_nan_routed_only_with_missing_go_to_left),
          CASE(iforest_average_path_length_edges))
