@@ -1,2 +1,693 @@
-/* hist.c - histogram gradient boosting and isolation forests (issue 3). */
+/* hist.c - histogram gradient boosting (HistGradientBoostingRegressor and
+ * HistGradientBoostingClassifier) and isolation forests.
+ *
+ * Unlike the trees of tree.c these compare X as float64: a numerical split
+ * sends x <= num_threshold left. NaN goes where missing_go_to_left says. A
+ * categorical split casts x to a byte as the Cython predictor does and
+ * sends it left when the tree's bitset holds it, right when the bin
+ * mapper knew the category at fit time, and otherwise (unknown or
+ * negative categories) the way missing values go. Files from 1.4 on
+ * that have categorical features first encode them as OrdinalEncoder does
+ * (index among the categories seen in fit, NaN for unknown ones) and put
+ * them before the numerical columns; the model does the same. Raw predictions start
+ * from _baseline_prediction and add each predictor's leaf value, iteration
+ * by iteration, as _raw_predict does; the loss's inverse link then gives
+ * predict (regressors) or predict_proba (classifiers). IsolationForest is
+ * at the end of the file. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "model_internal.h"
+
+#define BITSET_WORDS 8 /* 256 bits: one per byte value */
+
+struct hnode {
+        double value;
+        double num_threshold;
+        uint32_t feature, left, right, bitset_idx;
+        uint8_t is_leaf, missing_go_to_left, is_categorical;
+};
+
+struct hgb {
+        struct model base;
+        enum model_hgb_link link;
+        bool predict_from_proba;
+        size_t n_iter, k;
+        double *baseline;      /* k */
+        struct hnode *nodes;   /* every tree's nodes, one after another */
+        size_t *node_start;    /* n_iter * k: first node of each tree */
+        uint32_t *bitsets;     /* every tree's left bitsets, then known ones */
+        size_t *bitset_start;  /* n_iter * k: first bitset row of each tree */
+        size_t known_start;    /* first row of the known-category bitsets */
+        uint32_t *f_idx_map;   /* n_features; UINT32_MAX: numerical */
+        struct model_hgb_input *inputs; /* NULL, or n_features; cats owned */
+};
+
+/* <X_BINNED_DTYPE_C>data_val for data_val >= 0: C's double to unsigned
+ * char, which x86-64 compilers do through a 32-bit truncation (values past
+ * INT32_MAX become INT32_MIN, whose low byte is 0). */
+static uint8_t category_byte(double x)
+{
+        if (x < 2147483648.0)
+                return (uint8_t)(uint32_t)(int32_t)x;
+        return 0;
+}
+
+static bool in_bitset(const uint32_t *row, uint8_t v)
+{
+        return (row[v / 32] >> (v % 32)) & 1u;
+}
+
+static double tree_value(const struct hgb *h, size_t t, const double *x)
+{
+        const struct hnode *nodes = h->nodes + h->node_start[t];
+        const uint32_t *left_sets = h->bitsets + h->bitset_start[t] * BITSET_WORDS;
+        const struct hnode *n = &nodes[0];
+        while (!n->is_leaf) {
+                double v = x[n->feature];
+                bool left;
+                if (isnan(v)) {
+                        left = n->missing_go_to_left;
+                } else if (n->is_categorical) {
+                        if (v < 0) {
+                                left = n->missing_go_to_left;
+                        } else {
+                                uint8_t c = category_byte(v);
+                                const uint32_t *known = h->bitsets +
+                                        (h->known_start + h->f_idx_map[n->feature]) *
+                                                BITSET_WORDS;
+                                if (in_bitset(left_sets + (size_t)n->bitset_idx * BITSET_WORDS, c))
+                                        left = true;
+                                else if (in_bitset(known, c))
+                                        left = false;
+                                else
+                                        left = n->missing_go_to_left;
+                        }
+                } else {
+                        left = v <= n->num_threshold;
+                }
+                n = &nodes[left ? n->left : n->right];
+        }
+        return n->value;
+}
+
+/* OrdinalEncoder.transform of one value: its index among the sorted
+ * categories, NaN when it is missing or unknown. */
+static double encode_category(const struct model_hgb_input *in, double v)
+{
+        if (isnan(v))
+                return NAN;
+        size_t lo = 0, hi = in->n_cats;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (in->cats[mid] < v)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo < in->n_cats && in->cats[lo] == v ? (double)lo : NAN;
+}
+
+/* The columns the trees see: X itself, or X through the file's
+ * preprocessor (into scratch). */
+static const double *tree_input(const struct hgb *h, const double *x, double *scratch)
+{
+        if (!h->inputs)
+                return x;
+        for (size_t f = 0; f < h->base.n_features; f++) {
+                const struct model_hgb_input *in = &h->inputs[f];
+                scratch[f] = in->categorical ? encode_category(in, x[in->src]) : x[in->src];
+        }
+        return scratch;
+}
+
+/* raw[0..k) of one row: baseline, then every predictor of every
+ * iteration added in order. */
+static void hgb_raw(const struct hgb *h, const double *x, double *raw)
+{
+        memcpy(raw, h->baseline, h->k * sizeof(double));
+        for (size_t i = 0; i < h->n_iter; i++)
+                for (size_t j = 0; j < h->k; j++)
+                        raw[j] += tree_value(h, i * h->k + j, x);
+}
+
+static int hgb_decision(const struct model *m, const double *X, size_t rows,
+                        double *out, struct model_error *err)
+{
+        const struct hgb *h = (const struct hgb *)m;
+        double *scratch = malloc(m->n_features * sizeof(double));
+        if (!scratch) {
+                model_set_error(err, "out of memory");
+                return -ENOMEM;
+        }
+        for (size_t r = 0; r < rows; r++)
+                hgb_raw(h, tree_input(h, X + r * m->n_features, scratch), out + r * h->k);
+        free(scratch);
+        return 0;
+}
+
+static int hgb_regress(const struct model *m, const double *X, size_t rows,
+                       double *out, struct model_error *err)
+{
+        const struct hgb *h = (const struct hgb *)m;
+        int rc = hgb_decision(m, X, rows, out, err);
+        if (rc < 0)
+                return rc;
+        if (h->link == MODEL_HGB_LOG)
+                for (size_t r = 0; r < rows; r++)
+                        out[r] = exp(out[r]);
+        return 0;
+}
+
+static int hgb_classify(const struct model *m, const double *X, size_t rows,
+                        size_t *class_idx, double *proba, struct model_error *err)
+{
+        const struct hgb *h = (const struct hgb *)m;
+        size_t nc = m->n_classes;
+        double *raw = malloc((h->k + nc + m->n_features) * sizeof(double));
+        if (!raw) {
+                model_set_error(err, "out of memory");
+                return -ENOMEM;
+        }
+        double *p = raw + h->k, *scratch = p + nc;
+        for (size_t r = 0; r < rows; r++) {
+                hgb_raw(h, tree_input(h, X + r * m->n_features, scratch), raw);
+                if (h->link == MODEL_HGB_LOGIT) {
+                        /* HalfBinomialLoss.predict_proba */
+                        p[1] = model_expit(raw[0]);
+                        p[0] = 1.0 - p[1];
+                        class_idx[r] = h->predict_from_proba ? model_np_argmax(p, 2)
+                                                             : (raw[0] > 0.0 ? 1 : 0);
+                } else {
+                        memcpy(p, raw, nc * sizeof(double));
+                        model_softmax_row(p, nc);
+                        class_idx[r] = model_np_argmax(h->predict_from_proba ? p : raw, nc);
+                }
+                if (proba)
+                        memcpy(proba + r * nc, p, nc * sizeof(double));
+        }
+        free(raw);
+        return 0;
+}
+
+static void hgb_describe(const struct model *m, char *buf, size_t len)
+{
+        const struct hgb *h = (const struct hgb *)m;
+        snprintf(buf, len, "%s[%zu iterations x %zu trees]", m->ops->name, h->n_iter, h->k);
+}
+
+static void hgb_destroy(struct model *m)
+{
+        struct hgb *h = (struct hgb *)m;
+        model_base_release(m);
+        free(h->baseline);
+        free(h->nodes);
+        free(h->node_start);
+        free(h->bitsets);
+        free(h->bitset_start);
+        free(h->f_idx_map);
+        if (h->inputs)
+                for (size_t f = 0; f < m->n_features; f++)
+                        free((void *)h->inputs[f].cats);
+        free(h->inputs);
+        free(h);
+}
+
+static const struct model_ops hgb_reg_ops = {
+        .name = "HistGradientBoostingRegressor",
+        .regress = hgb_regress,
+        .describe = hgb_describe,
+        .destroy = hgb_destroy,
+};
+
+static const struct model_ops hgb_clf_ops = {
+        .name = "HistGradientBoostingClassifier",
+        .classify = hgb_classify,
+        .decision = hgb_decision,
+        .describe = hgb_describe,
+        .destroy = hgb_destroy,
+};
+
+/* Every walk must end: children after their parent, inside the tree;
+ * features, bitsets and categorical features inside their tables. */
+static int check_tree(const char *who, const struct model_hgb_params *p, size_t t,
+                      struct model_error *err)
+{
+        const struct model_hgb_tree *tr = &p->trees[t];
+        if (tr->n_nodes == 0 || !tr->nodes) {
+                model_set_error(err, "%s: predictor %zu has no nodes", who, t);
+                return -EINVAL;
+        }
+        for (size_t i = 0; i < tr->n_nodes; i++) {
+                const struct model_hgb_node *n = &tr->nodes[i];
+                if (n->is_leaf) {
+                        if (!isfinite(n->value)) {
+                                model_set_error(err, "%s: predictor %zu, node %zu: leaf value "
+                                                "is not finite", who, t, i);
+                                return -EINVAL;
+                        }
+                        continue;
+                }
+                if (n->left <= i || n->left >= tr->n_nodes || n->right <= i ||
+                    n->right >= tr->n_nodes) {
+                        model_set_error(err, "%s: predictor %zu, node %zu: children %u/%u are "
+                                        "not later nodes in [%zu, %zu)", who, t, i,
+                                        (unsigned)n->left, (unsigned)n->right, i + 1,
+                                        tr->n_nodes);
+                        return -EINVAL;
+                }
+                if (n->feature >= p->n_features) {
+                        model_set_error(err, "%s: predictor %zu, node %zu: feature %u outside "
+                                        "[0, %zu)", who, t, i, (unsigned)n->feature,
+                                        p->n_features);
+                        return -EINVAL;
+                }
+                if (n->is_categorical) {
+                        if (n->bitset_idx >= tr->n_bitsets) {
+                                model_set_error(err, "%s: predictor %zu, node %zu: bitset %u "
+                                                "outside [0, %zu)", who, t, i,
+                                                (unsigned)n->bitset_idx, tr->n_bitsets);
+                                return -EINVAL;
+                        }
+                        if (!p->f_idx_map || p->f_idx_map[n->feature] >= p->n_cat) {
+                                model_set_error(err, "%s: predictor %zu, node %zu: feature %u "
+                                                "is not categorical", who, t, i,
+                                                (unsigned)n->feature);
+                                return -EINVAL;
+                        }
+                } else if (isnan(n->num_threshold)) {
+                        model_set_error(err, "%s: predictor %zu, node %zu: threshold is NaN",
+                                        who, t, i);
+                        return -EINVAL;
+                }
+        }
+        return 0;
+}
+
+static int check_params(const struct model_hgb_params *p, const struct model_ops *ops,
+                        size_t n_classes, struct model_error *err)
+{
+        size_t want_k = p->link == MODEL_HGB_SOFTMAX ? n_classes : 1;
+        bool classifier = p->link == MODEL_HGB_LOGIT || p->link == MODEL_HGB_SOFTMAX;
+        if ((unsigned)p->link > MODEL_HGB_SOFTMAX || p->n_features == 0 ||
+            p->n_features > UINT32_MAX) {
+                model_set_error(err, "%s: bad link or %zu features", ops->name, p->n_features);
+                return -EINVAL;
+        }
+        if (p->n_iter == 0 || p->k != want_k ||
+            (classifier ? (p->link == MODEL_HGB_LOGIT ? n_classes != 2 : n_classes < 3)
+                        : n_classes != 0) ||
+            p->n_iter > SIZE_MAX / p->k) {
+                model_set_error(err, "%s: %zu iterations of %zu trees for %zu classes do "
+                                "not fit its loss", ops->name, p->n_iter, p->k, n_classes);
+                return -EINVAL;
+        }
+        for (size_t j = 0; j < p->k; j++)
+                if (!isfinite(p->baseline[j])) {
+                        model_set_error(err, "%s: baseline prediction %zu is not finite",
+                                        ops->name, j);
+                        return -EINVAL;
+                }
+        for (size_t f = 0; p->inputs && f < p->n_features; f++) {
+                const struct model_hgb_input *in = &p->inputs[f];
+                bool sorted = !in->n_cats || (in->cats && !isnan(in->cats[0]));
+                for (size_t c = 1; sorted && c < in->n_cats; c++)
+                        sorted = in->cats[c - 1] < in->cats[c];
+                if (in->src >= p->n_features || (in->categorical && !sorted)) {
+                        model_set_error(err, "%s: input %zu: column %u outside [0, %zu) or "
+                                        "categories not sorted", ops->name, f,
+                                        (unsigned)in->src, p->n_features);
+                        return -EINVAL;
+                }
+        }
+        for (size_t t = 0; t < p->n_iter * p->k; t++) {
+                int rc = check_tree(ops->name, p, t, err);
+                if (rc < 0)
+                        return rc;
+        }
+        return 0;
+}
+
+/* Sums of sizes checked against overflow: a + b into *acc. */
+static bool add_size(size_t *acc, size_t b)
+{
+        if (*acc > SIZE_MAX - b)
+                return false;
+        *acc += b;
+        return true;
+}
+
+int model_hgb_create(const struct model_hgb_params *p,
+                     const struct model_label *classes, size_t n_classes,
+                     struct model **out, struct model_error *err)
+{
+        bool classifier = p->link == MODEL_HGB_LOGIT || p->link == MODEL_HGB_SOFTMAX;
+        const struct model_ops *ops = classifier ? &hgb_clf_ops : &hgb_reg_ops;
+        int rc = check_params(p, ops, n_classes, err);
+        if (rc < 0)
+                return rc;
+        size_t n_trees = p->n_iter * p->k, total_nodes = 0, total_sets = 0;
+        for (size_t t = 0; t < n_trees; t++)
+                if (!add_size(&total_nodes, p->trees[t].n_nodes) ||
+                    !add_size(&total_sets, p->trees[t].n_bitsets))
+                        goto nomem;
+        if (!add_size(&total_sets, p->n_cat) || total_nodes > SIZE_MAX / sizeof(struct hnode) ||
+            total_sets > SIZE_MAX / (BITSET_WORDS * sizeof(uint32_t)))
+                goto nomem;
+        struct hgb *h = calloc(1, sizeof(*h));
+        if (!h)
+                goto nomem;
+        h->base.ops = ops;
+        h->base.n_features = p->n_features; /* hgb_destroy reads it */
+        h->baseline = malloc(p->k * sizeof(double));
+        h->nodes = malloc(total_nodes * sizeof(*h->nodes));
+        h->node_start = malloc(n_trees * sizeof(size_t));
+        h->bitsets = malloc((total_sets ? total_sets : 1) * BITSET_WORDS * sizeof(uint32_t));
+        h->bitset_start = malloc(n_trees * sizeof(size_t));
+        h->f_idx_map = malloc(p->n_features * sizeof(uint32_t));
+        if (!h->baseline || !h->nodes || !h->node_start || !h->bitsets || !h->bitset_start ||
+            !h->f_idx_map) {
+                hgb_destroy(&h->base);
+                goto nomem;
+        }
+        memcpy(h->baseline, p->baseline, p->k * sizeof(double));
+        size_t ni = 0, si = 0;
+        for (size_t t = 0; t < n_trees; t++) {
+                const struct model_hgb_tree *tr = &p->trees[t];
+                h->node_start[t] = ni;
+                h->bitset_start[t] = si;
+                for (size_t i = 0; i < tr->n_nodes; i++, ni++) {
+                        const struct model_hgb_node *s = &tr->nodes[i];
+                        h->nodes[ni] = (struct hnode){
+                                .value = s->value,
+                                .num_threshold = s->num_threshold,
+                                .feature = s->feature,
+                                .left = s->left,
+                                .right = s->right,
+                                .bitset_idx = s->bitset_idx,
+                                .is_leaf = s->is_leaf,
+                                .missing_go_to_left = s->missing_go_to_left,
+                                .is_categorical = s->is_categorical,
+                        };
+                }
+                if (tr->n_bitsets)
+                        memcpy(h->bitsets + si * BITSET_WORDS, tr->left_cat_bitsets,
+                               tr->n_bitsets * BITSET_WORDS * sizeof(uint32_t));
+                si += tr->n_bitsets;
+        }
+        h->known_start = si;
+        if (p->n_cat)
+                memcpy(h->bitsets + si * BITSET_WORDS, p->known_cat_bitsets,
+                       p->n_cat * BITSET_WORDS * sizeof(uint32_t));
+        for (size_t f = 0; f < p->n_features; f++)
+                h->f_idx_map[f] = p->f_idx_map ? p->f_idx_map[f] : UINT32_MAX;
+        if (p->inputs) {
+                h->inputs = calloc(p->n_features, sizeof(*h->inputs));
+                if (!h->inputs) {
+                        hgb_destroy(&h->base);
+                        goto nomem;
+                }
+                for (size_t f = 0; f < p->n_features; f++) {
+                        struct model_hgb_input *in = &h->inputs[f];
+                        *in = p->inputs[f];
+                        in->cats = NULL;
+                        if (!in->categorical || !in->n_cats)
+                                continue;
+                        double *c = malloc(in->n_cats * sizeof(double));
+                        if (!c) {
+                                hgb_destroy(&h->base);
+                                goto nomem;
+                        }
+                        memcpy(c, p->inputs[f].cats, in->n_cats * sizeof(double));
+                        in->cats = c;
+                }
+        }
+        h->n_iter = p->n_iter;
+        h->k = p->k;
+        h->link = p->link;
+        h->predict_from_proba = p->predict_from_proba;
+        rc = model_base_init(&h->base, ops,
+                             classifier ? MODEL_TYPE_CLASSIFIER : MODEL_TYPE_REGRESSOR,
+                             p->n_features, classes, n_classes, err);
+        if (rc < 0) {
+                hgb_destroy(&h->base);
+                return rc;
+        }
+        h->base.has_proba = classifier;
+        h->base.n_outputs = classifier ? 0 : 1;
+        h->base.decision_width = classifier ? p->k : 0;
+        *out = &h->base;
+        return 0;
+nomem:
+        model_set_error(err, "%s: out of memory", ops->name);
+        return -ENOMEM;
+}
+
+/* --- isolation forest ------------------------------------------------ */
+
+/* Like tree.c's trees, isolation trees compare X cast to float32. Each
+ * node keeps the term a row ending there adds to depths, summed as
+ * scikit-learn sums it: (path length + average path length) - 1. */
+struct inode {
+        double threshold;
+        double term;
+        int32_t left, right, feature;
+        bool missing_left;
+};
+
+struct iforest {
+        struct model base;
+        size_t n_trees;
+        struct inode *nodes;    /* every tree's nodes, one after another */
+        size_t *node_start;     /* n_trees */
+        uint32_t *columns;      /* n_trees x n_features: tree column -> X column */
+        size_t *tree_width;     /* n_trees */
+        double denominator;     /* n_trees * c(max_samples) */
+        double offset;
+        bool nan_routed;        /* NaN follows missing_left (1.9) */
+};
+
+double model_iforest_average_path_length(double n)
+{
+        if (n <= 1)
+                return 0.0;
+        if (n == 2)
+                return 1.0;
+        const double euler_gamma = 0.57721566490153286060651209008240243;
+        return 2.0 * (log(n - 1.0) + euler_gamma) - 2.0 * (n - 1.0) / n;
+}
+
+/* -score_samples' positive part for one row, or -EINVAL when the row does
+ * not fit float32 or holds NaN that the version refuses (before 1.9). */
+static int iforest_score(const struct iforest *f, const double *x, size_t r, float *xf,
+                         double *score, struct model_error *err)
+{
+        size_t nf = f->base.n_features;
+        for (size_t j = 0; j < nf; j++) {
+                xf[j] = (float)x[j];
+                if ((isnan(x[j]) && !f->nan_routed) || (isinf(xf[j]) && !isinf(x[j]))) {
+                        model_set_error(err, "row %zu, feature %zu: %.17g is NaN or too "
+                                        "large for float32, which trees compare in",
+                                        r, j, x[j]);
+                        return -EINVAL;
+                }
+        }
+        double depths = 0.0;
+        for (size_t t = 0; t < f->n_trees; t++) {
+                const struct inode *nodes = f->nodes + f->node_start[t];
+                const uint32_t *col = f->columns + t * nf;
+                const struct inode *n = &nodes[0];
+                while (n->left >= 0) {
+                        double v = xf[col[n->feature]];
+                        bool left = isnan(v) ? n->missing_left : v <= n->threshold;
+                        n = &nodes[left ? n->left : n->right];
+                }
+                depths += n->term;
+        }
+        /* np.divide(..., where=denominator != 0) leaves 1 where it is 0 */
+        double ratio = f->denominator != 0 ? depths / f->denominator : 1.0;
+        *score = pow(2.0, -ratio);
+        return 0;
+}
+
+/* decision_function: score_samples - offset_ */
+static int iforest_decision(const struct model *m, const double *X, size_t rows,
+                            double *out, struct model_error *err)
+{
+        const struct iforest *f = (const struct iforest *)m;
+        float *xf = malloc(m->n_features * sizeof(float));
+        if (!xf) {
+                model_set_error(err, "out of memory");
+                return -ENOMEM;
+        }
+        for (size_t r = 0; r < rows; r++) {
+                double s = 0;
+                int rc = iforest_score(f, X + r * m->n_features, r, xf, &s, err);
+                if (rc < 0) {
+                        free(xf);
+                        return rc;
+                }
+                out[r] = -s - f->offset;
+        }
+        free(xf);
+        return 0;
+}
+
+static int iforest_predict(const struct model *m, const double *X, size_t rows,
+                           double *out, struct model_error *err)
+{
+        int rc = iforest_decision(m, X, rows, out, err);
+        if (rc < 0)
+                return rc;
+        for (size_t r = 0; r < rows; r++)
+                out[r] = out[r] < 0 ? -1.0 : 1.0;
+        return 0;
+}
+
+static void iforest_describe(const struct model *m, char *buf, size_t len)
+{
+        const struct iforest *f = (const struct iforest *)m;
+        snprintf(buf, len, "IsolationForest[%zu trees]", f->n_trees);
+}
+
+static void iforest_destroy(struct model *m)
+{
+        struct iforest *f = (struct iforest *)m;
+        model_base_release(m);
+        free(f->nodes);
+        free(f->node_start);
+        free(f->columns);
+        free(f->tree_width);
+        free(f);
+}
+
+static const struct model_ops iforest_ops = {
+        .name = "IsolationForest",
+        .regress = iforest_predict,
+        .decision = iforest_decision,
+        .describe = iforest_describe,
+        .destroy = iforest_destroy,
+};
+
+static int check_itree(size_t n_features, const struct model_iforest_tree *tr, size_t t,
+                       struct model_error *err)
+{
+        if (tr->n_nodes == 0 || tr->n_nodes > INT32_MAX || tr->n_features == 0 ||
+            tr->n_features > n_features) {
+                model_set_error(err, "IsolationForest: tree %zu has %zu nodes over %zu of "
+                                "%zu features", t, tr->n_nodes, tr->n_features, n_features);
+                return -EINVAL;
+        }
+        for (size_t j = 0; tr->features && j < tr->n_features; j++)
+                if (tr->features[j] < 0 || (uint64_t)tr->features[j] >= n_features) {
+                        model_set_error(err, "IsolationForest: tree %zu reads feature %lld "
+                                        "outside [0, %zu)", t, (long long)tr->features[j],
+                                        n_features);
+                        return -EINVAL;
+                }
+        for (size_t i = 0; i < tr->n_nodes; i++) {
+                const struct model_tree_node *n = &tr->nodes[i];
+                if (!isfinite(tr->path_length[i]) || !isfinite(tr->avg_path_length[i])) {
+                        model_set_error(err, "IsolationForest: tree %zu, node %zu: path "
+                                        "length is not finite", t, i);
+                        return -EINVAL;
+                }
+                if (n->left == -1)
+                        continue;
+                if (n->left <= (int64_t)i || n->left >= (int64_t)tr->n_nodes ||
+                    n->right <= (int64_t)i || n->right >= (int64_t)tr->n_nodes ||
+                    n->feature < 0 || n->feature >= (int64_t)tr->n_features ||
+                    isnan(n->threshold)) {
+                        model_set_error(err, "IsolationForest: tree %zu, node %zu: children "
+                                        "%lld/%lld or feature %lld out of range", t, i,
+                                        (long long)n->left, (long long)n->right,
+                                        (long long)n->feature);
+                        return -EINVAL;
+                }
+        }
+        return 0;
+}
+
+int model_iforest_create(size_t n_features, const struct model_iforest_tree *trees,
+                         size_t n_trees, double max_samples, double offset,
+                         struct model **out, struct model_error *err)
+{
+        if (n_trees == 0 || n_features == 0 || n_features > INT32_MAX ||
+            n_trees > SIZE_MAX / n_features / sizeof(uint32_t) || !isfinite(offset) ||
+            !isfinite(max_samples)) {
+                model_set_error(err, "IsolationForest: %zu trees over %zu features, offset "
+                                "%g", n_trees, n_features, offset);
+                return -EINVAL;
+        }
+        size_t total = 0;
+        for (size_t t = 0; t < n_trees; t++) {
+                if (!trees[t].missing_go_to_left != !trees[0].missing_go_to_left) {
+                        model_set_error(err, "IsolationForest: tree %zu %s missing_go_to_left "
+                                        "unlike tree 0", t,
+                                        trees[t].missing_go_to_left ? "has" : "lacks");
+                        return -EINVAL;
+                }
+                int rc = check_itree(n_features, &trees[t], t, err);
+                if (rc < 0)
+                        return rc;
+                if (!add_size(&total, trees[t].n_nodes))
+                        goto nomem;
+        }
+        if (total > SIZE_MAX / sizeof(struct inode))
+                goto nomem;
+        struct iforest *f = calloc(1, sizeof(*f));
+        if (!f)
+                goto nomem;
+        f->base.ops = &iforest_ops;
+        f->nodes = malloc(total * sizeof(*f->nodes));
+        f->node_start = malloc(n_trees * sizeof(size_t));
+        f->columns = malloc(n_trees * n_features * sizeof(uint32_t));
+        f->tree_width = malloc(n_trees * sizeof(size_t));
+        if (!f->nodes || !f->node_start || !f->columns || !f->tree_width) {
+                iforest_destroy(&f->base);
+                goto nomem;
+        }
+        size_t ni = 0;
+        for (size_t t = 0; t < n_trees; t++) {
+                const struct model_iforest_tree *tr = &trees[t];
+                f->node_start[t] = ni;
+                f->tree_width[t] = tr->n_features;
+                for (size_t j = 0; j < n_features; j++)
+                        f->columns[t * n_features + j] =
+                                j < tr->n_features ? (uint32_t)(tr->features ? tr->features[j]
+                                                                              : (int64_t)j)
+                                                   : 0;
+                for (size_t i = 0; i < tr->n_nodes; i++, ni++) {
+                        const struct model_tree_node *s = &tr->nodes[i];
+                        f->nodes[ni] = (struct inode){
+                                .threshold = s->threshold,
+                                .term = tr->path_length[i] + tr->avg_path_length[i] - 1.0,
+                                .left = (int32_t)s->left,
+                                .right = (int32_t)s->right,
+                                .feature = (int32_t)s->feature,
+                                .missing_left = tr->missing_go_to_left &&
+                                                tr->missing_go_to_left[i],
+                        };
+                }
+        }
+        f->n_trees = n_trees;
+        f->denominator = (double)n_trees * model_iforest_average_path_length(max_samples);
+        f->offset = offset;
+        f->nan_routed = trees[0].missing_go_to_left != NULL;
+        int rc = model_base_init(&f->base, &iforest_ops, MODEL_TYPE_REGRESSOR, n_features,
+                                 NULL, 0, err);
+        if (rc < 0) {
+                iforest_destroy(&f->base);
+                return rc;
+        }
+        f->base.n_outputs = 1;
+        f->base.decision_width = 1;
+        *out = &f->base;
+        return 0;
+nomem:
+        model_set_error(err, "IsolationForest: out of memory");
+        return -ENOMEM;
+}

@@ -518,6 +518,106 @@ int model_bagging_create(const struct model_bagging_params *p,
 /* --- hist family (model/hist.c) ------------------------------ */
 /* (issue 3: histogram gradient boosting and isolation forests are declared here) */
 
+/* One node of a HistGradientBoosting TreePredictor (PREDICTOR_RECORD_DTYPE).
+ * Children come after their parent. A categorical split sends a category
+ * left when it is in the tree's left bitset bitset_idx. */
+struct model_hgb_node {
+        double value;         /* leaf value */
+        double num_threshold; /* numerical split: x <= num_threshold goes left */
+        uint32_t feature;
+        uint32_t left, right;
+        uint32_t bitset_idx;
+        bool is_leaf, missing_go_to_left, is_categorical;
+};
+
+/* One TreePredictor: nodes and raw_left_cat_bitsets (n_bitsets x 8 words). */
+struct model_hgb_tree {
+        size_t n_nodes;
+        const struct model_hgb_node *nodes;
+        size_t n_bitsets;
+        const uint32_t *left_cat_bitsets;
+};
+
+/* The loss's inverse link, which turns raw predictions into answers. */
+enum model_hgb_link {
+        MODEL_HGB_IDENTITY, /* regressor: squared, absolute, quantile errors */
+        MODEL_HGB_LOG,      /* regressor: poisson, gamma (predict = exp(raw)) */
+        MODEL_HGB_LOGIT,    /* binary classifier: expit */
+        MODEL_HGB_SOFTMAX,  /* multiclass classifier */
+};
+
+/* One column the trees see when a file (1.4+) encodes its categorical
+ * features first: input column src, as it is (numerical) or as its index
+ * in cats[0..n_cats), which is sorted and holds no NaN (categorical; NaN
+ * and values not in cats become NaN), as OrdinalEncoder does. serialize/
+ * does not make these yet: those files hold functools.partial, which the
+ * loader refuses. */
+struct model_hgb_input {
+        uint32_t src;
+        bool categorical;
+        size_t n_cats;
+        const double *cats;
+};
+
+struct model_hgb_params {
+        enum model_hgb_link link;
+        size_t n_features;
+        size_t n_iter;   /* len(_predictors) */
+        size_t k;        /* n_trees_per_iteration_ */
+        const double *baseline;              /* k values (_baseline_prediction) */
+        const struct model_hgb_tree *trees;  /* n_iter x k, row-major */
+        /* The bin mapper's known categories: known_cat_bitsets (n_cat x 8
+         * words) and, per feature, its row there (UINT32_MAX when the
+         * feature is numerical). */
+        size_t n_cat;
+        const uint32_t *known_cat_bitsets;
+        const uint32_t *f_idx_map; /* n_features */
+        /* NULL: the trees see X as it is; else n_features columns. */
+        const struct model_hgb_input *inputs;
+        /* scikit-learn < 1.5: predict is argmax(predict_proba) rather than
+         * raw > 0 / argmax(raw). */
+        bool predict_from_proba;
+};
+
+/* HistGradientBoostingRegressor (classes NULL, n_classes 0) or
+ * HistGradientBoostingClassifier. Copies everything it is given. Returns
+ * -EINVAL when the parts are inconsistent (a child out of order, a
+ * feature or bitset out of range, a non-finite leaf value), -ENOMEM. */
+int model_hgb_create(const struct model_hgb_params *p,
+                     const struct model_label *classes, size_t n_classes,
+                     struct model **out, struct model_error *err);
+
+/* One member of an IsolationForest: an ExtraTreeRegressor's nodes and,
+ * per node, the two terms sklearn adds for a row ending there: its path
+ * length (nodes on the path, or _decision_path_lengths from 1.4) and
+ * _average_path_length of its sample count. features: the member's
+ * columns of X (estimators_features_), or NULL when it sees X whole. */
+struct model_iforest_tree {
+        size_t n_features; /* columns the tree reads */
+        size_t n_nodes;
+        const struct model_tree_node *nodes;
+        const double *path_length;
+        const double *avg_path_length;
+        const int64_t *features;
+        /* 1.9 routes NaN by each node's missing_go_to_left; NULL when the
+         * version refuses NaN (every tree must agree). */
+        const uint8_t *missing_go_to_left;
+};
+
+/* scikit-learn's _average_path_length c(n) of one sample count. */
+double model_iforest_average_path_length(double n);
+
+/* IsolationForest: score_samples = -2^(-depths / (n_trees *
+ * c(max_samples))), where depths adds path_length + avg_path_length - 1
+ * of each tree's leaf in tree order; decision_function = score_samples -
+ * offset; predict is -1 where decision_function < 0, else 1 (served as a
+ * one-output regressor). Rows holding NaN are refused unless the trees
+ * carry missing_go_to_left. Copies what it is given. -EINVAL for
+ * inconsistent parts, -ENOMEM. */
+int model_iforest_create(size_t n_features, const struct model_iforest_tree *trees,
+                         size_t n_trees, double max_samples, double offset,
+                         struct model **out, struct model_error *err);
+
 /* Accepts NULL and half-built models. */
 void model_free(struct model *m);
 
