@@ -437,6 +437,7 @@ int model_hgb_create(const struct model_hgb_params *p,
                 return rc;
         }
         h->base.has_proba = classifier;
+        h->base.accepts_nan = true;
         h->base.n_outputs = classifier ? 0 : 1;
         h->base.decision_width = classifier ? p->k : 0;
         *out = &h->base;
@@ -685,6 +686,7 @@ int model_iforest_create(size_t n_features, const struct model_iforest_tree *tre
         }
         f->base.n_outputs = 1;
         f->base.decision_width = 1;
+        f->base.accepts_nan = f->nan_routed;
         *out = &f->base;
         return 0;
 nomem:

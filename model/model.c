@@ -99,6 +99,11 @@ bool model_has_proba(const struct model *m)
         return m->has_proba;
 }
 
+bool model_accepts_nan(const struct model *m)
+{
+        return m->accepts_nan;
+}
+
 void model_describe(const struct model *m, char *buf, size_t len)
 {
         if (len == 0)

@@ -630,6 +630,10 @@ size_t model_n_classes(const struct model *m);
 /* Label i (i < model_n_classes); the pointer lives as long as the model. */
 const struct model_label *model_class_label(const struct model *m, size_t i);
 bool model_has_proba(const struct model *m);
+/* True when the model takes NaN as a missing value (HistGradientBoosting,
+ * a pipeline that starts with a NaN SimpleImputer, ...); for every other
+ * model NaN input is an error. */
+bool model_accepts_nan(const struct model *m);
 
 /* Writes a one-line description such as
  * "Pipeline(scaler=StandardScaler, clf=RandomForestClassifier[100 trees])"

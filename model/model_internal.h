@@ -33,6 +33,7 @@ struct model {
         size_t n_outputs;  /* regressors: targets per row */
         size_t decision_width; /* 0 without decision_function */
         bool has_proba;
+        bool accepts_nan; /* NaN inputs mean "missing", as the model was fitted */
         struct model_label *classes; /* owned; NULL for transformers */
         size_t n_classes;
 };

@@ -203,6 +203,13 @@ int model_pipeline_create(struct model **steps, const char *const *names,
         p->base.n_outputs = last->n_outputs;
         p->base.decision_width = last->ops->decision ? last->decision_width : 0;
         p->base.has_proba = last->has_proba;
+        for (size_t i = 0; i < n; i++) {
+                if (steps[i]) {
+                        /* the first step meets the input */
+                        p->base.accepts_nan = steps[i]->accepts_nan;
+                        break;
+                }
+        }
         p->n = n;
         for (size_t i = 0; i < n; i++) {
                 p->steps[i] = steps[i];

@@ -794,6 +794,7 @@ int model_imputer_create(size_t n_features, const double *statistics,
         if (rc < 0)
                 return rc;
         s->missing_nan = missing_nan;
+        s->base.accepts_nan = missing_nan;
         s->missing = missing;
         s->n_kept = n_kept;
         s->cols = malloc(n_kept * sizeof(size_t));

@@ -86,10 +86,22 @@ static const char *json_type_name(const cJSON *v)
         return "an invalid value";
 }
 
-/* column is how the message names the value: "[2]" or "['age']". */
-static int read_number(const cJSON *v, double *x, const char *where,
-                       const char *column, struct reply *r)
+/* column is how the message names the value: "[2]" or "['age']". null
+ * is a missing value for a model that takes NaN, and an error otherwise. */
+static int read_number(const struct served_model *sm, const cJSON *v, double *x,
+                       const char *where, const char *column, struct reply *r)
 {
+        if (cJSON_IsNull(v)) {
+                if (sm->accepts_nan) {
+                        *x = NAN;
+                        return 0;
+                }
+                reply_error(r, 400,
+                            "%s%s: null (a missing value) is not accepted by this model, "
+                            "which was not fitted to handle missing values; expected a number",
+                            where, column);
+                return -EINVAL;
+        }
         if (!cJSON_IsNumber(v)) {
                 reply_error(r, 400, "%s%s: expected a number, got %s", where, column,
                             json_type_name(v));
@@ -130,7 +142,7 @@ static int read_row(const struct served_model *sm, const cJSON *row, double *x,
                         }
                         char column[128];
                         snprintf(column, sizeof(column), "['%.100s']", name);
-                        if (read_number(v, &x[j], where, column, r) < 0)
+                        if (read_number(sm, v, &x[j], where, column, r) < 0)
                                 return -EINVAL;
                 }
                 if (got != nf) {
@@ -169,7 +181,7 @@ static int read_row(const struct served_model *sm, const cJSON *row, double *x,
         cJSON_ArrayForEach(v, row) {
                 char column[32];
                 snprintf(column, sizeof(column), "[%zu]", j);
-                if (read_number(v, &x[j], where, column, r) < 0)
+                if (read_number(sm, v, &x[j], where, column, r) < 0)
                         return -EINVAL;
                 j++;
         }
@@ -427,6 +439,7 @@ int served_model_create(struct model *model, struct serialize_info *info,
         sm->n_classes = model_n_classes(model);
         sm->n_features = model_n_features(model);
         sm->n_outputs = model_n_outputs(model);
+        sm->accepts_nan = model_accepts_nan(model);
         sm->has_proba = model_has_proba(model);
         sm->label_json = calloc(sm->n_classes ? sm->n_classes : 1, sizeof(char *));
         if (!sm->label_json)

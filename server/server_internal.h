@@ -19,6 +19,7 @@ struct served_model {
         size_t n_features;
         size_t n_outputs; /* regressors: values per row; 0 for classifiers */
         bool has_proba;
+        bool accepts_nan; /* null in a row means NaN (missing) */
 };
 
 /* A response body under construction; grows as needed. */
