@@ -63,8 +63,9 @@ static int pipeline_classify(const struct model *m, const double *X,
         return rc;
 }
 
-static int pipeline_regress(const struct model *m, const double *X,
-                            size_t rows, double *out, struct model_error *err)
+/* The transforms, then the last step's regress (or decision) op. */
+static int pipeline_values(const struct model *m, const double *X, size_t rows,
+                           double *out, struct model_error *err, bool decision)
 {
         const struct pipeline *p = (const struct pipeline *)m;
         const double *Xt;
@@ -73,24 +74,22 @@ static int pipeline_regress(const struct model *m, const double *X,
         if (rc < 0)
                 return rc;
         const struct model *last = p->steps[p->n - 1];
-        rc = last->ops->regress(last, Xt, rows, out, err);
+        rc = decision ? last->ops->decision(last, Xt, rows, out, err)
+                      : last->ops->regress(last, Xt, rows, out, err);
         free(buf);
         return rc;
+}
+
+static int pipeline_regress(const struct model *m, const double *X,
+                            size_t rows, double *out, struct model_error *err)
+{
+        return pipeline_values(m, X, rows, out, err, false);
 }
 
 static int pipeline_decision(const struct model *m, const double *X,
                              size_t rows, double *out, struct model_error *err)
 {
-        const struct pipeline *p = (const struct pipeline *)m;
-        const double *Xt;
-        double *buf = NULL;
-        int rc = run_transforms(p, X, rows, &Xt, &buf, p->n - 1, err);
-        if (rc < 0)
-                return rc;
-        const struct model *last = p->steps[p->n - 1];
-        rc = last->ops->decision(last, Xt, rows, out, err);
-        free(buf);
-        return rc;
+        return pipeline_values(m, X, rows, out, err, true);
 }
 
 static int pipeline_transform(const struct model *m, const double *X,
