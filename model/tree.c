@@ -659,11 +659,10 @@ static void gb_init_raw(const struct model_gb_params *p, size_t n_classes,
                         double *raw)
 {
         const double eps = FLT_EPSILON;
-        if (!p->init) {
-                for (size_t j = 0; j < p->k; j++)
-                        raw[j] = 0.0;
+        for (size_t j = 0; j < p->k; j++)
+                raw[j] = 0.0;
+        if (!p->init)
                 return;
-        }
         if (p->loss == MODEL_GB_REGRESSION) {
                 raw[0] = p->init[0];
                 return;

@@ -407,9 +407,9 @@ static int parse_decimal(struct vm *vm, const char *s, size_t n, int64_t *out,
 static int parse_index(struct vm *vm, uint64_t *idx)
 {
         const char *line = NULL;
-        size_t n;
-        int64_t v;
-        bool big;
+        size_t n = 0;
+        int64_t v = 0;
+        bool big = false;
         int rc = read_line(vm, &line, &n);
         if (rc < 0)
                 return rc;
@@ -1067,7 +1067,7 @@ static int step(struct vm *vm, bool *done, struct pv **result)
                 return op_long(vm, (size_t)u);
         case 'I': /* INT (text) */
         case 'L': { /* LONG (text) */
-                int64_t iv;
+                int64_t iv = 0;
                 bool big;
                 if ((rc = read_line(vm, &line, &len)) < 0)
                         return rc;

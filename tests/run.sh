@@ -2,7 +2,7 @@
 # The whole test suite, from a fresh Debian 12 machine (as root) or a
 # developer's checkout:
 #   1. installs what is missing (scripts/install-deps.sh),
-#   2. builds with warnings as errors,
+#   2. builds with warnings as errors (also the release build),
 #   3. runs the C unit tests, natively and under valgrind,
 #   4. runs the end-to-end tests (real binary, real HTTP, scikit-learn as
 #      the oracle) with Debian's /usr/bin/python3,
@@ -23,6 +23,11 @@ else
     meson configure "$BUILD" -Dwerror=true >/dev/null || exit 1
 fi
 meson compile -C "$BUILD" >/dev/null || { meson compile -C "$BUILD"; echo "tests/run.sh: build failed"; exit 1; }
+# The container builds with --buildtype=release, where -O3 brings warnings
+# the default build does not show; it must be warning-free too.
+REL="$BUILD-release"
+[ -d "$REL" ] || meson setup "$REL" --buildtype=release -Dwerror=true >/dev/null || exit 1
+meson compile -C "$REL" predictd >/dev/null || { meson compile -C "$REL" predictd; echo "tests/run.sh: release build failed"; exit 1; }
 
 rm -f "$BUILD"/meson-logs/testlog*.junit.xml "$BUILD"/e2e.junit.xml
 
