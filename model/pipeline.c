@@ -1,7 +1,9 @@
-/* pipeline.c - Pipeline: each step's transform feeds the next; the last
- * step classifies (or transforms, for a pipeline of transformers). A NULL
- * step is 'passthrough'. */
+/* pipeline.c - the composers. Pipeline: each step's transform feeds the
+ * next; the last step classifies (or transforms, for a pipeline of
+ * transformers). A NULL step is 'passthrough'. ColumnTransformer: parts
+ * over column subsets, their outputs side by side. */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,5 +223,191 @@ fail:
                 model_free(steps[i]);
         if (p)
                 pipeline_destroy(&p->base);
+        return rc;
+}
+
+/* --- ColumnTransformer ----------------------------------------------- */
+
+/* Each part reads its own columns of the input (gathered in the order
+ * the file lists them) and the outputs sit side by side, in the order of
+ * transformers_. A NULL part is 'passthrough'. */
+struct coltrans {
+        struct model base;
+        struct model **parts;
+        size_t *cols;    /* all parts' column indices, back to back */
+        size_t *offsets; /* part i reads cols[offsets[i] .. offsets[i+1]) */
+        double *weights; /* one per part; 1.0 without transformer_weights */
+        size_t n;
+};
+
+static int coltrans_transform(const struct model *m, const double *X,
+                              size_t rows, double *out,
+                              struct model_error *err)
+{
+        const struct coltrans *c = (const struct coltrans *)m;
+        size_t at = 0;
+        for (size_t i = 0; i < c->n; i++) {
+                const size_t *cols = c->cols + c->offsets[i];
+                size_t nc = c->offsets[i + 1] - c->offsets[i];
+                const struct model *p = c->parts[i];
+                size_t w = p ? p->n_out : nc;
+                double *in = malloc(rows * nc * sizeof(double));
+                double *res = p ? malloc(rows * w * sizeof(double)) : NULL;
+                if (!in || (p && !res)) {
+                        free(in);
+                        free(res);
+                        model_set_error(err, "out of memory in ColumnTransformer part %zu", i);
+                        return -ENOMEM;
+                }
+                for (size_t r = 0; r < rows; r++)
+                        for (size_t k = 0; k < nc; k++)
+                                in[r * nc + k] = X[r * m->n_features + cols[k]];
+                if (p) {
+                        int rc = p->ops->transform(p, in, rows, res, err);
+                        free(in);
+                        if (rc < 0) {
+                                free(res);
+                                return rc;
+                        }
+                } else {
+                        res = in;
+                }
+                for (size_t r = 0; r < rows; r++)
+                        for (size_t k = 0; k < w; k++) {
+                                double v = res[r * w + k];
+                                /* scikit-learn multiplies only when a weight is given */
+                                if (c->weights[i] != 1.0)
+                                        v *= c->weights[i];
+                                out[r * m->n_out + at + k] = v;
+                        }
+                free(res);
+                at += w;
+        }
+        return 0;
+}
+
+static void coltrans_describe(const struct model *m, char *buf, size_t len)
+{
+        const struct coltrans *c = (const struct coltrans *)m;
+        size_t used = 0;
+        int n = snprintf(buf, len, "ColumnTransformer(");
+        for (size_t i = 0; i < c->n && n >= 0 && (size_t)n < len - used; i++) {
+                used += (size_t)n;
+                char inner[256] = "passthrough";
+                if (c->parts[i])
+                        model_describe(c->parts[i], inner, sizeof(inner));
+                n = snprintf(buf + used, len - used, "%s%s on %zu columns", i ? ", " : "",
+                             inner, c->offsets[i + 1] - c->offsets[i]);
+        }
+        if (n >= 0 && (size_t)n < len - used) {
+                used += (size_t)n;
+                snprintf(buf + used, len - used, ")");
+        }
+}
+
+static void coltrans_destroy(struct model *m)
+{
+        struct coltrans *c = (struct coltrans *)m;
+        model_base_release(m);
+        for (size_t i = 0; i < c->n && c->parts; i++)
+                model_free(c->parts[i]);
+        free(c->parts);
+        free(c->cols);
+        free(c->offsets);
+        free(c->weights);
+        free(c);
+}
+
+static const struct model_ops coltrans_ops = {
+        .name = "ColumnTransformer",
+        .transform = coltrans_transform,
+        .describe = coltrans_describe,
+        .destroy = coltrans_destroy,
+};
+
+int model_column_transformer_create(size_t n_features, struct model **parts,
+                                    const size_t *cols, const size_t *offsets,
+                                    const double *weights, size_t n,
+                                    struct model **out,
+                                    struct model_error *err)
+{
+        struct coltrans *c = NULL;
+        int rc = -EINVAL;
+        size_t width = 0;
+
+        if (n_features == 0) {
+                model_set_error(err, "ColumnTransformer: expected at least one input feature");
+                goto fail;
+        }
+        for (size_t i = 0; i < n; i++) {
+                size_t nc = offsets[i + 1] - offsets[i];
+                if (offsets[i + 1] < offsets[i] || nc == 0) {
+                        model_set_error(err, "ColumnTransformer: part %zu selects no columns", i);
+                        goto fail;
+                }
+                for (size_t k = offsets[i]; k < offsets[i + 1]; k++)
+                        if (cols[k] >= n_features) {
+                                model_set_error(err,
+                                                "ColumnTransformer: part %zu selects column %zu "
+                                                "of %zu",
+                                                i, cols[k], n_features);
+                                goto fail;
+                        }
+                if (weights && !isfinite(weights[i])) {
+                        model_set_error(err, "ColumnTransformer: part %zu has a weight that "
+                                        "is not finite", i);
+                        goto fail;
+                }
+                const struct model *p = parts[i];
+                if (p && (p->type != MODEL_TYPE_TRANSFORMER || p->n_features != nc)) {
+                        model_set_error(err,
+                                        "ColumnTransformer: part %zu (%s) expected to be a "
+                                        "transformer of %zu features, found %s of %zu",
+                                        i, p->ops->name, nc,
+                                        p->type == MODEL_TYPE_TRANSFORMER ? "one" : "a predictor",
+                                        p->n_features);
+                        goto fail;
+                }
+                width += p ? p->n_out : nc;
+        }
+        if (width == 0) {
+                model_set_error(err, "ColumnTransformer: every part was dropped; "
+                                "expected at least one output column");
+                goto fail;
+        }
+        c = calloc(1, sizeof(*c));
+        if (!c)
+                goto nomem;
+        c->base.ops = &coltrans_ops;
+        c->parts = calloc(n, sizeof(*c->parts));
+        c->offsets = malloc((n + 1) * sizeof(*c->offsets));
+        c->cols = malloc(offsets[n] * sizeof(*c->cols));
+        c->weights = malloc(n * sizeof(*c->weights));
+        if (!c->parts || !c->offsets || !c->cols || !c->weights)
+                goto nomem;
+        rc = model_base_init(&c->base, &coltrans_ops, MODEL_TYPE_TRANSFORMER, n_features,
+                             NULL, 0, err);
+        if (rc < 0)
+                goto fail;
+        c->base.n_out = width;
+        memcpy(c->offsets, offsets, (n + 1) * sizeof(*c->offsets));
+        memcpy(c->cols, cols, offsets[n] * sizeof(*c->cols));
+        for (size_t i = 0; i < n; i++)
+                c->weights[i] = weights ? weights[i] : 1.0;
+        c->n = n;
+        for (size_t i = 0; i < n; i++) {
+                c->parts[i] = parts[i];
+                parts[i] = NULL;
+        }
+        *out = &c->base;
+        return 0;
+nomem:
+        rc = -ENOMEM;
+        model_set_error(err, "ColumnTransformer: out of memory");
+fail:
+        for (size_t i = 0; i < n; i++)
+                model_free(parts[i]);
+        if (c)
+                coltrans_destroy(&c->base);
         return rc;
 }
