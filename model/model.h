@@ -276,14 +276,17 @@ int model_kbins_create(size_t n_features, const size_t *offsets,
                        const double *edges, bool tolerance, bool onehot,
                        struct model **out, struct model_error *err);
 
-/* ColumnTransformer: part i transforms the input columns
+/* ColumnTransformer and FeatureUnion (name is one of the two; -EINVAL
+ * otherwise; a FeatureUnion's parts each list every column): part i
+ * transforms the input columns
  * cols[offsets[i] .. offsets[i+1]) (gathered in that order; a NULL part
  * is 'passthrough') and the outputs are placed side by side; each is
  * multiplied by weights[i] when weights is non-NULL. Takes ownership of
  * parts[0..n) (also on failure); cols, offsets (n + 1 long) and weights
  * are copied. -EINVAL for a part selecting no or out-of-range columns or
  * one that is not a transformer of that width. */
-int model_column_transformer_create(size_t n_features, struct model **parts,
+int model_column_transformer_create(const char *name, size_t n_features,
+                                    struct model **parts,
                                     const size_t *cols, const size_t *offsets,
                                     const double *weights, size_t n,
                                     struct model **out,

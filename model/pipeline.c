@@ -256,7 +256,7 @@ static int coltrans_transform(const struct model *m, const double *X,
                 if (!in || (p && !res)) {
                         free(in);
                         free(res);
-                        model_set_error(err, "out of memory in ColumnTransformer part %zu", i);
+                        model_set_error(err, "out of memory in %s part %zu", m->ops->name, i);
                         return -ENOMEM;
                 }
                 for (size_t r = 0; r < rows; r++)
@@ -290,7 +290,7 @@ static void coltrans_describe(const struct model *m, char *buf, size_t len)
 {
         const struct coltrans *c = (const struct coltrans *)m;
         size_t used = 0;
-        int n = snprintf(buf, len, "ColumnTransformer(");
+        int n = snprintf(buf, len, "%s(", m->ops->name);
         for (size_t i = 0; i < c->n && n >= 0 && (size_t)n < len - used; i++) {
                 used += (size_t)n;
                 char inner[256] = "passthrough";
@@ -325,7 +325,16 @@ static const struct model_ops coltrans_ops = {
         .destroy = coltrans_destroy,
 };
 
-int model_column_transformer_create(size_t n_features, struct model **parts,
+/* FeatureUnion is a ColumnTransformer whose parts all read every column. */
+static const struct model_ops union_ops = {
+        .name = "FeatureUnion",
+        .transform = coltrans_transform,
+        .describe = coltrans_describe,
+        .destroy = coltrans_destroy,
+};
+
+int model_column_transformer_create(const char *name, size_t n_features,
+                                    struct model **parts,
                                     const size_t *cols, const size_t *offsets,
                                     const double *weights, size_t n,
                                     struct model **out,
@@ -334,36 +343,45 @@ int model_column_transformer_create(size_t n_features, struct model **parts,
         struct coltrans *c = NULL;
         int rc = -EINVAL;
         size_t width = 0;
+        const struct model_ops *ops = NULL;
 
+        if (strcmp(name, "ColumnTransformer") == 0)
+                ops = &coltrans_ops;
+        else if (strcmp(name, "FeatureUnion") == 0)
+                ops = &union_ops;
+        else {
+                model_set_error(err, "expected ColumnTransformer or FeatureUnion, found %.60s",
+                                name);
+                goto fail;
+        }
         if (n_features == 0) {
-                model_set_error(err, "ColumnTransformer: expected at least one input feature");
+                model_set_error(err, "%s: expected at least one input feature", name);
                 goto fail;
         }
         for (size_t i = 0; i < n; i++) {
                 size_t nc = offsets[i + 1] - offsets[i];
                 if (offsets[i + 1] < offsets[i] || nc == 0) {
-                        model_set_error(err, "ColumnTransformer: part %zu selects no columns", i);
+                        model_set_error(err, "%s: part %zu selects no columns", name, i);
                         goto fail;
                 }
                 for (size_t k = offsets[i]; k < offsets[i + 1]; k++)
                         if (cols[k] >= n_features) {
                                 model_set_error(err,
-                                                "ColumnTransformer: part %zu selects column %zu "
-                                                "of %zu",
-                                                i, cols[k], n_features);
+                                                "%s: part %zu selects column %zu of %zu",
+                                                name, i, cols[k], n_features);
                                 goto fail;
                         }
                 if (weights && !isfinite(weights[i])) {
-                        model_set_error(err, "ColumnTransformer: part %zu has a weight that "
-                                        "is not finite", i);
+                        model_set_error(err, "%s: part %zu has a weight that is not finite",
+                                        name, i);
                         goto fail;
                 }
                 const struct model *p = parts[i];
                 if (p && (p->type != MODEL_TYPE_TRANSFORMER || p->n_features != nc)) {
                         model_set_error(err,
-                                        "ColumnTransformer: part %zu (%s) expected to be a "
+                                        "%s: part %zu (%s) expected to be a "
                                         "transformer of %zu features, found %s of %zu",
-                                        i, p->ops->name, nc,
+                                        name, i, p->ops->name, nc,
                                         p->type == MODEL_TYPE_TRANSFORMER ? "one" : "a predictor",
                                         p->n_features);
                         goto fail;
@@ -371,21 +389,21 @@ int model_column_transformer_create(size_t n_features, struct model **parts,
                 width += p ? p->n_out : nc;
         }
         if (width == 0) {
-                model_set_error(err, "ColumnTransformer: every part was dropped; "
-                                "expected at least one output column");
+                model_set_error(err, "%s: every part was dropped; "
+                                "expected at least one output column", name);
                 goto fail;
         }
         c = calloc(1, sizeof(*c));
         if (!c)
                 goto nomem;
-        c->base.ops = &coltrans_ops;
+        c->base.ops = ops;
         c->parts = calloc(n, sizeof(*c->parts));
         c->offsets = malloc((n + 1) * sizeof(*c->offsets));
         c->cols = malloc(offsets[n] * sizeof(*c->cols));
         c->weights = malloc(n * sizeof(*c->weights));
         if (!c->parts || !c->offsets || !c->cols || !c->weights)
                 goto nomem;
-        rc = model_base_init(&c->base, &coltrans_ops, MODEL_TYPE_TRANSFORMER, n_features,
+        rc = model_base_init(&c->base, ops, MODEL_TYPE_TRANSFORMER, n_features,
                              NULL, 0, err);
         if (rc < 0)
                 goto fail;
@@ -403,7 +421,7 @@ int model_column_transformer_create(size_t n_features, struct model **parts,
         return 0;
 nomem:
         rc = -ENOMEM;
-        model_set_error(err, "ColumnTransformer: out of memory");
+        model_set_error(err, "%s: out of memory", name);
 fail:
         for (size_t i = 0; i < n; i++)
                 model_free(parts[i]);

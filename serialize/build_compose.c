@@ -1,5 +1,5 @@
-/* build_compose.c - builders for estimators made of estimators: Pipeline
- * and ColumnTransformer. Column specifiers are read as data (ints, lists,
+/* build_compose.c - builders for estimators made of estimators: Pipeline,
+ * ColumnTransformer and FeatureUnion. Column specifiers are read as data (ints, lists,
  * boolean masks, builtins.slice objects kept inert, names resolved through
  * feature_names_in_); nothing a file names is ever called. */
 #include <errno.h>
@@ -235,8 +235,8 @@ static int read_columns(struct build_ctx *bc, const struct pv *spec, const struc
 /* The fitted remainder (and, from 1.4, every 'passthrough') is stored as
  * a FunctionTransformer without a function: the identity. One with a
  * function would run Python code. */
-static int is_identity(struct build_ctx *bc, const struct pv *t, const char *part,
-                       bool *out)
+static int is_identity(struct build_ctx *bc, const struct pv *t, const char *where,
+                       const char *part, bool *out)
 {
         *out = false;
         if (t->kind != PV_OBJECT || t->u.obj.cls->sk_name == NULL ||
@@ -246,22 +246,22 @@ static int is_identity(struct build_ctx *bc, const struct pv *t, const char *par
         const struct pv *inv = build_attr(bc, t, "inverse_func");
         if ((f && f->kind != PV_NONE) || (inv && inv->kind != PV_NONE))
                 return build_fail(bc, -EPERM,
-                                  "ColumnTransformer part '%.60s': FunctionTransformer with a "
-                                  "func runs Python code, which predictd never does", part);
+                                  "%s '%.60s': FunctionTransformer with a func runs Python "
+                                  "code, which predictd never does", where, part);
         *out = true;
         return 0;
 }
 
-static int part_weight(struct build_ctx *bc, const struct pv *weights, const char *part,
-                       double *out)
+static int part_weight(struct build_ctx *bc, const struct pv *obj, const struct pv *weights,
+                       const char *part, double *out)
 {
         *out = 1.0;
         if (!weights || weights->kind == PV_NONE)
                 return 0;
         if (weights->kind != PV_DICT)
                 return build_fail(bc, -EINVAL,
-                                  "ColumnTransformer.transformer_weights: expected a dict, "
-                                  "found %s", pv_kind_name(weights));
+                                  "%s.transformer_weights: expected a dict, found %s",
+                                  build_cls_name(obj), pv_kind_name(weights));
         const struct pv *w = build_state_get(bc, weights, part);
         if (!w)
                 return 0;
@@ -271,9 +271,53 @@ static int part_weight(struct build_ctx *bc, const struct pv *weights, const cha
                 *out = w->u.f;
         else
                 return build_fail(bc, -EINVAL,
-                                  "ColumnTransformer.transformer_weights['%.60s']: expected a "
-                                  "finite number, found %s", part, pv_kind_name(w));
+                                  "%s.transformer_weights['%.60s']: expected a finite "
+                                  "number, found %s", build_cls_name(obj), part,
+                                  pv_kind_name(w));
         return 0;
+}
+
+/* One (name, transformer[, columns]) entry of transformers_ or
+ * transformer_list; what names the list in the message. */
+static int read_entry(struct build_ctx *bc, const struct pv *e, size_t arity,
+                      const char *what, size_t i, const char **name, const struct pv **t)
+{
+        if (e->kind != PV_TUPLE || e->u.seq.len != arity ||
+            e->u.seq.items[0]->kind != PV_STR ||
+            e->u.seq.items[0]->u.s.len > MAX_NAME_BYTES)
+                return build_fail(bc, -EINVAL, "%s[%zu]: expected a (name, transformer%s) tuple",
+                                  what, i, arity == 3 ? ", columns" : "");
+        *name = e->u.seq.items[0]->u.s.data;
+        *t = e->u.seq.items[1];
+        return 0;
+}
+
+/* The parts of a ColumnTransformer or FeatureUnion while they are read. */
+struct parts {
+        struct model **m;
+        size_t *offsets; /* n + 1 */
+        double *w;
+        size_t kept;
+};
+
+static int parts_alloc(struct build_ctx *bc, struct parts *p, size_t n, const char *what)
+{
+        p->m = calloc(n, sizeof(*p->m));
+        p->offsets = calloc(n + 1, sizeof(*p->offsets));
+        p->w = calloc(n, sizeof(*p->w));
+        p->kept = 0;
+        if (!p->m || !p->offsets || !p->w)
+                return build_fail(bc, -ENOMEM, "out of memory for a %s", what);
+        return 0;
+}
+
+static void parts_free(struct parts *p)
+{
+        for (size_t k = 0; k < p->kept && p->m; k++)
+                model_free(p->m[k]);
+        free(p->m);
+        free(p->offsets);
+        free(p->w);
 }
 
 static int build_column_transformer(struct build_ctx *bc, const struct pv *obj,
@@ -301,34 +345,26 @@ static int build_column_transformer(struct build_ctx *bc, const struct pv *obj,
         const struct pv *names = build_attr(bc, obj, "feature_names_in_");
         const struct pv *weights = build_attr(bc, obj, "transformer_weights");
         struct colset cs = { NULL, 0, n_features * 8 + 64 };
-        struct model **parts = calloc(n, sizeof(*parts));
-        size_t *offsets = calloc(n + 1, sizeof(*offsets));
-        double *w = calloc(n, sizeof(*w));
-        size_t kept = 0;
+        struct parts ps = { 0 };
         struct model_error me;
-        if ((rc = build_charge(bc, cs.cap * sizeof(size_t) + n * 64, "ColumnTransformer")) < 0)
+        if ((rc = build_charge(bc, cs.cap * sizeof(size_t) + n * 64, "ColumnTransformer")) < 0 ||
+            (rc = parts_alloc(bc, &ps, n, "ColumnTransformer")) < 0)
                 goto out;
         cs.cols = malloc(cs.cap * sizeof(size_t));
-        if (!parts || !offsets || !w || !cs.cols) {
+        if (!cs.cols) {
                 rc = build_fail(bc, -ENOMEM, "out of memory for a ColumnTransformer");
                 goto out;
         }
         for (size_t i = 0; i < n; i++) {
-                const struct pv *e = tr->u.seq.items[i];
-                if (e->kind != PV_TUPLE || e->u.seq.len != 3 ||
-                    e->u.seq.items[0]->kind != PV_STR ||
-                    e->u.seq.items[0]->u.s.len > MAX_NAME_BYTES) {
-                        rc = build_fail(bc, -EINVAL,
-                                        "ColumnTransformer.transformers_[%zu]: expected a "
-                                        "(name, transformer, columns) tuple", i);
-                        goto out;
-                }
-                const char *part = e->u.seq.items[0]->u.s.data;
-                const struct pv *t = e->u.seq.items[1];
+                const struct pv *e = tr->u.seq.items[i], *t = NULL;
+                const char *part = NULL;
                 bool ident = false;
+                if ((rc = read_entry(bc, e, 3, "ColumnTransformer.transformers_", i, &part,
+                                     &t)) < 0)
+                        goto out;
                 if (pv_is_str(t, "drop"))
                         continue;
-                if ((rc = is_identity(bc, t, part, &ident)) < 0)
+                if ((rc = is_identity(bc, t, "ColumnTransformer part", part, &ident)) < 0)
                         goto out;
                 size_t start = cs.len;
                 if ((rc = read_columns(bc, e->u.seq.items[2], names, &cs, n_features,
@@ -336,26 +372,111 @@ static int build_column_transformer(struct build_ctx *bc, const struct pv *obj,
                         goto out;
                 if (cs.len == start) /* scikit-learn skips empty selections */
                         continue;
-                if ((rc = part_weight(bc, weights, part, &w[kept])) < 0)
+                if ((rc = part_weight(bc, obj, weights, part, &ps.w[ps.kept])) < 0)
                         goto out;
                 if (!ident && !pv_is_str(t, "passthrough") &&
-                    (rc = build_member(bc, t, "ColumnTransformer part", part, &parts[kept])) < 0)
+                    (rc = build_member(bc, t, "ColumnTransformer part", part,
+                                       &ps.m[ps.kept])) < 0)
                         goto out;
-                kept++;
-                offsets[kept] = cs.len;
+                ps.kept++;
+                ps.offsets[ps.kept] = cs.len;
         }
-        rc = model_column_transformer_create(n_features, parts, cs.cols, offsets, w, kept, out,
-                                             &me);
-        kept = 0; /* the model took the parts */
+        rc = model_column_transformer_create("ColumnTransformer", n_features, ps.m, cs.cols,
+                                             ps.offsets, ps.w, ps.kept, out, &me);
+        ps.kept = 0; /* the model took the parts */
         if (rc < 0)
                 build_model_error(bc, rc, &me);
 out:
-        for (size_t k = 0; k < kept && parts; k++)
-                model_free(parts[k]);
-        free(parts);
-        free(offsets);
-        free(w);
+        parts_free(&ps);
         free(cs.cols);
+        return rc;
+}
+
+/* FeatureUnion: every part reads all columns; the input width comes from
+ * the parts, as FeatureUnion records none of its own. */
+static int build_feature_union(struct build_ctx *bc, const struct pv *obj, struct model **out)
+{
+        const struct pv *tl = NULL;
+        int rc = build_need_attr(bc, obj, "transformer_list", &tl);
+        if (rc < 0)
+                return rc;
+        if (tl->kind != PV_LIST || tl->u.seq.len == 0 || tl->u.seq.len > MAX_CT_PARTS)
+                return build_fail(bc, -EINVAL,
+                                  "FeatureUnion.transformer_list: expected a list of 1 to %d "
+                                  "entries, found %s", MAX_CT_PARTS, pv_kind_name(tl));
+        size_t n = tl->u.seq.len, n_features = 0;
+        const struct pv *weights = build_attr(bc, obj, "transformer_weights");
+        struct parts ps = { 0 };
+        size_t *cols = NULL;
+        struct model_error me;
+        if ((rc = parts_alloc(bc, &ps, n, "FeatureUnion")) < 0)
+                goto out;
+        for (size_t i = 0; i < n; i++) {
+                const struct pv *e = tl->u.seq.items[i], *t = NULL;
+                const char *part = NULL;
+                bool ident = false;
+                if ((rc = read_entry(bc, e, 2, "FeatureUnion.transformer_list", i, &part,
+                                     &t)) < 0)
+                        goto out;
+                if (t->kind == PV_NONE || pv_is_str(t, "drop"))
+                        continue;
+                if ((rc = is_identity(bc, t, "FeatureUnion part", part, &ident)) < 0)
+                        goto out;
+                if (pv_is_str(t, "passthrough")) {
+                        rc = build_fail(bc, -EINVAL,
+                                        "FeatureUnion part '%.60s': expected a fitted "
+                                        "passthrough, found the string", part);
+                        goto out;
+                }
+                if ((rc = part_weight(bc, obj, weights, part, &ps.w[ps.kept])) < 0)
+                        goto out;
+                if (ident) {
+                        int64_t nf = 0;
+                        if ((rc = build_attr_int(bc, t, "n_features_in_", &nf)) < 0)
+                                goto out;
+                        if (nf <= 0 || nf > MAX_CT_FEATURES) {
+                                rc = build_fail(bc, -EINVAL,
+                                                "FeatureUnion part '%.60s': expected 1 to %d "
+                                                "input features, found %lld", part,
+                                                MAX_CT_FEATURES, (long long)nf);
+                                goto out;
+                        }
+                        if (!n_features)
+                                n_features = (size_t)nf;
+                } else {
+                        if ((rc = build_member(bc, t, "FeatureUnion part", part,
+                                               &ps.m[ps.kept])) < 0)
+                                goto out;
+                        if (!n_features)
+                                n_features = model_n_features(ps.m[ps.kept]);
+                }
+                ps.kept++;
+        }
+        if (!ps.kept || !n_features) {
+                rc = build_fail(bc, -EINVAL, "FeatureUnion: every part was dropped; expected "
+                                "at least one transformer");
+                goto out;
+        }
+        if ((rc = build_charge(bc, ps.kept * n_features * sizeof(size_t), "FeatureUnion")) < 0)
+                goto out;
+        cols = malloc(ps.kept * n_features * sizeof(size_t));
+        if (!cols) {
+                rc = build_fail(bc, -ENOMEM, "out of memory for a FeatureUnion");
+                goto out;
+        }
+        for (size_t i = 0; i < ps.kept; i++) {
+                for (size_t j = 0; j < n_features; j++)
+                        cols[i * n_features + j] = j;
+                ps.offsets[i + 1] = (i + 1) * n_features;
+        }
+        rc = model_column_transformer_create("FeatureUnion", n_features, ps.m, cols, ps.offsets,
+                                             ps.w, ps.kept, out, &me);
+        ps.kept = 0; /* the model took the parts */
+        if (rc < 0)
+                build_model_error(bc, rc, &me);
+out:
+        parts_free(&ps);
+        free(cols);
         return rc;
 }
 
@@ -373,6 +494,8 @@ static int build_function_transformer(struct build_ctx *bc, const struct pv *obj
 
 const struct build_entry build_compose_entries[] = {
         { { "sklearn.pipeline", "Pipeline", ROLE_ESTIMATOR, "Pipeline" }, build_pipeline },
+        { { "sklearn.pipeline", "FeatureUnion", ROLE_ESTIMATOR, "FeatureUnion" },
+          build_feature_union },
         { { "sklearn.compose._column_transformer", "ColumnTransformer", ROLE_ESTIMATOR,
             "ColumnTransformer" }, build_column_transformer },
         { { "sklearn.preprocessing._function_transformer", "FunctionTransformer",
