@@ -292,6 +292,23 @@ int model_column_transformer_create(const char *name, size_t n_features,
                                     struct model **out,
                                     struct model_error *err);
 
+/* How TransformedTargetRegressor maps predictions back: the inverse of
+ * its fitted target transformer. */
+enum model_target_inverse {
+        MODEL_TARGET_IDENTITY, /* FunctionTransformer without functions */
+        MODEL_TARGET_STANDARD, /* StandardScaler: y * scale + shift (either NULL) */
+        MODEL_TARGET_MINMAX,   /* MinMaxScaler: (y - shift) / scale */
+};
+
+/* TransformedTargetRegressor: regressor's predictions (n outputs) through
+ * the inverse above; shift and scale are n long (ignored for identity) and
+ * copied. Takes ownership of regressor (also on failure). -EINVAL when it
+ * is not a regressor, n differs from its outputs, or a value is not
+ * finite. */
+int model_target_regressor_create(struct model *regressor, enum model_target_inverse kind,
+                                  size_t n, const double *shift, const double *scale,
+                                  struct model **out, struct model_error *err);
+
 /* --- kernel family (model/kernel.c) -------------------------- */
 /* (issue 3: SVMs and nearest neighbours are declared here) */
 

@@ -429,3 +429,141 @@ fail:
                 coltrans_destroy(&c->base);
         return rc;
 }
+
+/* --- TransformedTargetRegressor ---------------------------------------- */
+
+/* The regressor predicts in the transformed target space; predict maps
+ * its output back through the target transformer's inverse_transform,
+ * which is affine for the transformers served here. */
+struct ttr {
+        struct model base;
+        struct model *reg;
+        enum model_target_inverse kind;
+        double *shift; /* NULL: none */
+        double *scale; /* NULL: none */
+};
+
+static int ttr_regress(const struct model *m, const double *X, size_t rows, double *out,
+                       struct model_error *err)
+{
+        const struct ttr *t = (const struct ttr *)m;
+        int rc = t->reg->ops->regress(t->reg, X, rows, out, err);
+        if (rc < 0)
+                return rc;
+        size_t n = m->n_outputs;
+        for (size_t r = 0; r < rows; r++)
+                for (size_t k = 0; k < n; k++) {
+                        double *v = &out[r * n + k];
+                        /* the operation order of scikit-learn's inverse_transform */
+                        if (t->kind == MODEL_TARGET_STANDARD) {
+                                if (t->scale)
+                                        *v *= t->scale[k];
+                                if (t->shift)
+                                        *v += t->shift[k];
+                        } else if (t->kind == MODEL_TARGET_MINMAX) {
+                                *v -= t->shift[k];
+                                *v /= t->scale[k];
+                        }
+                }
+        return 0;
+}
+
+static void ttr_describe(const struct model *m, char *buf, size_t len)
+{
+        const struct ttr *t = (const struct ttr *)m;
+        static const char *const kinds[] = { "identity", "StandardScaler", "MinMaxScaler" };
+        char inner[256];
+        model_describe(t->reg, inner, sizeof(inner));
+        snprintf(buf, len, "TransformedTargetRegressor(%s, target=%s)", inner, kinds[t->kind]);
+}
+
+static void ttr_destroy(struct model *m)
+{
+        struct ttr *t = (struct ttr *)m;
+        model_base_release(m);
+        model_free(t->reg);
+        free(t->shift);
+        free(t->scale);
+        free(t);
+}
+
+static const struct model_ops ttr_ops = {
+        .name = "TransformedTargetRegressor",
+        .regress = ttr_regress,
+        .describe = ttr_describe,
+        .destroy = ttr_destroy,
+};
+
+static int copy_finite(const double *src, size_t n, double **dst)
+{
+        if (!src)
+                return 0;
+        for (size_t k = 0; k < n; k++)
+                if (!isfinite(src[k]))
+                        return -EINVAL;
+        *dst = malloc(n * sizeof(double));
+        if (!*dst)
+                return -ENOMEM;
+        memcpy(*dst, src, n * sizeof(double));
+        return 0;
+}
+
+int model_target_regressor_create(struct model *regressor, enum model_target_inverse kind,
+                                  size_t n, const double *shift, const double *scale,
+                                  struct model **out, struct model_error *err)
+{
+        struct ttr *t = NULL;
+        int rc = -EINVAL;
+        if (!regressor || regressor->type != MODEL_TYPE_REGRESSOR) {
+                model_set_error(err, "TransformedTargetRegressor: expected a regressor, found %s",
+                                regressor ? regressor->ops->name : "none");
+                goto fail;
+        }
+        if (kind != MODEL_TARGET_IDENTITY && n != regressor->n_outputs) {
+                model_set_error(err,
+                                "TransformedTargetRegressor: the target transformer has %zu "
+                                "columns but the regressor predicts %zu outputs",
+                                n, regressor->n_outputs);
+                goto fail;
+        }
+        if (kind == MODEL_TARGET_MINMAX && (!shift || !scale)) {
+                model_set_error(err, "TransformedTargetRegressor: MinMaxScaler expected min_ "
+                                "and scale_");
+                goto fail;
+        }
+        if (kind > MODEL_TARGET_MINMAX) {
+                model_set_error(err, "TransformedTargetRegressor: unknown target transformer");
+                goto fail;
+        }
+        t = calloc(1, sizeof(*t));
+        if (!t)
+                goto nomem;
+        t->base.ops = &ttr_ops;
+        rc = model_base_init(&t->base, &ttr_ops, MODEL_TYPE_REGRESSOR, regressor->n_features,
+                             NULL, 0, err);
+        if (rc < 0)
+                goto fail;
+        t->base.n_outputs = regressor->n_outputs;
+        t->kind = kind;
+        if (kind != MODEL_TARGET_IDENTITY) {
+                if ((rc = copy_finite(shift, n, &t->shift)) < 0 ||
+                    (rc = copy_finite(scale, n, &t->scale)) < 0) {
+                        if (rc == -ENOMEM)
+                                goto nomem;
+                        model_set_error(err, "TransformedTargetRegressor: the target "
+                                        "transformer has a value that is not finite");
+                        goto fail;
+                }
+        }
+        t->reg = regressor;
+        *out = &t->base;
+        return 0;
+nomem:
+        rc = -ENOMEM;
+        model_set_error(err, "TransformedTargetRegressor: out of memory");
+fail:
+        if (t)
+                ttr_destroy(&t->base);
+        model_free(regressor);
+        return rc;
+}

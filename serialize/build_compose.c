@@ -1,5 +1,5 @@
 /* build_compose.c - builders for estimators made of estimators: Pipeline,
- * ColumnTransformer and FeatureUnion. Column specifiers are read as data (ints, lists,
+ * ColumnTransformer, FeatureUnion and TransformedTargetRegressor. Column specifiers are read as data (ints, lists,
  * boolean masks, builtins.slice objects kept inert, names resolved through
  * feature_names_in_); nothing a file names is ever called. */
 #include <errno.h>
@@ -480,6 +480,78 @@ out:
         return rc;
 }
 
+/* TransformedTargetRegressor: regressor_ with the inverse of transformer_
+ * applied to its predictions. func/inverse_func would run Python code. */
+static int build_target_regressor(struct build_ctx *bc, const struct pv *obj,
+                                  struct model **out)
+{
+        const struct pv *reg = NULL, *tr = NULL;
+        struct model *m = NULL;
+        double *shift = NULL, *scale = NULL;
+        size_t n = 0, n1 = 0, d1 = 0;
+        enum model_target_inverse kind = MODEL_TARGET_IDENTITY;
+        struct model_error me;
+        const struct pv *f = build_attr(bc, obj, "func");
+        const struct pv *inv = build_attr(bc, obj, "inverse_func");
+        int rc;
+        if ((f && f->kind != PV_NONE) || (inv && inv->kind != PV_NONE))
+                return build_fail(bc, -EPERM,
+                                  "TransformedTargetRegressor with func/inverse_func is not "
+                                  "supported: those functions are Python code, which predictd "
+                                  "never runs");
+        if ((rc = build_need_attr(bc, obj, "regressor_", &reg)) < 0 ||
+            (rc = build_need_attr(bc, obj, "transformer_", &tr)) < 0)
+                return rc;
+        const char *tname = tr->kind == PV_OBJECT && tr->u.obj.cls->sk_name
+                                    ? tr->u.obj.cls->sk_name : pv_kind_name(tr);
+        if (strcmp(tname, "FunctionTransformer") == 0) {
+                bool ident = false;
+                if ((rc = is_identity(bc, tr, "TransformedTargetRegressor", "transformer_",
+                                      &ident)) < 0)
+                        return rc;
+        } else if (strcmp(tname, "StandardScaler") == 0) {
+                kind = MODEL_TARGET_STANDARD;
+                if (build_attr_bool(bc, tr, "with_mean", true) &&
+                    (rc = build_attr_f64(bc, tr, "mean_", 1, &shift, &n, &d1)) < 0)
+                        goto out;
+                if (build_attr_bool(bc, tr, "with_std", true) &&
+                    (rc = build_attr_f64(bc, tr, "scale_", 1, &scale, &n1, &d1)) < 0)
+                        goto out;
+                if (shift && scale && n != n1) {
+                        rc = build_fail(bc, -EINVAL,
+                                        "TransformedTargetRegressor.transformer_: mean_ has %zu "
+                                        "entries, scale_ %zu", n, n1);
+                        goto out;
+                }
+                n = shift ? n : n1;
+        } else if (strcmp(tname, "MinMaxScaler") == 0) {
+                kind = MODEL_TARGET_MINMAX;
+                if ((rc = build_attr_f64(bc, tr, "min_", 1, &shift, &n, &d1)) < 0 ||
+                    (rc = build_attr_f64(bc, tr, "scale_", 1, &scale, &n1, &d1)) < 0)
+                        goto out;
+                if (n != n1) {
+                        rc = build_fail(bc, -EINVAL,
+                                        "TransformedTargetRegressor.transformer_: min_ has %zu "
+                                        "entries, scale_ %zu", n, n1);
+                        goto out;
+                }
+        } else {
+                return build_fail(bc, -EINVAL,
+                                  "TransformedTargetRegressor.transformer_: expected "
+                                  "StandardScaler, MinMaxScaler or no transformer (their "
+                                  "inverse_transform is served), found %s", tname);
+        }
+        if ((rc = build_member(bc, reg, "TransformedTargetRegressor", "regressor_", &m)) < 0)
+                goto out;
+        rc = model_target_regressor_create(m, kind, n, shift, scale, out, &me);
+        if (rc < 0)
+                build_model_error(bc, rc, &me);
+out:
+        free(shift);
+        free(scale);
+        return rc;
+}
+
 /* FunctionTransformer is allowed so that ColumnTransformer's identity
  * passthrough loads; on its own it is refused. */
 static int build_function_transformer(struct build_ctx *bc, const struct pv *obj,
@@ -498,6 +570,8 @@ const struct build_entry build_compose_entries[] = {
           build_feature_union },
         { { "sklearn.compose._column_transformer", "ColumnTransformer", ROLE_ESTIMATOR,
             "ColumnTransformer" }, build_column_transformer },
+        { { "sklearn.compose._target", "TransformedTargetRegressor", ROLE_ESTIMATOR,
+            "TransformedTargetRegressor" }, build_target_regressor },
         { { "sklearn.preprocessing._function_transformer", "FunctionTransformer",
             ROLE_ESTIMATOR, "FunctionTransformer" }, build_function_transformer },
         /* a column specifier, kept as inert data: its arguments are read,
