@@ -309,6 +309,22 @@ int model_target_regressor_create(struct model *regressor, enum model_target_inv
                                   size_t n, const double *shift, const double *scale,
                                   struct model **out, struct model_error *err);
 
+/* What an encoder does with a value that is none of its categories. */
+enum model_unknown {
+        MODEL_UNKNOWN_ERROR,  /* transform fails with -EINVAL naming the column */
+        MODEL_UNKNOWN_IGNORE, /* one-hot: all zeros; ordinal: unknown_value */
+};
+
+/* OneHotEncoder (onehot) and OrdinalEncoder (model/encode.c) over numeric
+ * categories: feature j's are cats[offsets[j] .. offsets[j+1]), finite and
+ * strictly increasing. drop (one-hot only, may be NULL) gives the dropped
+ * category index per feature, -1 for none. unknown_value is the ordinal
+ * code of an unknown value (NaN allowed). Arrays are copied. */
+int model_encoder_create(bool onehot, size_t n_features, const size_t *offsets,
+                         const double *cats, const int64_t *drop,
+                         enum model_unknown unknown, double unknown_value,
+                         struct model **out, struct model_error *err);
+
 /* --- kernel family (model/kernel.c) -------------------------- */
 /* (issue 3: SVMs and nearest neighbours are declared here) */
 
