@@ -18,7 +18,8 @@ struct encoder {
         double unknown_value;
         size_t *offsets; /* feature j's categories: cats[offsets[j] .. offsets[j+1]) */
         double *cats;
-        int64_t *drop;   /* one-hot: dropped category per feature, -1 for none */
+        int64_t *code;   /* per category: its output index in its feature, -1 dropped */
+        int64_t *unknown_code; /* per feature: an unknown value's code, -1 none */
         size_t *out_at;  /* one-hot: first output column of each feature */
 };
 
@@ -48,6 +49,7 @@ static int encoder_transform(const struct model *m, const double *X, size_t rows
                         double x = X[r * nf + j];
                         size_t nc = e->offsets[j + 1] - e->offsets[j];
                         int64_t k = find_cat(e->cats + e->offsets[j], nc, x);
+                        int64_t c = k < 0 ? e->unknown_code[j] : e->code[e->offsets[j] + (size_t)k];
                         if (k < 0 && e->unknown == MODEL_UNKNOWN_ERROR) {
                                 model_set_error(err,
                                                 "%s: row %zu, column %zu: expected one of the "
@@ -57,13 +59,11 @@ static int encoder_transform(const struct model *m, const double *X, size_t rows
                                 return -EINVAL;
                         }
                         if (!e->onehot) {
-                                out[r * w + j] = k < 0 ? e->unknown_value : (double)k;
+                                out[r * w + j] = k < 0 ? e->unknown_value : (double)c;
                                 continue;
                         }
-                        if (k < 0 || k == e->drop[j])
-                                continue; /* ignored unknown or dropped: all zeros */
-                        int64_t col = e->drop[j] >= 0 && k > e->drop[j] ? k - 1 : k;
-                        out[r * w + e->out_at[j] + (size_t)col] = 1.0;
+                        if (c >= 0) /* else ignored unknown or dropped: all zeros */
+                                out[r * w + e->out_at[j] + (size_t)c] = 1.0;
                 }
         return 0;
 }
@@ -80,7 +80,8 @@ static void encoder_destroy(struct model *m)
         model_base_release(m);
         free(e->offsets);
         free(e->cats);
-        free(e->drop);
+        free(e->code);
+        free(e->unknown_code);
         free(e->out_at);
         free(e);
 }
@@ -100,7 +101,7 @@ static const struct model_ops ordinal_ops = {
 };
 
 int model_encoder_create(bool onehot, size_t n_features, const size_t *offsets,
-                         const double *cats, const int64_t *drop,
+                         const double *cats, const int64_t *drop, const int64_t *group,
                          enum model_unknown unknown, double unknown_value,
                          struct model **out, struct model_error *err)
 {
@@ -108,12 +109,12 @@ int model_encoder_create(bool onehot, size_t n_features, const size_t *offsets,
         struct encoder *e = NULL;
         size_t width = 0;
         int rc = -EINVAL;
-        if (n_features == 0 || offsets[0] != 0) {
-                model_set_error(err, "%s: expected at least one feature", ops->name);
+        if (n_features == 0 || offsets[0] != 0 || (drop && group)) {
+                model_set_error(err, "%s: expected at least one feature, and no drop with "
+                                "infrequent categories", ops->name);
                 return -EINVAL;
         }
         for (size_t j = 0; j < n_features; j++) {
-                size_t nc = offsets[j + 1] - offsets[j];
                 if (offsets[j + 1] <= offsets[j]) {
                         model_set_error(err, "%s: feature %zu has no categories", ops->name, j);
                         return -EINVAL;
@@ -125,16 +126,6 @@ int model_encoder_create(bool onehot, size_t n_features, const size_t *offsets,
                                                 ops->name, j, cats[k]);
                                 return -EINVAL;
                         }
-                if (onehot && drop && drop[j] >= (int64_t)nc) {
-                        model_set_error(err, "%s: feature %zu drops category %lld of %zu",
-                                        ops->name, j, (long long)drop[j], nc);
-                        return -EINVAL;
-                }
-                width += onehot ? nc - (drop && drop[j] >= 0 ? 1 : 0) : 1;
-        }
-        if (width == 0) {
-                model_set_error(err, "%s: expected at least one output column", ops->name);
-                return -EINVAL;
         }
         e = calloc(1, sizeof(*e));
         if (!e)
@@ -142,10 +133,44 @@ int model_encoder_create(bool onehot, size_t n_features, const size_t *offsets,
         e->base.ops = ops;
         e->offsets = malloc((n_features + 1) * sizeof(size_t));
         e->cats = malloc(offsets[n_features] * sizeof(double));
-        e->drop = malloc(n_features * sizeof(int64_t));
+        e->code = malloc(offsets[n_features] * sizeof(int64_t));
+        e->unknown_code = malloc(n_features * sizeof(int64_t));
         e->out_at = malloc(n_features * sizeof(size_t));
-        if (!e->offsets || !e->cats || !e->drop || !e->out_at)
+        if (!e->offsets || !e->cats || !e->code || !e->unknown_code || !e->out_at)
                 goto nomem;
+        for (size_t j = 0; j < n_features; j++) {
+                size_t nc = offsets[j + 1] - offsets[j], wj = 0;
+                int64_t d = drop ? drop[j] : -1;
+                if (d >= (int64_t)nc) {
+                        model_set_error(err, "%s: feature %zu drops category %lld of %zu",
+                                        ops->name, j, (long long)d, nc);
+                        goto fail;
+                }
+                for (size_t k = 0; k < nc; k++) {
+                        int64_t c = group ? group[offsets[j] + k] : (int64_t)k;
+                        if (c < 0 || c >= (int64_t)nc) {
+                                model_set_error(err, "%s: feature %zu: category %zu maps to "
+                                                "%lld, expected 0 to %zu", ops->name, j, k,
+                                                (long long)c, nc - 1);
+                                goto fail;
+                        }
+                        if (d >= 0)
+                                c = (int64_t)k == d ? -1 : (int64_t)k > d ? c - 1 : c;
+                        e->code[offsets[j] + k] = c;
+                        if (c >= 0 && (size_t)c + 1 > wj)
+                                wj = (size_t)c + 1;
+                }
+                /* grouped categories share the last code, where unknown
+                 * values go under infrequent_if_exist */
+                e->unknown_code[j] = unknown == MODEL_UNKNOWN_INFREQUENT && wj < nc
+                                             ? (int64_t)wj - 1 : -1;
+                e->out_at[j] = width;
+                width += onehot ? wj : 1;
+        }
+        if (width == 0) {
+                model_set_error(err, "%s: expected at least one output column", ops->name);
+                goto fail;
+        }
         if ((rc = model_base_init(&e->base, ops, MODEL_TYPE_TRANSFORMER, n_features, NULL, 0,
                                   err)) < 0)
                 goto fail;
@@ -155,11 +180,6 @@ int model_encoder_create(bool onehot, size_t n_features, const size_t *offsets,
         e->unknown_value = unknown_value;
         memcpy(e->offsets, offsets, (n_features + 1) * sizeof(size_t));
         memcpy(e->cats, cats, offsets[n_features] * sizeof(double));
-        for (size_t j = 0, at = 0; j < n_features; j++) {
-                e->drop[j] = drop ? drop[j] : -1;
-                e->out_at[j] = at;
-                at += offsets[j + 1] - offsets[j] - (e->drop[j] >= 0 ? 1 : 0);
-        }
         *out = &e->base;
         return 0;
 nomem:

@@ -313,15 +313,20 @@ int model_target_regressor_create(struct model *regressor, enum model_target_inv
 enum model_unknown {
         MODEL_UNKNOWN_ERROR,  /* transform fails with -EINVAL naming the column */
         MODEL_UNKNOWN_IGNORE, /* one-hot: all zeros; ordinal: unknown_value */
+        MODEL_UNKNOWN_INFREQUENT, /* one-hot: the infrequent column if the
+                                   * feature has one, else all zeros */
 };
 
 /* OneHotEncoder (onehot) and OrdinalEncoder (model/encode.c) over numeric
  * categories: feature j's are cats[offsets[j] .. offsets[j+1]), finite and
  * strictly increasing. drop (one-hot only, may be NULL) gives the dropped
- * category index per feature, -1 for none. unknown_value is the ordinal
- * code of an unknown value (NaN allowed). Arrays are copied. */
+ * category index per feature, -1 for none. group (may be NULL; not with
+ * drop) gives each category's code within its feature, the infrequent
+ * ones sharing the last (scikit-learn's _default_to_infrequent_mappings).
+ * unknown_value is the ordinal code of an unknown value (NaN allowed).
+ * Arrays are copied. */
 int model_encoder_create(bool onehot, size_t n_features, const size_t *offsets,
-                         const double *cats, const int64_t *drop,
+                         const double *cats, const int64_t *drop, const int64_t *group,
                          enum model_unknown unknown, double unknown_value,
                          struct model **out, struct model_error *err);
 

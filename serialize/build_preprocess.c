@@ -896,11 +896,52 @@ static int read_categories(struct build_ctx *bc, const struct pv *obj, const cha
         return 0;
 }
 
-static int refuse_infrequent(struct build_ctx *bc, const struct pv *obj, const char *cls)
+/* With infrequent categories (_infrequent_enabled), each category's code
+ * within its feature: _default_to_infrequent_mappings, one int array per
+ * feature, or None for a feature without infrequent categories. *out
+ * stays NULL without them. */
+static int read_groups(struct build_ctx *bc, const struct pv *obj, const char *cls,
+                       const size_t *offsets, size_t nf, int64_t **out)
 {
-        if (build_attr_bool(bc, obj, "_infrequent_enabled", false))
-                return build_fail(bc, -EINVAL, "%s: infrequent categories (min_frequency / "
-                                  "max_categories) are not supported yet", cls);
+        *out = NULL;
+        if (!build_attr_bool(bc, obj, "_infrequent_enabled", false))
+                return 0;
+        const struct pv *ml = NULL;
+        int rc = build_need_attr(bc, obj, "_default_to_infrequent_mappings", &ml);
+        if (rc < 0)
+                return rc;
+        if (ml->kind != PV_LIST || ml->u.seq.len != nf)
+                return build_fail(bc, -EINVAL, "%s._default_to_infrequent_mappings: expected a "
+                                  "list of %zu entries, found %s", cls, nf, pv_kind_name(ml));
+        if ((rc = build_charge(bc, offsets[nf] * sizeof(int64_t), cls)) < 0)
+                return rc;
+        int64_t *g = malloc((offsets[nf] ? offsets[nf] : 1) * sizeof(int64_t));
+        if (!g)
+                return build_fail(bc, -ENOMEM, "out of memory for %s", cls);
+        for (size_t j = 0; j < nf; j++) {
+                const struct pv *a = ml->u.seq.items[j];
+                size_t nc = offsets[j + 1] - offsets[j];
+                for (size_t k = 0; a->kind == PV_NONE && k < nc; k++)
+                        g[offsets[j] + k] = (int64_t)k;
+                if (a->kind == PV_NONE)
+                        continue;
+                if (!build_is_built_array(a) || a->u.arr->ndim != 1 || a->u.arr->count != nc ||
+                    !strchr("iu", a->u.arr->dtype->kind)) {
+                        free(g);
+                        return build_fail(bc, -EINVAL, "%s._default_to_infrequent_mappings[%zu]: "
+                                          "expected None or %zu ints, found %s", cls, j, nc,
+                                          pv_kind_name(a));
+                }
+                for (size_t k = 0; k < nc; k++)
+                        if (!numpy_get_i64(a->u.arr->dtype,
+                                           a->u.arr->data + k * a->u.arr->dtype->itemsize,
+                                           &g[offsets[j] + k])) {
+                                free(g);
+                                return build_fail(bc, -EINVAL, "%s: a category mapping out "
+                                                  "of range", cls);
+                        }
+        }
+        *out = g;
         return 0;
 }
 
@@ -948,30 +989,40 @@ static int build_onehot(struct build_ctx *bc, const struct pv *obj, struct model
 {
         size_t *offsets = NULL, nf = 0;
         double *cats = NULL;
-        int64_t *drop = NULL;
+        int64_t *drop = NULL, *group = NULL;
         struct model_error me;
         const struct pv *hu = build_attr(bc, obj, "handle_unknown");
         enum model_unknown unknown;
         int rc;
         if (!hu || pv_is_str(hu, "error"))
                 unknown = MODEL_UNKNOWN_ERROR;
-        else if (pv_is_str(hu, "ignore") || pv_is_str(hu, "infrequent_if_exist"))
-                unknown = MODEL_UNKNOWN_IGNORE; /* no infrequent: the same as ignore */
+        else if (pv_is_str(hu, "ignore"))
+                unknown = MODEL_UNKNOWN_IGNORE;
+        else if (pv_is_str(hu, "infrequent_if_exist"))
+                unknown = MODEL_UNKNOWN_INFREQUENT;
         else
                 return build_fail(bc, -EINVAL, "OneHotEncoder.handle_unknown: expected 'error', "
                                   "'ignore' or 'infrequent_if_exist', found %s",
                                   hu->kind == PV_STR ? hu->u.s.data : pv_kind_name(hu));
-        if ((rc = refuse_infrequent(bc, obj, "OneHotEncoder")) < 0 ||
-            (rc = read_categories(bc, obj, "OneHotEncoder", &offsets, &cats, &nf)) < 0 ||
-            (rc = read_drop(bc, obj, nf, &drop)) < 0)
+        if ((rc = read_categories(bc, obj, "OneHotEncoder", &offsets, &cats, &nf)) < 0 ||
+            (rc = read_drop(bc, obj, nf, &drop)) < 0 ||
+            (rc = read_groups(bc, obj, "OneHotEncoder", offsets, nf, &group)) < 0)
                 goto out;
-        rc = model_encoder_create(true, nf, offsets, cats, drop, unknown, 0.0, out, &me);
+        if (drop && group) {
+                /* 1.2 and 1.4+ index drop_idx_ differently once categories
+                 * are grouped; not served until both are checked */
+                rc = build_fail(bc, -EINVAL, "OneHotEncoder: drop together with infrequent "
+                                "categories is not supported yet");
+                goto out;
+        }
+        rc = model_encoder_create(true, nf, offsets, cats, drop, group, unknown, 0.0, out, &me);
         if (rc < 0)
                 build_model_error(bc, rc, &me);
 out:
         free(offsets);
         free(cats);
         free(drop);
+        free(group);
         return rc;
 }
 
@@ -979,6 +1030,7 @@ static int build_ordinal(struct build_ctx *bc, const struct pv *obj, struct mode
 {
         size_t *offsets = NULL, nf = 0;
         double *cats = NULL, uv = 0.0;
+        int64_t *group = NULL;
         struct model_error me;
         const struct pv *hu = build_attr(bc, obj, "handle_unknown");
         enum model_unknown unknown = MODEL_UNKNOWN_ERROR;
@@ -998,15 +1050,16 @@ static int build_ordinal(struct build_ctx *bc, const struct pv *obj, struct mode
                                   "or 'use_encoded_value', found %s",
                                   hu->kind == PV_STR ? hu->u.s.data : pv_kind_name(hu));
         }
-        if ((rc = refuse_infrequent(bc, obj, "OrdinalEncoder")) < 0 ||
-            (rc = read_categories(bc, obj, "OrdinalEncoder", &offsets, &cats, &nf)) < 0)
+        if ((rc = read_categories(bc, obj, "OrdinalEncoder", &offsets, &cats, &nf)) < 0 ||
+            (rc = read_groups(bc, obj, "OrdinalEncoder", offsets, nf, &group)) < 0)
                 goto out;
-        rc = model_encoder_create(false, nf, offsets, cats, NULL, unknown, uv, out, &me);
+        rc = model_encoder_create(false, nf, offsets, cats, NULL, group, unknown, uv, out, &me);
         if (rc < 0)
                 build_model_error(bc, rc, &me);
 out:
         free(offsets);
         free(cats);
+        free(group);
         return rc;
 }
 
