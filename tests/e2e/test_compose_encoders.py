@@ -1,8 +1,9 @@
 """What the encoders refuse, and that they say why.
 
 Numeric categories are served; a value that is none of them is an error
-naming the column when handle_unknown='error'. String categories,
-infrequent categories and NaN categories are refused at load time.
+naming the column when handle_unknown='error'. String categories, NaN
+categories, and drop combined with infrequent categories are refused at
+load time.
 """
 import json
 
@@ -45,12 +46,12 @@ def test_string_categories_refused(tmp_path):
     assert "string categories are not supported yet" in p.stderr
 
 
-def test_infrequent_categories_refused(tmp_path):
+def test_drop_with_infrequent_categories_refused(tmp_path):
     X = np.array([[0]] * 10 + [[1]] * 10 + [[2]])
-    enc = OneHotEncoder(min_frequency=2, sparse_output=False).fit(X)
+    enc = OneHotEncoder(min_frequency=2, drop="first", sparse_output=False).fit(X)
     p = eval_file(dump(tmp_path, enc), [[0]])
     assert p.returncode != 0
-    assert "infrequent categories" in p.stderr
+    assert "drop together with infrequent categories is not supported yet" in p.stderr
 
 
 def test_nan_category_refused(tmp_path):

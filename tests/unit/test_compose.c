@@ -102,7 +102,8 @@ static bool onehot_drop_and_unknown(void)
         double X[4] = { 4, 20, 3, 10 }, out[8];
         struct model *m = NULL;
         struct model_error e;
-        EXPECT(model_encoder_create(true, 2, offsets, cats, drop, MODEL_UNKNOWN_IGNORE, 0, &m,
+        EXPECT(model_encoder_create(true, 2, offsets, cats, drop, NULL, MODEL_UNKNOWN_IGNORE, 0,
+                                    &m,
                                     &e) == 0);
         EXPECT(model_transform_width(m) == 4);
         EXPECT(model_transform(m, X, 2, out, &e) == 0);
@@ -114,13 +115,32 @@ static bool onehot_drop_and_unknown(void)
         return true;
 }
 
+static bool onehot_infrequent_group_takes_unknowns(void)
+{
+        size_t offsets[2] = { 0, 4 };
+        double cats[4] = { 0, 1, 2, 5 }, X[3] = { 2, 7, 5 }, out[9];
+        int64_t group[4] = { 0, 2, 2, 1 }; /* 1 and 2 are infrequent */
+        struct model *m = NULL;
+        struct model_error e;
+        EXPECT(model_encoder_create(true, 1, offsets, cats, NULL, group,
+                                    MODEL_UNKNOWN_INFREQUENT, 0, &m, &e) == 0);
+        EXPECT(model_transform_width(m) == 3);
+        EXPECT(model_transform(m, X, 3, out, &e) == 0);
+        EXPECT(out[0] == 0 && out[1] == 0 && out[2] == 1); /* infrequent */
+        EXPECT(out[3] == 0 && out[4] == 0 && out[5] == 1); /* unknown joins it */
+        EXPECT(out[6] == 0 && out[7] == 1 && out[8] == 0);
+        model_free(m);
+        return true;
+}
+
 static bool ordinal_unknown_error_names_column(void)
 {
         size_t offsets[2] = { 0, 2 };
         double cats[2] = { 1, 2 }, X[2] = { 2, 2.5 }, out[2];
         struct model *m = NULL;
         struct model_error e;
-        EXPECT(model_encoder_create(false, 1, offsets, cats, NULL, MODEL_UNKNOWN_ERROR, 0, &m,
+        EXPECT(model_encoder_create(false, 1, offsets, cats, NULL, NULL, MODEL_UNKNOWN_ERROR, 0,
+                                    &m,
                                     &e) == 0);
         EXPECT(model_transform(m, X, 2, out, &e) == -EINVAL);
         EXPECT_CONTAINS(e.message, "row 1, column 0");
@@ -135,7 +155,8 @@ static bool encoder_unsorted_categories_refused(void)
         double cats[2] = { 2, 1 };
         struct model *m = NULL;
         struct model_error e;
-        EXPECT(model_encoder_create(false, 1, offsets, cats, NULL, MODEL_UNKNOWN_ERROR, 0, &m,
+        EXPECT(model_encoder_create(false, 1, offsets, cats, NULL, NULL, MODEL_UNKNOWN_ERROR, 0,
+                                    &m,
                                     &e) == -EINVAL);
         EXPECT_CONTAINS(e.message, "increasing order");
         return true;
@@ -144,4 +165,5 @@ static bool encoder_unsorted_categories_refused(void)
 TAP_MAIN(CASE(ct_parts_side_by_side_in_order), CASE(ct_column_out_of_range_refused),
          CASE(union_width_mismatch_refused), CASE(target_minmax_inverse_applies),
          CASE(target_width_mismatch_refused), CASE(onehot_drop_and_unknown),
+         CASE(onehot_infrequent_group_takes_unknowns),
          CASE(ordinal_unknown_error_names_column), CASE(encoder_unsorted_categories_refused))
