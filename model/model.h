@@ -276,6 +276,60 @@ int model_kbins_create(size_t n_features, const size_t *offsets,
                        const double *edges, bool tolerance, bool onehot,
                        struct model **out, struct model_error *err);
 
+/* ColumnTransformer and FeatureUnion (name is one of the two; -EINVAL
+ * otherwise; a FeatureUnion's parts each list every column): part i
+ * transforms the input columns
+ * cols[offsets[i] .. offsets[i+1]) (gathered in that order; a NULL part
+ * is 'passthrough') and the outputs are placed side by side; each is
+ * multiplied by weights[i] when weights is non-NULL. Takes ownership of
+ * parts[0..n) (also on failure); cols, offsets (n + 1 long) and weights
+ * are copied. -EINVAL for a part selecting no or out-of-range columns or
+ * one that is not a transformer of that width. */
+int model_column_transformer_create(const char *name, size_t n_features,
+                                    struct model **parts,
+                                    const size_t *cols, const size_t *offsets,
+                                    const double *weights, size_t n,
+                                    struct model **out,
+                                    struct model_error *err);
+
+/* How TransformedTargetRegressor maps predictions back: the inverse of
+ * its fitted target transformer. */
+enum model_target_inverse {
+        MODEL_TARGET_IDENTITY, /* FunctionTransformer without functions */
+        MODEL_TARGET_STANDARD, /* StandardScaler: y * scale + shift (either NULL) */
+        MODEL_TARGET_MINMAX,   /* MinMaxScaler: (y - shift) / scale */
+};
+
+/* TransformedTargetRegressor: regressor's predictions (n outputs) through
+ * the inverse above; shift and scale are n long (ignored for identity) and
+ * copied. Takes ownership of regressor (also on failure). -EINVAL when it
+ * is not a regressor, n differs from its outputs, or a value is not
+ * finite. */
+int model_target_regressor_create(struct model *regressor, enum model_target_inverse kind,
+                                  size_t n, const double *shift, const double *scale,
+                                  struct model **out, struct model_error *err);
+
+/* What an encoder does with a value that is none of its categories. */
+enum model_unknown {
+        MODEL_UNKNOWN_ERROR,  /* transform fails with -EINVAL naming the column */
+        MODEL_UNKNOWN_IGNORE, /* one-hot: all zeros; ordinal: unknown_value */
+        MODEL_UNKNOWN_INFREQUENT, /* one-hot: the infrequent column if the
+                                   * feature has one, else all zeros */
+};
+
+/* OneHotEncoder (onehot) and OrdinalEncoder (model/encode.c) over numeric
+ * categories: feature j's are cats[offsets[j] .. offsets[j+1]), finite and
+ * strictly increasing. drop (one-hot only, may be NULL) gives the dropped
+ * category index per feature, -1 for none. group (may be NULL; not with
+ * drop) gives each category's code within its feature, the infrequent
+ * ones sharing the last (scikit-learn's _default_to_infrequent_mappings).
+ * unknown_value is the ordinal code of an unknown value (NaN allowed).
+ * Arrays are copied. */
+int model_encoder_create(bool onehot, size_t n_features, const size_t *offsets,
+                         const double *cats, const int64_t *drop, const int64_t *group,
+                         enum model_unknown unknown, double unknown_value,
+                         struct model **out, struct model_error *err);
+
 /* --- kernel family (model/kernel.c) -------------------------- */
 /* (issue 3: SVMs and nearest neighbours are declared here) */
 

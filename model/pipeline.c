@@ -1,7 +1,9 @@
-/* pipeline.c - Pipeline: each step's transform feeds the next; the last
- * step classifies (or transforms, for a pipeline of transformers). A NULL
- * step is 'passthrough'. */
+/* pipeline.c - the composers. Pipeline: each step's transform feeds the
+ * next; the last step classifies (or transforms, for a pipeline of
+ * transformers). A NULL step is 'passthrough'. ColumnTransformer: parts
+ * over column subsets, their outputs side by side. */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -227,5 +229,347 @@ fail:
                 model_free(steps[i]);
         if (p)
                 pipeline_destroy(&p->base);
+        return rc;
+}
+
+/* --- ColumnTransformer ----------------------------------------------- */
+
+/* Each part reads its own columns of the input (gathered in the order
+ * the file lists them) and the outputs sit side by side, in the order of
+ * transformers_. A NULL part is 'passthrough'. */
+struct coltrans {
+        struct model base;
+        struct model **parts;
+        size_t *cols;    /* all parts' column indices, back to back */
+        size_t *offsets; /* part i reads cols[offsets[i] .. offsets[i+1]) */
+        double *weights; /* one per part; 1.0 without transformer_weights */
+        size_t n;
+};
+
+static int coltrans_transform(const struct model *m, const double *X,
+                              size_t rows, double *out,
+                              struct model_error *err)
+{
+        const struct coltrans *c = (const struct coltrans *)m;
+        size_t at = 0;
+        for (size_t i = 0; i < c->n; i++) {
+                const size_t *cols = c->cols + c->offsets[i];
+                size_t nc = c->offsets[i + 1] - c->offsets[i];
+                const struct model *p = c->parts[i];
+                size_t w = p ? p->n_out : nc;
+                double *in = malloc(rows * nc * sizeof(double));
+                double *res = p ? malloc(rows * w * sizeof(double)) : NULL;
+                if (!in || (p && !res)) {
+                        free(in);
+                        free(res);
+                        model_set_error(err, "out of memory in %s part %zu", m->ops->name, i);
+                        return -ENOMEM;
+                }
+                for (size_t r = 0; r < rows; r++)
+                        for (size_t k = 0; k < nc; k++)
+                                in[r * nc + k] = X[r * m->n_features + cols[k]];
+                if (p) {
+                        int rc = p->ops->transform(p, in, rows, res, err);
+                        free(in);
+                        if (rc < 0) {
+                                free(res);
+                                return rc;
+                        }
+                } else {
+                        res = in;
+                }
+                for (size_t r = 0; r < rows; r++)
+                        for (size_t k = 0; k < w; k++) {
+                                double v = res[r * w + k];
+                                /* scikit-learn multiplies only when a weight is given */
+                                if (c->weights[i] != 1.0)
+                                        v *= c->weights[i];
+                                out[r * m->n_out + at + k] = v;
+                        }
+                free(res);
+                at += w;
+        }
+        return 0;
+}
+
+static void coltrans_describe(const struct model *m, char *buf, size_t len)
+{
+        const struct coltrans *c = (const struct coltrans *)m;
+        size_t used = 0;
+        int n = snprintf(buf, len, "%s(", m->ops->name);
+        for (size_t i = 0; i < c->n && n >= 0 && (size_t)n < len - used; i++) {
+                used += (size_t)n;
+                char inner[256] = "passthrough";
+                if (c->parts[i])
+                        model_describe(c->parts[i], inner, sizeof(inner));
+                n = snprintf(buf + used, len - used, "%s%s on %zu columns", i ? ", " : "",
+                             inner, c->offsets[i + 1] - c->offsets[i]);
+        }
+        if (n >= 0 && (size_t)n < len - used) {
+                used += (size_t)n;
+                snprintf(buf + used, len - used, ")");
+        }
+}
+
+static void coltrans_destroy(struct model *m)
+{
+        struct coltrans *c = (struct coltrans *)m;
+        model_base_release(m);
+        for (size_t i = 0; i < c->n && c->parts; i++)
+                model_free(c->parts[i]);
+        free(c->parts);
+        free(c->cols);
+        free(c->offsets);
+        free(c->weights);
+        free(c);
+}
+
+static const struct model_ops coltrans_ops = {
+        .name = "ColumnTransformer",
+        .transform = coltrans_transform,
+        .describe = coltrans_describe,
+        .destroy = coltrans_destroy,
+};
+
+/* FeatureUnion is a ColumnTransformer whose parts all read every column. */
+static const struct model_ops union_ops = {
+        .name = "FeatureUnion",
+        .transform = coltrans_transform,
+        .describe = coltrans_describe,
+        .destroy = coltrans_destroy,
+};
+
+int model_column_transformer_create(const char *name, size_t n_features,
+                                    struct model **parts,
+                                    const size_t *cols, const size_t *offsets,
+                                    const double *weights, size_t n,
+                                    struct model **out,
+                                    struct model_error *err)
+{
+        struct coltrans *c = NULL;
+        int rc = -EINVAL;
+        size_t width = 0;
+        const struct model_ops *ops = NULL;
+
+        if (strcmp(name, "ColumnTransformer") == 0)
+                ops = &coltrans_ops;
+        else if (strcmp(name, "FeatureUnion") == 0)
+                ops = &union_ops;
+        else {
+                model_set_error(err, "expected ColumnTransformer or FeatureUnion, found %.60s",
+                                name);
+                goto fail;
+        }
+        if (n_features == 0) {
+                model_set_error(err, "%s: expected at least one input feature", name);
+                goto fail;
+        }
+        for (size_t i = 0; i < n; i++) {
+                size_t nc = offsets[i + 1] - offsets[i];
+                if (offsets[i + 1] < offsets[i] || nc == 0) {
+                        model_set_error(err, "%s: part %zu selects no columns", name, i);
+                        goto fail;
+                }
+                for (size_t k = offsets[i]; k < offsets[i + 1]; k++)
+                        if (cols[k] >= n_features) {
+                                model_set_error(err,
+                                                "%s: part %zu selects column %zu of %zu",
+                                                name, i, cols[k], n_features);
+                                goto fail;
+                        }
+                if (weights && !isfinite(weights[i])) {
+                        model_set_error(err, "%s: part %zu has a weight that is not finite",
+                                        name, i);
+                        goto fail;
+                }
+                const struct model *p = parts[i];
+                if (p && (p->type != MODEL_TYPE_TRANSFORMER || p->n_features != nc)) {
+                        model_set_error(err,
+                                        "%s: part %zu (%s) expected to be a "
+                                        "transformer of %zu features, found %s of %zu",
+                                        name, i, p->ops->name, nc,
+                                        p->type == MODEL_TYPE_TRANSFORMER ? "one" : "a predictor",
+                                        p->n_features);
+                        goto fail;
+                }
+                width += p ? p->n_out : nc;
+        }
+        if (width == 0) {
+                model_set_error(err, "%s: every part was dropped; "
+                                "expected at least one output column", name);
+                goto fail;
+        }
+        c = calloc(1, sizeof(*c));
+        if (!c)
+                goto nomem;
+        c->base.ops = ops;
+        c->parts = calloc(n, sizeof(*c->parts));
+        c->offsets = malloc((n + 1) * sizeof(*c->offsets));
+        c->cols = malloc(offsets[n] * sizeof(*c->cols));
+        c->weights = malloc(n * sizeof(*c->weights));
+        if (!c->parts || !c->offsets || !c->cols || !c->weights)
+                goto nomem;
+        rc = model_base_init(&c->base, ops, MODEL_TYPE_TRANSFORMER, n_features,
+                             NULL, 0, err);
+        if (rc < 0)
+                goto fail;
+        c->base.n_out = width;
+        memcpy(c->offsets, offsets, (n + 1) * sizeof(*c->offsets));
+        memcpy(c->cols, cols, offsets[n] * sizeof(*c->cols));
+        for (size_t i = 0; i < n; i++)
+                c->weights[i] = weights ? weights[i] : 1.0;
+        c->n = n;
+        for (size_t i = 0; i < n; i++) {
+                c->parts[i] = parts[i];
+                parts[i] = NULL;
+        }
+        *out = &c->base;
+        return 0;
+nomem:
+        rc = -ENOMEM;
+        model_set_error(err, "%s: out of memory", name);
+fail:
+        for (size_t i = 0; i < n; i++)
+                model_free(parts[i]);
+        if (c)
+                coltrans_destroy(&c->base);
+        return rc;
+}
+
+/* --- TransformedTargetRegressor ---------------------------------------- */
+
+/* The regressor predicts in the transformed target space; predict maps
+ * its output back through the target transformer's inverse_transform,
+ * which is affine for the transformers served here. */
+struct ttr {
+        struct model base;
+        struct model *reg;
+        enum model_target_inverse kind;
+        double *shift; /* NULL: none */
+        double *scale; /* NULL: none */
+};
+
+static int ttr_regress(const struct model *m, const double *X, size_t rows, double *out,
+                       struct model_error *err)
+{
+        const struct ttr *t = (const struct ttr *)m;
+        int rc = t->reg->ops->regress(t->reg, X, rows, out, err);
+        if (rc < 0)
+                return rc;
+        size_t n = m->n_outputs;
+        for (size_t r = 0; r < rows; r++)
+                for (size_t k = 0; k < n; k++) {
+                        double *v = &out[r * n + k];
+                        /* the operation order of scikit-learn's inverse_transform */
+                        if (t->kind == MODEL_TARGET_STANDARD) {
+                                if (t->scale)
+                                        *v *= t->scale[k];
+                                if (t->shift)
+                                        *v += t->shift[k];
+                        } else if (t->kind == MODEL_TARGET_MINMAX) {
+                                *v -= t->shift[k];
+                                *v /= t->scale[k];
+                        }
+                }
+        return 0;
+}
+
+static void ttr_describe(const struct model *m, char *buf, size_t len)
+{
+        const struct ttr *t = (const struct ttr *)m;
+        static const char *const kinds[] = { "identity", "StandardScaler", "MinMaxScaler" };
+        char inner[256];
+        model_describe(t->reg, inner, sizeof(inner));
+        snprintf(buf, len, "TransformedTargetRegressor(%s, target=%s)", inner, kinds[t->kind]);
+}
+
+static void ttr_destroy(struct model *m)
+{
+        struct ttr *t = (struct ttr *)m;
+        model_base_release(m);
+        model_free(t->reg);
+        free(t->shift);
+        free(t->scale);
+        free(t);
+}
+
+static const struct model_ops ttr_ops = {
+        .name = "TransformedTargetRegressor",
+        .regress = ttr_regress,
+        .describe = ttr_describe,
+        .destroy = ttr_destroy,
+};
+
+static int copy_finite(const double *src, size_t n, double **dst)
+{
+        if (!src)
+                return 0;
+        for (size_t k = 0; k < n; k++)
+                if (!isfinite(src[k]))
+                        return -EINVAL;
+        *dst = malloc(n * sizeof(double));
+        if (!*dst)
+                return -ENOMEM;
+        memcpy(*dst, src, n * sizeof(double));
+        return 0;
+}
+
+int model_target_regressor_create(struct model *regressor, enum model_target_inverse kind,
+                                  size_t n, const double *shift, const double *scale,
+                                  struct model **out, struct model_error *err)
+{
+        struct ttr *t = NULL;
+        int rc = -EINVAL;
+        if (!regressor || regressor->type != MODEL_TYPE_REGRESSOR) {
+                model_set_error(err, "TransformedTargetRegressor: expected a regressor, found %s",
+                                regressor ? regressor->ops->name : "none");
+                goto fail;
+        }
+        if (kind != MODEL_TARGET_IDENTITY && n != regressor->n_outputs) {
+                model_set_error(err,
+                                "TransformedTargetRegressor: the target transformer has %zu "
+                                "columns but the regressor predicts %zu outputs",
+                                n, regressor->n_outputs);
+                goto fail;
+        }
+        if (kind == MODEL_TARGET_MINMAX && (!shift || !scale)) {
+                model_set_error(err, "TransformedTargetRegressor: MinMaxScaler expected min_ "
+                                "and scale_");
+                goto fail;
+        }
+        if (kind > MODEL_TARGET_MINMAX) {
+                model_set_error(err, "TransformedTargetRegressor: unknown target transformer");
+                goto fail;
+        }
+        t = calloc(1, sizeof(*t));
+        if (!t)
+                goto nomem;
+        t->base.ops = &ttr_ops;
+        rc = model_base_init(&t->base, &ttr_ops, MODEL_TYPE_REGRESSOR, regressor->n_features,
+                             NULL, 0, err);
+        if (rc < 0)
+                goto fail;
+        t->base.n_outputs = regressor->n_outputs;
+        t->kind = kind;
+        if (kind != MODEL_TARGET_IDENTITY) {
+                if ((rc = copy_finite(shift, n, &t->shift)) < 0 ||
+                    (rc = copy_finite(scale, n, &t->scale)) < 0) {
+                        if (rc == -ENOMEM)
+                                goto nomem;
+                        model_set_error(err, "TransformedTargetRegressor: the target "
+                                        "transformer has a value that is not finite");
+                        goto fail;
+                }
+        }
+        t->reg = regressor;
+        *out = &t->base;
+        return 0;
+nomem:
+        rc = -ENOMEM;
+        model_set_error(err, "TransformedTargetRegressor: out of memory");
+fail:
+        if (t)
+                ttr_destroy(&t->base);
+        model_free(regressor);
         return rc;
 }

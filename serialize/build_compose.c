@@ -1,4 +1,7 @@
-/* build_compose.c - builders for estimators made of estimators: Pipeline. */
+/* build_compose.c - builders for estimators made of estimators: Pipeline,
+ * ColumnTransformer, FeatureUnion and TransformedTargetRegressor. Column specifiers are read as data (ints, lists,
+ * boolean masks, builtins.slice objects kept inert, names resolved through
+ * feature_names_in_); nothing a file names is ever called. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -6,6 +9,19 @@
 #include <string.h>
 
 #include "build_internal.h"
+
+/* Builds a member; its error is prefixed with where it sits. */
+static int build_member(struct build_ctx *bc, const struct pv *e, const char *where,
+                        const char *name, struct model **out)
+{
+        int rc = build_estimator(bc, e, out);
+        if (rc < 0) {
+                char inner[sizeof(bc->err->message)];
+                memcpy(inner, bc->err->message, sizeof(inner));
+                build_fail(bc, rc, "%s '%.60s': %s", where, name, inner);
+        }
+        return rc;
+}
 
 static int build_pipeline(struct build_ctx *bc, const struct pv *obj,
                           struct model **out)
@@ -44,12 +60,8 @@ static int build_pipeline(struct build_ctx *bc, const struct pv *obj,
                 const struct pv *e = st->u.seq.items[1];
                 if (e->kind == PV_NONE || pv_is_str(e, "passthrough"))
                         continue;
-                if ((rc = build_estimator(bc, e, &built[i])) < 0) {
-                        char inner[sizeof(bc->err->message)];
-                        memcpy(inner, bc->err->message, sizeof(inner));
-                        build_fail(bc, rc, "Pipeline step '%.60s': %s", names[i], inner);
+                if ((rc = build_member(bc, e, "Pipeline step", names[i], &built[i])) < 0)
                         goto out;
-                }
         }
         rc = model_pipeline_create(built, names, n, out, &me);
         i = 0; /* the pipeline took the steps */
@@ -63,8 +75,507 @@ out:
         return rc;
 }
 
+/* Bounds on what a ColumnTransformer may list: parts, input width, and
+ * selected columns in all (8 per input feature, plus a little). */
+#define MAX_CT_PARTS 1024
+#define MAX_CT_FEATURES (1 << 20)
+
+struct colset {
+        size_t *cols;
+        size_t len, cap;
+};
+
+/* Appends column j (negative counts from the end, as numpy indexing does). */
+static int col_push(struct build_ctx *bc, struct colset *cs, int64_t j,
+                    size_t n_features, const char *part)
+{
+        int64_t n = (int64_t)n_features;
+        if (j < -n || j >= n)
+                return build_fail(bc, -EINVAL,
+                                  "ColumnTransformer part '%.60s': column %lld out of range "
+                                  "for %zu input features", part, (long long)j, n_features);
+        if (cs->len == cs->cap)
+                return build_fail(bc, -E2BIG,
+                                  "ColumnTransformer: more than %zu selected columns in all",
+                                  cs->cap);
+        cs->cols[cs->len++] = (size_t)(j < 0 ? j + n : j);
+        return 0;
+}
+
+static int col_name(struct build_ctx *bc, const struct pv *names, const struct pv *s,
+                    struct colset *cs, size_t n_features, const char *part)
+{
+        if (!names || names->kind != PV_ARRAY || !names->u.arr->objects ||
+            names->u.arr->count != n_features)
+                return build_fail(bc, -EINVAL,
+                                  "ColumnTransformer part '%.60s': column '%.60s' given by "
+                                  "name, expected feature_names_in_ with %zu names",
+                                  part, s->u.s.data, n_features);
+        for (size_t k = 0; k < n_features; k++) {
+                const struct pv *nm = names->u.arr->objects[k];
+                if (nm && nm->kind == PV_STR && nm->u.s.len == s->u.s.len &&
+                    memcmp(nm->u.s.data, s->u.s.data, s->u.s.len) == 0)
+                        return col_push(bc, cs, (int64_t)k, n_features, part);
+        }
+        return build_fail(bc, -EINVAL,
+                          "ColumnTransformer part '%.60s': expected a column named '%.60s' in "
+                          "feature_names_in_, found none", part, s->u.s.data);
+}
+
+static int slice_bound(const struct pv *v, int64_t dflt, int64_t n, int64_t *out)
+{
+        if (!v || v->kind == PV_NONE) {
+                *out = dflt;
+                return 0;
+        }
+        if (v->kind != PV_INT && v->kind != PV_BOOL)
+                return -1;
+        int64_t b = v->kind == PV_INT ? v->u.i : (int64_t)v->u.b;
+        if (b < 0)
+                b += n;
+        *out = b < 0 ? 0 : b > n ? n : b;
+        return 0;
+}
+
+/* Columns of one transformers_ entry: an int, a name, a list of ints or
+ * names or bools, a numpy int or bool array, or a slice of ints. */
+static int read_columns(struct build_ctx *bc, const struct pv *spec, const struct pv *names,
+                        struct colset *cs, size_t n_features, const char *part)
+{
+        switch (spec->kind) {
+        case PV_INT:
+                return col_push(bc, cs, spec->u.i, n_features, part);
+        case PV_STR:
+                return col_name(bc, names, spec, cs, n_features, part);
+        case PV_LIST:
+        case PV_TUPLE: {
+                size_t n = spec->u.seq.len;
+                bool mask = n > 0 && spec->u.seq.items[0]->kind == PV_BOOL;
+                if (mask && n != n_features)
+                        return build_fail(bc, -EINVAL,
+                                          "ColumnTransformer part '%.60s': a boolean mask of "
+                                          "%zu entries, expected %zu", part, n, n_features);
+                for (size_t k = 0; k < n; k++) {
+                        const struct pv *e = spec->u.seq.items[k];
+                        int rc = 0;
+                        if (mask && e->kind == PV_BOOL)
+                                rc = e->u.b ? col_push(bc, cs, (int64_t)k, n_features, part) : 0;
+                        else if (!mask && e->kind == PV_INT)
+                                rc = col_push(bc, cs, e->u.i, n_features, part);
+                        else if (!mask && e->kind == PV_STR)
+                                rc = col_name(bc, names, e, cs, n_features, part);
+                        else
+                                rc = build_fail(bc, -EINVAL,
+                                                "ColumnTransformer part '%.60s': column %zu "
+                                                "expected an int, a name or a bool, found %s",
+                                                part, k, pv_kind_name(e));
+                        if (rc < 0)
+                                return rc;
+                }
+                return 0;
+        }
+        case PV_ARRAY: {
+                const struct pv_array *a = spec->u.arr;
+                if (!a->built || a->ndim != 1 || !strchr("biu", a->dtype->kind))
+                        return build_fail(bc, -EINVAL,
+                                          "ColumnTransformer part '%.60s': expected a 1-D int "
+                                          "or bool array of columns, found kind '%c'",
+                                          part, a->dtype->kind);
+                if (a->dtype->kind == 'b' && a->count != n_features)
+                        return build_fail(bc, -EINVAL,
+                                          "ColumnTransformer part '%.60s': a boolean mask of "
+                                          "%zu entries, expected %zu", part, a->count,
+                                          n_features);
+                for (size_t k = 0; k < a->count; k++) {
+                        int64_t v;
+                        if (!numpy_get_i64(a->dtype, a->data + k * a->dtype->itemsize, &v))
+                                return build_fail(bc, -EINVAL,
+                                                  "ColumnTransformer part '%.60s': column %zu "
+                                                  "is not a 64-bit integer", part, k);
+                        int rc = a->dtype->kind == 'b'
+                                         ? (v ? col_push(bc, cs, (int64_t)k, n_features, part) : 0)
+                                         : col_push(bc, cs, v, n_features, part);
+                        if (rc < 0)
+                                return rc;
+                }
+                return 0;
+        }
+        case PV_OBJECT: {
+                const struct pv *args = spec->u.obj.args;
+                int64_t n = (int64_t)n_features, lo, hi;
+                if (strcmp(spec->u.obj.cls->name, "slice") != 0 || !args ||
+                    args->kind != PV_TUPLE || args->u.seq.len != 3 ||
+                    (args->u.seq.items[2]->kind != PV_NONE &&
+                     !(args->u.seq.items[2]->kind == PV_INT && args->u.seq.items[2]->u.i == 1)))
+                        return build_fail(bc, -EINVAL,
+                                          "ColumnTransformer part '%.60s': expected a slice "
+                                          "(start, stop) with step 1, found %s",
+                                          part, build_cls_name(spec));
+                if (slice_bound(args->u.seq.items[0], 0, n, &lo) < 0 ||
+                    slice_bound(args->u.seq.items[1], n, n, &hi) < 0)
+                        return build_fail(bc, -EINVAL,
+                                          "ColumnTransformer part '%.60s': expected a slice of "
+                                          "int positions (slices of names are not supported)",
+                                          part);
+                for (int64_t j = lo; j < hi; j++) {
+                        int rc = col_push(bc, cs, j, n_features, part);
+                        if (rc < 0)
+                                return rc;
+                }
+                return 0;
+        }
+        default:
+                return build_fail(bc, -EINVAL,
+                                  "ColumnTransformer part '%.60s': expected columns as an int, "
+                                  "name, list, array or slice, found %s", part,
+                                  pv_kind_name(spec));
+        }
+}
+
+/* The fitted remainder (and, from 1.4, every 'passthrough') is stored as
+ * a FunctionTransformer without a function: the identity. One with a
+ * function would run Python code. */
+static int is_identity(struct build_ctx *bc, const struct pv *t, const char *where,
+                       const char *part, bool *out)
+{
+        *out = false;
+        if (t->kind != PV_OBJECT || t->u.obj.cls->sk_name == NULL ||
+            strcmp(t->u.obj.cls->sk_name, "FunctionTransformer") != 0)
+                return 0;
+        const struct pv *f = build_attr(bc, t, "func");
+        const struct pv *inv = build_attr(bc, t, "inverse_func");
+        if ((f && f->kind != PV_NONE) || (inv && inv->kind != PV_NONE))
+                return build_fail(bc, -EPERM,
+                                  "%s '%.60s': FunctionTransformer with a func runs Python "
+                                  "code, which predictd never does", where, part);
+        *out = true;
+        return 0;
+}
+
+static int part_weight(struct build_ctx *bc, const struct pv *obj, const struct pv *weights,
+                       const char *part, double *out)
+{
+        *out = 1.0;
+        if (!weights || weights->kind == PV_NONE)
+                return 0;
+        if (weights->kind != PV_DICT)
+                return build_fail(bc, -EINVAL,
+                                  "%s.transformer_weights: expected a dict, found %s",
+                                  build_cls_name(obj), pv_kind_name(weights));
+        const struct pv *w = build_state_get(bc, weights, part);
+        if (!w)
+                return 0;
+        if (w->kind == PV_INT)
+                *out = (double)w->u.i;
+        else if (w->kind == PV_FLOAT && isfinite(w->u.f))
+                *out = w->u.f;
+        else
+                return build_fail(bc, -EINVAL,
+                                  "%s.transformer_weights['%.60s']: expected a finite "
+                                  "number, found %s", build_cls_name(obj), part,
+                                  pv_kind_name(w));
+        return 0;
+}
+
+/* One (name, transformer[, columns]) entry of transformers_ or
+ * transformer_list; what names the list in the message. */
+static int read_entry(struct build_ctx *bc, const struct pv *e, size_t arity,
+                      const char *what, size_t i, const char **name, const struct pv **t)
+{
+        if (e->kind != PV_TUPLE || e->u.seq.len != arity ||
+            e->u.seq.items[0]->kind != PV_STR ||
+            e->u.seq.items[0]->u.s.len > MAX_NAME_BYTES)
+                return build_fail(bc, -EINVAL, "%s[%zu]: expected a (name, transformer%s) tuple",
+                                  what, i, arity == 3 ? ", columns" : "");
+        *name = e->u.seq.items[0]->u.s.data;
+        *t = e->u.seq.items[1];
+        return 0;
+}
+
+/* The parts of a ColumnTransformer or FeatureUnion while they are read. */
+struct parts {
+        struct model **m;
+        size_t *offsets; /* n + 1 */
+        double *w;
+        size_t kept;
+};
+
+static int parts_alloc(struct build_ctx *bc, struct parts *p, size_t n, const char *what)
+{
+        p->m = calloc(n, sizeof(*p->m));
+        p->offsets = calloc(n + 1, sizeof(*p->offsets));
+        p->w = calloc(n, sizeof(*p->w));
+        p->kept = 0;
+        if (!p->m || !p->offsets || !p->w)
+                return build_fail(bc, -ENOMEM, "out of memory for a %s", what);
+        return 0;
+}
+
+static void parts_free(struct parts *p)
+{
+        for (size_t k = 0; k < p->kept && p->m; k++)
+                model_free(p->m[k]);
+        free(p->m);
+        free(p->offsets);
+        free(p->w);
+}
+
+static int build_column_transformer(struct build_ctx *bc, const struct pv *obj,
+                                    struct model **out)
+{
+        const struct pv *tr = NULL;
+        int64_t nf = 0;
+        int rc = build_need_attr(bc, obj, "transformers_", &tr);
+        if (rc < 0 || (rc = build_attr_int(bc, obj, "n_features_in_", &nf)) < 0)
+                return rc;
+        if (tr->kind != PV_LIST || tr->u.seq.len == 0 || tr->u.seq.len > MAX_CT_PARTS)
+                return build_fail(bc, -EINVAL,
+                                  "ColumnTransformer.transformers_: expected a list of 1 to %d "
+                                  "entries, found %s of %zu", MAX_CT_PARTS, pv_kind_name(tr),
+                                  tr->kind == PV_LIST ? tr->u.seq.len : 0);
+        if (nf <= 0 || nf > MAX_CT_FEATURES)
+                return build_fail(bc, -EINVAL,
+                                  "ColumnTransformer.n_features_in_: expected 1 to %d, found "
+                                  "%lld", MAX_CT_FEATURES, (long long)nf);
+        if (build_attr_bool(bc, obj, "sparse_output_", false))
+                return build_fail(bc, -EINVAL,
+                                  "ColumnTransformer: its output is sparse (sparse_output_), "
+                                  "only dense output is supported");
+        size_t n_features = (size_t)nf, n = tr->u.seq.len;
+        const struct pv *names = build_attr(bc, obj, "feature_names_in_");
+        const struct pv *weights = build_attr(bc, obj, "transformer_weights");
+        struct colset cs = { NULL, 0, n_features * 8 + 64 };
+        struct parts ps = { 0 };
+        struct model_error me;
+        if ((rc = build_charge(bc, cs.cap * sizeof(size_t) + n * 64, "ColumnTransformer")) < 0 ||
+            (rc = parts_alloc(bc, &ps, n, "ColumnTransformer")) < 0)
+                goto out;
+        cs.cols = malloc(cs.cap * sizeof(size_t));
+        if (!cs.cols) {
+                rc = build_fail(bc, -ENOMEM, "out of memory for a ColumnTransformer");
+                goto out;
+        }
+        for (size_t i = 0; i < n; i++) {
+                const struct pv *e = tr->u.seq.items[i], *t = NULL;
+                const char *part = NULL;
+                bool ident = false;
+                if ((rc = read_entry(bc, e, 3, "ColumnTransformer.transformers_", i, &part,
+                                     &t)) < 0)
+                        goto out;
+                if (pv_is_str(t, "drop"))
+                        continue;
+                if ((rc = is_identity(bc, t, "ColumnTransformer part", part, &ident)) < 0)
+                        goto out;
+                size_t start = cs.len;
+                if ((rc = read_columns(bc, e->u.seq.items[2], names, &cs, n_features,
+                                       part)) < 0)
+                        goto out;
+                if (cs.len == start) /* scikit-learn skips empty selections */
+                        continue;
+                if ((rc = part_weight(bc, obj, weights, part, &ps.w[ps.kept])) < 0)
+                        goto out;
+                if (!ident && !pv_is_str(t, "passthrough") &&
+                    (rc = build_member(bc, t, "ColumnTransformer part", part,
+                                       &ps.m[ps.kept])) < 0)
+                        goto out;
+                ps.kept++;
+                ps.offsets[ps.kept] = cs.len;
+        }
+        rc = model_column_transformer_create("ColumnTransformer", n_features, ps.m, cs.cols,
+                                             ps.offsets, ps.w, ps.kept, out, &me);
+        ps.kept = 0; /* the model took the parts */
+        if (rc < 0)
+                build_model_error(bc, rc, &me);
+out:
+        parts_free(&ps);
+        free(cs.cols);
+        return rc;
+}
+
+/* FeatureUnion: every part reads all columns; the input width comes from
+ * the parts, as FeatureUnion records none of its own. */
+static int build_feature_union(struct build_ctx *bc, const struct pv *obj, struct model **out)
+{
+        const struct pv *tl = NULL;
+        int rc = build_need_attr(bc, obj, "transformer_list", &tl);
+        if (rc < 0)
+                return rc;
+        if (tl->kind != PV_LIST || tl->u.seq.len == 0 || tl->u.seq.len > MAX_CT_PARTS)
+                return build_fail(bc, -EINVAL,
+                                  "FeatureUnion.transformer_list: expected a list of 1 to %d "
+                                  "entries, found %s", MAX_CT_PARTS, pv_kind_name(tl));
+        size_t n = tl->u.seq.len, n_features = 0;
+        const struct pv *weights = build_attr(bc, obj, "transformer_weights");
+        struct parts ps = { 0 };
+        size_t *cols = NULL;
+        struct model_error me;
+        if ((rc = parts_alloc(bc, &ps, n, "FeatureUnion")) < 0)
+                goto out;
+        for (size_t i = 0; i < n; i++) {
+                const struct pv *e = tl->u.seq.items[i], *t = NULL;
+                const char *part = NULL;
+                bool ident = false;
+                if ((rc = read_entry(bc, e, 2, "FeatureUnion.transformer_list", i, &part,
+                                     &t)) < 0)
+                        goto out;
+                if (t->kind == PV_NONE || pv_is_str(t, "drop"))
+                        continue;
+                if ((rc = is_identity(bc, t, "FeatureUnion part", part, &ident)) < 0)
+                        goto out;
+                if (pv_is_str(t, "passthrough")) {
+                        rc = build_fail(bc, -EINVAL,
+                                        "FeatureUnion part '%.60s': expected a fitted "
+                                        "passthrough, found the string", part);
+                        goto out;
+                }
+                if ((rc = part_weight(bc, obj, weights, part, &ps.w[ps.kept])) < 0)
+                        goto out;
+                if (ident) {
+                        int64_t nf = 0;
+                        if ((rc = build_attr_int(bc, t, "n_features_in_", &nf)) < 0)
+                                goto out;
+                        if (nf <= 0 || nf > MAX_CT_FEATURES) {
+                                rc = build_fail(bc, -EINVAL,
+                                                "FeatureUnion part '%.60s': expected 1 to %d "
+                                                "input features, found %lld", part,
+                                                MAX_CT_FEATURES, (long long)nf);
+                                goto out;
+                        }
+                        if (!n_features)
+                                n_features = (size_t)nf;
+                } else {
+                        if ((rc = build_member(bc, t, "FeatureUnion part", part,
+                                               &ps.m[ps.kept])) < 0)
+                                goto out;
+                        if (!n_features)
+                                n_features = model_n_features(ps.m[ps.kept]);
+                }
+                ps.kept++;
+        }
+        if (!ps.kept || !n_features) {
+                rc = build_fail(bc, -EINVAL, "FeatureUnion: every part was dropped; expected "
+                                "at least one transformer");
+                goto out;
+        }
+        if ((rc = build_charge(bc, ps.kept * n_features * sizeof(size_t), "FeatureUnion")) < 0)
+                goto out;
+        cols = malloc(ps.kept * n_features * sizeof(size_t));
+        if (!cols) {
+                rc = build_fail(bc, -ENOMEM, "out of memory for a FeatureUnion");
+                goto out;
+        }
+        for (size_t i = 0; i < ps.kept; i++) {
+                for (size_t j = 0; j < n_features; j++)
+                        cols[i * n_features + j] = j;
+                ps.offsets[i + 1] = (i + 1) * n_features;
+        }
+        rc = model_column_transformer_create("FeatureUnion", n_features, ps.m, cols, ps.offsets,
+                                             ps.w, ps.kept, out, &me);
+        ps.kept = 0; /* the model took the parts */
+        if (rc < 0)
+                build_model_error(bc, rc, &me);
+out:
+        parts_free(&ps);
+        free(cols);
+        return rc;
+}
+
+/* TransformedTargetRegressor: regressor_ with the inverse of transformer_
+ * applied to its predictions. func/inverse_func would run Python code. */
+static int build_target_regressor(struct build_ctx *bc, const struct pv *obj,
+                                  struct model **out)
+{
+        const struct pv *reg = NULL, *tr = NULL;
+        struct model *m = NULL;
+        double *shift = NULL, *scale = NULL;
+        size_t n = 0, n1 = 0, d1 = 0;
+        enum model_target_inverse kind = MODEL_TARGET_IDENTITY;
+        struct model_error me;
+        const struct pv *f = build_attr(bc, obj, "func");
+        const struct pv *inv = build_attr(bc, obj, "inverse_func");
+        int rc;
+        if ((f && f->kind != PV_NONE) || (inv && inv->kind != PV_NONE))
+                return build_fail(bc, -EPERM,
+                                  "TransformedTargetRegressor with func/inverse_func is not "
+                                  "supported: those functions are Python code, which predictd "
+                                  "never runs");
+        if ((rc = build_need_attr(bc, obj, "regressor_", &reg)) < 0 ||
+            (rc = build_need_attr(bc, obj, "transformer_", &tr)) < 0)
+                return rc;
+        const char *tname = tr->kind == PV_OBJECT && tr->u.obj.cls->sk_name
+                                    ? tr->u.obj.cls->sk_name : pv_kind_name(tr);
+        if (strcmp(tname, "FunctionTransformer") == 0) {
+                bool ident = false;
+                if ((rc = is_identity(bc, tr, "TransformedTargetRegressor", "transformer_",
+                                      &ident)) < 0)
+                        return rc;
+        } else if (strcmp(tname, "StandardScaler") == 0) {
+                kind = MODEL_TARGET_STANDARD;
+                if (build_attr_bool(bc, tr, "with_mean", true) &&
+                    (rc = build_attr_f64(bc, tr, "mean_", 1, &shift, &n, &d1)) < 0)
+                        goto out;
+                if (build_attr_bool(bc, tr, "with_std", true) &&
+                    (rc = build_attr_f64(bc, tr, "scale_", 1, &scale, &n1, &d1)) < 0)
+                        goto out;
+                if (shift && scale && n != n1) {
+                        rc = build_fail(bc, -EINVAL,
+                                        "TransformedTargetRegressor.transformer_: mean_ has %zu "
+                                        "entries, scale_ %zu", n, n1);
+                        goto out;
+                }
+                n = shift ? n : n1;
+        } else if (strcmp(tname, "MinMaxScaler") == 0) {
+                kind = MODEL_TARGET_MINMAX;
+                if ((rc = build_attr_f64(bc, tr, "min_", 1, &shift, &n, &d1)) < 0 ||
+                    (rc = build_attr_f64(bc, tr, "scale_", 1, &scale, &n1, &d1)) < 0)
+                        goto out;
+                if (n != n1) {
+                        rc = build_fail(bc, -EINVAL,
+                                        "TransformedTargetRegressor.transformer_: min_ has %zu "
+                                        "entries, scale_ %zu", n, n1);
+                        goto out;
+                }
+        } else {
+                return build_fail(bc, -EINVAL,
+                                  "TransformedTargetRegressor.transformer_: expected "
+                                  "StandardScaler, MinMaxScaler or no transformer (their "
+                                  "inverse_transform is served), found %s", tname);
+        }
+        if ((rc = build_member(bc, reg, "TransformedTargetRegressor", "regressor_", &m)) < 0)
+                goto out;
+        rc = model_target_regressor_create(m, kind, n, shift, scale, out, &me);
+        if (rc < 0)
+                build_model_error(bc, rc, &me);
+out:
+        free(shift);
+        free(scale);
+        return rc;
+}
+
+/* FunctionTransformer is allowed so that ColumnTransformer's identity
+ * passthrough loads; on its own it is refused. */
+static int build_function_transformer(struct build_ctx *bc, const struct pv *obj,
+                                      struct model **out)
+{
+        (void)out;
+        return build_fail(bc, -EPERM,
+                          "%s is not supported: FunctionTransformer runs Python code (its "
+                          "func), which predictd never executes",
+                          build_cls_name(obj));
+}
 
 const struct build_entry build_compose_entries[] = {
         { { "sklearn.pipeline", "Pipeline", ROLE_ESTIMATOR, "Pipeline" }, build_pipeline },
+        { { "sklearn.pipeline", "FeatureUnion", ROLE_ESTIMATOR, "FeatureUnion" },
+          build_feature_union },
+        { { "sklearn.compose._column_transformer", "ColumnTransformer", ROLE_ESTIMATOR,
+            "ColumnTransformer" }, build_column_transformer },
+        { { "sklearn.compose._target", "TransformedTargetRegressor", ROLE_ESTIMATOR,
+            "TransformedTargetRegressor" }, build_target_regressor },
+        { { "sklearn.preprocessing._function_transformer", "FunctionTransformer",
+            ROLE_ESTIMATOR, "FunctionTransformer" }, build_function_transformer },
+        /* a column specifier, kept as inert data: its arguments are read,
+         * it is never called */
+        { { "builtins", "slice", ROLE_ESTIMATOR, "slice" }, NULL },
         { { NULL, NULL, ROLE_ESTIMATOR, NULL }, NULL },
 };

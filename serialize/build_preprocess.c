@@ -828,7 +828,249 @@ out:
         return rc;
 }
 
+
+/* --- encoders over numeric categories ------------------------------------ */
+
+#define MAX_ENC_CATEGORIES ((size_t)1 << 20)
+
+/* categories_ as back-to-back sorted doubles; string categories (object
+ * or 'U' arrays) need an input path of their own and are refused. */
+static int read_categories(struct build_ctx *bc, const struct pv *obj, const char *cls,
+                           size_t **offsets_out, double **cats_out, size_t *nf_out)
+{
+        const struct pv *cl = NULL;
+        int rc = build_need_attr(bc, obj, "categories_", &cl);
+        if (rc < 0)
+                return rc;
+        if (cl->kind != PV_LIST || cl->u.seq.len == 0)
+                return build_fail(bc, -EINVAL, "%s.categories_: expected a non-empty list of "
+                                  "arrays, found %s", cls, pv_kind_name(cl));
+        size_t nf = cl->u.seq.len, total = 0;
+        for (size_t j = 0; j < nf; j++) {
+                const struct pv *a = cl->u.seq.items[j];
+                if (!build_is_built_array(a) || a->u.arr->ndim != 1)
+                        return build_fail(bc, -EINVAL, "%s.categories_[%zu]: expected a 1-D "
+                                          "array, found %s", cls, j, pv_kind_name(a));
+                if (!strchr("fiub", a->u.arr->dtype->kind))
+                        return build_fail(bc, -EINVAL,
+                                          "%s.categories_[%zu]: string categories are not "
+                                          "supported yet (expected numbers, found dtype "
+                                          "kind '%c')", cls, j, a->u.arr->dtype->kind);
+                total += a->u.arr->count;
+                if (total > MAX_ENC_CATEGORIES)
+                        return build_fail(bc, -E2BIG, "%s: more than %zu categories in all",
+                                          cls, MAX_ENC_CATEGORIES);
+        }
+        if ((rc = build_check_n_features(bc, obj, nf)) < 0 ||
+            (rc = build_charge(bc, (nf + 1) * sizeof(size_t) + total * sizeof(double),
+                               cls)) < 0)
+                return rc;
+        size_t *offsets = malloc((nf + 1) * sizeof(size_t));
+        double *cats = malloc((total ? total : 1) * sizeof(double));
+        if (!offsets || !cats) {
+                free(offsets);
+                free(cats);
+                return build_fail(bc, -ENOMEM, "out of memory for %s categories", cls);
+        }
+        offsets[0] = 0;
+        for (size_t j = 0; j < nf; j++) {
+                const struct pv_array *a = cl->u.seq.items[j]->u.arr;
+                for (size_t k = 0; k < a->count; k++) {
+                        double v;
+                        if (!numpy_get_f64(a->dtype, a->data + k * a->dtype->itemsize, &v) ||
+                            !isfinite(v)) {
+                                free(offsets);
+                                free(cats);
+                                return build_fail(bc, -EINVAL,
+                                                  "%s.categories_[%zu][%zu]: expected a finite "
+                                                  "number (missing-value categories are not "
+                                                  "supported)", cls, j, k);
+                        }
+                        cats[offsets[j] + k] = v;
+                }
+                offsets[j + 1] = offsets[j] + a->count;
+        }
+        *offsets_out = offsets;
+        *cats_out = cats;
+        *nf_out = nf;
+        return 0;
+}
+
+/* With infrequent categories (_infrequent_enabled), each category's code
+ * within its feature: _default_to_infrequent_mappings, one int array per
+ * feature, or None for a feature without infrequent categories. *out
+ * stays NULL without them. */
+static int read_groups(struct build_ctx *bc, const struct pv *obj, const char *cls,
+                       const size_t *offsets, size_t nf, int64_t **out)
+{
+        *out = NULL;
+        if (!build_attr_bool(bc, obj, "_infrequent_enabled", false))
+                return 0;
+        const struct pv *ml = NULL;
+        int rc = build_need_attr(bc, obj, "_default_to_infrequent_mappings", &ml);
+        if (rc < 0)
+                return rc;
+        if (ml->kind != PV_LIST || ml->u.seq.len != nf)
+                return build_fail(bc, -EINVAL, "%s._default_to_infrequent_mappings: expected a "
+                                  "list of %zu entries, found %s", cls, nf, pv_kind_name(ml));
+        if ((rc = build_charge(bc, offsets[nf] * sizeof(int64_t), cls)) < 0)
+                return rc;
+        int64_t *g = malloc((offsets[nf] ? offsets[nf] : 1) * sizeof(int64_t));
+        if (!g)
+                return build_fail(bc, -ENOMEM, "out of memory for %s", cls);
+        for (size_t j = 0; j < nf; j++) {
+                const struct pv *a = ml->u.seq.items[j];
+                size_t nc = offsets[j + 1] - offsets[j];
+                for (size_t k = 0; a->kind == PV_NONE && k < nc; k++)
+                        g[offsets[j] + k] = (int64_t)k;
+                if (a->kind == PV_NONE)
+                        continue;
+                if (!build_is_built_array(a) || a->u.arr->ndim != 1 || a->u.arr->count != nc ||
+                    !strchr("iu", a->u.arr->dtype->kind)) {
+                        free(g);
+                        return build_fail(bc, -EINVAL, "%s._default_to_infrequent_mappings[%zu]: "
+                                          "expected None or %zu ints, found %s", cls, j, nc,
+                                          pv_kind_name(a));
+                }
+                for (size_t k = 0; k < nc; k++)
+                        if (!numpy_get_i64(a->u.arr->dtype,
+                                           a->u.arr->data + k * a->u.arr->dtype->itemsize,
+                                           &g[offsets[j] + k])) {
+                                free(g);
+                                return build_fail(bc, -EINVAL, "%s: a category mapping out "
+                                                  "of range", cls);
+                        }
+        }
+        *out = g;
+        return 0;
+}
+
+/* drop_idx_: None, or one entry per feature (an int, or None for a
+ * feature that keeps all its columns). */
+static int read_drop(struct build_ctx *bc, const struct pv *obj, size_t nf, int64_t **out)
+{
+        const struct pv *d = build_attr(bc, obj, "drop_idx_");
+        *out = NULL;
+        if (!d || d->kind == PV_NONE)
+                return 0;
+        if (!build_is_built_array(d) || d->u.arr->ndim != 1 || d->u.arr->count != nf)
+                return build_fail(bc, -EINVAL, "OneHotEncoder.drop_idx_: expected None or an "
+                                  "array of %zu entries, found %s", nf, pv_kind_name(d));
+        int64_t *drop = malloc(nf * sizeof(int64_t));
+        if (!drop)
+                return build_fail(bc, -ENOMEM, "out of memory for OneHotEncoder.drop_idx_");
+        const struct pv_array *a = d->u.arr;
+        for (size_t j = 0; j < nf; j++) {
+                bool ok = true;
+                if (a->objects) {
+                        const struct pv *v = a->objects[j];
+                        if (v && v->kind == PV_NONE)
+                                drop[j] = -1;
+                        else if (v && v->kind == PV_INT && v->u.i >= 0)
+                                drop[j] = v->u.i;
+                        else
+                                ok = false;
+                } else {
+                        ok = strchr("iu", a->dtype->kind) &&
+                             numpy_get_i64(a->dtype, a->data + j * a->dtype->itemsize,
+                                           &drop[j]) && drop[j] >= 0;
+                }
+                if (!ok) {
+                        free(drop);
+                        return build_fail(bc, -EINVAL, "OneHotEncoder.drop_idx_[%zu]: expected "
+                                          "a category index or None", j);
+                }
+        }
+        *out = drop;
+        return 0;
+}
+
+static int build_onehot(struct build_ctx *bc, const struct pv *obj, struct model **out)
+{
+        size_t *offsets = NULL, nf = 0;
+        double *cats = NULL;
+        int64_t *drop = NULL, *group = NULL;
+        struct model_error me;
+        const struct pv *hu = build_attr(bc, obj, "handle_unknown");
+        enum model_unknown unknown;
+        int rc;
+        if (!hu || pv_is_str(hu, "error"))
+                unknown = MODEL_UNKNOWN_ERROR;
+        else if (pv_is_str(hu, "ignore"))
+                unknown = MODEL_UNKNOWN_IGNORE;
+        else if (pv_is_str(hu, "infrequent_if_exist"))
+                unknown = MODEL_UNKNOWN_INFREQUENT;
+        else
+                return build_fail(bc, -EINVAL, "OneHotEncoder.handle_unknown: expected 'error', "
+                                  "'ignore' or 'infrequent_if_exist', found %s",
+                                  hu->kind == PV_STR ? hu->u.s.data : pv_kind_name(hu));
+        if ((rc = read_categories(bc, obj, "OneHotEncoder", &offsets, &cats, &nf)) < 0 ||
+            (rc = read_drop(bc, obj, nf, &drop)) < 0 ||
+            (rc = read_groups(bc, obj, "OneHotEncoder", offsets, nf, &group)) < 0)
+                goto out;
+        if (drop && group) {
+                /* 1.2 and 1.4+ index drop_idx_ differently once categories
+                 * are grouped; not served until both are checked */
+                rc = build_fail(bc, -EINVAL, "OneHotEncoder: drop together with infrequent "
+                                "categories is not supported yet");
+                goto out;
+        }
+        rc = model_encoder_create(true, nf, offsets, cats, drop, group, unknown, 0.0, out, &me);
+        if (rc < 0)
+                build_model_error(bc, rc, &me);
+out:
+        free(offsets);
+        free(cats);
+        free(drop);
+        free(group);
+        return rc;
+}
+
+static int build_ordinal(struct build_ctx *bc, const struct pv *obj, struct model **out)
+{
+        size_t *offsets = NULL, nf = 0;
+        double *cats = NULL, uv = 0.0;
+        int64_t *group = NULL;
+        struct model_error me;
+        const struct pv *hu = build_attr(bc, obj, "handle_unknown");
+        enum model_unknown unknown = MODEL_UNKNOWN_ERROR;
+        int rc;
+        if (hu && pv_is_str(hu, "use_encoded_value")) {
+                const struct pv *v = build_attr(bc, obj, "unknown_value");
+                unknown = MODEL_UNKNOWN_IGNORE;
+                if (v && v->kind == PV_INT)
+                        uv = (double)v->u.i;
+                else if (v && v->kind == PV_FLOAT && (isnan(v->u.f) || isfinite(v->u.f)))
+                        uv = v->u.f;
+                else
+                        return build_fail(bc, -EINVAL, "OrdinalEncoder.unknown_value: expected "
+                                          "an int or NaN, found %s", pv_kind_name(v));
+        } else if (hu && !pv_is_str(hu, "error")) {
+                return build_fail(bc, -EINVAL, "OrdinalEncoder.handle_unknown: expected 'error' "
+                                  "or 'use_encoded_value', found %s",
+                                  hu->kind == PV_STR ? hu->u.s.data : pv_kind_name(hu));
+        }
+        if ((rc = read_categories(bc, obj, "OrdinalEncoder", &offsets, &cats, &nf)) < 0 ||
+            (rc = read_groups(bc, obj, "OrdinalEncoder", offsets, nf, &group)) < 0)
+                goto out;
+        rc = model_encoder_create(false, nf, offsets, cats, NULL, group, unknown, uv, out, &me);
+        if (rc < 0)
+                build_model_error(bc, rc, &me);
+out:
+        free(offsets);
+        free(cats);
+        free(group);
+        return rc;
+}
+
 const struct build_entry build_preprocess_entries[] = {
+        { { "sklearn.preprocessing._encoders", "OneHotEncoder", ROLE_ESTIMATOR,
+            "OneHotEncoder" }, build_onehot },
+        { { "sklearn.preprocessing._encoders", "OrdinalEncoder", ROLE_ESTIMATOR,
+            "OrdinalEncoder" }, build_ordinal },
+        /* the encoders' dtype parameter (numpy.float64 by default) names
+         * the class; it is kept as inert data and never called or read */
+        { { "numpy", "float64", ROLE_INERT, NULL }, NULL },
         { { "sklearn.preprocessing._data", "StandardScaler", ROLE_ESTIMATOR,
             "StandardScaler" }, build_scaler },
         { { "sklearn.preprocessing.data", "StandardScaler", ROLE_ESTIMATOR,

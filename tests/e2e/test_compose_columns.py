@@ -1,0 +1,102 @@
+"""What ColumnTransformer refuses, and that it says what it refused.
+
+The composer is served from its fitted transformers_ only: a part that
+runs Python code (FunctionTransformer with a func), sparse output, column
+specifiers that do not fit the input, and a part that cannot be served
+are refused with the part named.
+"""
+import json
+import pickle
+import subprocess
+
+import numpy as np
+from sklearn.compose import ColumnTransformer
+from sklearn.datasets import load_iris
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+from conftest import BIN
+
+
+def eval_file(path, rows=None):
+    rows = rows if rows is not None else [[0.5] * 4]
+    return subprocess.run([BIN, "eval", str(path)], input=json.dumps({"instances": rows}),
+                          capture_output=True, text=True, timeout=60)
+
+
+def dump(tmp_path, model):
+    path = tmp_path / "model.pkl"
+    with open(path, "wb") as f:
+        pickle.dump(model, f)
+    return path
+
+
+def _fitted(**kw):
+    X, y = load_iris(return_X_y=True)
+    ct = ColumnTransformer([("std", StandardScaler(), [0, 1])], remainder="passthrough", **kw)
+    return ct.fit(X, y)
+
+
+def test_column_transformer_matches_sklearn(tmp_path):
+    ct = _fitted()
+    rows = [[5.1, 3.5, 1.4, 0.2], [7.0, 3.0, 5.0, 2.0]]
+    p = eval_file(dump(tmp_path, ct), rows)
+    assert p.returncode == 0, p.stderr
+    got = np.array(json.loads(p.stdout)["transform"])
+    np.testing.assert_allclose(got, ct.transform(np.array(rows)), rtol=1e-12)
+
+
+def test_function_transformer_alone_refused_runs_python(tmp_path):
+    ft = FunctionTransformer().fit(np.ones((3, 2)))
+    p = eval_file(dump(tmp_path, ft), [[0.5, 0.5]])
+    assert p.returncode != 0
+    assert "runs Python code" in p.stderr
+
+
+def test_function_transformer_with_func_part_refused(tmp_path):
+    X, y = load_iris(return_X_y=True)
+    ct = ColumnTransformer([("f", FunctionTransformer(np.log1p), [0])]).fit(X, y)
+    p = eval_file(dump(tmp_path, ct))
+    assert p.returncode != 0
+    assert "numpy" in p.stderr and "refused" in p.stderr
+
+
+def test_sparse_output_refused(tmp_path):
+    ct = _fitted()
+    ct.sparse_output_ = True
+    p = eval_file(dump(tmp_path, ct))
+    assert p.returncode != 0
+    assert "sparse" in p.stderr
+
+
+def test_column_out_of_range_names_part(tmp_path):
+    ct = _fitted()
+    ct.transformers_[0] = ("std", ct.transformers_[0][1], [0, 9])
+    p = eval_file(dump(tmp_path, ct))
+    assert p.returncode != 0
+    assert "'std'" in p.stderr and "column 9 out of range" in p.stderr
+
+
+def test_unknown_column_name_refused(tmp_path):
+    ct = _fitted()
+    ct.transformers_[0] = ("std", ct.transformers_[0][1], ["nope", "x"])
+    p = eval_file(dump(tmp_path, ct))
+    assert p.returncode != 0
+    assert "'nope'" in p.stderr
+
+
+def test_predictor_as_part_refused(tmp_path):
+    X, y = load_iris(return_X_y=True)
+    ct = _fitted()
+    ct.transformers_[0] = ("std", LogisticRegression(max_iter=500).fit(X[:, :2], y), [0, 1])
+    p = eval_file(dump(tmp_path, ct))
+    assert p.returncode != 0
+    assert "(LogisticRegression) expected to be a transformer" in p.stderr
+
+
+def test_mask_of_wrong_length_refused(tmp_path):
+    ct = _fitted()
+    ct.transformers_[0] = ("std", ct.transformers_[0][1], [True, False])
+    p = eval_file(dump(tmp_path, ct))
+    assert p.returncode != 0
+    assert "boolean mask of 2 entries, expected 4" in p.stderr
