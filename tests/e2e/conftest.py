@@ -125,6 +125,19 @@ def run_check(path, timeout=60):
                           timeout=timeout)
 
 
+def assert_refused(model, words, directory):
+    """Pickles model into directory and asserts `predictd check` refuses it
+    with every one of words in its reason."""
+    import pickle
+    path = os.path.join(str(directory), "model.pkl")
+    with open(path, "wb") as f:
+        pickle.dump(model, f)
+    p = run_check(path)
+    assert p.returncode != 0, p.stdout
+    for w in words:
+        assert w in p.stderr, (w, p.stderr)
+
+
 @pytest.fixture
 def server_factory():
     started = []

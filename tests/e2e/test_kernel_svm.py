@@ -12,7 +12,7 @@ import scipy.sparse as sp
 from sklearn.datasets import load_iris
 from sklearn.svm import SVC, SVR, OneClassSVM
 
-from conftest import BIN, run_check
+from conftest import BIN, assert_refused
 
 
 def _iris():
@@ -100,10 +100,4 @@ CASES = [svc_break_ties_with_ovo, svc_precomputed, svc_sparse_fit, svc_n_support
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.__name__)
 def test_svm_broken_state_refused_with_reason(case, tmp_path):
     model, words = case()
-    path = str(tmp_path / "model.pkl")
-    with open(path, "wb") as f:
-        pickle.dump(model, f)
-    p = run_check(path)
-    assert p.returncode != 0, p.stdout
-    for w in words:
-        assert w in p.stderr, (w, p.stderr)
+    assert_refused(model, words, tmp_path)

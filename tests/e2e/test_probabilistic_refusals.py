@@ -11,7 +11,7 @@ from sklearn.datasets import load_iris
 from sklearn.naive_bayes import BernoulliNB, GaussianNB, MultinomialNB
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 
-from conftest import run_check
+from conftest import assert_refused, run_check
 
 warnings.filterwarnings("ignore")
 
@@ -127,13 +127,7 @@ CASES = [gnb_nan_var, gnb_theta_rows, gnb_prior_missing, mnb_feature_count_misma
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.__name__)
 def test_probabilistic_broken_state_refused_with_reason(case, tmp_path):
     model, words = case()
-    path = str(tmp_path / "model.pkl")
-    with open(path, "wb") as f:
-        pickle.dump(model, f)
-    p = run_check(path)
-    assert p.returncode != 0, p.stdout
-    for w in words:
-        assert w in p.stderr, (w, p.stderr)
+    assert_refused(model, words, tmp_path)
 
 
 def test_probabilistic_intact_models_load(tmp_path):
