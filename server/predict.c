@@ -86,11 +86,10 @@ static const char *json_type_name(const cJSON *v)
         return "an invalid value";
 }
 
-/* column is how the message names the value: "[2]" or "['age']". null
- * is a missing value for a model that takes NaN, and an error otherwise. */
-static int read_number(const struct served_model *sm, const cJSON *v, double *x,
-                       const char *where, const char *column, struct reply *r)
+int predict_read_cell(const struct served_model *sm, size_t col, const cJSON *v,
+                      double *x, const char *where, const char *column, struct reply *r)
 {
+        (void)col;
         if (cJSON_IsNull(v)) {
                 if (sm->accepts_nan) {
                         *x = NAN;
@@ -142,7 +141,7 @@ static int read_row(const struct served_model *sm, const cJSON *row, double *x,
                         }
                         char column[128];
                         snprintf(column, sizeof(column), "['%.100s']", name);
-                        if (read_number(sm, v, &x[j], where, column, r) < 0)
+                        if (predict_read_cell(sm, j, v, &x[j], where, column, r) < 0)
                                 return -EINVAL;
                 }
                 if (got != nf) {
@@ -181,7 +180,7 @@ static int read_row(const struct served_model *sm, const cJSON *row, double *x,
         cJSON_ArrayForEach(v, row) {
                 char column[32];
                 snprintf(column, sizeof(column), "[%zu]", j);
-                if (read_number(sm, v, &x[j], where, column, r) < 0)
+                if (predict_read_cell(sm, j, v, &x[j], where, column, r) < 0)
                         return -EINVAL;
                 j++;
         }

@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <cjson/cJSON.h>
+
 struct config;
 struct model;
 struct serialize_info;
@@ -46,6 +48,13 @@ void reply_error(struct reply *r, unsigned status, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 
 /* Handles a POST /predict body. */
+/* Reads the JSON value v given for input column col into *x: a number,
+ * null (a missing value, NaN) where the model takes NaN, and, in a
+ * column the model reads as strings, a string. where and column name the
+ * value in the 400 put into r on error ("row 2", "[3]" or "['age']"). */
+int predict_read_cell(const struct served_model *sm, size_t col, const cJSON *v,
+                      double *x, const char *where, const char *column, struct reply *r);
+
 void predict_handle(const struct served_model *sm, const struct config *cfg,
                     const char *body, size_t len, struct reply *r);
 
