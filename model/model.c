@@ -54,6 +54,11 @@ nomem:
 
 void model_base_release(struct model *m)
 {
+        free(m->in_kinds);
+        free(m->out_kinds);
+        m->in_kinds = m->out_kinds = NULL;
+        model_strings_free(m->strings);
+        m->strings = NULL;
         if (!m->classes)
                 return;
         for (size_t i = 0; i < m->n_classes; i++)

@@ -257,8 +257,10 @@ enum model_threshold_ref {
 double model_select_threshold(const double *scores, size_t n,
                               enum model_threshold_ref ref);
 
-/* SimpleImputer: cells equal to missing (NaN when missing_nan) become
- * statistics[j]. A NaN statistic drops its column unless keep_all.
+/* SimpleImputer: cells equal to missing (NaN when missing_nan; missing
+ * may be a string cell) become statistics[j]. A NaN statistic drops its
+ * column unless keep_all. A column whose statistic is a string cell
+ * (model_strings_intern) reads and gives strings.
  * indicator[0..n_indicator) (add_indicator=True: MissingIndicator's
  * features_) appends one 0/1 column per listed input feature, 1 where
  * that feature was missing. */
@@ -317,18 +319,41 @@ enum model_unknown {
                                    * feature has one, else all zeros */
 };
 
-/* OneHotEncoder (onehot) and OrdinalEncoder (model/encode.c) over numeric
- * categories: feature j's are cats[offsets[j] .. offsets[j+1]), finite and
- * strictly increasing. drop (one-hot only, may be NULL) gives the dropped
- * category index per feature, -1 for none. group (may be NULL; not with
- * drop) gives each category's code within its feature, the infrequent
- * ones sharing the last (scikit-learn's _default_to_infrequent_mappings).
- * unknown_value is the ordinal code of an unknown value (NaN allowed).
- * Arrays are copied. */
-int model_encoder_create(bool onehot, size_t n_features, const size_t *offsets,
-                         const double *cats, const int64_t *drop, const int64_t *group,
-                         enum model_unknown unknown, double unknown_value,
-                         struct model **out, struct model_error *err);
+/* OneHotEncoder (onehot) and OrdinalEncoder (model/encode.c). All arrays
+ * are copied. */
+struct model_encoder_params {
+        bool onehot;
+        size_t n_features;
+        /* feature j's categories are cats[offsets[j] .. offsets[j+1]), in
+         * categories_ order: finite and strictly increasing numbers, or,
+         * where kinds (NULL: all numeric) says MODEL_COLUMN_STRING,
+         * distinct string cells made by model_strings_intern */
+        const size_t *offsets;
+        const double *cats;
+        const uint8_t *kinds;
+        /* per feature (may be NULL): 1 when its last category is NaN,
+         * which a missing cell (NaN) matches; 2 when it is Python's None,
+         * which scikit-learn tells from NaN and no cell matches. That
+         * category's cat is NaN. Not with group. */
+        const uint8_t *missing;
+        /* one-hot only, may be NULL: the dropped category index per
+         * feature, -1 for none */
+        const int64_t *drop;
+        /* may be NULL; not with drop: each category's code within its
+         * feature, the infrequent ones sharing the last (scikit-learn's
+         * _default_to_infrequent_mappings) */
+        const int64_t *group;
+        /* with group: per feature, 1 when it has infrequent categories
+         * (their shared code is its last), where unknown values go under
+         * MODEL_UNKNOWN_INFREQUENT */
+        const uint8_t *infrequent;
+        enum model_unknown unknown;
+        double unknown_value; /* ordinal code of an unknown value (NaN allowed) */
+        double missing_value; /* ordinal code of a NaN category (encoded_missing_value) */
+};
+
+int model_encoder_create(const struct model_encoder_params *p, struct model **out,
+                         struct model_error *err);
 
 /* --- kernel family (model/kernel.c) -------------------------- */
 /* (issue 3: SVMs and nearest neighbours are declared here) */
@@ -671,6 +696,46 @@ double model_iforest_average_path_length(double n);
 int model_iforest_create(size_t n_features, const struct model_iforest_tree *trees,
                          size_t n_trees, double max_samples, double offset,
                          struct model **out, struct model_error *err);
+
+/* --- string columns (model/strings.c) ------------------------------ */
+
+/* Encoders and imputers fitted on string columns compare strings. A
+ * model keeps every string it knows in one table; a string cell is passed
+ * in the double matrices as a NaN-boxed code of that table, which no
+ * number and no plain NaN (a missing value) can equal. serialize/ interns
+ * the fitted strings while building and attaches the table to the
+ * outermost model; callers turn request strings into cell values with
+ * model_string_value. */
+struct model_strings;
+
+/* At most this many distinct strings in one model. */
+#define MODEL_MAX_STRINGS ((size_t)1 << 24)
+
+struct model_strings *model_strings_new(void);
+void model_strings_free(struct model_strings *t);
+/* The cell value of s (len bytes, copied on first use) into *value.
+ * -E2BIG past MODEL_MAX_STRINGS strings, -ENOMEM. */
+int model_strings_intern(struct model_strings *t, const char *s, size_t len,
+                         double *value);
+/* m (the outermost model) takes t over and frees it with itself. */
+void model_attach_strings(struct model *m, struct model_strings *t);
+
+/* The cell value of s for m: its code, or a code that means "a string
+ * the model never saw", which encoders treat as an unknown category and
+ * imputers do not treat as missing. */
+double model_string_value(const struct model *m, const char *s, size_t len);
+bool model_is_string_value(double v);
+
+enum model_column_kind {
+        MODEL_COLUMN_NUMBER, /* numbers (and NaN where accepted) */
+        MODEL_COLUMN_STRING, /* string cells (and NaN: a missing value) */
+        MODEL_COLUMN_ANY,    /* a column the model never reads (a dropped one) */
+};
+
+/* What input column col holds. */
+enum model_column_kind model_column_kind(const struct model *m, size_t col);
+/* True when some input column holds strings. */
+bool model_takes_strings(const struct model *m);
 
 /* Accepts NULL and half-built models. */
 void model_free(struct model *m);

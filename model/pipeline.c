@@ -10,6 +10,17 @@
 
 #include "model_internal.h"
 
+static uint8_t kind_at(const uint8_t *kinds, size_t j)
+{
+        return kinds ? kinds[j] : MODEL_COLUMN_NUMBER;
+}
+
+static const char *kind_name(uint8_t k)
+{
+        return k == MODEL_COLUMN_STRING ? "strings" : k == MODEL_COLUMN_ANY ? "anything"
+                                                                           : "numbers";
+}
+
 struct pipeline {
         struct model base;
         struct model **steps; /* NULL entries are passthrough */
@@ -158,7 +169,8 @@ int model_pipeline_create(struct model **steps, const char *const *names,
 {
         struct pipeline *p = NULL;
         int rc = -EINVAL;
-        const struct model *last = n ? steps[n - 1] : NULL;
+        const struct model *last = n ? steps[n - 1] : NULL, *first = NULL;
+        const uint8_t *prev_kinds = NULL;
         size_t width = 0, first_width = 0;
 
         if (n == 0 || !last) {
@@ -177,6 +189,20 @@ int model_pipeline_create(struct model **steps, const char *const *names,
                                         names[i], s->n_features, width);
                         goto fail;
                 }
+                for (size_t j = 0; width && j < width; j++) {
+                        if (kind_at(s->in_kinds, j) == kind_at(prev_kinds, j) ||
+                            kind_at(s->in_kinds, j) == MODEL_COLUMN_ANY)
+                                continue;
+                        model_set_error(err,
+                                        "Pipeline: step '%s' reads column %zu as %s but the "
+                                        "step before it gives %s",
+                                        names[i], j, kind_name(kind_at(s->in_kinds, j)),
+                                        kind_name(kind_at(prev_kinds, j)));
+                        goto fail;
+                }
+                if (!first)
+                        first = s;
+                prev_kinds = s->out_kinds;
                 if (!first_width)
                         first_width = s->n_features;
                 if (i + 1 < n && s->type != MODEL_TYPE_TRANSFORMER) {
@@ -204,13 +230,10 @@ int model_pipeline_create(struct model **steps, const char *const *names,
         p->base.n_outputs = last->n_outputs;
         p->base.decision_width = last->ops->decision ? last->decision_width : 0;
         p->base.has_proba = last->has_proba;
-        for (size_t i = 0; i < n; i++) {
-                if (steps[i]) {
-                        /* the first step meets the input */
-                        p->base.accepts_nan = steps[i]->accepts_nan;
-                        break;
-                }
-        }
+        /* the first step meets the input */
+        p->base.accepts_nan = first->accepts_nan;
+        if ((rc = model_set_kinds(&p->base, first->in_kinds, last->out_kinds, err)) < 0)
+                goto fail;
         p->n = n;
         for (size_t i = 0; i < n; i++) {
                 p->steps[i] = steps[i];
@@ -339,6 +362,70 @@ static const struct model_ops union_ops = {
         .destroy = coltrans_destroy,
 };
 
+/* Which input columns hold strings: those every part reading them reads
+ * as strings ('passthrough' parts take what the others read; a column
+ * only passed through holds numbers; one no part reads may hold
+ * anything). Parts that disagree, or a weight
+ * on string outputs, are -EINVAL: scikit-learn could not have fitted
+ * them. The outputs hold what their part gives. */
+static int coltrans_kinds(struct model *m, struct model *const *parts, const size_t *cols,
+                          const size_t *offsets, const double *weights, size_t n,
+                          struct model_error *err)
+{
+        const char *name = m->ops->name;
+        uint8_t *kin = calloc(m->n_features, 1), *seen = calloc(m->n_features, 1);
+        uint8_t *kout = calloc(m->n_out, 1);
+        int rc = -ENOMEM;
+        if (!kin || !seen || !kout) {
+                model_set_error(err, "%s: out of memory", name);
+                goto out;
+        }
+        rc = -EINVAL;
+        /* seen: 1 read by a transformer, 2 passed through, 3 both */
+        for (size_t i = 0; i < n; i++) {
+                for (size_t k = offsets[i]; k < offsets[i + 1]; k++) {
+                        size_t c = cols[k];
+                        if (!parts[i]) {
+                                seen[c] |= 2;
+                                continue;
+                        }
+                        uint8_t want = kind_at(parts[i]->in_kinds, k - offsets[i]);
+                        if (want == MODEL_COLUMN_ANY && (seen[c] & 1))
+                                continue; /* this part ignores it: the others decide */
+                        if ((seen[c] & 1) && kin[c] != want && kin[c] != MODEL_COLUMN_ANY) {
+                                model_set_error(err, "%s: column %zu is read as strings by "
+                                                "one part and as numbers by another", name, c);
+                                goto out;
+                        }
+                        seen[c] |= 1;
+                        kin[c] = want;
+                }
+        }
+        for (size_t c = 0; c < m->n_features; c++)
+                if (!seen[c])
+                        kin[c] = MODEL_COLUMN_ANY;
+                else if (kin[c] == MODEL_COLUMN_ANY && (seen[c] & 2))
+                        kin[c] = MODEL_COLUMN_NUMBER; /* passed through as it is */
+        for (size_t i = 0, at = 0; i < n; i++) {
+                size_t w = parts[i] ? parts[i]->n_out : offsets[i + 1] - offsets[i];
+                for (size_t t = 0; t < w; t++, at++) {
+                        kout[at] = parts[i] ? kind_at(parts[i]->out_kinds, t)
+                                            : kin[cols[offsets[i] + t]];
+                        if (kout[at] == MODEL_COLUMN_STRING && weights && weights[i] != 1.0) {
+                                model_set_error(err, "%s: part %zu weighs string columns",
+                                                name, i);
+                                goto out;
+                        }
+                }
+        }
+        rc = model_set_kinds(m, kin, kout, err);
+out:
+        free(kin);
+        free(seen);
+        free(kout);
+        return rc;
+}
+
 int model_column_transformer_create(const char *name, size_t n_features,
                                     struct model **parts,
                                     const size_t *cols, const size_t *offsets,
@@ -414,6 +501,8 @@ int model_column_transformer_create(const char *name, size_t n_features,
         if (rc < 0)
                 goto fail;
         c->base.n_out = width;
+        if ((rc = coltrans_kinds(&c->base, parts, cols, offsets, weights, n, err)) < 0)
+                goto fail;
         memcpy(c->offsets, offsets, (n + 1) * sizeof(*c->offsets));
         memcpy(c->cols, cols, offsets[n] * sizeof(*c->cols));
         for (size_t i = 0; i < n; i++)
@@ -550,6 +639,8 @@ int model_target_regressor_create(struct model *regressor, enum model_target_inv
         if (rc < 0)
                 goto fail;
         t->base.n_outputs = regressor->n_outputs;
+        if ((rc = model_set_kinds(&t->base, regressor->in_kinds, NULL, err)) < 0)
+                goto fail;
         t->kind = kind;
         if (kind != MODEL_TARGET_IDENTITY) {
                 if ((rc = copy_finite(shift, n, &t->shift)) < 0 ||

@@ -89,9 +89,13 @@ static const char *json_type_name(const cJSON *v)
 int predict_read_cell(const struct served_model *sm, size_t col, const cJSON *v,
                       double *x, const char *where, const char *column, struct reply *r)
 {
-        (void)col;
+        enum model_column_kind kind = model_column_kind(sm->model, col);
+        if (cJSON_IsString(v) && kind != MODEL_COLUMN_NUMBER) {
+                *x = model_string_value(sm->model, v->valuestring, strlen(v->valuestring));
+                return 0;
+        }
         if (cJSON_IsNull(v)) {
-                if (sm->accepts_nan) {
+                if (sm->accepts_nan || kind != MODEL_COLUMN_NUMBER) {
                         *x = NAN;
                         return 0;
                 }
@@ -99,6 +103,11 @@ int predict_read_cell(const struct served_model *sm, size_t col, const cJSON *v,
                             "%s%s: null (a missing value) is not accepted by this model, "
                             "which was not fitted to handle missing values; expected a number",
                             where, column);
+                return -EINVAL;
+        }
+        if (kind == MODEL_COLUMN_STRING) {
+                reply_error(r, 400, "%s%s: expected a string (a category), got %s", where,
+                            column, json_type_name(v));
                 return -EINVAL;
         }
         if (!cJSON_IsNumber(v)) {
