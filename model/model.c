@@ -104,6 +104,11 @@ bool model_has_proba(const struct model *m)
         return m->has_proba;
 }
 
+bool model_has_score_samples(const struct model *m)
+{
+        return m->ops->score && m->has_score;
+}
+
 bool model_accepts_nan(const struct model *m)
 {
         return m->accepts_nan;
@@ -155,6 +160,16 @@ int model_decision_function(const struct model *m, const double *X,
                 return -ENOTSUP;
         }
         return m->ops->decision(m, X, rows, out, err);
+}
+
+int model_score_samples(const struct model *m, const double *X, size_t rows,
+                        double *out, struct model_error *err)
+{
+        if (!model_has_score_samples(m)) {
+                model_set_error(err, "%s has no score_samples", m->ops->name);
+                return -ENOTSUP;
+        }
+        return m->ops->score(m, X, rows, out, err);
 }
 
 int model_transform(const struct model *m, const double *X, size_t rows,

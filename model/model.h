@@ -392,15 +392,19 @@ struct model_svm_params {
         const double *prob_a, *prob_b;
         bool ovr;        /* SVC: decision_function_shape 'ovr' */
         bool break_ties; /* SVC: predict is argmax of the ovr values */
+        /* OneClassSVM: offset_ (one value), score_samples being
+         * decision_function + offset_; NULL for none (before 0.20) */
+        const double *offset;
 };
 
 #define MODEL_SVM_MAX_DEGREE 64
 
 /* An SVM (SVC, NuSVC, SVR, NuSVR, OneClassSVM) computing what libsvm
  * computes. classes: n_classes labels for SVC, NULL/0 otherwise. A
- * OneClassSVM is a regressor whose predict values are +1 and -1 and
- * whose decision_function is one column. Copies everything; errors and
- * ownership as the other create functions. */
+ * OneClassSVM is a regressor whose predict values are +1 and -1, whose
+ * decision_function is one column and which has score_samples when given
+ * a finite offset. Copies everything; errors and ownership as the other
+ * create functions. */
 int model_svm_create(const struct model_svm_params *p, size_t n_features,
                      const struct model_label *classes, size_t n_classes,
                      struct model **out, struct model_error *err);
@@ -749,6 +753,9 @@ size_t model_n_classes(const struct model *m);
 /* Label i (i < model_n_classes); the pointer lives as long as the model. */
 const struct model_label *model_class_label(const struct model *m, size_t i);
 bool model_has_proba(const struct model *m);
+/* True when the model has score_samples (IsolationForest, OneClassSVM,
+ * a Pipeline ending in one of them). */
+bool model_has_score_samples(const struct model *m);
 /* True when the model takes NaN as a missing value (HistGradientBoosting,
  * a pipeline that starts with a NaN SimpleImputer, ...); for every other
  * model NaN input is an error. */
@@ -776,6 +783,12 @@ int model_predict_values(const struct model *m, const double *X, size_t rows,
 /* decision_function: writes out[rows x model_decision_width]. */
 int model_decision_function(const struct model *m, const double *X,
                             size_t rows, double *out, struct model_error *err);
+
+/* score_samples: writes out[rows], one score per row (higher is more
+ * normal for the outlier detectors). -ENOTSUP when the model has none
+ * (model_has_score_samples), -EINVAL for input it refuses. */
+int model_score_samples(const struct model *m, const double *X, size_t rows,
+                        double *out, struct model_error *err);
 
 /* transform: writes out[rows x model_transform_width]. */
 int model_transform(const struct model *m, const double *X, size_t rows,

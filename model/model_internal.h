@@ -21,6 +21,9 @@ struct model_ops {
         /* decision_function: rows x decision_width values. */
         int (*decision)(const struct model *m, const double *X, size_t rows,
                         double *out, struct model_error *err);
+        /* score_samples: rows values (only called when has_score). */
+        int (*score)(const struct model *m, const double *X, size_t rows,
+                     double *out, struct model_error *err);
         void (*describe)(const struct model *m, char *buf, size_t len);
         void (*destroy)(struct model *m);
 };
@@ -33,6 +36,7 @@ struct model {
         size_t n_outputs;  /* regressors: targets per row */
         size_t decision_width; /* 0 without decision_function */
         bool has_proba;
+        bool has_score;   /* score_samples through ops->score */
         bool accepts_nan; /* NaN inputs mean "missing", as the model was fitted */
         struct model_label *classes; /* owned; NULL for transformers */
         size_t n_classes;

@@ -76,9 +76,12 @@ static int pipeline_classify(const struct model *m, const double *X,
         return rc;
 }
 
-/* The transforms, then the last step's regress (or decision) op. */
+/* Which of the last step's value ops pipeline_values ends with. */
+enum pipeline_last { LAST_REGRESS, LAST_DECISION, LAST_SCORE };
+
+/* The transforms, then the last step's regress, decision or score op. */
 static int pipeline_values(const struct model *m, const double *X, size_t rows,
-                           double *out, struct model_error *err, bool decision)
+                           double *out, struct model_error *err, enum pipeline_last op)
 {
         const struct pipeline *p = (const struct pipeline *)m;
         const double *Xt;
@@ -87,8 +90,9 @@ static int pipeline_values(const struct model *m, const double *X, size_t rows,
         if (rc < 0)
                 return rc;
         const struct model *last = p->steps[p->n - 1];
-        rc = decision ? last->ops->decision(last, Xt, rows, out, err)
-                      : last->ops->regress(last, Xt, rows, out, err);
+        rc = op == LAST_DECISION ? last->ops->decision(last, Xt, rows, out, err)
+             : op == LAST_SCORE  ? last->ops->score(last, Xt, rows, out, err)
+                                 : last->ops->regress(last, Xt, rows, out, err);
         free(buf);
         return rc;
 }
@@ -96,13 +100,20 @@ static int pipeline_values(const struct model *m, const double *X, size_t rows,
 static int pipeline_regress(const struct model *m, const double *X,
                             size_t rows, double *out, struct model_error *err)
 {
-        return pipeline_values(m, X, rows, out, err, false);
+        return pipeline_values(m, X, rows, out, err, LAST_REGRESS);
 }
 
 static int pipeline_decision(const struct model *m, const double *X,
                              size_t rows, double *out, struct model_error *err)
 {
-        return pipeline_values(m, X, rows, out, err, true);
+        return pipeline_values(m, X, rows, out, err, LAST_DECISION);
+}
+
+/* Pipeline.score_samples: the transforms, then the last step's. */
+static int pipeline_score(const struct model *m, const double *X,
+                          size_t rows, double *out, struct model_error *err)
+{
+        return pipeline_values(m, X, rows, out, err, LAST_SCORE);
 }
 
 static int pipeline_transform(const struct model *m, const double *X,
@@ -159,6 +170,7 @@ static const struct model_ops pipeline_ops = {
         .classify = pipeline_classify,
         .regress = pipeline_regress,
         .decision = pipeline_decision,
+        .score = pipeline_score,
         .describe = pipeline_describe,
         .destroy = pipeline_destroy,
 };
@@ -230,6 +242,7 @@ int model_pipeline_create(struct model **steps, const char *const *names,
         p->base.n_outputs = last->n_outputs;
         p->base.decision_width = last->ops->decision ? last->decision_width : 0;
         p->base.has_proba = last->has_proba;
+        p->base.has_score = model_has_score_samples(last);
         /* the first step meets the input */
         p->base.accepts_nan = first->accepts_nan;
         if ((rc = model_set_kinds(&p->base, first->in_kinds, last->out_kinds, err)) < 0)

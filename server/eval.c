@@ -1,7 +1,8 @@
 /* eval.c - `predictd eval PATH`: every method of a model over rows read as
  * JSON from stdin, printed as JSON. It is how the tests compare methods the
- * HTTP API does not expose yet (decision_function, transform) with
- * scikit-learn, through the same loader and model core the server uses. */
+ * HTTP API does not expose yet (decision_function, transform,
+ * score_samples) with scikit-learn, through the same loader and model core
+ * the server uses. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -186,6 +187,12 @@ int server_eval(const char *path)
                         goto model_error;
                 FIELD("decision_function");
                 put_matrix(&b, buf, rows, dw);
+        }
+        if (model_has_score_samples(model)) {
+                if (model_score_samples(model, X, rows, buf, &me) < 0)
+                        goto model_error;
+                FIELD("score_samples");
+                put_matrix(&b, buf, rows, 1);
         }
         if (tw) {
                 if (model_transform(model, X, rows, buf, &me) < 0)
