@@ -82,6 +82,8 @@ static int encoder_transform(const struct model *m, const double *X, size_t rows
                                                 "(handle_unknown='error')",
                                                 m->ops->name, r, j, nc,
                                                 e->is_str[j] ? "string " : "", found);
+                                if (err)
+                                        err->column = j;
                                 return -EINVAL;
                         }
                         if (!e->onehot) {

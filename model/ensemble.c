@@ -278,6 +278,8 @@ static int stacking_run(const struct ensemble *e, const double *X, size_t rows,
                         rc = f->ops->decision(f, meta, rows, out, err);
                         break;
                 }
+                if (rc < 0 && err) /* its columns are the members' outputs */
+                        err->column = MODEL_NO_COLUMN;
         }
         free(meta);
         return rc;
@@ -970,8 +972,11 @@ static int bag_add(const struct bagging *b, const struct bag_member *bm,
                 rc = member_predict(m, xs, rows, tmp, err);
         else
                 rc = member_proba(m, xs, rows, tmp, err);
-        if (rc < 0)
+        if (rc < 0) {
+                if (err) /* xs holds the member's own columns */
+                        err->column = MODEL_NO_COLUMN;
                 return rc;
+        }
         if (call != BAG_PROBA) {
                 for (size_t c = 0; c < rows * w; c++)
                         part[c] += tmp[c];

@@ -13,6 +13,7 @@ void model_set_error(struct model_error *err, const char *fmt, ...)
         if (!err)
                 return;
         va_list ap;
+        err->column = MODEL_NO_COLUMN;
         va_start(ap, fmt);
         vsnprintf(err->message, sizeof(err->message), fmt, ap);
         va_end(ap);

@@ -19,7 +19,13 @@ struct model;
 
 struct model_error {
         char message[320];
+        /* The input column the message is about, when a step that reads
+         * the model's input refused a value; MODEL_NO_COLUMN otherwise
+         * (the column numbers in the message are then the step's own). */
+        size_t column;
 };
+
+#define MODEL_NO_COLUMN ((size_t)-1)
 
 /* What a model's predict() returns. */
 enum model_type {

@@ -30,6 +30,15 @@ struct pipeline {
 
 /* Runs steps [0, n-1) over X; *buf gets a malloc'd matrix (or stays NULL
  * when every step was passthrough) and *Xt points at the result. */
+/* A step after the first reads columns of its own: an error it gives is
+ * about no input column. */
+static int forget_column(int rc, bool transformed, struct model_error *err)
+{
+        if (rc < 0 && transformed && err)
+                err->column = MODEL_NO_COLUMN;
+        return rc;
+}
+
 static int run_transforms(const struct pipeline *p, const double *X,
                           size_t rows, const double **Xt, double **buf,
                           size_t last, struct model_error *err)
@@ -50,7 +59,7 @@ static int run_transforms(const struct pipeline *p, const double *X,
                 free(owned);
                 if (rc < 0) {
                         free(next);
-                        return rc;
+                        return forget_column(rc, cur != X, err);
                 }
                 owned = next;
                 cur = next;
@@ -73,7 +82,7 @@ static int pipeline_classify(const struct model *m, const double *X,
         const struct model *last = p->steps[p->n - 1];
         rc = last->ops->classify(last, Xt, rows, class_idx, proba, err);
         free(buf);
-        return rc;
+        return forget_column(rc, buf != NULL, err);
 }
 
 /* Which of the last step's value ops pipeline_values ends with. */
@@ -94,7 +103,7 @@ static int pipeline_values(const struct model *m, const double *X, size_t rows,
              : op == LAST_SCORE  ? last->ops->score(last, Xt, rows, out, err)
                                  : last->ops->regress(last, Xt, rows, out, err);
         free(buf);
-        return rc;
+        return forget_column(rc, buf != NULL, err);
 }
 
 static int pipeline_regress(const struct model *m, const double *X,
@@ -309,6 +318,9 @@ static int coltrans_transform(const struct model *m, const double *X,
                         free(in);
                         if (rc < 0) {
                                 free(res);
+                                /* the part's column k is input column cols[k] */
+                                if (err && err->column < nc)
+                                        err->column = cols[err->column];
                                 return rc;
                         }
                 } else {

@@ -124,6 +124,22 @@ int predict_read_cell(const struct served_model *sm, size_t col, const cJSON *v,
         return 0;
 }
 
+/* A model's refusal: 400 for input it refuses (naming the input column
+ * when the model says which), 500 otherwise. */
+static void reply_model_error(const struct served_model *sm, int rc,
+                              const struct model_error *me, struct reply *r)
+{
+        unsigned status = rc == -EINVAL ? 400 : 500;
+        const struct serialize_info *info = sm->info;
+        if (rc != -EINVAL || me->column >= sm->n_features)
+                reply_error(r, status, "%s", me->message);
+        else if (info->n_feature_names)
+                reply_error(r, status, "column '%.100s': %s",
+                            info->feature_names[me->column], me->message);
+        else
+                reply_error(r, status, "column %zu: %s", me->column, me->message);
+}
+
 /* Reads one row into x: an array of numbers in column order, or, for a
  * model that knows its column names, an object {"name": number, ...}.
  * where names the row for messages. */
@@ -214,12 +230,12 @@ static void predict_regression(const struct served_model *sm, const double *X,
                                size_t rows, bool single, double *vals,
                                struct reply *r)
 {
-        struct model_error me;
+        struct model_error me = { .column = MODEL_NO_COLUMN };
         size_t no = sm->n_outputs;
         struct out_buf b = { 0 };
         int rc = model_predict_values(sm->model, X, rows, vals, &me);
         if (rc < 0) {
-                reply_error(r, rc == -EINVAL ? 400 : 500, "%s", me.message);
+                reply_model_error(sm, rc, &me, r);
                 return;
         }
         for (size_t i = 0; i < rows * no; i++) {
@@ -340,14 +356,14 @@ void predict_handle(const struct served_model *sm, const struct config *cfg,
                 }
         }
 
-        struct model_error me;
+        struct model_error me = { .column = MODEL_NO_COLUMN };
         if (sm->n_outputs) {
                 predict_regression(sm, X, rows, features != NULL, proba, r);
                 goto out;
         }
         int rc = model_predict(sm->model, X, rows, idx, proba, &me);
         if (rc < 0) {
-                reply_error(r, rc == -EINVAL ? 400 : 500, "%s", me.message);
+                reply_model_error(sm, rc, &me, r);
                 goto out;
         }
         /* Finite inputs can still overflow the math (exp of 1e308); JSON

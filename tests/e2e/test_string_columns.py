@@ -107,6 +107,7 @@ def test_unknown_string_with_handle_unknown_error_is_400(model, server):
         m.predict(pd.DataFrame([dict(row, plan="enterprise")]))
     status, body = server.request("POST", "/predict", {"features": dict(row, plan="enterprise")})
     assert status == 400, body
+    assert body["error"].startswith("column 'plan': "), body
     assert "unknown string" in body["error"] and "handle_unknown='error'" in body["error"], body
 
 
