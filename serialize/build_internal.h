@@ -106,6 +106,12 @@ int build_check_n_features(struct build_ctx *bc, const struct pv *obj,
 /* Index of the named field of a structured dtype, or -1. */
 int build_field_index(const struct pv_dtype *dt, const char *name);
 
+/* Marks p as a functools.partial found where scikit-learn puts one (the
+ * func of HistGradientBoosting's _preprocessor's numerical part); `where`
+ * names that place in messages. -EPERM unless p is a complete
+ * partial(check_array, ...) the stream made (partial.c). */
+int build_place_partial(struct build_ctx *bc, const struct pv *p, const char *where);
+
 /* classes_ as model labels; strings point into the graph or into owned. */
 struct build_labels {
         struct model_label *v;

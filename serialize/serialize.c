@@ -532,9 +532,9 @@ int serialize_load_buffer(const uint8_t *data, size_t len,
         if (!features)
                 features = feature_names_in(est, 0);
 
-        struct build_ctx bc = { .lim = lim, .err = err };
+        struct build_ctx bc = { .lim = lim, .err = err, .partials = &ctx.partials };
         rc = build_estimator(&bc, est, &model);
-        if (rc < 0)
+        if (rc < 0 || (rc = partial_check_placed(&ctx.partials, err)) < 0)
                 goto fail;
         snprintf(info->sklearn_version, sizeof(info->sklearn_version), "%s",
                  bc.sklearn_version);
