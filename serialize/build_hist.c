@@ -262,26 +262,32 @@ static int read_feature_cats(struct build_ctx *bc, const char *who, const struct
                 return build_fail(bc, -EINVAL, "%s._preprocessor: categories of %s: expected "
                                   "a 1-D array, found %s", who,
                                   column_name(bc, obj, src, col, sizeof(col)), pv_kind_name(a));
-        /* string categories need the model's string table; until then
-         * they are refused by column */
-        if (!strchr("fiub", ca->dtype->kind))
-                return build_fail(bc, -EINVAL, "%s: categorical %s has %s categories, which "
-                                  "are not supported yet (only numeric ones are)",
-                                  who, column_name(bc, obj, src, col, sizeof(col)),
-                                  ca->dtype->kind == 'O' || ca->dtype->kind == 'U' ? "string"
-                                                                                   : "non-numeric");
-        size_t n = ca->count, start = *used;
+        if (!strchr("fiubOU", ca->dtype->kind))
+                return build_fail(bc, -EINVAL, "%s: categorical %s has categories of dtype "
+                                  "kind '%c' (expected numbers or strings)", who,
+                                  column_name(bc, obj, src, col, sizeof(col)),
+                                  ca->dtype->kind);
+        size_t n = ca->count, start = *used, n_str = 0;
         for (size_t i = 0; i < n; i++) {
                 double v = 0;
-                numpy_get_f64(ca->dtype, ca->data + i * ca->dtype->itemsize, &v);
-                if (isnan(v) && i == n - 1)
+                bool is_str = false;
+                char what[160];
+                snprintf(what, sizeof(what), "%s._preprocessor: category %zu of %s", who, i,
+                         column_name(bc, obj, src, col, sizeof(col)));
+                int rc = build_array_cell(bc, ca, i, what, &v, &is_str);
+                if (rc < 0)
+                        return rc;
+                if (!is_str && isnan(v) && i == n - 1)
                         break; /* OrdinalEncoder keeps NaN last; it encodes as NaN */
-                if (!isfinite(v))
-                        return build_fail(bc, -EINVAL, "%s._preprocessor: category %zu of %s "
-                                          "is not a finite number", who, i,
-                                          column_name(bc, obj, src, col, sizeof(col)));
+                if (!is_str && !isfinite(v))
+                        return build_fail(bc, -EINVAL, "%s is not a finite number or a string",
+                                          what);
+                n_str += is_str;
                 cats[(*used)++] = v;
         }
+        if (n_str && n_str != *used - start)
+                return build_fail(bc, -EINVAL, "%s: categorical %s mixes strings and numbers",
+                                  who, column_name(bc, obj, src, col, sizeof(col)));
         size_t k = *used - start;
         /* the trees know the codes the encoder gives: exactly 0..k-1 */
         const uint32_t *row = p->f_idx_map && p->f_idx_map[f] < p->n_cat
@@ -296,7 +302,8 @@ static int read_feature_cats(struct build_ctx *bc, const char *who, const struct
                                   column_name(bc, obj, src, col, sizeof(col)), k, f,
                                   k ? k - 1 : 0);
         *in = (struct model_hgb_input){
-                .src = (uint32_t)src, .categorical = true, .n_cats = k, .cats = cats + start,
+                .src = (uint32_t)src, .categorical = true, .strings = n_str > 0, .n_cats = k,
+                .cats = cats + start,
         };
         return 0;
 }

@@ -14,7 +14,6 @@ preprocessor, or models pickled here with a partial put somewhere else.
 Where the stream itself gives the partial away, the reason points at the
 opcode that names functools.partial, as the hostile-corpus tests ask."""
 import functools
-import json
 import os
 import pickle
 import pickletools
@@ -243,14 +242,3 @@ def test_preprocessor_with_another_part_refused(tmp_path, version):
     p = check(tmp_path, data)
     assert p.returncode == 1
     assert "expected the parts 'encoder', 'numerical'" in p.stderr, p.stderr
-
-
-@pytest.mark.parametrize("version", VERSIONS)
-def test_string_categories_refused_naming_the_column(version):
-    """tests/fixtures/hist/make_hgb_strings.py wrote these."""
-    path = os.path.join(FIXTURES, "hist", version, "hgb_string_categories.pkl")
-    p = subprocess.run([BIN, "eval", path],
-                       input=json.dumps({"instances": [[0.0, 0.0, 0.0]]}),
-                       capture_output=True, text=True, timeout=60)
-    assert p.returncode != 0
-    assert "column 'color' (index 1) has string categories" in p.stderr, p.stderr
