@@ -392,6 +392,11 @@ struct model_knn_params {
          * n_samples x n_outputs targets */
         const size_t *y_idx;
         const double *y;
+        /* Distances that scikit-learn took from |x|^2 - 2 x.y + |y|^2
+         * (brute-force euclidean before 1.0): near a training sample that
+         * sum cancels to BLAS rounding, so with distance weights a row that
+         * close to a sample is refused with -EINVAL. */
+        bool expanded_distances;
 };
 
 /* KNeighborsClassifier (classes given) or KNeighborsRegressor (classes

@@ -342,7 +342,10 @@ static int build_column_transformer(struct build_ctx *bc, const struct pv *obj,
                                   "ColumnTransformer: its output is sparse (sparse_output_), "
                                   "only dense output is supported");
         size_t n_features = (size_t)nf, n = tr->u.seq.len;
+        /* _feature_names_in before 1.0 */
         const struct pv *names = build_attr(bc, obj, "feature_names_in_");
+        if (!names)
+                names = build_attr(bc, obj, "_feature_names_in");
         const struct pv *weights = build_attr(bc, obj, "transformer_weights");
         struct colset cs = { NULL, 0, n_features * 8 + 64 };
         struct parts ps = { 0 };
@@ -577,5 +580,10 @@ const struct build_entry build_compose_entries[] = {
         /* a column specifier, kept as inert data: its arguments are read,
          * it is never called */
         { { "builtins", "slice", ROLE_ESTIMATOR, "slice" }, NULL },
+        /* before 1.0 a ColumnTransformer fitted on a DataFrame also keeps
+         * its columns as a pandas Index (_df_columns): kept as inert data,
+         * never read (_feature_names_in holds the same names) */
+        { { "pandas.core.indexes.base", "_new_Index", ROLE_INERT, NULL }, NULL },
+        { { "pandas.core.indexes.base", "Index", ROLE_INERT, NULL }, NULL },
         { { NULL, NULL, ROLE_ESTIMATOR, NULL }, NULL },
 };
