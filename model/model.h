@@ -701,6 +701,14 @@ void model_describe(const struct model *m, char *buf, size_t len);
 
 /* Regressors: values per row (1 for a single target). 0 otherwise. */
 size_t model_n_outputs(const struct model *m);
+/* True for a regressor whose predict scikit-learn returns as rows x
+ * n_outputs even with one target: one fitted on y of shape (n, 1)
+ * (LinearRegression, Ridge, KNeighborsRegressor, TransformedTargetRegressor
+ * and a Pipeline ending in one). The values are the same either way. */
+bool model_outputs_2d(const struct model *m);
+/* Marks a regressor as above; serialize/ calls it while building, before
+ * the model is shared. Ignored for other models. */
+void model_set_outputs_2d(struct model *m, bool on);
 /* Columns decision_function returns per row (1 for a binary classifier),
  * or 0 when the model has no decision_function. */
 size_t model_decision_width(const struct model *m);

@@ -34,6 +34,7 @@ struct model {
         size_t decision_width; /* 0 without decision_function */
         bool has_proba;
         bool accepts_nan; /* NaN inputs mean "missing", as the model was fitted */
+        bool outputs_2d;  /* see model_outputs_2d */
         struct model_label *classes; /* owned; NULL for transformers */
         size_t n_classes;
 };

@@ -63,10 +63,13 @@ static int build_pipeline(struct build_ctx *bc, const struct pv *obj,
                 if ((rc = build_member(bc, e, "Pipeline step", names[i], &built[i])) < 0)
                         goto out;
         }
+        bool col = built[n - 1] && model_outputs_2d(built[n - 1]);
         rc = model_pipeline_create(built, names, n, out, &me);
         i = 0; /* the pipeline took the steps */
         if (rc < 0)
                 build_model_error(bc, rc, &me);
+        else
+                model_set_outputs_2d(*out, col);
 out:
         for (size_t k = 0; k < i && built; k++)
                 model_free(built[k]);
@@ -547,8 +550,13 @@ static int build_target_regressor(struct build_ctx *bc, const struct pv *obj,
         if ((rc = build_member(bc, reg, "TransformedTargetRegressor", "regressor_", &m)) < 0)
                 goto out;
         rc = model_target_regressor_create(m, kind, n, shift, scale, out, &me);
-        if (rc < 0)
+        if (rc < 0) {
                 build_model_error(bc, rc, &me);
+                goto out;
+        }
+        /* inverse_transform's column is squeezed only for a 1-D y */
+        const struct pv *dim = build_attr(bc, obj, "_training_dim");
+        model_set_outputs_2d(*out, dim && dim->kind == PV_INT && dim->u.i == 2);
 out:
         free(shift);
         free(scale);

@@ -419,8 +419,13 @@ static int build_knn_regressor(struct build_ctx *bc, const struct pv *obj,
                 goto out;
         kp.y = y;
         rc = model_knn_create(&kp, nf, yc, NULL, 0, out, &me);
-        if (rc < 0)
+        if (rc < 0) {
                 build_model_error(bc, rc, &me);
+                goto out;
+        }
+        /* predict ravels only a 1-D _y */
+        const struct pv *ya = build_attr(bc, obj, "_y");
+        model_set_outputs_2d(*out, build_is_built_array(ya) && ya->u.arr->ndim == 2);
 out:
         free(fit_x);
         free(y);
