@@ -28,6 +28,7 @@ LEGACY = os.path.join(FIXTURES, "legacy")
 # matrix cases fitted on a DataFrame, and where their column names come from
 NAMED_CASES = {
     "pipeline_ct_names_ridge_diabetes": lambda: list(load_diabetes().feature_names),
+    "logreg_frame_iris": lambda: list(load_iris().feature_names),
 }
 
 
@@ -58,10 +59,15 @@ def test_named_columns_from_each_version_agree_over_http(json_path):
     with Server(pkl) as s:
         status, body = s.request("POST", "/predict", {"instances": rows})
         assert status == 200, body
+        status1, body1 = s.request("POST", "/predict", {"features": rows[0]})
+    assert status1 == 200, body1
+    if rec["kind"] == "classifier":
+        assert body["predictions"] == want and body1["prediction"] == want[0]
+        assert np.allclose(body["probabilities"], rec["outputs"]["predict_proba"],
+                           rtol=1e-9, atol=1e-12)
+    else:
         assert np.allclose(body["predictions"], want, rtol=1e-9, atol=1e-12)
-        status, body = s.request("POST", "/predict", {"features": rows[0]})
-        assert status == 200, body
-        assert np.allclose(body["prediction"], want[0], rtol=1e-9, atol=1e-12)
+        assert np.allclose(body1["prediction"], want[0], rtol=1e-9, atol=1e-12)
 
 
 def test_old_files_are_in_the_matrix():
