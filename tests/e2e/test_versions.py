@@ -89,8 +89,9 @@ def test_pre_022_module_paths_agree(json_path):
     check_record(json_path)
 
 
-def test_old_file_refused_at_load_names_its_version_and_the_gap():
-    path = os.path.join(LEGACY, "0.23.2", "hgb_iris.pkl")
+@pytest.mark.parametrize("name", ["hgb_iris.pkl", "hgb_iris_p2.pkl"])
+def test_old_file_refused_at_load_names_its_version_and_the_gap(name):
+    path = os.path.join(LEGACY, "0.23.2", name)
     p = run_check(path)
     assert p.returncode == 1, p.stdout
     # what is missing: the loss class of that layout
