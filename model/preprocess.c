@@ -741,9 +741,19 @@ static int imputer_transform(const struct model *m, const double *X,
                              size_t rows, double *out, struct model_error *err)
 {
         const struct imputer *s = (const struct imputer *)m;
-        (void)err;
         for (size_t r = 0; r < rows; r++) {
                 const double *x = X + r * m->n_features;
+                /* with a marker other than NaN, scikit-learn refuses NaN
+                 * input ("Input contains NaN") */
+                for (size_t j = 0; !s->missing_nan && j < m->n_features; j++)
+                        if (model_is_missing(x[j])) {
+                                model_set_error(err, "SimpleImputer: row %zu, column %zu: "
+                                                "expected a value, found a missing one (NaN); "
+                                                "this imputer's missing-value marker is not "
+                                                "NaN", r, j);
+                                err->column = j;
+                                return -EINVAL;
+                        }
                 double *o = out + r * m->n_out;
                 for (size_t k = 0; k < s->n_kept; k++) {
                         double v = x[s->cols[k]];

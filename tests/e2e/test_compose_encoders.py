@@ -72,3 +72,16 @@ def test_nan_category_matches_null(tmp_path):
     assert p.returncode == 0, p.stderr
     want = enc.transform(np.array([[np.nan], [1.0], [0.0]])).tolist()
     assert json.loads(p.stdout)["transform"] == want
+
+
+def test_imputer_with_another_marker_refuses_nan(tmp_path):
+    """scikit-learn refuses NaN input when missing_values is not NaN."""
+    import pytest
+    from sklearn.impute import SimpleImputer
+    imp = SimpleImputer(missing_values="", strategy="most_frequent").fit(
+        np.array([["a"], [""], ["a"], ["b"]], dtype=object))
+    with pytest.raises(ValueError):
+        imp.transform(np.array([[np.nan]], dtype=object))
+    p = eval_file(dump(tmp_path, imp), [["b"], [None]])
+    assert p.returncode != 0
+    assert "row 1, column 0" in p.stderr and "marker is not NaN" in p.stderr, p.stderr
