@@ -2,6 +2,7 @@
 #ifndef PREDICTD_SERVER_INTERNAL_H
 #define PREDICTD_SERVER_INTERNAL_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -10,6 +11,7 @@
 struct config;
 struct model;
 struct serialize_info;
+struct server_model_spec;
 
 /* A model as the request path uses it: the model, its info, and each
  * class label pre-rendered as JSON. Immutable once published. */
@@ -22,6 +24,19 @@ struct served_model {
         size_t n_outputs; /* regressors: values per row; 0 for classifiers */
         bool has_proba;
         bool accepts_nan; /* null in a row means NaN (missing) */
+};
+
+/* One model version as the routes find it: its spec and, once loaded,
+ * its served model (published with release, read with acquire). */
+struct served_entry {
+        const struct server_model_spec *spec;
+        _Atomic(struct served_model *) sm;
+};
+
+/* All the entries, sorted by name then version (the spec order). */
+struct served_set {
+        struct served_entry *e;
+        size_t n;
 };
 
 /* A response body under construction; grows as needed. */
@@ -43,11 +58,23 @@ struct reply {
         size_t len;
 };
 
+/* Sets r to 200 with b's text as the body (500 if b failed); takes b. */
+void reply_take(struct reply *r, struct out_buf *b);
+
+/* "a number", "a string", "null", ... for messages. */
+const char *json_type_name(const cJSON *v);
+
 /* Sets r to {"error": message} with the given status. */
 void reply_error(struct reply *r, unsigned status, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 
-/* Handles a POST /predict body. */
+/* out_str of s as a JSON string (quoted and escaped). */
+void out_json_string(struct out_buf *b, const char *s);
+
+/* Parses body as one JSON document: NULL with a 400 in r when it is not
+ * valid JSON, or not an object. what names the expected object. */
+cJSON *predict_parse_body(const char *body, size_t len, const char *what, struct reply *r);
+
 /* Reads the JSON value v given for input column col into *x: a number,
  * null (a missing value, NaN) where the model takes NaN, and, in a
  * column the model reads as strings, a string. where and column name the
@@ -55,8 +82,26 @@ void reply_error(struct reply *r, unsigned status, const char *fmt, ...)
 int predict_read_cell(const struct served_model *sm, size_t col, const cJSON *v,
                       double *x, const char *where, const char *column, struct reply *r);
 
+/* Handles a POST /predict body. */
 void predict_handle(const struct served_model *sm, const struct config *cfg,
                     const char *body, size_t len, struct reply *r);
+
+/* Handles POST /v1/models/NAME:predict: {"instances": [...]} (or
+ * "inputs") answered by {"predictions": [...]}. */
+void predict_handle_v1(const struct served_model *sm, const struct config *cfg,
+                       const char *body, size_t len, struct reply *r);
+
+/* The Open Inference Protocol (v2.c). */
+void v2_server_metadata(struct reply *r);
+/* Repository index: [{"name","version","state","reason"}, ...] of every
+ * model version, only the ready ones when ready_only. */
+void v2_index(const struct served_set *set, bool ready_only, struct reply *r);
+/* Model metadata of entry e (loaded). */
+void v2_model_metadata(const struct served_set *set, const struct served_entry *e,
+                       const struct served_model *sm, struct reply *r);
+/* POST .../infer for entry e (loaded). */
+void v2_infer(const struct served_entry *e, const struct served_model *sm,
+              const struct config *cfg, const char *body, size_t len, struct reply *r);
 
 int served_model_create(struct model *model, struct serialize_info *info,
                         struct served_model **out);
