@@ -1,8 +1,12 @@
-/* encode.c - OneHotEncoder and OrdinalEncoder over numeric categories.
- * Each input column holds a category value; it is found by exact equality
- * among the fitted categories (sorted, as scikit-learn keeps them) and
- * becomes an index, or a block of indicator columns. Unknown values
- * (NaN included, as no NaN category is served) follow handle_unknown. */
+/* encode.c - OneHotEncoder and OrdinalEncoder over numeric or string
+ * categories. Each input column holds a category value; it is found by
+ * exact equality among the fitted categories and becomes an index, or a
+ * block of indicator columns. Numeric categories are sorted as
+ * scikit-learn keeps them; a string feature's categories are kept as
+ * their string codes (strings.c), sorted by code, each remembering its
+ * place in categories_. Unknown values (NaN included, as no NaN category
+ * is served; a string in a numeric feature; a number in a string one)
+ * follow handle_unknown. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -21,6 +25,12 @@ struct encoder {
         int64_t *code;   /* per category: its output index in its feature, -1 dropped */
         int64_t *unknown_code; /* per feature: an unknown value's code, -1 none */
         size_t *out_at;  /* one-hot: first output column of each feature */
+        uint8_t *is_str; /* per feature: categories are string codes */
+        /* per feature: its last category is NaN (1), which is what a
+         * missing cell (NaN, JSON null) matches, or None (2), which no
+         * cell can be: scikit-learn tells None from NaN */
+        uint8_t *missing;
+        double missing_value; /* ordinal: what a NaN category encodes to */
 };
 
 /* Index of x among the sorted categories, or -1. */
@@ -46,20 +56,40 @@ static int encoder_transform(const struct model *m, const double *X, size_t rows
                 memset(out, 0, rows * w * sizeof(double));
         for (size_t r = 0; r < rows; r++)
                 for (size_t j = 0; j < nf; j++) {
-                        double x = X[r * nf + j];
+                        double x = X[r * nf + j], key = x;
+                        uint64_t sc;
+                        if (e->is_str[j])
+                                key = model_string_code_of(x, &sc) ? (double)sc : NAN;
                         size_t nc = e->offsets[j + 1] - e->offsets[j];
-                        int64_t k = find_cat(e->cats + e->offsets[j], nc, x);
+                        int64_t k = find_cat(e->cats + e->offsets[j], nc, key);
+                        if (k < 0 && e->missing[j] == 1 && model_is_missing(x))
+                                k = (int64_t)nc - 1;
                         int64_t c = k < 0 ? e->unknown_code[j] : e->code[e->offsets[j] + (size_t)k];
                         if (k < 0 && e->unknown == MODEL_UNKNOWN_ERROR) {
+                                char found[40];
+                                if (model_is_string_value(x))
+                                        snprintf(found, sizeof(found), "%s",
+                                                 e->is_str[j] ? "an unknown string"
+                                                              : "a string");
+                                else if (isnan(x))
+                                        snprintf(found, sizeof(found), "a missing value");
+                                else
+                                        snprintf(found, sizeof(found), "%s%.17g",
+                                                 e->is_str[j] ? "the number " : "", x);
                                 model_set_error(err,
                                                 "%s: row %zu, column %zu: expected one of the "
-                                                "%zu fitted categories, found %.17g "
+                                                "%zu fitted %scategories, found %s "
                                                 "(handle_unknown='error')",
-                                                m->ops->name, r, j, nc, x);
+                                                m->ops->name, r, j, nc,
+                                                e->is_str[j] ? "string " : "", found);
+                                if (err)
+                                        err->column = j;
                                 return -EINVAL;
                         }
                         if (!e->onehot) {
-                                out[r * w + j] = k < 0 ? e->unknown_value : (double)c;
+                                out[r * w + j] = k < 0 ? e->unknown_value
+                                                 : (size_t)k == nc - 1 && e->missing[j] == 1
+                                                         ? e->missing_value : (double)c;
                                 continue;
                         }
                         if (c >= 0) /* else ignored unknown or dropped: all zeros */
@@ -83,6 +113,8 @@ static void encoder_destroy(struct model *m)
         free(e->code);
         free(e->unknown_code);
         free(e->out_at);
+        free(e->is_str);
+        free(e->missing);
         free(e);
 }
 
@@ -100,11 +132,80 @@ static const struct model_ops ordinal_ops = {
         .destroy = encoder_destroy,
 };
 
-int model_encoder_create(bool onehot, size_t n_features, const size_t *offsets,
-                         const double *cats, const int64_t *drop, const int64_t *group,
-                         enum model_unknown unknown, double unknown_value,
-                         struct model **out, struct model_error *err)
+struct keyed {
+        double key;
+        int64_t code;
+};
+
+static int cmp_keyed(const void *a, const void *b)
 {
+        double x = ((const struct keyed *)a)->key, y = ((const struct keyed *)b)->key;
+        return (x > y) - (x < y);
+}
+
+/* Sorts a string feature's n categories (codes, as doubles) together
+ * with their output codes, so that find_cat can search them; -EINVAL
+ * when a string is listed twice, -ENOMEM. */
+static int sort_by_code(double *cats, int64_t *code, size_t n)
+{
+        struct keyed *t = malloc(n * sizeof(*t));
+        if (!t)
+                return -ENOMEM;
+        for (size_t k = 0; k < n; k++)
+                t[k] = (struct keyed){ cats[k], code[k] };
+        qsort(t, n, sizeof(*t), cmp_keyed);
+        int rc = 0;
+        for (size_t k = 0; k < n; k++) {
+                cats[k] = t[k].key;
+                code[k] = t[k].code;
+                if (k && cats[k - 1] == cats[k])
+                        rc = -EINVAL;
+        }
+        free(t);
+        return rc;
+}
+
+/* Feature j's categories as find_cat keys: numbers as they are, finite
+ * and increasing; string cells as their codes; a last category that is
+ * missing (has_missing) as +inf, past them all. */
+static int category_keys(const char *name, size_t j, const double *cats, size_t n, bool str,
+                         bool has_missing, double *keys, struct model_error *err)
+{
+        for (size_t k = 0; k < n; k++) {
+                uint64_t sc;
+                if (has_missing && k == n - 1) {
+                        if (!model_is_missing(cats[k])) {
+                                model_set_error(err, "%s: feature %zu: expected the missing "
+                                                "category last", name, j);
+                                return -EINVAL;
+                        }
+                        keys[k] = INFINITY;
+                } else if (str) {
+                        if (!model_string_code_of(cats[k], &sc)) {
+                                model_set_error(err, "%s: feature %zu: category %zu is not a "
+                                                "string", name, j, k);
+                                return -EINVAL;
+                        }
+                        keys[k] = (double)sc;
+                } else if (!isfinite(cats[k]) || (k > 0 && !(cats[k - 1] < cats[k]))) {
+                        model_set_error(err, "%s: feature %zu: expected finite "
+                                        "categories in increasing order, found %.17g",
+                                        name, j, cats[k]);
+                        return -EINVAL;
+                } else {
+                        keys[k] = cats[k];
+                }
+        }
+        return 0;
+}
+
+int model_encoder_create(const struct model_encoder_params *p, struct model **out,
+                         struct model_error *err)
+{
+        bool onehot = p->onehot;
+        size_t n_features = p->n_features;
+        const size_t *offsets = p->offsets;
+        const int64_t *drop = p->drop, *group = p->group;
         const struct model_ops *ops = onehot ? &onehot_ops : &ordinal_ops;
         struct encoder *e = NULL;
         size_t width = 0;
@@ -119,13 +220,6 @@ int model_encoder_create(bool onehot, size_t n_features, const size_t *offsets,
                         model_set_error(err, "%s: feature %zu has no categories", ops->name, j);
                         return -EINVAL;
                 }
-                for (size_t k = offsets[j]; k < offsets[j + 1]; k++)
-                        if (!isfinite(cats[k]) || (k > offsets[j] && !(cats[k - 1] < cats[k]))) {
-                                model_set_error(err, "%s: feature %zu: expected finite "
-                                                "categories in increasing order, found %.17g",
-                                                ops->name, j, cats[k]);
-                                return -EINVAL;
-                        }
         }
         e = calloc(1, sizeof(*e));
         if (!e)
@@ -136,7 +230,10 @@ int model_encoder_create(bool onehot, size_t n_features, const size_t *offsets,
         e->code = malloc(offsets[n_features] * sizeof(int64_t));
         e->unknown_code = malloc(n_features * sizeof(int64_t));
         e->out_at = malloc(n_features * sizeof(size_t));
-        if (!e->offsets || !e->cats || !e->code || !e->unknown_code || !e->out_at)
+        e->is_str = calloc(n_features, 1);
+        e->missing = calloc(n_features, 1);
+        if (!e->offsets || !e->cats || !e->code || !e->unknown_code || !e->out_at ||
+            !e->is_str || !e->missing)
                 goto nomem;
         for (size_t j = 0; j < n_features; j++) {
                 size_t nc = offsets[j + 1] - offsets[j], wj = 0;
@@ -161,9 +258,30 @@ int model_encoder_create(bool onehot, size_t n_features, const size_t *offsets,
                                 wj = (size_t)c + 1;
                 }
                 /* grouped categories share the last code, where unknown
-                 * values go under infrequent_if_exist */
-                e->unknown_code[j] = unknown == MODEL_UNKNOWN_INFREQUENT && wj < nc
+                 * values go under infrequent_if_exist (a single infrequent
+                 * category has that code alone) */
+                bool infrequent = group && (p->infrequent ? p->infrequent[j] != 0 : wj < nc);
+                e->unknown_code[j] = p->unknown == MODEL_UNKNOWN_INFREQUENT && infrequent
                                              ? (int64_t)wj - 1 : -1;
+                e->is_str[j] = p->kinds && p->kinds[j] == MODEL_COLUMN_STRING;
+                e->missing[j] = p->missing ? p->missing[j] : 0;
+                if (e->missing[j] > 2 || (e->missing[j] && group)) {
+                        model_set_error(err, "%s: feature %zu: a missing category is not "
+                                        "served with infrequent categories", ops->name, j);
+                        goto fail;
+                }
+                if (category_keys(ops->name, j, p->cats + offsets[j], nc, e->is_str[j],
+                                  e->missing[j] != 0, e->cats + offsets[j], err) < 0)
+                        goto fail;
+                if (e->missing[j])
+                        e->base.accepts_nan = true;
+                if (e->is_str[j] &&
+                    (rc = sort_by_code(e->cats + offsets[j], e->code + offsets[j], nc)) < 0) {
+                        model_set_error(err, "%s: feature %zu: %s", ops->name, j,
+                                        rc == -ENOMEM ? "out of memory"
+                                                      : "a category is listed twice");
+                        goto fail;
+                }
                 e->out_at[j] = width;
                 width += onehot ? wj : 1;
         }
@@ -175,11 +293,13 @@ int model_encoder_create(bool onehot, size_t n_features, const size_t *offsets,
                                   err)) < 0)
                 goto fail;
         e->base.n_out = width;
+        if ((rc = model_set_kinds(&e->base, p->kinds, NULL, err)) < 0)
+                goto fail;
         e->onehot = onehot;
-        e->unknown = unknown;
-        e->unknown_value = unknown_value;
+        e->unknown = p->unknown;
+        e->unknown_value = p->unknown_value;
+        e->missing_value = p->missing_value;
         memcpy(e->offsets, offsets, (n_features + 1) * sizeof(size_t));
-        memcpy(e->cats, cats, offsets[n_features] * sizeof(double));
         *out = &e->base;
         return 0;
 nomem:

@@ -278,6 +278,8 @@ static int stacking_run(const struct ensemble *e, const double *X, size_t rows,
                         rc = f->ops->decision(f, meta, rows, out, err);
                         break;
                 }
+                if (rc < 0 && err) /* its columns are the members' outputs */
+                        err->column = MODEL_NO_COLUMN;
         }
         free(meta);
         return rc;
@@ -539,7 +541,8 @@ int model_ensemble_create(const struct model_ensemble_params *p,
                                         (int)e->methods[i]);
                         goto fail;
                 }
-                if ((rc = check_member(e, i, e->methods, &w, err)) < 0)
+                if ((rc = check_member(e, i, e->methods, &w, err)) < 0 ||
+                    (rc = model_merge_kinds(&e->base, e->members[i], err)) < 0)
                         goto fail;
                 if (stacking)
                         e->widths[i] = w;
@@ -560,6 +563,14 @@ int model_ensemble_create(const struct model_ensemble_params *p,
                 break;
         default: {
                 const struct model *f = e->final;
+                if ((rc = model_need_numeric_input(f, name, err)) < 0)
+                        goto fail;
+                rc = -EINVAL;
+                if (e->passthrough && model_takes_strings(&e->base)) {
+                        model_set_error(err, "%s: passthrough=True with string columns "
+                                        "is not supported", name);
+                        goto fail;
+                }
                 if (e->passthrough)
                         e->meta_width += e->base.n_features;
                 if (f->n_features != e->meta_width) {
@@ -908,7 +919,8 @@ int model_calibrated_create(struct model **estimators, size_t n,
                 goto fail;
         cc->base.has_proba = true;
         for (size_t i = 0; i < n; i++)
-                if ((rc = cal_member_init(cc, i, cals[i], n_cals[i], err)) < 0)
+                if ((rc = cal_member_init(cc, i, cals[i], n_cals[i], err)) < 0 ||
+                    (rc = model_merge_kinds(&cc->base, cc->members[i].est, err)) < 0)
                         goto fail;
         *out = &cc->base;
         return 0;
@@ -960,8 +972,11 @@ static int bag_add(const struct bagging *b, const struct bag_member *bm,
                 rc = member_predict(m, xs, rows, tmp, err);
         else
                 rc = member_proba(m, xs, rows, tmp, err);
-        if (rc < 0)
+        if (rc < 0) {
+                if (err) /* xs holds the member's own columns */
+                        err->column = MODEL_NO_COLUMN;
                 return rc;
+        }
         if (call != BAG_PROBA) {
                 for (size_t c = 0; c < rows * w; c++)
                         part[c] += tmp[c];
@@ -1181,7 +1196,8 @@ int model_bagging_create(const struct model_bagging_params *p,
         b->width = p->classifier ? n_classes : b->members[0].m->n_outputs;
         b->max_width = b->width;
         for (size_t i = 0; i < n; i++)
-                if ((rc = bag_member_init(b, i, p->features[i], p->n_feat[i], p->classifier,
+                if ((rc = model_need_numeric_input(b->members[i].m, ops->name, err)) < 0 ||
+                    (rc = bag_member_init(b, i, p->features[i], p->n_feat[i], p->classifier,
                                           err)) < 0)
                         goto fail;
         if (p->classifier) {

@@ -514,9 +514,10 @@ static int iforest_score(const struct iforest *f, const double *x, size_t r, flo
         return 0;
 }
 
-/* decision_function: score_samples - offset_ */
-static int iforest_decision(const struct model *m, const double *X, size_t rows,
-                            double *out, struct model_error *err)
+/* score_samples (-score) minus shift: offset_ for decision_function, 0
+ * for score_samples itself (x - 0 is x, so both round as sklearn's). */
+static int iforest_shifted(const struct model *m, const double *X, size_t rows,
+                           double shift, double *out, struct model_error *err)
 {
         const struct iforest *f = (const struct iforest *)m;
         float *xf = malloc(m->n_features * sizeof(float));
@@ -531,10 +532,23 @@ static int iforest_decision(const struct model *m, const double *X, size_t rows,
                         free(xf);
                         return rc;
                 }
-                out[r] = -s - f->offset;
+                out[r] = -s - shift;
         }
         free(xf);
         return 0;
+}
+
+static int iforest_score_samples(const struct model *m, const double *X, size_t rows,
+                                 double *out, struct model_error *err)
+{
+        return iforest_shifted(m, X, rows, 0.0, out, err);
+}
+
+/* decision_function: score_samples - offset_ */
+static int iforest_decision(const struct model *m, const double *X, size_t rows,
+                            double *out, struct model_error *err)
+{
+        return iforest_shifted(m, X, rows, ((const struct iforest *)m)->offset, out, err);
 }
 
 static int iforest_predict(const struct model *m, const double *X, size_t rows,
@@ -569,6 +583,7 @@ static const struct model_ops iforest_ops = {
         .name = "IsolationForest",
         .regress = iforest_predict,
         .decision = iforest_decision,
+        .score = iforest_score_samples,
         .describe = iforest_describe,
         .destroy = iforest_destroy,
 };
@@ -686,6 +701,7 @@ int model_iforest_create(size_t n_features, const struct model_iforest_tree *tre
         }
         f->base.n_outputs = 1;
         f->base.decision_width = 1;
+        f->base.has_score = true;
         f->base.accepts_nan = f->nan_routed;
         *out = &f->base;
         return 0;

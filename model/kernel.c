@@ -41,6 +41,7 @@ struct svm {
         size_t *start;      /* SVC: first support vector of each class */
         size_t *count;      /* SVC: support vectors of each class */
         double *prob_a, *prob_b; /* n_pairs, or NULL */
+        double offset;      /* one-class: offset_ for score_samples */
         bool ovr, break_ties;
 };
 
@@ -317,6 +318,19 @@ static int svm_decision(const struct model *m, const double *X, size_t rows,
         return 0;
 }
 
+/* OneClassSVM's score_samples: decision_function + offset_, the
+ * addition scikit-learn makes. */
+static int svm_score(const struct model *m, const double *X, size_t rows,
+                     double *out, struct model_error *err)
+{
+        int rc = svm_decision(m, X, rows, out, err);
+        if (rc < 0)
+                return rc;
+        for (size_t r = 0; r < rows; r++)
+                out[r] = out[r] + ((const struct svm *)m)->offset;
+        return 0;
+}
+
 /* SVR: the value; OneClassSVM: libsvm's +1 when the value is > 0. */
 static int svm_regress(const struct model *m, const double *X, size_t rows,
                        double *out, struct model_error *err)
@@ -396,8 +410,9 @@ static int svm_check(const struct model_svm_params *p, size_t n_features,
                                 MODEL_SVM_MAX_DEGREE, p->degree);
                 return -EINVAL;
         }
-        if (!isfinite(p->gamma) || !isfinite(p->coef0)) {
-                model_set_error(err, "%s: gamma and coef0 must be finite", name);
+        if (!isfinite(p->gamma) || !isfinite(p->coef0) ||
+            (p->offset && !isfinite(*p->offset))) {
+                model_set_error(err, "%s: gamma, coef0 and offset must be finite", name);
                 return -EINVAL;
         }
         if (n_features == 0 || p->n_sv > SIZE_MAX / sizeof(double) / n_features) {
@@ -507,6 +522,11 @@ int model_svm_create(const struct model_svm_params *p, size_t n_features,
                 if (p->kind == MODEL_SVM_ONE_CLASS) {
                         s->ops.decision = svm_decision;
                         s->base.decision_width = 1;
+                }
+                if (p->kind == MODEL_SVM_ONE_CLASS && p->offset) {
+                        s->offset = *p->offset;
+                        s->ops.score = svm_score;
+                        s->base.has_score = true;
                 }
         }
         *out = &s->base;

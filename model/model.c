@@ -13,6 +13,7 @@ void model_set_error(struct model_error *err, const char *fmt, ...)
         if (!err)
                 return;
         va_list ap;
+        err->column = MODEL_NO_COLUMN;
         va_start(ap, fmt);
         vsnprintf(err->message, sizeof(err->message), fmt, ap);
         va_end(ap);
@@ -54,6 +55,11 @@ nomem:
 
 void model_base_release(struct model *m)
 {
+        free(m->in_kinds);
+        free(m->out_kinds);
+        m->in_kinds = m->out_kinds = NULL;
+        model_strings_free(m->strings);
+        m->strings = NULL;
         if (!m->classes)
                 return;
         for (size_t i = 0; i < m->n_classes; i++)
@@ -97,6 +103,11 @@ const struct model_label *model_class_label(const struct model *m, size_t i)
 bool model_has_proba(const struct model *m)
 {
         return m->has_proba;
+}
+
+bool model_has_score_samples(const struct model *m)
+{
+        return m->ops->score && m->has_score;
 }
 
 bool model_accepts_nan(const struct model *m)
@@ -150,6 +161,16 @@ int model_decision_function(const struct model *m, const double *X,
                 return -ENOTSUP;
         }
         return m->ops->decision(m, X, rows, out, err);
+}
+
+int model_score_samples(const struct model *m, const double *X, size_t rows,
+                        double *out, struct model_error *err)
+{
+        if (!model_has_score_samples(m)) {
+                model_set_error(err, "%s has no score_samples", m->ops->name);
+                return -ENOTSUP;
+        }
+        return m->ops->score(m, X, rows, out, err);
 }
 
 int model_transform(const struct model *m, const double *X, size_t rows,

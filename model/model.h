@@ -19,7 +19,13 @@ struct model;
 
 struct model_error {
         char message[320];
+        /* The input column the message is about, when a step that reads
+         * the model's input refused a value; MODEL_NO_COLUMN otherwise
+         * (the column numbers in the message are then the step's own). */
+        size_t column;
 };
+
+#define MODEL_NO_COLUMN ((size_t)-1)
 
 /* What a model's predict() returns. */
 enum model_type {
@@ -257,8 +263,10 @@ enum model_threshold_ref {
 double model_select_threshold(const double *scores, size_t n,
                               enum model_threshold_ref ref);
 
-/* SimpleImputer: cells equal to missing (NaN when missing_nan) become
- * statistics[j]. A NaN statistic drops its column unless keep_all.
+/* SimpleImputer: cells equal to missing (NaN when missing_nan; missing
+ * may be a string cell) become statistics[j]. A NaN statistic drops its
+ * column unless keep_all. A column whose statistic is a string cell
+ * (model_strings_intern) reads and gives strings.
  * indicator[0..n_indicator) (add_indicator=True: MissingIndicator's
  * features_) appends one 0/1 column per listed input feature, 1 where
  * that feature was missing. */
@@ -317,18 +325,41 @@ enum model_unknown {
                                    * feature has one, else all zeros */
 };
 
-/* OneHotEncoder (onehot) and OrdinalEncoder (model/encode.c) over numeric
- * categories: feature j's are cats[offsets[j] .. offsets[j+1]), finite and
- * strictly increasing. drop (one-hot only, may be NULL) gives the dropped
- * category index per feature, -1 for none. group (may be NULL; not with
- * drop) gives each category's code within its feature, the infrequent
- * ones sharing the last (scikit-learn's _default_to_infrequent_mappings).
- * unknown_value is the ordinal code of an unknown value (NaN allowed).
- * Arrays are copied. */
-int model_encoder_create(bool onehot, size_t n_features, const size_t *offsets,
-                         const double *cats, const int64_t *drop, const int64_t *group,
-                         enum model_unknown unknown, double unknown_value,
-                         struct model **out, struct model_error *err);
+/* OneHotEncoder (onehot) and OrdinalEncoder (model/encode.c). All arrays
+ * are copied. */
+struct model_encoder_params {
+        bool onehot;
+        size_t n_features;
+        /* feature j's categories are cats[offsets[j] .. offsets[j+1]), in
+         * categories_ order: finite and strictly increasing numbers, or,
+         * where kinds (NULL: all numeric) says MODEL_COLUMN_STRING,
+         * distinct string cells made by model_strings_intern */
+        const size_t *offsets;
+        const double *cats;
+        const uint8_t *kinds;
+        /* per feature (may be NULL): 1 when its last category is NaN,
+         * which a missing cell (NaN) matches; 2 when it is Python's None,
+         * which scikit-learn tells from NaN and no cell matches. That
+         * category's cat is NaN. Not with group. */
+        const uint8_t *missing;
+        /* one-hot only, may be NULL: the dropped category index per
+         * feature, -1 for none */
+        const int64_t *drop;
+        /* may be NULL; not with drop: each category's code within its
+         * feature, the infrequent ones sharing the last (scikit-learn's
+         * _default_to_infrequent_mappings) */
+        const int64_t *group;
+        /* with group: per feature, 1 when it has infrequent categories
+         * (their shared code is its last), where unknown values go under
+         * MODEL_UNKNOWN_INFREQUENT */
+        const uint8_t *infrequent;
+        enum model_unknown unknown;
+        double unknown_value; /* ordinal code of an unknown value (NaN allowed) */
+        double missing_value; /* ordinal code of a NaN category (encoded_missing_value) */
+};
+
+int model_encoder_create(const struct model_encoder_params *p, struct model **out,
+                         struct model_error *err);
 
 /* --- kernel family (model/kernel.c) -------------------------- */
 /* (issue 3: SVMs and nearest neighbours are declared here) */
@@ -367,15 +398,19 @@ struct model_svm_params {
         const double *prob_a, *prob_b;
         bool ovr;        /* SVC: decision_function_shape 'ovr' */
         bool break_ties; /* SVC: predict is argmax of the ovr values */
+        /* OneClassSVM: offset_ (one value), score_samples being
+         * decision_function + offset_; NULL for none (before 0.20) */
+        const double *offset;
 };
 
 #define MODEL_SVM_MAX_DEGREE 64
 
 /* An SVM (SVC, NuSVC, SVR, NuSVR, OneClassSVM) computing what libsvm
  * computes. classes: n_classes labels for SVC, NULL/0 otherwise. A
- * OneClassSVM is a regressor whose predict values are +1 and -1 and
- * whose decision_function is one column. Copies everything; errors and
- * ownership as the other create functions. */
+ * OneClassSVM is a regressor whose predict values are +1 and -1, whose
+ * decision_function is one column and which has score_samples when given
+ * a finite offset. Copies everything; errors and ownership as the other
+ * create functions. */
 int model_svm_create(const struct model_svm_params *p, size_t n_features,
                      const struct model_label *classes, size_t n_classes,
                      struct model **out, struct model_error *err);
@@ -672,6 +707,46 @@ int model_iforest_create(size_t n_features, const struct model_iforest_tree *tre
                          size_t n_trees, double max_samples, double offset,
                          struct model **out, struct model_error *err);
 
+/* --- string columns (model/strings.c) ------------------------------ */
+
+/* Encoders and imputers fitted on string columns compare strings. A
+ * model keeps every string it knows in one table; a string cell is passed
+ * in the double matrices as a NaN-boxed code of that table, which no
+ * number and no plain NaN (a missing value) can equal. serialize/ interns
+ * the fitted strings while building and attaches the table to the
+ * outermost model; callers turn request strings into cell values with
+ * model_string_value. */
+struct model_strings;
+
+/* At most this many distinct strings in one model. */
+#define MODEL_MAX_STRINGS ((size_t)1 << 24)
+
+struct model_strings *model_strings_new(void);
+void model_strings_free(struct model_strings *t);
+/* The cell value of s (len bytes, copied on first use) into *value.
+ * -E2BIG past MODEL_MAX_STRINGS strings, -ENOMEM. */
+int model_strings_intern(struct model_strings *t, const char *s, size_t len,
+                         double *value);
+/* m (the outermost model) takes t over and frees it with itself. */
+void model_attach_strings(struct model *m, struct model_strings *t);
+
+/* The cell value of s for m: its code, or a code that means "a string
+ * the model never saw", which encoders treat as an unknown category and
+ * imputers do not treat as missing. */
+double model_string_value(const struct model *m, const char *s, size_t len);
+bool model_is_string_value(double v);
+
+enum model_column_kind {
+        MODEL_COLUMN_NUMBER, /* numbers (and NaN where accepted) */
+        MODEL_COLUMN_STRING, /* string cells (and NaN: a missing value) */
+        MODEL_COLUMN_ANY,    /* a column the model never reads (a dropped one) */
+};
+
+/* What input column col holds. */
+enum model_column_kind model_column_kind(const struct model *m, size_t col);
+/* True when some input column holds strings. */
+bool model_takes_strings(const struct model *m);
+
 /* Accepts NULL and half-built models. */
 void model_free(struct model *m);
 
@@ -684,6 +759,9 @@ size_t model_n_classes(const struct model *m);
 /* Label i (i < model_n_classes); the pointer lives as long as the model. */
 const struct model_label *model_class_label(const struct model *m, size_t i);
 bool model_has_proba(const struct model *m);
+/* True when the model has score_samples (IsolationForest, OneClassSVM,
+ * a Pipeline ending in one of them). */
+bool model_has_score_samples(const struct model *m);
 /* True when the model takes NaN as a missing value (HistGradientBoosting,
  * a pipeline that starts with a NaN SimpleImputer, ...); for every other
  * model NaN input is an error. */
@@ -711,6 +789,12 @@ int model_predict_values(const struct model *m, const double *X, size_t rows,
 /* decision_function: writes out[rows x model_decision_width]. */
 int model_decision_function(const struct model *m, const double *X,
                             size_t rows, double *out, struct model_error *err);
+
+/* score_samples: writes out[rows], one score per row (higher is more
+ * normal for the outlier detectors). -ENOTSUP when the model has none
+ * (model_has_score_samples), -EINVAL for input it refuses. */
+int model_score_samples(const struct model *m, const double *X, size_t rows,
+                        double *out, struct model_error *err);
 
 /* transform: writes out[rows x model_transform_width]. */
 int model_transform(const struct model *m, const double *X, size_t rows,

@@ -21,6 +21,9 @@ struct model_ops {
         /* decision_function: rows x decision_width values. */
         int (*decision)(const struct model *m, const double *X, size_t rows,
                         double *out, struct model_error *err);
+        /* score_samples: rows values (only called when has_score). */
+        int (*score)(const struct model *m, const double *X, size_t rows,
+                     double *out, struct model_error *err);
         void (*describe)(const struct model *m, char *buf, size_t len);
         void (*destroy)(struct model *m);
 };
@@ -33,9 +36,16 @@ struct model {
         size_t n_outputs;  /* regressors: targets per row */
         size_t decision_width; /* 0 without decision_function */
         bool has_proba;
+        bool has_score;   /* score_samples through ops->score */
         bool accepts_nan; /* NaN inputs mean "missing", as the model was fitted */
         struct model_label *classes; /* owned; NULL for transformers */
         size_t n_classes;
+        /* enum model_column_kind per input column (n_features) and, for
+         * transformers, per output column (n_out); NULL: all numbers */
+        uint8_t *in_kinds;
+        uint8_t *out_kinds;
+        /* the outermost model's string table (model_attach_strings) */
+        struct model_strings *strings;
 };
 
 /* Fills the common header; copies classes (and their strings). */
@@ -45,6 +55,27 @@ int model_base_init(struct model *m, const struct model_ops *ops,
                     struct model_error *err);
 /* Frees what model_base_init allocated. */
 void model_base_release(struct model *m);
+
+/* --- string cells (strings.c) --- */
+
+/* The cell value of the string with this code. */
+double model_string_box(uint64_t code);
+/* The code of a string cell; false for numbers, NaN and unknown strings. */
+bool model_string_code_of(double v, uint64_t *code);
+/* NaN that is not a string cell: a missing value. */
+bool model_is_missing(double v);
+/* Sets the column kinds (copied; NULL means all numbers). */
+int model_set_kinds(struct model *m, const uint8_t *in, const uint8_t *out,
+                    struct model_error *err);
+/* For composites whose members all read the model's input: merges
+ * member's column kinds into m's (a column one member ignores takes the
+ * others' kind); -EINVAL when they disagree. Call once per member, after
+ * model_base_init. */
+int model_merge_kinds(struct model *m, const struct model *member, struct model_error *err);
+/* -ENOTSUP, naming parent, when member reads string columns: for the
+ * composites that do not route column kinds. */
+int model_need_numeric_input(const struct model *member, const char *parent,
+                             struct model_error *err);
 
 void model_set_error(struct model_error *err, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));

@@ -10,6 +10,17 @@
 
 #include "model_internal.h"
 
+static uint8_t kind_at(const uint8_t *kinds, size_t j)
+{
+        return kinds ? kinds[j] : MODEL_COLUMN_NUMBER;
+}
+
+static const char *kind_name(uint8_t k)
+{
+        return k == MODEL_COLUMN_STRING ? "strings" : k == MODEL_COLUMN_ANY ? "anything"
+                                                                           : "numbers";
+}
+
 struct pipeline {
         struct model base;
         struct model **steps; /* NULL entries are passthrough */
@@ -19,6 +30,15 @@ struct pipeline {
 
 /* Runs steps [0, n-1) over X; *buf gets a malloc'd matrix (or stays NULL
  * when every step was passthrough) and *Xt points at the result. */
+/* A step after the first reads columns of its own: an error it gives is
+ * about no input column. */
+static int forget_column(int rc, bool transformed, struct model_error *err)
+{
+        if (rc < 0 && transformed && err)
+                err->column = MODEL_NO_COLUMN;
+        return rc;
+}
+
 static int run_transforms(const struct pipeline *p, const double *X,
                           size_t rows, const double **Xt, double **buf,
                           size_t last, struct model_error *err)
@@ -39,7 +59,7 @@ static int run_transforms(const struct pipeline *p, const double *X,
                 free(owned);
                 if (rc < 0) {
                         free(next);
-                        return rc;
+                        return forget_column(rc, cur != X, err);
                 }
                 owned = next;
                 cur = next;
@@ -62,12 +82,15 @@ static int pipeline_classify(const struct model *m, const double *X,
         const struct model *last = p->steps[p->n - 1];
         rc = last->ops->classify(last, Xt, rows, class_idx, proba, err);
         free(buf);
-        return rc;
+        return forget_column(rc, buf != NULL, err);
 }
 
-/* The transforms, then the last step's regress (or decision) op. */
+/* Which of the last step's value ops pipeline_values ends with. */
+enum pipeline_last { LAST_REGRESS, LAST_DECISION, LAST_SCORE };
+
+/* The transforms, then the last step's regress, decision or score op. */
 static int pipeline_values(const struct model *m, const double *X, size_t rows,
-                           double *out, struct model_error *err, bool decision)
+                           double *out, struct model_error *err, enum pipeline_last op)
 {
         const struct pipeline *p = (const struct pipeline *)m;
         const double *Xt;
@@ -76,22 +99,30 @@ static int pipeline_values(const struct model *m, const double *X, size_t rows,
         if (rc < 0)
                 return rc;
         const struct model *last = p->steps[p->n - 1];
-        rc = decision ? last->ops->decision(last, Xt, rows, out, err)
-                      : last->ops->regress(last, Xt, rows, out, err);
+        rc = op == LAST_DECISION ? last->ops->decision(last, Xt, rows, out, err)
+             : op == LAST_SCORE  ? last->ops->score(last, Xt, rows, out, err)
+                                 : last->ops->regress(last, Xt, rows, out, err);
         free(buf);
-        return rc;
+        return forget_column(rc, buf != NULL, err);
 }
 
 static int pipeline_regress(const struct model *m, const double *X,
                             size_t rows, double *out, struct model_error *err)
 {
-        return pipeline_values(m, X, rows, out, err, false);
+        return pipeline_values(m, X, rows, out, err, LAST_REGRESS);
 }
 
 static int pipeline_decision(const struct model *m, const double *X,
                              size_t rows, double *out, struct model_error *err)
 {
-        return pipeline_values(m, X, rows, out, err, true);
+        return pipeline_values(m, X, rows, out, err, LAST_DECISION);
+}
+
+/* Pipeline.score_samples: the transforms, then the last step's. */
+static int pipeline_score(const struct model *m, const double *X,
+                          size_t rows, double *out, struct model_error *err)
+{
+        return pipeline_values(m, X, rows, out, err, LAST_SCORE);
 }
 
 static int pipeline_transform(const struct model *m, const double *X,
@@ -148,6 +179,7 @@ static const struct model_ops pipeline_ops = {
         .classify = pipeline_classify,
         .regress = pipeline_regress,
         .decision = pipeline_decision,
+        .score = pipeline_score,
         .describe = pipeline_describe,
         .destroy = pipeline_destroy,
 };
@@ -158,7 +190,8 @@ int model_pipeline_create(struct model **steps, const char *const *names,
 {
         struct pipeline *p = NULL;
         int rc = -EINVAL;
-        const struct model *last = n ? steps[n - 1] : NULL;
+        const struct model *last = n ? steps[n - 1] : NULL, *first = NULL;
+        const uint8_t *prev_kinds = NULL;
         size_t width = 0, first_width = 0;
 
         if (n == 0 || !last) {
@@ -177,6 +210,20 @@ int model_pipeline_create(struct model **steps, const char *const *names,
                                         names[i], s->n_features, width);
                         goto fail;
                 }
+                for (size_t j = 0; width && j < width; j++) {
+                        if (kind_at(s->in_kinds, j) == kind_at(prev_kinds, j) ||
+                            kind_at(s->in_kinds, j) == MODEL_COLUMN_ANY)
+                                continue;
+                        model_set_error(err,
+                                        "Pipeline: step '%s' reads column %zu as %s but the "
+                                        "step before it gives %s",
+                                        names[i], j, kind_name(kind_at(s->in_kinds, j)),
+                                        kind_name(kind_at(prev_kinds, j)));
+                        goto fail;
+                }
+                if (!first)
+                        first = s;
+                prev_kinds = s->out_kinds;
                 if (!first_width)
                         first_width = s->n_features;
                 if (i + 1 < n && s->type != MODEL_TYPE_TRANSFORMER) {
@@ -204,13 +251,11 @@ int model_pipeline_create(struct model **steps, const char *const *names,
         p->base.n_outputs = last->n_outputs;
         p->base.decision_width = last->ops->decision ? last->decision_width : 0;
         p->base.has_proba = last->has_proba;
-        for (size_t i = 0; i < n; i++) {
-                if (steps[i]) {
-                        /* the first step meets the input */
-                        p->base.accepts_nan = steps[i]->accepts_nan;
-                        break;
-                }
-        }
+        p->base.has_score = model_has_score_samples(last);
+        /* the first step meets the input */
+        p->base.accepts_nan = first->accepts_nan;
+        if ((rc = model_set_kinds(&p->base, first->in_kinds, last->out_kinds, err)) < 0)
+                goto fail;
         p->n = n;
         for (size_t i = 0; i < n; i++) {
                 p->steps[i] = steps[i];
@@ -273,6 +318,9 @@ static int coltrans_transform(const struct model *m, const double *X,
                         free(in);
                         if (rc < 0) {
                                 free(res);
+                                /* the part's column k is input column cols[k] */
+                                if (err && err->column < nc)
+                                        err->column = cols[err->column];
                                 return rc;
                         }
                 } else {
@@ -338,6 +386,70 @@ static const struct model_ops union_ops = {
         .describe = coltrans_describe,
         .destroy = coltrans_destroy,
 };
+
+/* Which input columns hold strings: those every part reading them reads
+ * as strings ('passthrough' parts take what the others read; a column
+ * only passed through holds numbers; one no part reads may hold
+ * anything). Parts that disagree, or a weight
+ * on string outputs, are -EINVAL: scikit-learn could not have fitted
+ * them. The outputs hold what their part gives. */
+static int coltrans_kinds(struct model *m, struct model *const *parts, const size_t *cols,
+                          const size_t *offsets, const double *weights, size_t n,
+                          struct model_error *err)
+{
+        const char *name = m->ops->name;
+        uint8_t *kin = calloc(m->n_features, 1), *seen = calloc(m->n_features, 1);
+        uint8_t *kout = calloc(m->n_out, 1);
+        int rc = -ENOMEM;
+        if (!kin || !seen || !kout) {
+                model_set_error(err, "%s: out of memory", name);
+                goto out;
+        }
+        rc = -EINVAL;
+        /* seen: 1 read by a transformer, 2 passed through, 3 both */
+        for (size_t i = 0; i < n; i++) {
+                for (size_t k = offsets[i]; k < offsets[i + 1]; k++) {
+                        size_t c = cols[k];
+                        if (!parts[i]) {
+                                seen[c] |= 2;
+                                continue;
+                        }
+                        uint8_t want = kind_at(parts[i]->in_kinds, k - offsets[i]);
+                        if (want == MODEL_COLUMN_ANY && (seen[c] & 1))
+                                continue; /* this part ignores it: the others decide */
+                        if ((seen[c] & 1) && kin[c] != want && kin[c] != MODEL_COLUMN_ANY) {
+                                model_set_error(err, "%s: column %zu is read as strings by "
+                                                "one part and as numbers by another", name, c);
+                                goto out;
+                        }
+                        seen[c] |= 1;
+                        kin[c] = want;
+                }
+        }
+        for (size_t c = 0; c < m->n_features; c++)
+                if (!seen[c])
+                        kin[c] = MODEL_COLUMN_ANY;
+                else if (kin[c] == MODEL_COLUMN_ANY && (seen[c] & 2))
+                        kin[c] = MODEL_COLUMN_NUMBER; /* passed through as it is */
+        for (size_t i = 0, at = 0; i < n; i++) {
+                size_t w = parts[i] ? parts[i]->n_out : offsets[i + 1] - offsets[i];
+                for (size_t t = 0; t < w; t++, at++) {
+                        kout[at] = parts[i] ? kind_at(parts[i]->out_kinds, t)
+                                            : kin[cols[offsets[i] + t]];
+                        if (kout[at] == MODEL_COLUMN_STRING && weights && weights[i] != 1.0) {
+                                model_set_error(err, "%s: part %zu weighs string columns",
+                                                name, i);
+                                goto out;
+                        }
+                }
+        }
+        rc = model_set_kinds(m, kin, kout, err);
+out:
+        free(kin);
+        free(seen);
+        free(kout);
+        return rc;
+}
 
 int model_column_transformer_create(const char *name, size_t n_features,
                                     struct model **parts,
@@ -414,6 +526,8 @@ int model_column_transformer_create(const char *name, size_t n_features,
         if (rc < 0)
                 goto fail;
         c->base.n_out = width;
+        if ((rc = coltrans_kinds(&c->base, parts, cols, offsets, weights, n, err)) < 0)
+                goto fail;
         memcpy(c->offsets, offsets, (n + 1) * sizeof(*c->offsets));
         memcpy(c->cols, cols, offsets[n] * sizeof(*c->cols));
         for (size_t i = 0; i < n; i++)
@@ -550,6 +664,8 @@ int model_target_regressor_create(struct model *regressor, enum model_target_inv
         if (rc < 0)
                 goto fail;
         t->base.n_outputs = regressor->n_outputs;
+        if ((rc = model_set_kinds(&t->base, regressor->in_kinds, NULL, err)) < 0)
+                goto fail;
         t->kind = kind;
         if (kind != MODEL_TARGET_IDENTITY) {
                 if ((rc = copy_finite(shift, n, &t->shift)) < 0 ||

@@ -725,10 +725,16 @@ struct imputer {
         double missing;
 };
 
-/* _get_mask: NaN matches NaN, any other marker matches by == */
+/* _get_mask: NaN matches NaN, a string the same string, any other
+ * marker matches by == */
 static bool imputer_missing(const struct imputer *s, double v)
 {
-        return s->missing_nan ? isnan(v) : v == s->missing;
+        uint64_t a, b;
+        if (s->missing_nan)
+                return model_is_missing(v);
+        if (model_string_code_of(s->missing, &a))
+                return model_string_code_of(v, &b) && a == b;
+        return v == s->missing;
 }
 
 static int imputer_transform(const struct model *m, const double *X,
@@ -773,7 +779,7 @@ int model_imputer_create(size_t n_features, const double *statistics,
 {
         size_t n_kept = 0;
         for (size_t j = 0; j < n_features; j++)
-                n_kept += keep_all || !isnan(statistics[j]);
+                n_kept += keep_all || !model_is_missing(statistics[j]);
         for (size_t k = 0; k < n_indicator; k++) {
                 if (indicator[k] >= n_features || (k && indicator[k] <= indicator[k - 1])) {
                         model_set_error(err, "SimpleImputer: indicator feature %zu of %zu is "
@@ -804,11 +810,27 @@ int model_imputer_create(size_t n_features, const double *statistics,
                 return nomem(&s->base, err);
         if (n_indicator)
                 memcpy(s->ind, indicator, n_indicator * sizeof(size_t));
+        uint8_t *kin = calloc(n_features, 1), *kout = calloc(n_out, 1);
+        if (!kin || !kout) {
+                free(kin);
+                free(kout);
+                return nomem(&s->base, err);
+        }
         for (size_t j = 0, k = 0; j < n_features; j++) {
-                if (keep_all || !isnan(statistics[j])) {
+                if (model_is_string_value(statistics[j]))
+                        kin[j] = MODEL_COLUMN_STRING;
+                if (keep_all || !model_is_missing(statistics[j])) {
+                        kout[k] = kin[j];
                         s->cols[k] = j;
                         s->fill[k++] = statistics[j];
                 }
+        }
+        rc = model_set_kinds(&s->base, kin, kout, err);
+        free(kin);
+        free(kout);
+        if (rc < 0) {
+                model_free(&s->base);
+                return rc;
         }
         *out = &s->base;
         return 0;

@@ -211,6 +211,77 @@ static char *utf32_to_utf8(const uint8_t *p, size_t units, char byteorder)
         return s;
 }
 
+bool build_pv_number(const struct pv *v, double *out)
+{
+        if (!v)
+                return false;
+        switch (v->kind) {
+        case PV_INT: *out = (double)v->u.i; return true;
+        case PV_FLOAT: *out = v->u.f; return true;
+        case PV_BOOL: *out = v->u.b; return true;
+        default: return false;
+        }
+}
+
+static int intern(struct build_ctx *bc, const char *s, size_t len, const char *what,
+                  double *out)
+{
+        int rc = build_charge(bc, len + 1 + 3 * sizeof(size_t), what);
+        if (rc < 0)
+                return rc;
+        if (memchr(s, '\0', len))
+                return build_fail(bc, -EINVAL, "%s contains a NUL character", what);
+        if (!bc->strings && !(bc->strings = model_strings_new()))
+                return build_fail(bc, -ENOMEM, "out of memory for %s", what);
+        rc = model_strings_intern(bc->strings, s, len, out);
+        if (rc == -E2BIG)
+                return build_fail(bc, rc, "%s: more than %zu distinct strings in the model",
+                                  what, (size_t)MODEL_MAX_STRINGS);
+        if (rc < 0)
+                return build_fail(bc, rc, "out of memory for %s", what);
+        return 0;
+}
+
+int build_pv_cell(struct build_ctx *bc, const struct pv *o, const char *what, double *out,
+                  bool *is_str)
+{
+        *is_str = false;
+        if (o && o->kind == PV_STR) {
+                int rc = intern(bc, o->u.s.data, o->u.s.len, what, out);
+                *is_str = rc == 0;
+                return rc;
+        }
+        if (o && o->kind != PV_BOOL && build_pv_number(o, out))
+                return 0;
+        return build_fail(bc, -ENOTSUP, "%s: expected a number or a string, found %s", what,
+                          o ? pv_kind_name(o) : "nothing");
+}
+
+int build_array_cell(struct build_ctx *bc, const struct pv_array *a, size_t k,
+                     const char *what, double *out, bool *is_str)
+{
+        const struct pv_dtype *dt = a->dtype;
+        *is_str = false;
+        if (dt->kind == 'U') {
+                char *s = utf32_to_utf8(a->data + k * dt->itemsize, dt->itemsize / 4,
+                                        dt->byteorder);
+                if (!s)
+                        return build_fail(bc, -EINVAL, "%s is not valid text", what);
+                int rc = intern(bc, s, strlen(s), what, out);
+                free(s);
+                *is_str = rc == 0;
+                return rc;
+        }
+        if (dt->kind != 'O') {
+                if (!strchr("fiub", dt->kind) ||
+                    !numpy_get_f64(dt, a->data + k * dt->itemsize, out))
+                        return build_fail(bc, -EINVAL, "%s: expected a number or a string, "
+                                          "found dtype kind '%c'", what, dt->kind);
+                return 0;
+        }
+        return build_pv_cell(bc, a->objects[k], what, out, is_str);
+}
+
 int build_read_labels(struct build_ctx *bc, const struct pv *obj,
                        struct build_labels *out)
 {

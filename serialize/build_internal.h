@@ -106,6 +106,20 @@ int build_check_n_features(struct build_ctx *bc, const struct pv *obj,
 /* Index of the named field of a structured dtype, or -1. */
 int build_field_index(const struct pv_dtype *dt, const char *name);
 
+/* A Python int, float or bool as a double. */
+bool build_pv_number(const struct pv *v, double *out);
+
+/* Element k of a 1-D array (numeric, 'U' or object) as a model cell:
+ * a number, or a string interned in the model's string table (*is_str
+ * true). Numbers come as they are (NaN included: callers decide);
+ * None and other objects are refused, what naming the element. */
+int build_array_cell(struct build_ctx *bc, const struct pv_array *a, size_t k,
+                     const char *what, double *out, bool *is_str);
+/* The same for a Python object (an element of an object array, or an
+ * attribute such as missing_values). */
+int build_pv_cell(struct build_ctx *bc, const struct pv *o, const char *what, double *out,
+                  bool *is_str);
+
 /* classes_ as model labels; strings point into the graph or into owned. */
 struct build_labels {
         struct model_label *v;

@@ -239,6 +239,25 @@ out:
         return rc;
 }
 
+/* OneClassSVM's offset_ (score_samples = decision_function + offset_),
+ * one value, when the file has it (from 0.20; without it, as then, the
+ * model has no score_samples). */
+static int read_offset(struct build_ctx *bc, const struct pv *obj,
+                       struct model_svm_params *sp, double **offset)
+{
+        size_t n = 0, one = 0;
+        if (!build_attr(bc, obj, "offset_"))
+                return 0;
+        int rc = build_attr_f64(bc, obj, "offset_", 1, offset, &n, &one);
+        if (rc < 0)
+                return rc;
+        if (n != 1)
+                return build_fail(bc, -EINVAL, "%s.offset_: expected 1 value, found %zu",
+                                  build_cls_name(obj), n);
+        sp->offset = *offset;
+        return 0;
+}
+
 /* SVR, NuSVR and OneClassSVM: one row of coefficients, one intercept. */
 static int build_one_output(struct build_ctx *bc, const struct pv *obj,
                             enum model_svm_kind kind, struct model **out)
@@ -246,13 +265,16 @@ static int build_one_output(struct build_ctx *bc, const struct pv *obj,
         struct svm_parts p = { 0 };
         struct model_svm_params sp = { .kind = kind };
         struct model_error me;
+        double *offset = NULL;
         int rc = read_common(bc, obj, &sp, &p, 1, 1);
-        if (rc < 0)
+        if (rc < 0 || (kind == MODEL_SVM_ONE_CLASS &&
+                       (rc = read_offset(bc, obj, &sp, &offset)) < 0))
                 goto out;
         rc = model_svm_create(&sp, p.nf, NULL, 0, out, &me);
         if (rc < 0)
                 build_model_error(bc, rc, &me);
 out:
+        free(offset);
         svm_parts_free(&p);
         return rc;
 }

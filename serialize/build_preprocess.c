@@ -60,18 +60,6 @@ out:
 
 
 /* A Python number (int, float, bool or numpy scalar) as a double. */
-static bool pv_number(const struct pv *v, double *out)
-{
-        if (!v)
-                return false;
-        switch (v->kind) {
-        case PV_INT: *out = (double)v->u.i; return true;
-        case PV_FLOAT: *out = v->u.f; return true;
-        case PV_BOOL: *out = v->u.b; return true;
-        default: return false;
-        }
-}
-
 /* A str attribute, or NULL when absent or of another kind. */
 static const char *attr_str(struct build_ctx *bc, const struct pv *obj,
                             const char *name)
@@ -144,8 +132,8 @@ static int build_minmax(struct build_ctx *bc, const struct pv *obj,
         bool clip = build_attr_bool(bc, obj, "clip", false);
         const struct pv *fr = build_attr(bc, obj, "feature_range");
         if (clip && (!fr || (fr->kind != PV_TUPLE && fr->kind != PV_LIST) ||
-                     fr->u.seq.len != 2 || !pv_number(fr->u.seq.items[0], &lo) ||
-                     !pv_number(fr->u.seq.items[1], &hi)))
+                     fr->u.seq.len != 2 || !build_pv_number(fr->u.seq.items[0], &lo) ||
+                     !build_pv_number(fr->u.seq.items[1], &hi)))
                 return build_fail(bc, -EINVAL, "MinMaxScaler.feature_range: expected a pair "
                                   "of numbers, found %s", pv_kind_name(fr));
         if ((rc = attr_vec(bc, obj, "scale_", false, &scale, &n)) < 0 ||
@@ -342,7 +330,7 @@ static int build_variance(struct build_ctx *bc, const struct pv *obj,
         size_t n = 0;
         bool *mask = NULL;
         int rc;
-        if (!pv_number(build_attr(bc, obj, "threshold"), &thr))
+        if (!build_pv_number(build_attr(bc, obj, "threshold"), &thr))
                 return build_fail(bc, -EINVAL, "VarianceThreshold.threshold: expected a "
                                   "number, found %s",
                                   pv_kind_name(build_attr(bc, obj, "threshold")));
@@ -449,11 +437,11 @@ static int default_is_l1(struct build_ctx *bc, const struct pv *est)
         const char *name = build_cls_name(est);
         const char *penalty = attr_str(bc, est, "penalty");
         double l1_ratio = 0.0;
-        bool has_ratio = pv_number(build_attr(bc, est, "l1_ratio"), &l1_ratio);
+        bool has_ratio = build_pv_number(build_attr(bc, est, "l1_ratio"), &l1_ratio);
         if ((penalty && strcmp(penalty, "l1") == 0) || strstr(name, "Lasso"))
                 return 1;
         double l1_ratio_fit = 0.0;
-        bool has_ratio_fit = pv_number(build_attr(bc, est, "l1_ratio_"), &l1_ratio_fit);
+        bool has_ratio_fit = build_pv_number(build_attr(bc, est, "l1_ratio_"), &l1_ratio_fit);
         if (strstr(name, "ElasticNet") && ((has_ratio && near_one(l1_ratio)) ||
                                            (has_ratio_fit && near_one(l1_ratio_fit)))) {
                 /* 1.2 matches any name containing ElasticNet; 1.9 only
@@ -571,7 +559,7 @@ static int build_from_model(struct build_ctx *bc, const struct pv *obj,
                                   "not stored, and predictd does not recompute it",
                                   build_cls_name(est));
         const struct pv *no = build_attr(bc, obj, "norm_order");
-        if (no && !pv_number(no, &order))
+        if (no && !build_pv_number(no, &order))
                 return build_fail(bc, -EINVAL, "SelectFromModel.norm_order: expected a "
                                   "number, found %s", pv_kind_name(no));
         if ((rc = build_attr_f64(bc, est, "coef_", 0, &coef, &rows, &n)) < 0)
@@ -616,7 +604,7 @@ static int build_from_model(struct build_ctx *bc, const struct pv *obj,
         } else if (t->kind == PV_STR) {
                 if ((rc = threshold_from_str(bc, t->u.s.data, scores, n, &thr)) < 0)
                         goto out;
-        } else if (!pv_number(t, &thr)) {
+        } else if (!build_pv_number(t, &thr)) {
                 rc = build_fail(bc, -ENOTSUP, "SelectFromModel.threshold: expected a number, "
                                 "None or a string, found %s", pv_kind_name(t));
                 goto out;
@@ -652,13 +640,14 @@ out:
 
 /* --- SimpleImputer, KBinsDiscretizer ------------------------------------- */
 
-/* SimpleImputer.statistics_: floats, or (strategy='constant' in recent
- * versions) an object array of Python numbers. */
+/* SimpleImputer.statistics_: floats, or an object array (strategy
+ * 'constant' in recent versions, or any fitted on object columns) of
+ * Python numbers and strings. */
 static int imputer_statistics(struct build_ctx *bc, const struct pv *obj,
                               double **out, size_t *n, bool *object)
 {
         const struct pv *v = build_attr(bc, obj, "statistics_");
-        if (!build_is_built_array(v) || v->u.arr->dtype->kind != 'O')
+        if (!build_is_built_array(v) || !strchr("OU", v->u.arr->dtype->kind))
                 return attr_vec(bc, obj, "statistics_", true, out, n);
         const struct pv_array *a = v->u.arr;
         if (a->ndim != 1 || a->count == 0)
@@ -671,12 +660,14 @@ static int imputer_statistics(struct build_ctx *bc, const struct pv *obj,
         if (!d)
                 return build_fail(bc, -ENOMEM, "out of memory for SimpleImputer");
         for (size_t j = 0; j < a->count; j++) {
-                const struct pv *e = a->objects[j];
-                if (!pv_number(e, &d[j]) || e->kind == PV_BOOL || isinf(d[j])) {
+                char what[64];
+                bool is_str = false;
+                snprintf(what, sizeof(what), "SimpleImputer.statistics_[%zu]", j);
+                if ((rc = build_array_cell(bc, a, j, what, &d[j], &is_str)) < 0 ||
+                    (!is_str && isinf(d[j]))) {
                         free(d);
-                        return build_fail(bc, -ENOTSUP, "SimpleImputer.statistics_[%zu]: "
-                                          "expected a finite number or NaN, found %s (only "
-                                          "numeric data is served)", j, pv_kind_name(e));
+                        return rc < 0 ? rc : build_fail(bc, -EINVAL, "%s: expected a finite "
+                                                        "number, NaN or a string", what);
                 }
         }
         *out = d;
@@ -734,9 +725,18 @@ static int build_imputer(struct build_ctx *bc, const struct pv *obj,
         struct model_error me;
         int rc;
         const struct pv *mv = build_attr(bc, obj, "missing_values");
-        if (!pv_number(mv, &missing) || mv->kind == PV_BOOL)
-                return build_fail(bc, -ENOTSUP, "SimpleImputer.missing_values: expected NaN or "
-                                  "a number, found %s", pv_kind_name(mv));
+        bool missing_nan = false;
+        if (mv && mv->kind == PV_STR) {
+                bool is_str;
+                if ((rc = build_pv_cell(bc, mv, "SimpleImputer.missing_values", &missing,
+                                        &is_str)) < 0)
+                        return rc;
+        } else if (!build_pv_number(mv, &missing) || mv->kind == PV_BOOL) {
+                return build_fail(bc, -ENOTSUP, "SimpleImputer.missing_values: expected NaN, "
+                                  "a number or a string, found %s", pv_kind_name(mv));
+        } else {
+                missing_nan = isnan(missing);
+        }
         const char *strategy = attr_str(bc, obj, "strategy");
         if (!strategy || (strcmp(strategy, "mean") && strcmp(strategy, "median") &&
                           strcmp(strategy, "most_frequent") && strcmp(strategy, "constant")))
@@ -761,7 +761,7 @@ static int build_imputer(struct build_ctx *bc, const struct pv *obj,
         if (build_attr_bool(bc, obj, "add_indicator", false) &&
             (rc = imputer_indicator(bc, obj, n, &ind, &n_ind)) < 0)
                 goto out;
-        rc = finish(bc, model_imputer_create(n, stats, isnan(missing), missing, keep_all, ind,
+        rc = finish(bc, model_imputer_create(n, stats, missing_nan, missing, keep_all, ind,
                                              n_ind, out, &me), &me);
 out:
         free(stats);
@@ -829,14 +829,36 @@ out:
 }
 
 
-/* --- encoders over numeric categories ------------------------------------ */
+/* --- encoders ------------------------------------------------------------- */
 
 #define MAX_ENC_CATEGORIES ((size_t)1 << 20)
 
-/* categories_ as back-to-back sorted doubles; string categories (object
- * or 'U' arrays) need an input path of their own and are refused. */
+/* categories_ as back-to-back cells: numbers (sorted, as scikit-learn
+ * keeps them) or, for a feature fitted on strings (object or 'U'
+ * arrays), string cells; kinds says which per feature. */
+struct categories {
+        size_t nf;
+        size_t *offsets;
+        double *cats;
+        uint8_t *kinds;
+        uint8_t *missing; /* per feature: 1 NaN category last, 2 None */
+        /* with infrequent categories (read_groups), else NULL */
+        int64_t *group;
+        uint8_t *infrequent;
+};
+
+static void categories_free(struct categories *c)
+{
+        free(c->offsets);
+        free(c->cats);
+        free(c->kinds);
+        free(c->missing);
+        free(c->group);
+        free(c->infrequent);
+}
+
 static int read_categories(struct build_ctx *bc, const struct pv *obj, const char *cls,
-                           size_t **offsets_out, double **cats_out, size_t *nf_out)
+                           struct categories *out)
 {
         const struct pv *cl = NULL;
         int rc = build_need_attr(bc, obj, "categories_", &cl);
@@ -851,49 +873,70 @@ static int read_categories(struct build_ctx *bc, const struct pv *obj, const cha
                 if (!build_is_built_array(a) || a->u.arr->ndim != 1)
                         return build_fail(bc, -EINVAL, "%s.categories_[%zu]: expected a 1-D "
                                           "array, found %s", cls, j, pv_kind_name(a));
-                if (!strchr("fiub", a->u.arr->dtype->kind))
+                if (!strchr("fiubUO", a->u.arr->dtype->kind))
                         return build_fail(bc, -EINVAL,
-                                          "%s.categories_[%zu]: string categories are not "
-                                          "supported yet (expected numbers, found dtype "
-                                          "kind '%c')", cls, j, a->u.arr->dtype->kind);
+                                          "%s.categories_[%zu]: expected numbers or strings, "
+                                          "found dtype kind '%c'", cls, j,
+                                          a->u.arr->dtype->kind);
                 total += a->u.arr->count;
                 if (total > MAX_ENC_CATEGORIES)
                         return build_fail(bc, -E2BIG, "%s: more than %zu categories in all",
                                           cls, MAX_ENC_CATEGORIES);
         }
         if ((rc = build_check_n_features(bc, obj, nf)) < 0 ||
-            (rc = build_charge(bc, (nf + 1) * sizeof(size_t) + total * sizeof(double),
+            (rc = build_charge(bc, (nf + 1) * sizeof(size_t) + total * sizeof(double) + nf,
                                cls)) < 0)
                 return rc;
         size_t *offsets = malloc((nf + 1) * sizeof(size_t));
         double *cats = malloc((total ? total : 1) * sizeof(double));
-        if (!offsets || !cats) {
-                free(offsets);
-                free(cats);
-                return build_fail(bc, -ENOMEM, "out of memory for %s categories", cls);
+        uint8_t *kinds = calloc(nf, 1), *missing = calloc(nf, 1);
+        if (!offsets || !cats || !kinds || !missing) {
+                rc = build_fail(bc, -ENOMEM, "out of memory for %s categories", cls);
+                goto fail;
         }
         offsets[0] = 0;
         for (size_t j = 0; j < nf; j++) {
                 const struct pv_array *a = cl->u.seq.items[j]->u.arr;
+                size_t n_str = 0;
                 for (size_t k = 0; k < a->count; k++) {
-                        double v;
-                        if (!numpy_get_f64(a->dtype, a->data + k * a->dtype->itemsize, &v) ||
-                            !isfinite(v)) {
-                                free(offsets);
-                                free(cats);
-                                return build_fail(bc, -EINVAL,
-                                                  "%s.categories_[%zu][%zu]: expected a finite "
-                                                  "number (missing-value categories are not "
-                                                  "supported)", cls, j, k);
+                        char what[96];
+                        bool is_str = false;
+                        double *v = &cats[offsets[j] + k];
+                        snprintf(what, sizeof(what), "%s.categories_[%zu][%zu]", cls, j, k);
+                        const struct pv *o = a->objects ? a->objects[k] : NULL;
+                        if (o && o->kind == PV_NONE) {
+                                *v = NAN;
+                                missing[j] = 2;
+                        } else if ((rc = build_array_cell(bc, a, k, what, v, &is_str)) < 0) {
+                                goto fail;
+                        } else if (!is_str && isnan(*v)) {
+                                missing[j] = 1;
                         }
-                        cats[offsets[j] + k] = v;
+                        n_str += is_str;
+                        if (!is_str && !isfinite(*v) && (k + 1 != a->count || !missing[j])) {
+                                rc = build_fail(bc, -EINVAL, "%s: expected a finite number or "
+                                                "a string (a missing value, NaN or None, only "
+                                                "as the last category)", what);
+                                goto fail;
+                        }
                 }
+                if (n_str && n_str + (missing[j] != 0) != a->count) {
+                        rc = build_fail(bc, -EINVAL, "%s.categories_[%zu]: expected all "
+                                        "strings or all numbers, found both", cls, j);
+                        goto fail;
+                }
+                kinds[j] = n_str ? MODEL_COLUMN_STRING : MODEL_COLUMN_NUMBER;
                 offsets[j + 1] = offsets[j] + a->count;
         }
-        *offsets_out = offsets;
-        *cats_out = cats;
-        *nf_out = nf;
+        *out = (struct categories){ .nf = nf, .offsets = offsets, .cats = cats,
+                                    .kinds = kinds, .missing = missing };
         return 0;
+fail:
+        free(offsets);
+        free(cats);
+        free(kinds);
+        free(missing);
+        return rc;
 }
 
 /* With infrequent categories (_infrequent_enabled), each category's code
@@ -901,9 +944,10 @@ static int read_categories(struct build_ctx *bc, const struct pv *obj, const cha
  * feature, or None for a feature without infrequent categories. *out
  * stays NULL without them. */
 static int read_groups(struct build_ctx *bc, const struct pv *obj, const char *cls,
-                       const size_t *offsets, size_t nf, int64_t **out)
+                       struct categories *c)
 {
-        *out = NULL;
+        const size_t *offsets = c->offsets;
+        size_t nf = c->nf;
         if (!build_attr_bool(bc, obj, "_infrequent_enabled", false))
                 return 0;
         const struct pv *ml = NULL;
@@ -913,10 +957,10 @@ static int read_groups(struct build_ctx *bc, const struct pv *obj, const char *c
         if (ml->kind != PV_LIST || ml->u.seq.len != nf)
                 return build_fail(bc, -EINVAL, "%s._default_to_infrequent_mappings: expected a "
                                   "list of %zu entries, found %s", cls, nf, pv_kind_name(ml));
-        if ((rc = build_charge(bc, offsets[nf] * sizeof(int64_t), cls)) < 0)
+        if ((rc = build_charge(bc, offsets[nf] * sizeof(int64_t) + nf, cls)) < 0)
                 return rc;
-        int64_t *g = malloc((offsets[nf] ? offsets[nf] : 1) * sizeof(int64_t));
-        if (!g)
+        int64_t *g = c->group = malloc((offsets[nf] ? offsets[nf] : 1) * sizeof(int64_t));
+        if (!g || !(c->infrequent = calloc(nf, 1)))
                 return build_fail(bc, -ENOMEM, "out of memory for %s", cls);
         for (size_t j = 0; j < nf; j++) {
                 const struct pv *a = ml->u.seq.items[j];
@@ -925,23 +969,19 @@ static int read_groups(struct build_ctx *bc, const struct pv *obj, const char *c
                         g[offsets[j] + k] = (int64_t)k;
                 if (a->kind == PV_NONE)
                         continue;
+                c->infrequent[j] = 1;
                 if (!build_is_built_array(a) || a->u.arr->ndim != 1 || a->u.arr->count != nc ||
-                    !strchr("iu", a->u.arr->dtype->kind)) {
-                        free(g);
+                    !strchr("iu", a->u.arr->dtype->kind))
                         return build_fail(bc, -EINVAL, "%s._default_to_infrequent_mappings[%zu]: "
                                           "expected None or %zu ints, found %s", cls, j, nc,
                                           pv_kind_name(a));
-                }
                 for (size_t k = 0; k < nc; k++)
                         if (!numpy_get_i64(a->u.arr->dtype,
                                            a->u.arr->data + k * a->u.arr->dtype->itemsize,
-                                           &g[offsets[j] + k])) {
-                                free(g);
+                                           &g[offsets[j] + k]))
                                 return build_fail(bc, -EINVAL, "%s: a category mapping out "
                                                   "of range", cls);
-                        }
         }
-        *out = g;
         return 0;
 }
 
@@ -987,9 +1027,8 @@ static int read_drop(struct build_ctx *bc, const struct pv *obj, size_t nf, int6
 
 static int build_onehot(struct build_ctx *bc, const struct pv *obj, struct model **out)
 {
-        size_t *offsets = NULL, nf = 0;
-        double *cats = NULL;
-        int64_t *drop = NULL, *group = NULL;
+        struct categories c = { 0 };
+        int64_t *drop = NULL;
         struct model_error me;
         const struct pv *hu = build_attr(bc, obj, "handle_unknown");
         enum model_unknown unknown;
@@ -1004,62 +1043,81 @@ static int build_onehot(struct build_ctx *bc, const struct pv *obj, struct model
                 return build_fail(bc, -EINVAL, "OneHotEncoder.handle_unknown: expected 'error', "
                                   "'ignore' or 'infrequent_if_exist', found %s",
                                   hu->kind == PV_STR ? hu->u.s.data : pv_kind_name(hu));
-        if ((rc = read_categories(bc, obj, "OneHotEncoder", &offsets, &cats, &nf)) < 0 ||
-            (rc = read_drop(bc, obj, nf, &drop)) < 0 ||
-            (rc = read_groups(bc, obj, "OneHotEncoder", offsets, nf, &group)) < 0)
+        if ((rc = read_categories(bc, obj, "OneHotEncoder", &c)) < 0 ||
+            (rc = read_drop(bc, obj, c.nf, &drop)) < 0 ||
+            (rc = read_groups(bc, obj, "OneHotEncoder", &c)) < 0)
                 goto out;
-        if (drop && group) {
+        if (drop && c.group) {
                 /* 1.2 and 1.4+ index drop_idx_ differently once categories
                  * are grouped; not served until both are checked */
                 rc = build_fail(bc, -EINVAL, "OneHotEncoder: drop together with infrequent "
                                 "categories is not supported yet");
                 goto out;
         }
-        rc = model_encoder_create(true, nf, offsets, cats, drop, group, unknown, 0.0, out, &me);
+        struct model_encoder_params p = {
+                .onehot = true, .n_features = c.nf, .offsets = c.offsets, .cats = c.cats,
+                .kinds = c.kinds, .missing = c.missing, .drop = drop, .group = c.group,
+                .infrequent = c.infrequent, .unknown = unknown,
+        };
+        rc = model_encoder_create(&p, out, &me);
         if (rc < 0)
                 build_model_error(bc, rc, &me);
 out:
-        free(offsets);
-        free(cats);
+        categories_free(&c);
         free(drop);
-        free(group);
         return rc;
+}
+
+/* unknown_value and encoded_missing_value: an int or NaN. */
+static int ordinal_code(struct build_ctx *bc, const struct pv *obj, const char *name,
+                        double *out)
+{
+        const struct pv *v = build_attr(bc, obj, name);
+        if (v && v->kind == PV_INT)
+                *out = (double)v->u.i;
+        else if (v && v->kind == PV_FLOAT && (isnan(v->u.f) || isfinite(v->u.f)))
+                *out = v->u.f;
+        else
+                return build_fail(bc, -EINVAL, "OrdinalEncoder.%s: expected an int or NaN, "
+                                  "found %s", name, pv_kind_name(v));
+        return 0;
 }
 
 static int build_ordinal(struct build_ctx *bc, const struct pv *obj, struct model **out)
 {
-        size_t *offsets = NULL, nf = 0;
-        double *cats = NULL, uv = 0.0;
-        int64_t *group = NULL;
+        struct categories c = { 0 };
+        double uv = 0.0, mv = NAN;
         struct model_error me;
         const struct pv *hu = build_attr(bc, obj, "handle_unknown");
         enum model_unknown unknown = MODEL_UNKNOWN_ERROR;
         int rc;
         if (hu && pv_is_str(hu, "use_encoded_value")) {
-                const struct pv *v = build_attr(bc, obj, "unknown_value");
                 unknown = MODEL_UNKNOWN_IGNORE;
-                if (v && v->kind == PV_INT)
-                        uv = (double)v->u.i;
-                else if (v && v->kind == PV_FLOAT && (isnan(v->u.f) || isfinite(v->u.f)))
-                        uv = v->u.f;
-                else
-                        return build_fail(bc, -EINVAL, "OrdinalEncoder.unknown_value: expected "
-                                          "an int or NaN, found %s", pv_kind_name(v));
+                if ((rc = ordinal_code(bc, obj, "unknown_value", &uv)) < 0)
+                        return rc;
         } else if (hu && !pv_is_str(hu, "error")) {
                 return build_fail(bc, -EINVAL, "OrdinalEncoder.handle_unknown: expected 'error' "
                                   "or 'use_encoded_value', found %s",
                                   hu->kind == PV_STR ? hu->u.s.data : pv_kind_name(hu));
         }
-        if ((rc = read_categories(bc, obj, "OrdinalEncoder", &offsets, &cats, &nf)) < 0 ||
-            (rc = read_groups(bc, obj, "OrdinalEncoder", offsets, nf, &group)) < 0)
+        if ((rc = read_categories(bc, obj, "OrdinalEncoder", &c)) < 0 ||
+            (rc = read_groups(bc, obj, "OrdinalEncoder", &c)) < 0)
                 goto out;
-        rc = model_encoder_create(false, nf, offsets, cats, NULL, group, unknown, uv, out, &me);
+        /* from 1.1 a NaN category encodes as encoded_missing_value */
+        if (build_attr(bc, obj, "encoded_missing_value") &&
+            (rc = ordinal_code(bc, obj, "encoded_missing_value", &mv)) < 0)
+                goto out;
+        struct model_encoder_params p = {
+                .onehot = false, .n_features = c.nf, .offsets = c.offsets, .cats = c.cats,
+                .kinds = c.kinds, .missing = c.missing, .group = c.group,
+                .infrequent = c.infrequent, .unknown = unknown,
+                .unknown_value = uv, .missing_value = mv,
+        };
+        rc = model_encoder_create(&p, out, &me);
         if (rc < 0)
                 build_model_error(bc, rc, &me);
 out:
-        free(offsets);
-        free(cats);
-        free(group);
+        categories_free(&c);
         return rc;
 }
 

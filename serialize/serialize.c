@@ -534,8 +534,11 @@ int serialize_load_buffer(const uint8_t *data, size_t len,
 
         struct build_ctx bc = { .lim = lim, .err = err };
         rc = build_estimator(&bc, est, &model);
-        if (rc < 0)
+        if (rc < 0) {
+                model_strings_free(bc.strings);
                 goto fail;
+        }
+        model_attach_strings(model, bc.strings);
         snprintf(info->sklearn_version, sizeof(info->sklearn_version), "%s",
                  bc.sklearn_version);
         if (features && features->kind != PV_NONE) {

@@ -201,6 +201,9 @@ struct build_ctx {
         size_t lookups;     /* dict entries scanned: bounds the work a graph
                              * of shared references can cause */
         char sklearn_version[32];
+        /* the strings the model compares (string categories), attached
+         * to the outermost model when it is built */
+        struct model_strings *strings;
 };
 
 /* Builds the estimator object v into a model. */

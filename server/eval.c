@@ -1,7 +1,8 @@
 /* eval.c - `predictd eval PATH`: every method of a model over rows read as
  * JSON from stdin, printed as JSON. It is how the tests compare methods the
- * HTTP API does not expose yet (decision_function, transform) with
- * scikit-learn, through the same loader and model core the server uses. */
+ * HTTP API does not expose yet (decision_function, transform,
+ * score_samples) with scikit-learn, through the same loader and model core
+ * the server uses. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -74,8 +75,8 @@ static void put_matrix(struct out_buf *b, const double *v, size_t rows,
         out_str(b, "]");
 }
 
-static int read_rows(const char *text, size_t len, size_t nf, double **X,
-                     size_t *rows)
+static int read_rows(const struct model *m, const char *text, size_t len, size_t nf,
+                     double **X, size_t *rows)
 {
         cJSON *root = cJSON_ParseWithLength(text, len);
         const cJSON *inst = cJSON_GetObjectItemCaseSensitive(root, "instances");
@@ -99,8 +100,12 @@ static int read_rows(const char *text, size_t len, size_t nf, double **X,
                 const cJSON *v;
                 cJSON_ArrayForEach(v, row) {
                         /* null is NaN here, so models that take missing
-                         * values can be exercised */
-                        x[i * nf + j++] = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+                         * values can be exercised; strings are cells */
+                        x[i * nf + j++] = cJSON_IsNumber(v) ? v->valuedouble
+                                          : cJSON_IsString(v)
+                                                  ? model_string_value(m, v->valuestring,
+                                                                       strlen(v->valuestring))
+                                                  : NAN;
                 }
                 i++;
         }
@@ -140,7 +145,7 @@ int server_eval(const char *path)
         size_t widest = nc > no ? nc : no;
         widest = widest > dw ? widest : dw;
         widest = widest > tw ? widest : tw;
-        if (!(text = read_stdin(&len)) || read_rows(text, len, nf, &X, &rows) < 0)
+        if (!(text = read_stdin(&len)) || read_rows(model, text, len, nf, &X, &rows) < 0)
                 goto out;
         buf = malloc((rows ? rows : 1) * (widest ? widest : 1) * sizeof(double));
         idx = malloc((rows ? rows : 1) * sizeof(size_t));
@@ -182,6 +187,12 @@ int server_eval(const char *path)
                         goto model_error;
                 FIELD("decision_function");
                 put_matrix(&b, buf, rows, dw);
+        }
+        if (model_has_score_samples(model)) {
+                if (model_score_samples(model, X, rows, buf, &me) < 0)
+                        goto model_error;
+                FIELD("score_samples");
+                put_matrix(&b, buf, rows, 1);
         }
         if (tw) {
                 if (model_transform(model, X, rows, buf, &me) < 0)

@@ -101,9 +101,13 @@ const char *json_type_name(const cJSON *v)
 int predict_read_cell(const struct served_model *sm, size_t col, const cJSON *v,
                       double *x, const char *where, const char *column, struct reply *r)
 {
-        (void)col;
+        enum model_column_kind kind = model_column_kind(sm->model, col);
+        if (cJSON_IsString(v) && kind != MODEL_COLUMN_NUMBER) {
+                *x = model_string_value(sm->model, v->valuestring, strlen(v->valuestring));
+                return 0;
+        }
         if (cJSON_IsNull(v)) {
-                if (sm->accepts_nan) {
+                if (sm->accepts_nan || kind != MODEL_COLUMN_NUMBER) {
                         *x = NAN;
                         return 0;
                 }
@@ -111,6 +115,11 @@ int predict_read_cell(const struct served_model *sm, size_t col, const cJSON *v,
                             "%s%s: null (a missing value) is not accepted by this model, "
                             "which was not fitted to handle missing values; expected a number",
                             where, column);
+                return -EINVAL;
+        }
+        if (kind == MODEL_COLUMN_STRING) {
+                reply_error(r, 400, "%s%s: expected a string (a category), got %s", where,
+                            column, json_type_name(v));
                 return -EINVAL;
         }
         if (!cJSON_IsNumber(v)) {
@@ -125,6 +134,22 @@ int predict_read_cell(const struct served_model *sm, size_t col, const cJSON *v,
         }
         *x = v->valuedouble;
         return 0;
+}
+
+/* A model's refusal: 400 for input it refuses (naming the input column
+ * when the model says which), 500 otherwise. */
+void reply_model_error(const struct served_model *sm, int rc,
+                       const struct model_error *me, struct reply *r)
+{
+        unsigned status = rc == -EINVAL ? 400 : 500;
+        const struct serialize_info *info = sm->info;
+        if (rc != -EINVAL || me->column >= sm->n_features)
+                reply_error(r, status, "%s", me->message);
+        else if (info->n_feature_names)
+                reply_error(r, status, "column '%.100s': %s",
+                            info->feature_names[me->column], me->message);
+        else
+                reply_error(r, status, "column %zu: %s", me->column, me->message);
 }
 
 /* Reads one row into x: an array of numbers in column order, or, for a
@@ -217,12 +242,12 @@ static void predict_regression(const struct served_model *sm, const double *X,
                                size_t rows, bool single, double *vals,
                                struct reply *r)
 {
-        struct model_error me;
+        struct model_error me = { .column = MODEL_NO_COLUMN };
         size_t no = sm->n_outputs;
         struct out_buf b = { 0 };
         int rc = model_predict_values(sm->model, X, rows, vals, &me);
         if (rc < 0) {
-                reply_error(r, rc == -EINVAL ? 400 : 500, "%s", me.message);
+                reply_model_error(sm, rc, &me, r);
                 return;
         }
         for (size_t i = 0; i < rows * no; i++) {
@@ -343,10 +368,10 @@ static void answer_rows(const struct served_model *sm, const double *X, size_t r
                 predict_regression(sm, X, rows, single, proba, r);
                 goto out;
         }
-        struct model_error me;
+        struct model_error me = { .column = MODEL_NO_COLUMN };
         int rc = model_predict(sm->model, X, rows, idx, proba, &me);
         if (rc < 0) {
-                reply_error(r, rc == -EINVAL ? 400 : 500, "%s", me.message);
+                reply_model_error(sm, rc, &me, r);
                 goto out;
         }
         /* Finite inputs can still overflow the math (exp of 1e308); JSON

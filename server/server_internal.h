@@ -10,6 +10,7 @@
 
 struct config;
 struct model;
+struct model_error;
 struct serialize_info;
 struct server_model_spec;
 
@@ -63,6 +64,11 @@ void reply_take(struct reply *r, struct out_buf *b);
 
 /* "a number", "a string", "null", ... for messages. */
 const char *json_type_name(const cJSON *v);
+
+/* A model's refusal: 400 for input it refuses (naming the input column
+ * when the model says which), 500 otherwise. */
+void reply_model_error(const struct served_model *sm, int rc,
+                       const struct model_error *me, struct reply *r);
 
 /* Sets r to {"error": message} with the given status. */
 void reply_error(struct reply *r, unsigned status, const char *fmt, ...)

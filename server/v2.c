@@ -7,7 +7,8 @@
  * datatypes, or BYTES). Every element goes through predict_read_cell, the
  * one place that turns a JSON value into what the model reads. Outputs
  * are named after the scikit-learn methods, as MLServer's runtime names
- * them: predict, predict_proba, decision_function, transform. */
+ * them: predict, predict_proba, decision_function, score_samples,
+ * transform. */
 #include <errno.h>
 #include <float.h>
 #include <math.h>
@@ -25,10 +26,12 @@
 #include "server.h"
 #include "server_internal.h"
 
-enum v2_output { OUT_PREDICT, OUT_PROBA, OUT_DECISION, OUT_TRANSFORM, N_OUTPUTS };
+enum v2_output {
+        OUT_PREDICT, OUT_PROBA, OUT_DECISION, OUT_SCORE, OUT_TRANSFORM, N_OUTPUTS
+};
 
 static const char *const output_names[N_OUTPUTS] = {
-        "predict", "predict_proba", "decision_function", "transform",
+        "predict", "predict_proba", "decision_function", "score_samples", "transform",
 };
 
 /* Values per row of output k (0: the model has no such output), and
@@ -47,6 +50,9 @@ static size_t output_width(const struct served_model *sm, enum v2_output k, bool
                 *flat = w == 1; /* as scikit-learn's binary decision_function */
                 return w;
         }
+        case OUT_SCORE:
+                *flat = true;
+                return model_has_score_samples(sm->model) ? 1 : 0;
         case OUT_TRANSFORM:
                 return model_transform_width(sm->model);
         default:
@@ -155,11 +161,19 @@ void v2_model_metadata(const struct served_set *set, const struct served_entry *
         cJSON_AddStringToObject(o, "platform", "sklearn");
         if (info->n_feature_names) {
                 for (size_t j = 0; j < info->n_feature_names; j++)
-                        cJSON_AddItemToArray(inputs, metadata_tensor(info->feature_names[j],
-                                                                     "FP64", 1, true));
+                        cJSON_AddItemToArray(inputs, metadata_tensor(
+                                info->feature_names[j],
+                                model_column_kind(sm->model, j) == MODEL_COLUMN_STRING ? "BYTES"
+                                                                                       : "FP64",
+                                1, true));
         } else {
-                cJSON_AddItemToArray(inputs, metadata_tensor("input-0", "FP64", sm->n_features,
-                                                             false));
+                /* one datatype for the whole tensor: BYTES when no column
+                 * reads numbers */
+                bool strings = model_takes_strings(sm->model);
+                for (size_t j = 0; j < sm->n_features && strings; j++)
+                        strings = model_column_kind(sm->model, j) != MODEL_COLUMN_NUMBER;
+                cJSON_AddItemToArray(inputs, metadata_tensor("input-0", strings ? "BYTES" : "FP64",
+                                                             sm->n_features, false));
         }
         cJSON_AddItemToObject(o, "inputs", inputs);
         for (int k = 0; k < N_OUTPUTS; k++) {
@@ -638,7 +652,7 @@ void v2_infer(const struct served_entry *e, const struct served_model *sm,
         size_t *idx = NULL, rows = 0, n_want = 0;
         enum v2_output want[N_OUTPUTS];
         struct out_buf b = { 0 };
-        struct model_error me;
+        struct model_error me = { .column = MODEL_NO_COLUMN };
         cJSON *root = predict_parse_body(
                 body, len, "an inference request object {\"inputs\": [...]}", r);
         if (!root)
@@ -689,10 +703,12 @@ void v2_infer(const struct served_entry *e, const struct served_model *sm,
         }
         if (rc == 0 && vals[OUT_DECISION])
                 rc = model_decision_function(sm->model, X, rows, vals[OUT_DECISION], &me);
+        if (rc == 0 && vals[OUT_SCORE])
+                rc = model_score_samples(sm->model, X, rows, vals[OUT_SCORE], &me);
         if (rc == 0 && vals[OUT_TRANSFORM])
                 rc = model_transform(sm->model, X, rows, vals[OUT_TRANSFORM], &me);
         if (rc < 0) {
-                reply_error(r, rc == -EINVAL ? 400 : 500, "%s", me.message);
+                reply_model_error(sm, rc, &me, r);
                 goto out;
         }
 

@@ -1,9 +1,10 @@
 """What the encoders refuse, and that they say why.
 
-Numeric categories are served; a value that is none of them is an error
-naming the column when handle_unknown='error'. String categories, NaN
-categories, and drop combined with infrequent categories are refused at
-load time.
+A value that is none of the categories is an error naming the column
+when handle_unknown='error' (numbers and strings never match each other);
+a NaN category matches null; drop combined with infrequent categories is
+refused at load time. Parity over string categories is in the matrix
+(tests/fixtures/matrix/cases_strings.py).
 """
 import json
 
@@ -39,11 +40,20 @@ def test_nan_input_is_unknown(tmp_path):
     assert got == enc.transform(np.array([[np.nan, 1]])).tolist() == [[-3.0, 0.0]]
 
 
-def test_string_categories_refused(tmp_path):
+def test_number_in_string_column_is_unknown(tmp_path):
+    """A number is none of a string feature's categories, even when it
+    equals a string's internal code."""
     enc = OneHotEncoder().fit(np.array([["a"], ["b"]], dtype=object))
     p = eval_file(dump(tmp_path, enc), [[0]])
     assert p.returncode != 0
-    assert "string categories are not supported yet" in p.stderr
+    assert "found the number 0" in p.stderr and "column 0" in p.stderr
+
+
+def test_unknown_string_error_names_column(tmp_path):
+    enc = OrdinalEncoder().fit(np.array([["a", "x"], ["b", "y"]], dtype=object))
+    p = eval_file(dump(tmp_path, enc), [["a", "x"], ["b", "z"]])
+    assert p.returncode != 0
+    assert "row 1, column 1" in p.stderr and "an unknown string" in p.stderr
 
 
 def test_drop_with_infrequent_categories_refused(tmp_path):
@@ -54,8 +64,11 @@ def test_drop_with_infrequent_categories_refused(tmp_path):
     assert "drop together with infrequent categories is not supported yet" in p.stderr
 
 
-def test_nan_category_refused(tmp_path):
-    enc = OrdinalEncoder().fit(np.array([[0.0], [np.nan], [1.0]]))
-    p = eval_file(dump(tmp_path, enc), [[0]])
-    assert p.returncode != 0
-    assert "missing-value categories are not supported" in p.stderr
+def test_nan_category_matches_null(tmp_path):
+    """NaN seen in fit is a category; null (NaN) finds it, and the ordinal
+    encoder writes encoded_missing_value for it, as scikit-learn does."""
+    enc = OrdinalEncoder(encoded_missing_value=-7).fit(np.array([[0.0], [np.nan], [1.0]]))
+    p = eval_file(dump(tmp_path, enc), [[None], [1], [0]])
+    assert p.returncode == 0, p.stderr
+    want = enc.transform(np.array([[np.nan], [1.0], [0.0]])).ravel().tolist()  # eval prints one column flat
+    assert json.loads(p.stdout)["transform"] == want

@@ -1,44 +1,17 @@
-"""SVMs beyond the matrix: OneClassSVM (whose score_samples the eval
-output does not carry, so it is compared here on predict and
-decision_function against live scikit-learn), and SVMs whose fitted state
-is broken or unsupported, refused at load time with the reason."""
-import json
-import pickle
-import subprocess
-
+"""SVMs beyond the matrix: those whose fitted state is broken or
+unsupported, refused at load time with the reason. (Parity, OneClassSVM's
+score_samples included, is the matrix's job.)"""
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn.datasets import load_iris
 from sklearn.svm import SVC, SVR, OneClassSVM
 
-from conftest import BIN, assert_refused
+from conftest import assert_refused
 
 
 def _iris():
     return load_iris(return_X_y=True)
-
-
-def _eval(path, X):
-    p = subprocess.run([BIN, "eval", path], input=json.dumps({"instances": X.tolist()}),
-                       capture_output=True, text=True, timeout=60)
-    assert p.returncode == 0, p.stderr
-    return json.loads(p.stdout)
-
-
-@pytest.mark.parametrize("kernel", ["linear", "rbf", "poly", "sigmoid"])
-def test_oneclass_svm_matches_sklearn(kernel, tmp_path):
-    X, _ = _iris()
-    m = OneClassSVM(kernel=kernel, nu=0.2, gamma=0.1, coef0=0.5).fit(X)
-    rows = np.vstack([X[::6], X[:3] * 4.0, X[:2] * -2.0])
-    path = str(tmp_path / "ocsvm.pkl")
-    with open(path, "wb") as f:
-        pickle.dump(m, f)
-    got = _eval(path, rows)
-    assert got["predict"] == m.predict(rows).astype(float).tolist()
-    want = m.decision_function(rows)
-    assert np.allclose(got["decision_function"], want, rtol=1e-9, atol=1e-12)
-    assert set(got["predict"]) == {1.0, -1.0}
 
 
 def svc_precomputed():
@@ -87,6 +60,20 @@ def svc_poly_degree_huge():
     return m, ["SVC.degree"]
 
 
+def ocsvm_offset_two_values():
+    X, _ = _iris()
+    m = OneClassSVM().fit(X)
+    m.offset_ = np.array([1.0, 2.0])
+    return m, ["OneClassSVM.offset_", "expected 1 value, found 2"]
+
+
+def ocsvm_offset_infinite():
+    X, _ = _iris()
+    m = OneClassSVM().fit(X)
+    m.offset_ = np.array([np.inf])
+    return m, ["OneClassSVM.offset_"]
+
+
 def svc_break_ties_with_ovo():
     X, y = _iris()
     return SVC(break_ties=True, decision_function_shape="ovo").fit(X, y), [
@@ -94,7 +81,8 @@ def svc_break_ties_with_ovo():
 
 
 CASES = [svc_break_ties_with_ovo, svc_precomputed, svc_sparse_fit, svc_n_support_wrong_sum, svc_dual_coef_shape,
-         svr_infinite_support_vector, svc_probability_pairs_short, svc_poly_degree_huge]
+         svr_infinite_support_vector, svc_probability_pairs_short, svc_poly_degree_huge,
+         ocsvm_offset_two_values, ocsvm_offset_infinite]
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.__name__)

@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_iris
 from sklearn.feature_selection import SelectFromModel, SelectKBest, f_classif
-from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import KBinsDiscretizer, MinMaxScaler, PolynomialFeatures
@@ -72,10 +71,6 @@ REFUSED = [
     ("kbins_unknown_encode",
      lambda X, y: _set(KBinsDiscretizer(n_bins=3).fit(X), encode="binary"),
      "expected 'ordinal', 'onehot' or 'onehot-dense', found binary"),
-    ("imputer_strings",
-     lambda X, y: SimpleImputer(strategy="most_frequent").fit(
-         np.array([["a", "b"], [np.nan, "b"], ["a", np.nan]], dtype=object)),
-     "only numeric data is served"),
 ]
 
 

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "model.h"
 #include "tap.h"
@@ -102,9 +103,10 @@ static bool onehot_drop_and_unknown(void)
         double X[4] = { 4, 20, 3, 10 }, out[8];
         struct model *m = NULL;
         struct model_error e;
-        EXPECT(model_encoder_create(true, 2, offsets, cats, drop, NULL, MODEL_UNKNOWN_IGNORE, 0,
-                                    &m,
-                                    &e) == 0);
+        struct model_encoder_params p = { .onehot = true, .n_features = 2,
+                                          .offsets = offsets, .cats = cats, .drop = drop,
+                                          .unknown = MODEL_UNKNOWN_IGNORE };
+        EXPECT(model_encoder_create(&p, &m, &e) == 0);
         EXPECT(model_transform_width(m) == 4);
         EXPECT(model_transform(m, X, 2, out, &e) == 0);
         /* row 0: 4 is category 2, column 1 after dropping category 1; 20 -> 1 */
@@ -122,8 +124,10 @@ static bool onehot_infrequent_group_takes_unknowns(void)
         int64_t group[4] = { 0, 2, 2, 1 }; /* 1 and 2 are infrequent */
         struct model *m = NULL;
         struct model_error e;
-        EXPECT(model_encoder_create(true, 1, offsets, cats, NULL, group,
-                                    MODEL_UNKNOWN_INFREQUENT, 0, &m, &e) == 0);
+        struct model_encoder_params p = { .onehot = true, .n_features = 1,
+                                          .offsets = offsets, .cats = cats, .group = group,
+                                          .unknown = MODEL_UNKNOWN_INFREQUENT };
+        EXPECT(model_encoder_create(&p, &m, &e) == 0);
         EXPECT(model_transform_width(m) == 3);
         EXPECT(model_transform(m, X, 3, out, &e) == 0);
         EXPECT(out[0] == 0 && out[1] == 0 && out[2] == 1); /* infrequent */
@@ -139,9 +143,9 @@ static bool ordinal_unknown_error_names_column(void)
         double cats[2] = { 1, 2 }, X[2] = { 2, 2.5 }, out[2];
         struct model *m = NULL;
         struct model_error e;
-        EXPECT(model_encoder_create(false, 1, offsets, cats, NULL, NULL, MODEL_UNKNOWN_ERROR, 0,
-                                    &m,
-                                    &e) == 0);
+        struct model_encoder_params p = { .n_features = 1, .offsets = offsets, .cats = cats,
+                                          .unknown = MODEL_UNKNOWN_ERROR };
+        EXPECT(model_encoder_create(&p, &m, &e) == 0);
         EXPECT(model_transform(m, X, 2, out, &e) == -EINVAL);
         EXPECT_CONTAINS(e.message, "row 1, column 0");
         EXPECT_CONTAINS(e.message, "found 2.5");
@@ -155,10 +159,71 @@ static bool encoder_unsorted_categories_refused(void)
         double cats[2] = { 2, 1 };
         struct model *m = NULL;
         struct model_error e;
-        EXPECT(model_encoder_create(false, 1, offsets, cats, NULL, NULL, MODEL_UNKNOWN_ERROR, 0,
-                                    &m,
-                                    &e) == -EINVAL);
+        struct model_encoder_params p = { .n_features = 1, .offsets = offsets, .cats = cats,
+                                          .unknown = MODEL_UNKNOWN_ERROR };
+        EXPECT(model_encoder_create(&p, &m, &e) == -EINVAL);
         EXPECT_CONTAINS(e.message, "increasing order");
+        return true;
+}
+
+/* Three strings interned; an encoder over two of them in categories_
+ * order that is not code order ("b" then "a"). */
+static bool string_categories_match_by_code(void)
+{
+        struct model_strings *t = model_strings_new();
+        double a, b, c, again;
+        EXPECT(t);
+        EXPECT(model_strings_intern(t, "a", 1, &a) == 0);
+        EXPECT(model_strings_intern(t, "b", 1, &b) == 0);
+        EXPECT(model_strings_intern(t, "c", 1, &c) == 0);
+        EXPECT(model_strings_intern(t, "a", 1, &again) == 0);
+        EXPECT(model_is_string_value(a) && !model_is_string_value(NAN) &&
+               !model_is_string_value(1.0));
+        EXPECT(memcmp(&a, &again, sizeof(a)) == 0);
+        size_t offsets[2] = { 0, 2 };
+        double cats[2] = { b, a }, out[5];
+        uint8_t kinds[1] = { MODEL_COLUMN_STRING };
+        struct model *m = NULL;
+        struct model_error e;
+        struct model_encoder_params p = { .onehot = false, .n_features = 1,
+                                          .offsets = offsets, .cats = cats, .kinds = kinds,
+                                          .unknown = MODEL_UNKNOWN_IGNORE,
+                                          .unknown_value = -1 };
+        EXPECT(model_encoder_create(&p, &m, &e) == 0);
+        model_attach_strings(m, t);
+        EXPECT(model_column_kind(m, 0) == MODEL_COLUMN_STRING);
+        double X[5] = { model_string_value(m, "a", 1), model_string_value(m, "b", 1), c,
+                        model_string_value(m, "zz", 2), 0.0 };
+        EXPECT(model_transform(m, X, 5, out, &e) == 0);
+        /* "a" is categories_[1], "b" [0]; "c" (known to the table, not to
+         * the encoder), a string never seen and a number are unknown */
+        EXPECT(out[0] == 1 && out[1] == 0 && out[2] == -1 && out[3] == -1 && out[4] == -1);
+        model_free(m);
+        return true;
+}
+
+/* An imputer over a string column hands its fill string on; a string
+ * marker of missing matches only that string. */
+static bool imputer_fills_strings(void)
+{
+        struct model_strings *t = model_strings_new();
+        double fill, marker, other, out[3];
+        EXPECT(t);
+        EXPECT(model_strings_intern(t, "missing", 7, &fill) == 0);
+        EXPECT(model_strings_intern(t, "", 0, &marker) == 0);
+        EXPECT(model_strings_intern(t, "x", 1, &other) == 0);
+        double stats[1] = { fill };
+        struct model *m = NULL;
+        struct model_error e;
+        EXPECT(model_imputer_create(1, stats, false, marker, false, NULL, 0, &m, &e) == 0);
+        double X[3] = { marker, other, NAN };
+        EXPECT(model_transform(m, X, 3, out, &e) == 0);
+        EXPECT(memcmp(&out[0], &fill, sizeof(fill)) == 0);
+        EXPECT(memcmp(&out[1], &other, sizeof(other)) == 0);
+        EXPECT(isnan(out[2]) && !model_is_string_value(out[2]));
+        EXPECT(model_column_kind(m, 0) == MODEL_COLUMN_STRING);
+        model_free(m);
+        model_strings_free(t);
         return true;
 }
 
@@ -166,4 +231,5 @@ TAP_MAIN(CASE(ct_parts_side_by_side_in_order), CASE(ct_column_out_of_range_refus
          CASE(union_width_mismatch_refused), CASE(target_minmax_inverse_applies),
          CASE(target_width_mismatch_refused), CASE(onehot_drop_and_unknown),
          CASE(onehot_infrequent_group_takes_unknowns),
-         CASE(ordinal_unknown_error_names_column), CASE(encoder_unsorted_categories_refused))
+         CASE(ordinal_unknown_error_names_column), CASE(encoder_unsorted_categories_refused),
+         CASE(string_categories_match_by_code), CASE(imputer_fills_strings))

@@ -264,6 +264,35 @@ static bool iforest_nan_routed_only_with_missing_go_to_left(void)
         return true;
 }
 
+/* One stump of 8 samples: score_samples is -2^(-depth / c(8)) with the
+ * leaf's depth (path length 2 plus its average path length, minus 1),
+ * and decision_function is score_samples - offset_, row by row. */
+static bool iforest_score_samples_is_decision_plus_offset(void)
+{
+        const struct model_tree_node nodes[3] = {
+                { 1, 2, 0, 0.5 }, { -1, -1, -2, -2.0 }, { -1, -1, -2, -2.0 },
+        };
+        const double pl[3] = { 1, 2, 2 }, apl[3] = { 0, 0, 1 };
+        struct model_iforest_tree t = { .n_features = 1, .n_nodes = 3, .nodes = nodes,
+                                        .path_length = pl, .avg_path_length = apl };
+        struct model *m = NULL;
+        struct model_error e;
+        double x[2] = { 0.0, 1.0 }, s[2], d[2];
+        EXPECT(model_iforest_create(1, &t, 1, 8, -0.375, &m, &e) == 0);
+        EXPECT(model_has_score_samples(m));
+        EXPECT(model_score_samples(m, x, 2, s, &e) == 0);
+        EXPECT(model_decision_function(m, x, 2, d, &e) == 0);
+        double c8 = model_iforest_average_path_length(8);
+        EXPECT(s[0] == -pow(2.0, -1.0 / c8) && s[1] == -pow(2.0, -2.0 / c8));
+        EXPECT(d[0] == s[0] + 0.375 && d[1] == s[1] + 0.375);
+        /* NaN is refused by score_samples too before 1.9 */
+        double nan_row = NAN;
+        EXPECT(model_score_samples(m, &nan_row, 1, s, &e) == -EINVAL);
+        EXPECT_CONTAINS(e.message, "NaN");
+        model_free(m);
+        return true;
+}
+
 static bool iforest_average_path_length_edges(void)
 {
         EXPECT(model_iforest_average_path_length(1) == 0.0);
@@ -286,4 +315,5 @@ TAP_MAIN(CASE(hgb_compares_in_float64),
          CASE(hgb_encoded_input_unknown_is_nan),
          CASE(iforest_feature_outside_x_refused),
          CASE(iforest_nan_routed_only_with_missing_go_to_left),
+         CASE(iforest_score_samples_is_decision_plus_offset),
          CASE(iforest_average_path_length_edges))

@@ -79,6 +79,78 @@ static bool svm_one_class_predicts_plus_and_minus_one(void)
         return true;
 }
 
+/* score_samples is decision_function + offset_ (here x - 0.5 + 0.25),
+ * and only with an offset; SVR has none. */
+static bool svm_one_class_score_samples_adds_offset(void)
+{
+        const double sv[1] = { 1.0 }, dual[1] = { 1.0 }, icpt[1] = { -0.5 };
+        const double offset = 0.25, bad = INFINITY;
+        struct model_svm_params p = {
+                .name = "OneClassSVM", .kind = MODEL_SVM_ONE_CLASS, .kernel = MODEL_SVM_LINEAR,
+                .n_sv = 1, .sv = sv, .dual_coef = dual, .intercept = icpt,
+        };
+        struct model *m = NULL;
+        struct model_error e;
+        double x[2] = { 0.0, 3.0 }, s[2] = { 7.0, 7.0 };
+        EXPECT(model_svm_create(&p, 1, NULL, 0, &m, &e) == 0);
+        EXPECT(!model_has_score_samples(m));
+        EXPECT(model_score_samples(m, x, 2, s, &e) == -ENOTSUP);
+        EXPECT_CONTAINS(e.message, "OneClassSVM has no score_samples");
+        EXPECT(s[0] == 7.0);
+        model_free(m);
+        p.offset = &offset;
+        EXPECT(model_svm_create(&p, 1, NULL, 0, &m, &e) == 0);
+        EXPECT(model_has_score_samples(m));
+        EXPECT(model_score_samples(m, x, 2, s, &e) == 0);
+        EXPECT(s[0] == -0.25 && s[1] == 2.75);
+        model_free(m);
+        p.offset = &bad;
+        m = NULL;
+        EXPECT(model_svm_create(&p, 1, NULL, 0, &m, &e) == -EINVAL && m == NULL);
+        EXPECT_CONTAINS(e.message, "offset must be finite");
+        p.kind = MODEL_SVM_SVR;
+        p.name = "SVR";
+        p.offset = &offset;
+        EXPECT(model_svm_create(&p, 1, NULL, 0, &m, &e) == 0);
+        EXPECT(!model_has_score_samples(m));
+        model_free(m);
+        return true;
+}
+
+/* Pipeline.score_samples: the transforms, then the last step's; a
+ * pipeline whose last step has none has none either. */
+static bool pipeline_score_samples_goes_through_last_step(void)
+{
+        const double sv[1] = { 1.0 }, dual[1] = { 1.0 }, icpt[1] = { -0.5 };
+        const double offset = 0.25, mean = 1.0, scale = 2.0;
+        struct model_svm_params p = {
+                .name = "OneClassSVM", .kind = MODEL_SVM_ONE_CLASS, .kernel = MODEL_SVM_LINEAR,
+                .n_sv = 1, .sv = sv, .dual_coef = dual, .intercept = icpt, .offset = &offset,
+        };
+        const char *names[2] = { "scale", "svm" };
+        struct model *steps[2] = { NULL, NULL }, *pipe = NULL;
+        struct model_error e;
+        double x[2] = { 1.0, 7.0 }, s[2];
+        EXPECT(model_scaler_create(1, &mean, &scale, &steps[0], &e) == 0);
+        EXPECT(model_svm_create(&p, 1, NULL, 0, &steps[1], &e) == 0);
+        EXPECT(model_pipeline_create(steps, names, 2, &pipe, &e) == 0);
+        EXPECT(model_has_score_samples(pipe));
+        EXPECT(model_score_samples(pipe, x, 2, s, &e) == 0);
+        /* (x - 1) / 2 is 0 and 3: 0 - 0.5 + 0.25 and 3 - 0.5 + 0.25 */
+        EXPECT(s[0] == -0.25 && s[1] == 2.75);
+        model_free(pipe);
+        p.kind = MODEL_SVM_SVR;
+        p.name = "SVR";
+        EXPECT(model_scaler_create(1, &mean, &scale, &steps[0], &e) == 0);
+        EXPECT(model_svm_create(&p, 1, NULL, 0, &steps[1], &e) == 0);
+        EXPECT(model_pipeline_create(steps, names, 2, &pipe, &e) == 0);
+        EXPECT(!model_has_score_samples(pipe));
+        EXPECT(model_score_samples(pipe, x, 2, s, &e) == -ENOTSUP);
+        EXPECT_CONTAINS(e.message, "Pipeline has no score_samples");
+        model_free(pipe);
+        return true;
+}
+
 static bool svm_three_class_probabilities_sum_to_one(void)
 {
         const double sv[3] = { -1.0, 0.0, 1.0 };
@@ -166,6 +238,8 @@ static bool knn_more_neighbours_than_samples_refused(void)
 TAP_MAIN(CASE(svm_n_support_not_summing_refused),
          CASE(svm_binary_decision_is_negated_libsvm_value),
          CASE(svm_one_class_predicts_plus_and_minus_one),
+         CASE(svm_one_class_score_samples_adds_offset),
+         CASE(pipeline_score_samples_goes_through_last_step),
          CASE(svm_three_class_probabilities_sum_to_one),
          CASE(knn_zero_distances_take_all_the_weight),
          CASE(knn_disagreeing_tie_at_k_refused),
