@@ -7,6 +7,8 @@ serve, laid out as Triton's (NAME/VERSION/model.pkl or model.joblib):
     iris_frame/1/model.pkl    StandardScaler + LogisticRegression fitted on a
                               DataFrame (named columns)
     iris_frame/2/model.pkl    the same with C=0.1
+    people/1/model.pkl        a DataFrame pipeline with a string column
+                              ("First Name", one-hot encoded) and "Age"
 
 Run it with Debian's interpreter (/usr/bin/python3), which has scikit-learn:
 
@@ -20,11 +22,14 @@ import pickle
 import sys
 
 import joblib
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_diabetes, load_iris
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_OUT = os.path.join(REPO, "models", "repo")
@@ -56,6 +61,16 @@ def main(argv):
         put(out, "iris_frame", version,
             Pipeline([("scale", StandardScaler()),
                       ("clf", LogisticRegression(C=c, max_iter=1000))]).fit(frame, iris.target))
+    rng = np.random.RandomState(0)
+    people = pd.DataFrame({
+        "First Name": rng.choice(["Joanne", "Michael", "Ana", "Kofi", "Mei"], 200),
+        "Age": rng.randint(16, 80, 200)})
+    group = np.where(people["Age"] + 10 * (people["First Name"] == "Mei") > 40,
+                     "senior", "junior")
+    put(out, "people", 1, Pipeline([
+        ("ct", ColumnTransformer([("name", OneHotEncoder(handle_unknown="ignore"), ["First Name"]),
+                                  ("age", StandardScaler(), ["Age"])])),
+        ("clf", LogisticRegression(max_iter=1000))]).fit(people, group))
     print("wrote", out)
     return 0
 

@@ -397,9 +397,9 @@ static int read_element(const struct served_model *sm, const struct tensor *t, s
         enum v2_dtype dt = dtypes[t->dt].dt;
         snprintf(where, sizeof(where), "input '%.100s'", t->name);
         if (dt == DT_BYTES) {
-                if (!cJSON_IsString(v)) {
-                        reply_error(r, 400, "%s%s: expected a string (datatype BYTES), got %s",
-                                    where, pos, json_type_name(v));
+                if (!cJSON_IsString(v) && !cJSON_IsNull(v)) {
+                        reply_error(r, 400, "%s%s: expected a string or null (datatype BYTES), "
+                                    "got %s", where, pos, json_type_name(v));
                         return -EINVAL;
                 }
         } else if (dt == DT_FP64 || dt == DT_FP32) {

@@ -3,8 +3,9 @@ models served by one process (issue 4).
 
 One server holds at once: a classifier with string labels ('species'), a
 regressor ('diabetes'), a Pipeline fitted on a DataFrame with named columns
-('frame'), the SVC of KServe's scikit-learn example ('sklearn-v2-iris') and,
-from a Triton-style --model-dir, a two-feature model in two versions ('pair').
+('frame'), a DataFrame pipeline with a string column ('people'), the SVC of
+KServe's scikit-learn example ('sklearn-v2-iris') and, from a Triton-style
+--model-dir, a two-feature model in two versions ('pair').
 Every number and label a test expects comes from scikit-learn on the same rows.
 
 The request bodies are the published examples of the protocols, reproduced
@@ -33,7 +34,8 @@ as test data (not code):
 - MLServer, "Content Types (and Codecs)"
   (https://docs.seldon.ai/mlserver/user-guide/content-type): a DataFrame
   sent as one input per column, "parameters": {"content_type": "pd"}, shape
-  [rows] each, BYTES and INT32 columns.
+  [rows] each, BYTES and INT32 columns: its "First Name"/"Age" request is
+  sent verbatim.
 - Triton, "Model Repository Extension"
   (https://github.com/triton-inference-server/server/blob/main/docs/protocol/extension_model_repository.md):
   POST v2/repository/index -> [{"name", "version", "state", "reason"}],
@@ -56,7 +58,8 @@ from sklearn.datasets import load_diabetes, load_iris
 from sklearn.ensemble import GradientBoostingRegressor, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.compose import ColumnTransformer
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
 from conftest import BIN, LISTEN_RE, Server
@@ -106,6 +109,18 @@ def models(tmp_path_factory):
     joblib.dump(pair2, str(d / "repo" / "pair" / "2" / "model.joblib"))
     m["pair/1"] = (pair1, str(d / "repo" / "pair" / "1" / "model.pkl"))
     m["pair/2"] = (pair2, str(d / "repo" / "pair" / "2" / "model.joblib"))
+    # MLServer's DataFrame example: a string column and an integer one
+    rng = np.random.RandomState(0)
+    people_X = pd.DataFrame({
+        "First Name": rng.choice(["Joanne", "Michael", "Ana", "Kofi", "Mei"], 200),
+        "Age": rng.randint(16, 80, 200)})
+    people_y = np.where(people_X["Age"] + 10 * (people_X["First Name"] == "Mei") > 40,
+                        "senior", "junior")
+    people = Pipeline([
+        ("ct", ColumnTransformer([("name", OneHotEncoder(handle_unknown="ignore"), ["First Name"]),
+                                  ("age", StandardScaler(), ["Age"])])),
+        ("clf", LogisticRegression(max_iter=1000))]).fit(people_X, people_y)
+    m["people"] = (people, _dump(people, str(d / "people.pkl")))
     m["_dir"] = str(d)
     m["_frame_X"] = frame_X
     return m
@@ -116,6 +131,7 @@ def server(models, request):
     s = Server("species=" + models["species"][1],
                "--model", "diabetes=" + models["diabetes"][1],
                "--model", models["frame"][1],          # named after the file
+               "--model", "people=" + models["people"][1],
                "--model-dir", os.path.join(models["_dir"], "repo"),
                "--default-model", "species")
     request.addfinalizer(s.stop)
@@ -163,7 +179,7 @@ def test_v2_server_metadata(server):
 
 
 def test_v2_model_ready_every_model_and_version(server):
-    for name in ("species", "diabetes", "frame", "sklearn-v2-iris", "pair"):
+    for name in ("species", "diabetes", "frame", "sklearn-v2-iris", "pair", "people"):
         assert server.request("GET", "/v2/models/%s/ready" % name) == \
             (200, {"name": name, "ready": True})
     assert server.request("GET", "/v2/models/pair/versions/1/ready")[0] == 200
@@ -174,8 +190,8 @@ def test_v2_models_index_lists_every_model_and_version(server):
     status, body = server.request("GET", "/v2/models")
     assert status == 200, body
     expected = [{"name": n, "version": v, "state": "READY", "reason": ""}
-                for n, v in [("diabetes", "1"), ("frame", "1"), ("pair", "1"),
-                             ("pair", "2"), ("sklearn-v2-iris", "1"), ("species", "1")]]
+                for n, v in [("diabetes", "1"), ("frame", "1"), ("pair", "1"), ("pair", "2"),
+                             ("people", "1"), ("sklearn-v2-iris", "1"), ("species", "1")]]
     assert body == expected
     # Triton's POST v2/repository/index answers the same, with or without a body
     assert server.request("POST", "/v2/repository/index", {}) == (200, expected)
@@ -371,6 +387,64 @@ def test_v2_infer_named_columns_as_mlserver_pandas_request(server, models):
     assert np.allclose(rows_of(dec), model.decision_function(sent), rtol=RTOL, atol=ATOL)
 
 
+# MLServer's "Content Types (and Codecs)" example, verbatim.
+MLSERVER_PD_REQUEST = {
+    "parameters": {"content_type": "pd"},
+    "inputs": [
+        {"name": "First Name", "datatype": "BYTES", "parameters": {"content_type": "str"},
+         "shape": [2], "data": ["Joanne", "Michael"]},
+        {"name": "Age", "datatype": "INT32", "shape": [2], "data": [34, 22]},
+    ],
+}
+
+
+def test_v2_metadata_string_column_is_bytes(server, models):
+    status, body = server.request("GET", "/v2/models/people")
+    assert status == 200, body
+    assert body["inputs"] == [{"name": "First Name", "datatype": "BYTES", "shape": [-1]},
+                              {"name": "Age", "datatype": "FP64", "shape": [-1]}]
+    assert body["outputs"][0] == {"name": "predict", "datatype": "BYTES", "shape": [-1]}
+    assert body["parameters"]["classes"] == models["people"][0].classes_.tolist()
+
+
+def test_v2_infer_mlserver_dataframe_example_with_strings(server, models):
+    model = models["people"][0]
+    status, body = server.request("POST", "/v2/models/people/infer", MLSERVER_PD_REQUEST)
+    assert status == 200, body
+    X = pd.DataFrame({"First Name": ["Joanne", "Michael"], "Age": [34, 22]})
+    assert output(body, "predict")["data"] == model.predict(X).tolist()
+    assert np.allclose(rows_of(output(body, "predict_proba")), model.predict_proba(X),
+                       rtol=0, atol=ATOL)
+    # a name the encoder never saw (handle_unknown='ignore'), columns reversed
+    req = {"inputs": [{"name": "Age", "datatype": "FP64", "shape": [3], "data": [61, 18, 44]},
+                      {"name": "First Name", "datatype": "BYTES", "shape": [3],
+                       "data": ["Mei", "Zo\u00e9", "Ana"]}]}
+    status, body = server.request("POST", "/v2/models/people/infer", req)
+    assert status == 200, body
+    X = pd.DataFrame({"First Name": ["Mei", "Zo\u00e9", "Ana"], "Age": [61, 18, 44]})
+    assert output(body, "predict")["data"] == model.predict(X).tolist()
+    # null in a string column is a missing category, as None in the DataFrame
+    req["inputs"][1]["data"] = [None, "Kofi", "Ana"]
+    status, body = server.request("POST", "/v2/models/people/infer", req)
+    assert status == 200, body
+    X = pd.DataFrame({"First Name": [None, "Kofi", "Ana"], "Age": [61, 18, 44]})
+    assert output(body, "predict")["data"] == model.predict(X).tolist()
+
+
+def test_v2_infer_string_column_errors_400(server):
+    req = json.loads(json.dumps(MLSERVER_PD_REQUEST))
+    req["inputs"][0]["data"] = ["Joanne", 7]
+    msg = infer_error(server, req, 400, model="people")
+    assert "input 'First Name'[1]" in msg and "expected a string or null (datatype BYTES)" in msg, msg
+    req["inputs"][0].update(datatype="FP64", data=[1.0, 2.0])
+    msg = infer_error(server, req, 400, model="people")
+    assert "input 'First Name'[0]" in msg and "expected a string (a category)" in msg, msg
+    req = json.loads(json.dumps(MLSERVER_PD_REQUEST))
+    req["inputs"][1].update(datatype="BYTES", data=["34", "22"])
+    msg = infer_error(server, req, 400, model="people")
+    assert "input 'Age'[0]" in msg and "expected a number, got a string" in msg, msg
+
+
 def test_v2_infer_named_columns_also_take_one_matrix(server, models):
     model, frame_X = models["frame"][0], models["_frame_X"]
     rows = frame_X.iloc[::40]
@@ -394,7 +468,7 @@ def test_v2_infer_column_shape_rows_by_one(server, models):
 # ------------------------------------------------------------------- /v1 --
 def test_v1_list_and_model_ready(server):
     assert server.request("GET", "/v1/models") == \
-        (200, {"models": ["diabetes", "frame", "pair", "sklearn-v2-iris", "species"]})
+        (200, {"models": ["diabetes", "frame", "pair", "people", "sklearn-v2-iris", "species"]})
     assert server.request("GET", "/v1/models/species") == (200, {"name": "species", "ready": True})
 
 
@@ -483,7 +557,7 @@ def test_unknown_model_or_version_404(server, method, path):
     (dict(GOOD, datatype="INT32"), ["[0][0]", "whole number", "INT32", "6.7999"]),
     (dict(GOOD, datatype="INT8", data=[[1, 2, 3, 400], [1, 2, 3, 4]]), ["[0][3]", "400"]),
     (dict(GOOD, datatype="BYTES", data=[["6.8", "2.8", "4.8", "1.4"]] * 2), ["[0][0]", "string"]),
-    (dict(GOOD, datatype="BYTES"), ["[0][0]", "expected a string (datatype BYTES)"]),
+    (dict(GOOD, datatype="BYTES"), ["[0][0]", "expected a string or null (datatype BYTES)"]),
 ])
 def test_v2_infer_bad_tensor_400(server, inp, words):
     msg = infer_error(server, {"inputs": [inp]}, 400)
