@@ -815,3 +815,45 @@ def test_ready_only_when_every_model_loaded(tmp_path, models):
         except OSError:
             pass
         s.stop()
+
+
+# ------------------------------------- decision_function, score_samples, transform --
+def test_v2_other_methods_as_outputs(server_factory, tmp_path):
+    """transform (a soft VotingClassifier) and score_samples with
+    decision_function (an IsolationForest) are outputs too."""
+    from sklearn.ensemble import IsolationForest, VotingClassifier
+    from sklearn.naive_bayes import GaussianNB
+    X, y = load_iris(return_X_y=True)
+    vote = VotingClassifier([("lr", LogisticRegression(max_iter=1000)), ("nb", GaussianNB())],
+                            voting="soft").fit(X, y)
+    iforest = IsolationForest(n_estimators=20, random_state=0).fit(X)
+    s = server_factory("vote=" + _dump(vote, str(tmp_path / "vote.pkl")),
+                       "--model", "iforest=" + _dump(iforest, str(tmp_path / "iforest.pkl")))
+    rows = X[::16]
+    tensor = {"name": "x", "shape": list(rows.shape), "datatype": "FP64", "data": rows.tolist()}
+
+    status, body = s.request("GET", "/v2/models/vote")
+    assert status == 200, body
+    assert {"name": "transform", "datatype": "FP64", "shape": [-1, 6]} in body["outputs"]
+    status, body = s.request("POST", "/v2/models/vote/infer",
+                             {"inputs": [tensor], "outputs": [{"name": "transform"}]})
+    assert status == 200, body
+    out = output(body, "transform")
+    assert out["shape"] == list(vote.transform(rows).shape)
+    assert np.allclose(rows_of(out), vote.transform(rows), rtol=RTOL, atol=ATOL)
+
+    status, body = s.request("GET", "/v2/models/iforest")
+    assert status == 200, body
+    assert [o["name"] for o in body["outputs"]] == \
+        ["predict", "decision_function", "score_samples"]
+    status, body = s.request("POST", "/v2/models/iforest/infer",
+                             {"inputs": [tensor], "outputs": [{"name": "score_samples"},
+                                                              {"name": "decision_function"},
+                                                              {"name": "predict"}]})
+    assert status == 200, body
+    score = output(body, "score_samples")
+    assert score["shape"] == [len(rows)]
+    assert np.allclose(score["data"], iforest.score_samples(rows), rtol=RTOL, atol=ATOL)
+    assert np.allclose(output(body, "decision_function")["data"],
+                       iforest.decision_function(rows), rtol=RTOL, atol=ATOL)
+    assert output(body, "predict")["data"] == iforest.predict(rows).astype(float).tolist()
