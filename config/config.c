@@ -43,7 +43,8 @@ static const char usage[] =
         "  --help, --version\n"
         "\n"
         "Precedence: flags over environment over config file over defaults. The\n"
-        "models of one source replace those of the sources below it.\n"
+        "models of one source (--model and --model-dir together) replace those of\n"
+        "the sources below it.\n"
         "\n"
         "Endpoints: POST /predict, GET /healthz, GET /readyz; the Open Inference\n"
         "Protocol under /v2 (health, metadata, models, infer); KServe V1 under\n"
@@ -75,6 +76,16 @@ static void models_clear(struct config *cfg)
         free(cfg->models);
         cfg->models = NULL;
         cfg->n_models = 0;
+}
+
+/* The first --model or --model-dir: the flags' models replace those of
+ * the environment and the file, list and directory together; the next
+ * flags add to them. */
+static void models_from_flags(struct config *cfg)
+{
+        models_clear(cfg);
+        free(cfg->model_dir);
+        cfg->model_dir = NULL;
 }
 
 bool config_name_valid(const char *s)
@@ -344,9 +355,16 @@ static int apply_env(struct config *cfg, struct config_error *err)
 {
         const char *v;
         int rc;
+        const char *dir = getenv("PREDICTD_MODEL_DIR");
+        if (((v = getenv("PREDICTD_MODEL")) && *v) || (dir && *dir)) {
+                /* the environment's models replace the file's, list and
+                 * directory together */
+                models_clear(cfg);
+                free(cfg->model_dir);
+                cfg->model_dir = NULL;
+        }
         if ((v = getenv("PREDICTD_MODEL")) && *v) {
                 /* several models: "[NAME=]PATH,[NAME=]PATH" */
-                models_clear(cfg);
                 for (const char *p = v;;) {
                         const char *comma = strchr(p, ',');
                         size_t len = comma ? (size_t)(comma - p) : strlen(p);
@@ -455,10 +473,8 @@ int config_load(int argc, char **argv, struct config **out,
                                 rc = cfail(err, "--model: expected a PATH or NAME=PATH");
                                 goto fail;
                         }
-                        /* the first --model replaces the models of the
-                         * environment and the file; the next ones add */
                         if (!flag_models)
-                                models_clear(cfg);
+                                models_from_flags(cfg);
                         flag_models = true;
                         if ((rc = model_add(cfg, v, strlen(v), "--model", err)) < 0)
                                 goto fail;
@@ -471,6 +487,10 @@ int config_load(int argc, char **argv, struct config **out,
                         if (!*val) {
                                 rc = cfail(err, "%s: expected a %s", flag, v ? "DIR" : "NAME");
                                 goto fail;
+                        }
+                        if (v && !flag_models) {
+                                models_from_flags(cfg);
+                                flag_models = true;
                         }
                         if ((rc = set_str(v ? &cfg->model_dir : &cfg->default_model, val, err)) < 0)
                                 goto fail;

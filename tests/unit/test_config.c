@@ -174,6 +174,19 @@ static bool config_models_sources_replace_each_other(void)
                strcmp(c->models[1].name, "2") == 0);
         EXPECT(strcmp(c->default_model, "e1") == 0);
         config_free(c);
+        /* a directory alone replaces the file's list too */
+        setenv("PREDICTD_MODEL_DIR", "/e/repo", 1);
+        unsetenv("PREDICTD_MODEL");
+        rc = parse(&c, &e, 3, "--config", path);
+        EXPECT(rc == 0);
+        EXPECT(c->n_models == 0 && strcmp(c->model_dir, "/e/repo") == 0);
+        config_free(c);
+        /* --model-dir alone replaces the environment's models */
+        setenv("PREDICTD_MODEL", "e1=/e/1.pkl", 1);
+        rc = parse(&c, &e, 5, "--config", path, "--model-dir", "/flag/repo");
+        EXPECT(rc == 0);
+        EXPECT(c->n_models == 0 && strcmp(c->model_dir, "/flag/repo") == 0);
+        config_free(c);
         /* and flags replace both */
         rc = parse(&c, &e, 7, "--config", path, "--model", "f=/f.pkl", "--model-dir", "/d");
         unlink(path);
