@@ -43,7 +43,11 @@ struct hgb {
         size_t *bitset_start;  /* n_iter * k: first bitset row of each tree */
         size_t known_start;    /* first row of the known-category bitsets */
         uint32_t *f_idx_map;   /* n_features; UINT32_MAX: numerical */
-        struct model_hgb_input *inputs; /* NULL, or n_features; cats owned */
+        /* NULL, or n_features; cats owned. A string input's cats are its
+         * codes, sorted, and cat_index[f] gives each one's categories_
+         * position. */
+        struct model_hgb_input *inputs;
+        size_t **cat_index;
 };
 
 /* <X_BINNED_DTYPE_C>data_val for data_val >= 0: C's double to unsigned
@@ -96,10 +100,17 @@ static double tree_value(const struct hgb *h, size_t t, const double *x)
 
 /* OrdinalEncoder.transform of one value: its index among the sorted
  * categories, NaN when it is missing or unknown. */
-static double encode_category(const struct model_hgb_input *in, double v)
+static double encode_category(const struct model_hgb_input *in, const size_t *index,
+                              double v)
 {
-        if (isnan(v))
+        uint64_t code;
+        if (in->strings) {
+                if (!model_string_code_of(v, &code))
+                        return NAN; /* missing, unknown, or a number */
+                v = (double)code;
+        } else if (isnan(v)) {
                 return NAN;
+        }
         size_t lo = 0, hi = in->n_cats;
         while (lo < hi) {
                 size_t mid = lo + (hi - lo) / 2;
@@ -108,7 +119,9 @@ static double encode_category(const struct model_hgb_input *in, double v)
                 else
                         hi = mid;
         }
-        return lo < in->n_cats && in->cats[lo] == v ? (double)lo : NAN;
+        if (lo == in->n_cats || in->cats[lo] != v)
+                return NAN;
+        return in->strings ? (double)index[lo] : (double)lo;
 }
 
 /* The columns the trees see: X itself, or X through the file's
@@ -119,7 +132,10 @@ static const double *tree_input(const struct hgb *h, const double *x, double *sc
                 return x;
         for (size_t f = 0; f < h->base.n_features; f++) {
                 const struct model_hgb_input *in = &h->inputs[f];
-                scratch[f] = in->categorical ? encode_category(in, x[in->src]) : x[in->src];
+                scratch[f] = in->categorical
+                                     ? encode_category(in, h->cat_index ? h->cat_index[f] : NULL,
+                                                       x[in->src])
+                                     : x[in->src];
         }
         return scratch;
 }
@@ -210,9 +226,13 @@ static void hgb_destroy(struct model *m)
         free(h->bitset_start);
         free(h->f_idx_map);
         if (h->inputs)
-                for (size_t f = 0; f < m->n_features; f++)
+                for (size_t f = 0; f < m->n_features; f++) {
                         free((void *)h->inputs[f].cats);
+                        if (h->cat_index)
+                                free(h->cat_index[f]);
+                }
         free(h->inputs);
+        free(h->cat_index);
         free(h);
 }
 
@@ -313,9 +333,14 @@ static int check_params(const struct model_hgb_params *p, const struct model_ops
                 }
         for (size_t f = 0; p->inputs && f < p->n_features; f++) {
                 const struct model_hgb_input *in = &p->inputs[f];
-                bool sorted = !in->n_cats || (in->cats && !isnan(in->cats[0]));
-                for (size_t c = 1; sorted && c < in->n_cats; c++)
+                bool sorted = !in->n_cats ||
+                              (in->cats && (in->strings || !isnan(in->cats[0])));
+                for (size_t c = 1; sorted && !in->strings && c < in->n_cats; c++)
                         sorted = in->cats[c - 1] < in->cats[c];
+                for (size_t c = 0; in->strings && c < in->n_cats; c++) {
+                        uint64_t code;
+                        sorted = sorted && model_string_code_of(in->cats[c], &code);
+                }
                 if (in->src >= p->n_features || (in->categorical && !sorted)) {
                         model_set_error(err, "%s: input %zu: column %u outside [0, %zu) or "
                                         "categories not sorted", ops->name, f,
@@ -338,6 +363,67 @@ static bool add_size(size_t *acc, size_t b)
                 return false;
         *acc += b;
         return true;
+}
+
+struct keyed_index {
+        double key;
+        size_t index;
+};
+
+static int cmp_keyed_index(const void *a, const void *b)
+{
+        double x = ((const struct keyed_index *)a)->key, y = ((const struct keyed_index *)b)->key;
+        return (x > y) - (x < y);
+}
+
+/* Input f's string cells c[0..n) become their codes, sorted, with each
+ * one's categories_ position in cat_index[f]. */
+static int string_keys(struct hgb *h, size_t f, double *c, size_t n)
+{
+        if (!h->cat_index && !(h->cat_index = calloc(h->base.n_features, sizeof(size_t *))))
+                return -ENOMEM;
+        struct keyed_index *t = malloc(n * sizeof(*t));
+        size_t *index = malloc(n * sizeof(size_t));
+        if (!t || !index) {
+                free(t);
+                free(index);
+                return -ENOMEM;
+        }
+        for (size_t k = 0; k < n; k++) {
+                uint64_t code = 0;
+                model_string_code_of(c[k], &code);
+                t[k] = (struct keyed_index){ (double)code, k };
+        }
+        qsort(t, n, sizeof(*t), cmp_keyed_index);
+        for (size_t k = 0; k < n; k++) {
+                c[k] = t[k].key;
+                index[k] = t[k].index;
+        }
+        free(t);
+        h->cat_index[f] = index;
+        return 0;
+}
+
+/* The input columns string inputs read hold strings. */
+static int hgb_kinds(struct model *m, const struct model_hgb_params *p,
+                     struct model_error *err)
+{
+        bool any = false;
+        for (size_t f = 0; p->inputs && f < p->n_features; f++)
+                any |= p->inputs[f].strings;
+        if (!any)
+                return 0;
+        uint8_t *kin = calloc(m->n_features, 1);
+        if (!kin) {
+                model_set_error(err, "%s: out of memory", m->ops->name);
+                return -ENOMEM;
+        }
+        for (size_t f = 0; f < p->n_features; f++)
+                if (p->inputs[f].strings)
+                        kin[p->inputs[f].src] = MODEL_COLUMN_STRING;
+        int rc = model_set_kinds(m, kin, NULL, err);
+        free(kin);
+        return rc;
 }
 
 int model_hgb_create(const struct model_hgb_params *p,
@@ -423,6 +509,10 @@ int model_hgb_create(const struct model_hgb_params *p,
                         }
                         memcpy(c, p->inputs[f].cats, in->n_cats * sizeof(double));
                         in->cats = c;
+                        if (in->strings && string_keys(h, f, c, in->n_cats) < 0) {
+                                hgb_destroy(&h->base);
+                                goto nomem;
+                        }
                 }
         }
         h->n_iter = p->n_iter;
@@ -433,6 +523,10 @@ int model_hgb_create(const struct model_hgb_params *p,
                              classifier ? MODEL_TYPE_CLASSIFIER : MODEL_TYPE_REGRESSOR,
                              p->n_features, classes, n_classes, err);
         if (rc < 0) {
+                hgb_destroy(&h->base);
+                return rc;
+        }
+        if ((rc = hgb_kinds(&h->base, p, err)) < 0) {
                 hgb_destroy(&h->base);
                 return rc;
         }

@@ -636,14 +636,16 @@ enum model_hgb_link {
 };
 
 /* One column the trees see when a file (1.4+) encodes its categorical
- * features first: input column src, as it is (numerical) or as its index
- * in cats[0..n_cats), which is sorted and holds no NaN (categorical; NaN
- * and values not in cats become NaN), as OrdinalEncoder does. serialize/
- * does not make these yet: those files hold functools.partial, which the
- * loader refuses. */
+ * features first (its _preprocessor): input column src, as it is
+ * (numerical) or as its index in cats[0..n_cats) (categorical; NaN and
+ * values not in cats become NaN), as OrdinalEncoder does. Numeric cats
+ * are sorted and hold no NaN; with strings, cats are distinct string
+ * cells (model_strings_intern) in categories_ order and src reads
+ * strings. */
 struct model_hgb_input {
         uint32_t src;
         bool categorical;
+        bool strings;
         size_t n_cats;
         const double *cats;
 };

@@ -246,8 +246,9 @@ static int is_identity(struct build_ctx *bc, const struct pv *t, const char *whe
         const struct pv *inv = build_attr(bc, t, "inverse_func");
         if ((f && f->kind != PV_NONE) || (inv && inv->kind != PV_NONE))
                 return build_fail(bc, -EPERM,
-                                  "%s '%.60s': FunctionTransformer with a func runs Python "
-                                  "code, which predictd never does", where, part);
+                                  "%s '%.60s': FunctionTransformer with a func (%s) runs "
+                                  "Python code, which predictd never does", where, part,
+                                  pv_kind_name(f && f->kind != PV_NONE ? f : inv));
         *out = true;
         return 0;
 }
@@ -558,10 +559,11 @@ static int build_function_transformer(struct build_ctx *bc, const struct pv *obj
                                       struct model **out)
 {
         (void)out;
+        const struct pv *f = build_attr(bc, obj, "func");
         return build_fail(bc, -EPERM,
                           "%s is not supported: FunctionTransformer runs Python code (its "
-                          "func), which predictd never executes",
-                          build_cls_name(obj));
+                          "func, %s), which predictd never executes",
+                          build_cls_name(obj), pv_kind_name(f));
 }
 
 const struct build_entry build_compose_entries[] = {

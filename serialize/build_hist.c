@@ -9,10 +9,10 @@
  * name and type) with their raw_left_cat_bitsets, and the bin mapper's
  * known categories, from which known_cat_bitsets is made as
  * _BinMapper.make_known_categories_bitsets does. From 1.4 categorical
- * features first go through _preprocessor, a ColumnTransformer holding
- * functools.partial(check_array), which the loader refuses: those files
- * are not served (model/ could replay the encoding, see
- * struct model_hgb_input). */
+ * features first go through _preprocessor, a ColumnTransformer whose
+ * OrdinalEncoder codes them and whose numerical part is the one
+ * functools.partial the loader accepts (partial.c); it becomes the
+ * model's inputs (struct model_hgb_input). */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -184,6 +184,281 @@ fail:
         return rc;
 }
 
+/* --- the 1.4+ preprocessor ---------------------------------------------- */
+
+/* What _preprocessor makes of the input columns: per tree feature, its
+ * input column and, for a categorical one, the categories (malloc'd). */
+struct hgb_inputs {
+        struct model_hgb_input *in; /* n_features */
+        double *cats;               /* every categorical feature's, back to back */
+};
+
+static void hgb_inputs_free(struct hgb_inputs *hi)
+{
+        free(hi->in);
+        free(hi->cats);
+}
+
+/* A ColumnTransformer part's columns as scikit-learn gives them here: a
+ * numpy bool mask over the n input columns. */
+static int read_part_mask(struct build_ctx *bc, const char *who, const char *part,
+                          const struct pv *cols, size_t n, bool *mask)
+{
+        if (!build_is_built_array(cols) || cols->u.arr->dtype->kind != 'b')
+                return build_fail(bc, -EINVAL, "%s._preprocessor part '%s': expected a boolean "
+                                  "mask of columns, found %s", who, part, pv_kind_name(cols));
+        return read_mask(bc, who, cols, "_preprocessor columns", n, mask);
+}
+
+/* Input column j for messages: by feature_names_in_[j] and index, or by
+ * index. */
+static const char *column_name(struct build_ctx *bc, const struct pv *obj, size_t j,
+                               char *buf, size_t len)
+{
+        const struct pv *names = build_attr(bc, obj, "feature_names_in_");
+        const struct pv *nm = build_is_built_array(names) && names->u.arr->objects &&
+                                              j < names->u.arr->count
+                                      ? names->u.arr->objects[j]
+                                      : NULL;
+        if (nm && nm->kind == PV_STR)
+                snprintf(buf, len, "column '%.60s' (index %zu)", nm->u.s.data, j);
+        else
+                snprintf(buf, len, "column %zu", j);
+        return buf;
+}
+
+/* The OrdinalEncoder HistGradientBoosting makes: unknown and missing
+ * values both become NaN, and no category is grouped as infrequent. */
+static int check_encoder(struct build_ctx *bc, const char *who, const struct pv *enc)
+{
+        const struct pv *hu = build_attr(bc, enc, "handle_unknown");
+        const struct pv *uv = build_attr(bc, enc, "unknown_value");
+        const struct pv *mv = build_attr(bc, enc, "encoded_missing_value");
+        if (enc->kind != PV_OBJECT || strcmp(build_cls_name(enc), "OrdinalEncoder") != 0 ||
+            !enc->u.obj.state)
+                return build_fail(bc, -EINVAL, "%s._preprocessor part 'encoder': expected a "
+                                  "fitted OrdinalEncoder, found %s", who, pv_kind_name(enc));
+        if (!pv_is_str(hu, "use_encoded_value") || !uv || uv->kind != PV_FLOAT ||
+            !isnan(uv->u.f) || !mv || mv->kind != PV_FLOAT || !isnan(mv->u.f) ||
+            build_attr_bool(bc, enc, "_infrequent_enabled", false))
+                return build_fail(bc, -EINVAL, "%s._preprocessor part 'encoder': expected "
+                                  "unknown and missing values encoded as NaN and no "
+                                  "infrequent categories, as scikit-learn makes it", who);
+        return 0;
+}
+
+/* categories_[k] of input column src, as HistGradientBoosting's tree
+ * feature f sees them: sorted numbers, NaN (last, if missing values were
+ * seen) left out. Must match the bin mapper's codes 0..n-1. Appends to
+ * cats at *used. */
+static int read_feature_cats(struct build_ctx *bc, const char *who, const struct pv *obj,
+                             const struct pv *a, size_t src, const struct model_hgb_params *p,
+                             size_t f, double *cats, size_t *used,
+                             struct model_hgb_input *in)
+{
+        char col[128];
+        const struct pv_array *ca = build_is_built_array(a) ? a->u.arr : NULL;
+        if (!ca || ca->ndim != 1)
+                return build_fail(bc, -EINVAL, "%s._preprocessor: categories of %s: expected "
+                                  "a 1-D array, found %s", who,
+                                  column_name(bc, obj, src, col, sizeof(col)), pv_kind_name(a));
+        if (!strchr("fiubOU", ca->dtype->kind))
+                return build_fail(bc, -EINVAL, "%s: categorical %s has categories of dtype "
+                                  "kind '%c' (expected numbers or strings)", who,
+                                  column_name(bc, obj, src, col, sizeof(col)),
+                                  ca->dtype->kind);
+        size_t n = ca->count, start = *used, n_str = 0;
+        for (size_t i = 0; i < n; i++) {
+                double v = 0;
+                bool is_str = false;
+                char what[160];
+                snprintf(what, sizeof(what), "%s._preprocessor: category %zu of %s", who, i,
+                         column_name(bc, obj, src, col, sizeof(col)));
+                int rc = build_array_cell(bc, ca, i, what, &v, &is_str);
+                if (rc < 0)
+                        return rc;
+                if (!is_str && isnan(v) && i == n - 1)
+                        break; /* OrdinalEncoder keeps NaN last; it encodes as NaN */
+                if (!is_str && !isfinite(v))
+                        return build_fail(bc, -EINVAL, "%s is not a finite number or a string",
+                                          what);
+                n_str += is_str;
+                cats[(*used)++] = v;
+        }
+        if (n_str && n_str != *used - start)
+                return build_fail(bc, -EINVAL, "%s: categorical %s mixes strings and numbers",
+                                  who, column_name(bc, obj, src, col, sizeof(col)));
+        size_t k = *used - start;
+        /* the trees know the codes the encoder gives: exactly 0..k-1 */
+        const uint32_t *row = p->f_idx_map && p->f_idx_map[f] < p->n_cat
+                                      ? p->known_cat_bitsets + (size_t)p->f_idx_map[f] * BITSET_WORDS
+                                      : NULL;
+        bool same = row && k <= 256;
+        for (size_t b = 0; same && b < 256; b++)
+                same = ((row[b / 32] >> (b % 32)) & 1u) == (b < k);
+        if (!same)
+                return build_fail(bc, -EINVAL, "%s: %s has %zu categories, but tree feature %zu "
+                                  "does not know exactly the codes 0..%zu", who,
+                                  column_name(bc, obj, src, col, sizeof(col)), k, f,
+                                  k ? k - 1 : 0);
+        *in = (struct model_hgb_input){
+                .src = (uint32_t)src, .categorical = true, .strings = n_str > 0, .n_cats = k,
+                .cats = cats + start,
+        };
+        return 0;
+}
+
+/* Places the partial of a 'numerical' FunctionTransformer in a list of
+ * ColumnTransformer entries (transformers_ and the transformers
+ * parameter). */
+static int place_numerical(struct build_ctx *bc, const char *who, const struct pv *list,
+                           const char *what)
+{
+        char where[160];
+        for (size_t i = 0; list && list->kind == PV_LIST && i < list->u.seq.len; i++) {
+                const struct pv *e = list->u.seq.items[i];
+                if (e->kind != PV_TUPLE || e->u.seq.len != 3 ||
+                    !pv_is_str(e->u.seq.items[0], "numerical"))
+                        continue;
+                const struct pv *ft = e->u.seq.items[1];
+                if (ft->kind != PV_OBJECT || strcmp(build_cls_name(ft), "FunctionTransformer") != 0 ||
+                    !ft->u.obj.state)
+                        return build_fail(bc, -EINVAL, "%s._preprocessor.%s[%zu]: expected a "
+                                          "FunctionTransformer, found %s", who, what, i,
+                                          pv_kind_name(ft));
+                const struct pv *func = build_attr(bc, ft, "func");
+                const struct pv *inv = build_attr(bc, ft, "inverse_func");
+                snprintf(where, sizeof(where), "%s._preprocessor.%s[%zu].func", who, what, i);
+                if (inv && inv->kind != PV_NONE)
+                        return build_fail(bc, -EPERM, "%s: an inverse_func runs Python code, "
+                                          "which predictd never does", where);
+                int rc = build_place_partial(bc, func ? func : ft, where);
+                if (rc < 0)
+                        return rc;
+        }
+        return 0;
+}
+
+/* From 1.4, _preprocessor: ColumnTransformer([('encoder', OrdinalEncoder,
+ * mask), ('numerical', FunctionTransformer(partial(check_array)), ~mask)])
+ * (1.9 adds ('remainder', 'drop', ...)). Its output, which the trees
+ * see, is the categorical columns encoded, then the numerical ones, each
+ * in input order. Into hi->in when there is one. */
+static int read_preprocessor(struct build_ctx *bc, const char *who, const struct pv *obj,
+                             const struct model_hgb_params *p, struct hgb_inputs *hi)
+{
+        const struct pv *pp = build_attr(bc, obj, "_preprocessor");
+        const struct pv *tr = NULL, *enc = NULL, *cl = NULL;
+        bool *enc_mask = NULL, *num_mask = NULL, seen_num = false;
+        size_t n = p->n_features, n_cat = 0, total = 0, used = 0;
+        int64_t nf = 0;
+        int rc;
+        if (is_none(pp))
+                return 0;
+        if (pp->kind != PV_OBJECT || strcmp(build_cls_name(pp), "ColumnTransformer") != 0 ||
+            !pp->u.obj.state)
+                return build_fail(bc, -EINVAL, "%s._preprocessor: expected a fitted "
+                                  "ColumnTransformer, found %s", who, pv_kind_name(pp));
+        if ((rc = build_attr_int(bc, pp, "n_features_in_", &nf)) < 0 ||
+            (rc = build_need_attr(bc, pp, "transformers_", &tr)) < 0)
+                return rc;
+        if ((uint64_t)nf != n || tr->kind != PV_LIST)
+                return build_fail(bc, -EINVAL, "%s._preprocessor: expected transformers_ over "
+                                  "%zu columns, found %s over %lld", who, n, pv_kind_name(tr),
+                                  (long long)nf);
+        if ((rc = build_charge(bc, 2 * n * sizeof(bool) + n * sizeof(*hi->in), who)) < 0)
+                return rc;
+        enc_mask = calloc(n, sizeof(bool));
+        num_mask = calloc(n, sizeof(bool));
+        hi->in = calloc(n, sizeof(*hi->in));
+        if (!enc_mask || !num_mask || !hi->in) {
+                rc = build_fail(bc, -ENOMEM, "out of memory for %zu columns", n);
+                goto out;
+        }
+        for (size_t i = 0; i < tr->u.seq.len; i++) {
+                const struct pv *e = tr->u.seq.items[i];
+                const struct pv *name = e->kind == PV_TUPLE && e->u.seq.len == 3
+                                                ? e->u.seq.items[0] : NULL;
+                if (pv_is_str(name, "encoder") && !enc) {
+                        enc = e->u.seq.items[1];
+                        rc = read_part_mask(bc, who, "encoder", e->u.seq.items[2], n, enc_mask);
+                } else if (pv_is_str(name, "numerical") && !seen_num) {
+                        seen_num = true;
+                        rc = read_part_mask(bc, who, "numerical", e->u.seq.items[2], n, num_mask);
+                } else if (!(pv_is_str(name, "remainder") && pv_is_str(e->u.seq.items[1], "drop"))) {
+                        rc = build_fail(bc, -EINVAL, "%s._preprocessor.transformers_[%zu]: "
+                                        "expected the parts 'encoder', 'numerical' and a "
+                                        "dropped remainder, found another", who, i);
+                }
+                if (rc < 0)
+                        goto out;
+        }
+        if (!enc || !seen_num) {
+                rc = build_fail(bc, -EINVAL, "%s._preprocessor: expected an 'encoder' and a "
+                                "'numerical' part", who);
+                goto out;
+        }
+        for (size_t j = 0; j < n; j++) {
+                if (enc_mask[j] == num_mask[j]) {
+                        rc = build_fail(bc, -EINVAL, "%s._preprocessor: input column %zu is in "
+                                        "%s part", who, j, enc_mask[j] ? "both" : "neither");
+                        goto out;
+                }
+                n_cat += enc_mask[j];
+        }
+        if ((rc = place_numerical(bc, who, tr, "transformers_")) < 0 ||
+            (rc = place_numerical(bc, who, build_attr(bc, pp, "transformers"),
+                                  "transformers")) < 0 ||
+            (rc = check_encoder(bc, who, enc)) < 0 ||
+            (rc = build_need_attr(bc, enc, "categories_", &cl)) < 0)
+                goto out;
+        if (cl->kind != PV_LIST || cl->u.seq.len != n_cat) {
+                rc = build_fail(bc, -EINVAL, "%s._preprocessor: the encoder has %s of "
+                                "categories for %zu categorical columns", who,
+                                pv_kind_name(cl), n_cat);
+                goto out;
+        }
+        for (size_t k = 0; k < n_cat; k++) {
+                const struct pv *a = cl->u.seq.items[k];
+                total += build_is_built_array(a) ? a->u.arr->count : 0;
+        }
+        if (total > (size_t)n_cat * 257 ||
+            (rc = build_charge(bc, total * sizeof(double), who)) < 0) {
+                if (rc == 0)
+                        rc = build_fail(bc, -EINVAL, "%s._preprocessor: more than 256 "
+                                        "categories in a column", who);
+                goto out;
+        }
+        hi->cats = malloc((total ? total : 1) * sizeof(double));
+        if (!hi->cats) {
+                rc = build_fail(bc, -ENOMEM, "out of memory for categories");
+                goto out;
+        }
+        size_t f = 0, g = n_cat;
+        for (size_t j = 0; j < n; j++) {
+                if (!enc_mask[j]) {
+                        hi->in[g++] = (struct model_hgb_input){ .src = (uint32_t)j };
+                        continue;
+                }
+                if ((rc = read_feature_cats(bc, who, obj, cl->u.seq.items[f], j, p, f,
+                                            hi->cats, &used, &hi->in[f])) < 0)
+                        goto out;
+                f++;
+        }
+        /* the trees see the numerical columns as numerical */
+        for (f = n_cat; f < n; f++)
+                if (p->f_idx_map && p->f_idx_map[f] != UINT32_MAX) {
+                        rc = build_fail(bc, -EINVAL, "%s: tree feature %zu is categorical but "
+                                        "reads numerical input column %u", who, f,
+                                        (unsigned)hi->in[f].src);
+                        goto out;
+                }
+out:
+        free(enc_mask);
+        free(num_mask);
+        return rc;
+}
+
 /* The fields of PREDICTOR_RECORD_DTYPE that prediction reads. */
 enum { F_VALUE, F_FEATURE, F_THRESHOLD, F_MISSING_LEFT, F_LEFT, F_RIGHT, F_IS_LEAF,
        F_IS_CAT, F_BITSET, N_FIELDS };
@@ -306,6 +581,7 @@ static int build_hgb(struct build_ctx *bc, const struct pv *obj, bool classifier
         struct model_hgb_params p = { 0 };
         struct model_hgb_tree *trees = NULL;
         uint32_t *known = NULL, *f_idx_map = NULL;
+        struct hgb_inputs inputs = { 0 };
         double *baseline = NULL;
         const struct pv *preds = NULL;
         size_t n_read = 0, s0 = 0, s1 = 0;
@@ -330,16 +606,6 @@ static int build_hgb(struct build_ctx *bc, const struct pv *obj, bool classifier
         }
         p.n_features = (size_t)nf;
         p.k = (size_t)k;
-        /* 1.4+ files with categorical features encode them first with a
-         * ColumnTransformer whose FunctionTransformer holds
-         * functools.partial(check_array): the loader refuses partial, so
-         * such files do not get here; refuse them by name in any case */
-        if (!is_none(build_attr(bc, obj, "_preprocessor"))) {
-                rc = build_fail(bc, -EINVAL, "%s: categorical features encoded by "
-                                "_preprocessor (scikit-learn >= 1.4) are not supported",
-                                who);
-                goto out;
-        }
         if ((rc = build_attr_f64(bc, obj, "_baseline_prediction", 0, &baseline, &s0, &s1)) < 0)
                 goto out;
         if (s0 * s1 != p.k) {
@@ -352,6 +618,9 @@ static int build_hgb(struct build_ctx *bc, const struct pv *obj, bool classifier
                 goto out;
         p.known_cat_bitsets = known;
         p.f_idx_map = f_idx_map;
+        if ((rc = read_preprocessor(bc, who, obj, &p, &inputs)) < 0)
+                goto out;
+        p.inputs = inputs.in;
         if ((rc = build_need_attr(bc, obj, "_predictors", &preds)) < 0)
                 goto out;
         if (preds->kind != PV_LIST || preds->u.seq.len == 0) {
@@ -397,6 +666,7 @@ static int build_hgb(struct build_ctx *bc, const struct pv *obj, bool classifier
         }
 out:
         free_trees(trees, n_read);
+        hgb_inputs_free(&inputs);
         free(known);
         free(f_idx_map);
         free(baseline);
@@ -654,6 +924,10 @@ const struct build_entry build_hist_entries[] = {
         ENTRY("sklearn.ensemble._iforest", "IsolationForest", build_iforest),
         /* (1.9 classifiers' _label_encoder, a LabelEncoder, is allowed by
          * the ensemble family's table) */
+        /* the numerical part of _preprocessor (1.4+): only as partial.c
+         * allows, never called */
+        { { "functools", "partial", ROLE_PARTIAL, "functools.partial" }, NULL },
+        { { "sklearn.utils.validation", "check_array", ROLE_CHECK_ARRAY, NULL }, NULL },
         ENTRY("sklearn._loss.loss", "HalfPoissonLoss", NULL),
         ENTRY("sklearn._loss.loss", "HalfGammaLoss", NULL),
         ENTRY("sklearn._loss.link", "LogLink", NULL),

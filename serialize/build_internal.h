@@ -120,6 +120,12 @@ int build_array_cell(struct build_ctx *bc, const struct pv_array *a, size_t k,
 int build_pv_cell(struct build_ctx *bc, const struct pv *o, const char *what, double *out,
                   bool *is_str);
 
+/* Marks p as a functools.partial found where scikit-learn puts one (the
+ * func of HistGradientBoosting's _preprocessor's numerical part); `where`
+ * names that place in messages. -EPERM unless p is a complete
+ * partial(check_array, ...) the stream made (partial.c). */
+int build_place_partial(struct build_ctx *bc, const struct pv *p, const char *where);
+
 /* classes_ as model labels; strings point into the graph or into owned. */
 struct build_labels {
         struct model_label *v;

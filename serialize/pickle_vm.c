@@ -37,21 +37,53 @@ struct vm {
         struct pv **memo;
         size_t memo_cap;
         size_t memo_count; /* distinct indices stored: Python's len(memo) */
+        /* functools.partial globals pushed and not yet REDUCEd over
+         * check_array (partial.c), and the first of them */
+        size_t partial_pending;
+        const struct pv *partial_global;
 };
+
+/* Sets the error at byte offset off: prefix, then the formatted reason. */
+static int vfail_at(struct vm *vm, size_t off, int code, const char *prefix,
+                    const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
+
+static int vfail_at(struct vm *vm, size_t off, int code, const char *prefix,
+                    const char *fmt, va_list ap)
+{
+        char msg[400];
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        serr_set(vm->ctx->err, (long long)off, "byte offset %zu: %s%s", off, prefix, msg);
+        return code;
+}
 
 static int fail(struct vm *vm, int code, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 
 static int fail(struct vm *vm, int code, const char *fmt, ...)
 {
-        char msg[400];
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(msg, sizeof(msg), fmt, ap);
+        code = vfail_at(vm, vm->op_off, code, "", fmt, ap);
         va_end(ap);
-        serr_set(vm->ctx->err, (long long)vm->op_off, "byte offset %zu: %s",
-                 vm->op_off, msg);
         return code;
+}
+
+#define PARTIAL_REFUSED "refused global functools.partial: only scikit-learn's " \
+        "partial(check_array) in a HistGradientBoosting _preprocessor is accepted"
+
+/* A refusal of functools.partial, given at the offset where the stream
+ * names it. */
+static int fail_partial(struct vm *vm, size_t name_off, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+static int fail_partial(struct vm *vm, size_t name_off, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        vm->partial_pending = 0; /* this is the reason; nothing to add */
+        int rc = vfail_at(vm, name_off, -EPERM, PARTIAL_REFUSED "; ", fmt, ap);
+        va_end(ap);
+        return rc;
 }
 
 static int oom(struct vm *vm)
@@ -362,11 +394,37 @@ static int memo_put(struct vm *vm, uint64_t idx, struct pv *v)
         return 0;
 }
 
+/* Where the stream names functools.partial for the partial object obj. */
+static size_t partial_name_off(const struct vm *vm, const struct pv *obj)
+{
+        const struct partial_list *l = &vm->ctx->partials;
+        for (size_t i = l->n; i-- > 0;)
+                if (l->v[i].obj == obj)
+                        return l->v[i].name_off;
+        return obj->offset;
+}
+
+/* Every push of functools.partial must be REDUCEd over check_array, and
+ * the object it makes is used once, where it was made (partial.c). */
+static int note_partial(struct vm *vm, const struct pv *v)
+{
+        if (v->kind == PV_GLOBAL && v->u.global->role == ROLE_PARTIAL) {
+                if (!vm->partial_pending++)
+                        vm->partial_global = v;
+        } else if (v->kind == PV_OBJECT && v->u.obj.cls->role == ROLE_PARTIAL) {
+                return fail_partial(vm, partial_name_off(vm, v), "the partial made at byte "
+                                    "offset %zu is referenced a second time at %zu",
+                                    v->offset, vm->op_off);
+        }
+        return 0;
+}
+
 static int memo_get(struct vm *vm, uint64_t idx)
 {
         if (idx >= vm->memo_cap || !vm->memo[idx])
                 return fail(vm, -EINVAL, "memo entry %" PRIu64 " was never stored", idx);
-        return push(vm, vm->memo[idx]);
+        int rc = note_partial(vm, vm->memo[idx]);
+        return rc < 0 ? rc : push(vm, vm->memo[idx]);
 }
 
 
@@ -589,6 +647,38 @@ static int resolve_global(struct vm *vm, const char *mod, size_t mlen,
                 return oom(vm);
         v->u.global = c;
         *out = v;
+        return note_partial(vm, v);
+}
+
+/* REDUCE of functools.partial: an inert object, recorded so that a
+ * builder must place it (partial.c). */
+static int make_partial(struct vm *vm, const struct pv *fn, struct pv *args,
+                        struct pv **out)
+{
+        char why[200];
+        if (partial_check_args(args, why, sizeof(why)) < 0)
+                return fail_partial(vm, fn->offset, "%s", why);
+        struct pv *o = new_pv(vm, PV_OBJECT);
+        if (!o)
+                return oom(vm);
+        o->u.obj.cls = fn->u.global;
+        o->u.obj.args = args;
+        if (partial_record(vm->ctx, o, fn->offset) < 0)
+                return fail_partial(vm, fn->offset, "more than %d partial objects",
+                                    MAX_PARTIALS);
+        if (vm->partial_pending && !--vm->partial_pending)
+                vm->partial_global = NULL;
+        *out = o;
+        return 0;
+}
+
+/* BUILD of a partial object: scikit-learn's state and nothing else. */
+static int build_partial(struct vm *vm, struct pv *obj, struct pv *state)
+{
+        char why[200];
+        if (partial_check_state(state, why, sizeof(why)) < 0)
+                return fail_partial(vm, partial_name_off(vm, obj), "%s", why);
+        obj->u.obj.state = state;
         return 0;
 }
 
@@ -827,12 +917,15 @@ static int call_global(struct vm *vm, const struct pv *fn, struct pv *args,
                 *out = s;
                 return 0;
         }
+        case ROLE_PARTIAL:
+                return make_partial(vm, fn, args, out);
         case ROLE_DATETIME:
                 return datetime_str(vm, args, true, out);
         case ROLE_DATE:
                 return datetime_str(vm, args, false, out);
         case ROLE_NDARRAY:
         case ROLE_OBJECT:
+        case ROLE_CHECK_ARRAY:
                 break;
         }
         return fail(vm, -EPERM, "%s.%s may not be called", c->module, c->name);
@@ -915,6 +1008,8 @@ static int do_build(struct vm *vm)
         if (obj->u.obj.state)
                 return fail(vm, -EINVAL, "BUILD applied twice to one %s",
                             pv_kind_name(obj));
+        if (obj->u.obj.cls->role == ROLE_PARTIAL)
+                return build_partial(vm, obj, state);
         /* Cython and numpy objects set their state from tuples; it is kept
          * as it is and never read */
         if (obj->u.obj.cls->role == ROLE_INERT) {
@@ -1018,6 +1113,10 @@ static int step(struct vm *vm, bool *done, struct pv **result)
                 vm->frame_end = vm->pos + (size_t)u;
                 return 0;
         case '.': /* STOP */
+                if (vm->partial_pending)
+                        return fail_partial(vm, vm->partial_global->offset,
+                                            "the stream uses it other than to wrap "
+                                            "sklearn.utils.validation.check_array");
                 if ((rc = pop(vm, result, "a result at STOP")) < 0)
                         return rc;
                 *done = true;
@@ -1033,7 +1132,8 @@ static int step(struct vm *vm, bool *done, struct pv **result)
         case '1': /* POP_MARK */
                 return pop_mark(vm, &items, &n);
         case '2': /* DUP */
-                if ((rc = top(vm, &v, "a value to DUP")) < 0)
+                if ((rc = top(vm, &v, "a value to DUP")) < 0 ||
+                    (rc = note_partial(vm, v)) < 0)
                         return rc;
                 return push(vm, v);
 
@@ -1383,6 +1483,14 @@ int pickle_vm_run(struct pickle_ctx *ctx, size_t *pos, int nested,
         int rc = 0;
         while (!done && rc == 0)
                 rc = step(&vm, &done, &result);
+        if (rc < 0 && vm.partial_pending && ctx->err) {
+                /* the partial came first: name it, then what went wrong */
+                char inner[sizeof(ctx->err->message)];
+                memcpy(inner, ctx->err->message, sizeof(inner));
+                size_t off = vm.partial_global->offset;
+                serr_set(ctx->err, (long long)off, "byte offset %zu: " PARTIAL_REFUSED
+                         "; the stream failed before it wrapped check_array (%s)", off, inner);
+        }
         free(vm.stack);
         free(vm.marks);
         free(vm.memo);

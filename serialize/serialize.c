@@ -532,8 +532,10 @@ int serialize_load_buffer(const uint8_t *data, size_t len,
         if (!features)
                 features = feature_names_in(est, 0);
 
-        struct build_ctx bc = { .lim = lim, .err = err };
+        struct build_ctx bc = { .lim = lim, .err = err, .partials = &ctx.partials };
         rc = build_estimator(&bc, est, &model);
+        if (rc == 0)
+                rc = partial_check_placed(&ctx.partials, err);
         if (rc < 0) {
                 model_strings_free(bc.strings);
                 goto fail;

@@ -43,13 +43,18 @@ enum pv_role {
         ROLE_INERT,           /* an object kept as data and never served
                                * (numpy random state in tree estimators):
                                * REDUCE/NEWOBJ args and any BUILD state */
+        ROLE_PARTIAL,         /* functools.partial: only as partial.c allows */
+        ROLE_CHECK_ARRAY,     /* sklearn.utils.validation.check_array: only
+                               * the function that partial wraps, never called */
 };
 
 struct pv_class {
         const char *module;
         const char *name;
         enum pv_role role;
-        const char *sk_name; /* scikit-learn class name, ROLE_ESTIMATOR only */
+        const char *sk_name; /* scikit-learn class name, ROLE_ESTIMATOR only;
+                              * "functools.partial" for ROLE_PARTIAL, which
+                              * messages name in full */
 };
 
 /* The entry for exactly (module, name), or NULL. */
@@ -133,6 +138,21 @@ struct pv {
 
 #include <locale.h>
 
+/* The functools.partial objects a stream made (partial.c): each must be
+ * placed by a builder before the load succeeds. */
+#define MAX_PARTIALS 4096
+
+struct partial_made {
+        const struct pv *obj;
+        size_t name_off; /* where the stream names functools.partial */
+        bool placed;
+};
+
+struct partial_list {
+        struct partial_made *v; /* MAX_PARTIALS entries, from the arena */
+        size_t n;
+};
+
 struct pickle_ctx {
         const uint8_t *buf;
         size_t len;
@@ -142,6 +162,7 @@ struct pickle_ctx {
         int max_protocol_seen;
         size_t joblib_arrays; /* NumpyArrayWrapper arrays read */
         locale_t c_locale;    /* made on first use, freed with the load */
+        struct partial_list partials;
 };
 
 /* Runs the pickle stream that starts at *pos; on success *out is the value
@@ -174,6 +195,20 @@ int numpy_shape_from_tuple(struct pickle_ctx *ctx, const struct pv *t,
 bool numpy_get_f64(const struct pv_dtype *dt, const uint8_t *p, double *out);
 bool numpy_get_i64(const struct pv_dtype *dt, const uint8_t *p, int64_t *out);
 
+/* --- the one functools.partial a model may hold (partial.c) ------------ */
+
+/* The stream's checks, each 0 or -EPERM with the reason in why[0..n):
+ * REDUCE arguments of functools.partial, and the BUILD state of the
+ * partial object it made. */
+int partial_check_args(const struct pv *args, char *why, size_t n);
+int partial_check_state(const struct pv *state, char *why, size_t n);
+/* Records a partial object made at name_off; -EFBIG past MAX_PARTIALS,
+ * -EFBIG when the arena is full. */
+int partial_record(struct pickle_ctx *ctx, const struct pv *obj, size_t name_off);
+/* After building: -EPERM (err set, naming the global and where the
+ * stream names it) for the first partial no builder placed. */
+int partial_check_placed(const struct partial_list *l, struct serialize_error *err);
+
 /* --- helpers ------------------------------------------------------------ */
 
 void serr_set(struct serialize_error *err, long long offset, const char *fmt,
@@ -204,6 +239,7 @@ struct build_ctx {
         /* the strings the model compares (string categories), attached
          * to the outermost model when it is built */
         struct model_strings *strings;
+        struct partial_list *partials; /* the stream's, for placing them */
 };
 
 /* Builds the estimator object v into a model. */

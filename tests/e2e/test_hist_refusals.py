@@ -6,16 +6,14 @@ is checked at load time so that a hostile file is refused rather than
 walked outside its arrays. Files are made here with the installed
 scikit-learn and then edited the way an attacker would."""
 import json
-import os
 import subprocess
 
 import numpy as np
-import pytest
 from sklearn.datasets import load_diabetes, load_iris
 from sklearn.ensemble import (HistGradientBoostingClassifier,
                               HistGradientBoostingRegressor)
 
-from conftest import BIN, FIXTURES
+from conftest import BIN
 from test_tree_refusals import dump
 
 
@@ -122,17 +120,3 @@ def test_hgb_predictor_rows_of_wrong_width_refused(tmp_path):
     p = eval_file(dump(tmp_path, m), 4)
     assert p.returncode != 0
     assert "_predictors[1]: expected a list of 3" in p.stderr
-
-
-@pytest.mark.parametrize("version", ["1.4.2", "1.9.0"])
-def test_hgb_categorical_preprocessor_refused_by_name(version):
-    """1.4+ files with categorical features hold a ColumnTransformer with
-    functools.partial(check_array) in their _preprocessor. The loader refuses
-    the first of those globals it meets (today the ColumnTransformer; the
-    partial in any case) by name."""
-    path = os.path.join(FIXTURES, "hist", version, "hgb_reg_categorical.pkl")
-    p = eval_file(path, 3)
-    assert p.returncode != 0
-    assert "refused global " in p.stderr
-    assert any(n in p.stderr for n in ("ColumnTransformer", "OrdinalEncoder",
-                                       "FunctionTransformer", "functools.partial"))

@@ -2,7 +2,9 @@
  * the reason, and survives every truncation and byte flip of real files
  * (run under valgrind by `meson test --setup valgrind`). */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "model.h"
 #include "serialize.h"
@@ -136,6 +138,107 @@ static bool pickle_truncated_or_unknown_refused(void)
         EXPECT_CONTAINS(e.message, "protocol 6");
         EXPECT(load("", 0, NULL, &e) == -EINVAL);
         EXPECT_CONTAINS(e.message, "empty");
+        return true;
+}
+
+/* functools.partial and check_array at protocol 2 (GLOBAL), and the
+ * partial scikit-learn pickles: REDUCE over (check_array,), then BUILD
+ * with (check_array, (), {dtype: [numpy.float64], KEY: False}, None).
+ * Literals are split where a hex escape would run into the next letter. */
+#define PARTIAL_G "cfunctools\npartial\n"
+#define CHECK_ARRAY_G "csklearn.utils.validation\ncheck_array\n"
+#define SK_PARTIAL_KEY(key) \
+        PARTIAL_G CHECK_ARRAY_G "\x85R(" CHECK_ARRAY_G ")}(X\x05\x00\x00\x00" "dtype" \
+        "]cnumpy\nfloat64\na" key "\x89uNtb"
+#define SK_PARTIAL SK_PARTIAL_KEY("X\x10\x00\x00\x00" "force_all_finite")
+
+static bool pickle_partial_bare_refused_where_named(void)
+{
+        struct serialize_error e;
+        EXPECT(LOAD("\x80\x02" PARTIAL_G ".", &e) == -EPERM);
+        EXPECT_CONTAINS(e.message, "byte offset 2: refused global functools.partial");
+        EXPECT_CONTAINS(e.message, "other than to wrap");
+        EXPECT(e.offset == 2);
+        return true;
+}
+
+static bool pickle_partial_over_another_function_refused(void)
+{
+        struct serialize_error e;
+        EXPECT(LOAD("\x80\x02" PARTIAL_G "cnumpy\nfloat64\n\x85R.", &e) == -EPERM);
+        EXPECT_CONTAINS(e.message, "refused global functools.partial");
+        EXPECT_CONTAINS(e.message, "it wraps numpy.float64");
+        EXPECT(LOAD("\x80\x02" PARTIAL_G CHECK_ARRAY_G CHECK_ARRAY_G "\x86R.", &e) == -EPERM);
+        EXPECT_CONTAINS(e.message, "called with 2 arguments");
+        /* a disallowed function inside: the partial is named first */
+        EXPECT(LOAD("\x80\x02" PARTIAL_G "cos\nsystem\n\x85R.", &e) == -EPERM);
+        EXPECT_CONTAINS(e.message, "byte offset 2: refused global functools.partial");
+        EXPECT_CONTAINS(e.message, "os.system");
+        EXPECT(e.offset == 2);
+        return true;
+}
+
+static bool pickle_partial_only_reduced(void)
+{
+        struct serialize_error e;
+        EXPECT(LOAD("\x80\x02" PARTIAL_G ")\x81.", &e) == -EPERM);
+        EXPECT_CONTAINS(e.message, "functools.partial");
+        EXPECT(LOAD("\x80\x02" CHECK_ARRAY_G ")R.", &e) == -EPERM);
+        EXPECT_CONTAINS(e.message, "check_array may not be called");
+        return true;
+}
+
+static bool pickle_partial_state_is_scikit_learns(void)
+{
+        struct serialize_error e;
+        EXPECT(LOAD("\x80\x02" SK_PARTIAL_KEY("X\x04\x00\x00\x00" "copy") ".", &e) == -EPERM);
+        EXPECT_CONTAINS(e.message, "binds a keyword copy");
+        EXPECT(e.offset == 2);
+        /* the 1.6+ spelling is scikit-learn's too: refused only as no model */
+        EXPECT(LOAD("\x80\x02" SK_PARTIAL_KEY("X\x11\x00\x00\x00" "ensure_all_finite") ".",
+                    &e) == -EINVAL);
+        EXPECT_CONTAINS(e.message, "found functools.partial");
+        return true;
+}
+
+static bool pickle_partial_used_once(void)
+{
+        struct serialize_error e;
+        EXPECT(LOAD("\x80\x02" SK_PARTIAL "q\x00h\x00\x86.", &e) == -EPERM);
+        EXPECT_CONTAINS(e.message, "referenced a second time");
+        EXPECT(LOAD("\x80\x02" SK_PARTIAL "2\x86.", &e) == -EPERM); /* DUP */
+        EXPECT_CONTAINS(e.message, "referenced a second time");
+        return true;
+}
+
+static bool pickle_partial_outside_its_place_refused(void)
+{
+        struct serialize_error e;
+        /* {'model': <a model>, 'check': partial}: the model loads, the
+         * partial is in no place a builder knows */
+        static const char head[] = "\x80\x02}(X\x05\x00\x00\x00" "model";
+        static const char tail[] = "X\x05\x00\x00\x00" "check" SK_PARTIAL "u.";
+        FILE *f = fopen(FIXTURES "/iris_logreg_p2.pkl", "rb");
+        EXPECT(f);
+        char buf[1 << 16];
+        size_t n = fread(buf, 1, sizeof(buf), f);
+        fclose(f);
+        /* the fixture's pickle without PROTO and STOP: its body */
+        EXPECT(n > 3 && n < sizeof(buf) && buf[0] == '\x80' && buf[n - 1] == '.');
+        char *s = malloc(sizeof(head) + n + sizeof(tail));
+        EXPECT(s);
+        size_t len = 0;
+        memcpy(s, head, sizeof(head) - 1);
+        len += sizeof(head) - 1;
+        memcpy(s + len, buf + 2, n - 3);
+        len += n - 3;
+        memcpy(s + len, tail, sizeof(tail) - 1);
+        len += sizeof(tail) - 1;
+        int rc = load(s, len, NULL, &e);
+        free(s);
+        EXPECT(rc == -EPERM);
+        EXPECT_CONTAINS(e.message, "refused global functools.partial");
+        EXPECT_CONTAINS(e.message, "is not there");
         return true;
 }
 
@@ -338,6 +441,12 @@ TAP_MAIN(CASE(pickle_global_os_system_refused),
          CASE(pickle_lying_frame_length_refused),
          CASE(pickle_stack_and_memo_misuse_refused),
          CASE(pickle_truncated_or_unknown_refused),
+         CASE(pickle_partial_bare_refused_where_named),
+         CASE(pickle_partial_over_another_function_refused),
+         CASE(pickle_partial_only_reduced),
+         CASE(pickle_partial_state_is_scikit_learns),
+         CASE(pickle_partial_used_once),
+         CASE(pickle_partial_outside_its_place_refused),
          CASE(pickle_plain_data_is_not_a_model),
          CASE(pickle_trailing_bytes_refused),
          CASE(pickle_limits_enforced),
