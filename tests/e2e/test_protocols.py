@@ -36,6 +36,12 @@ as test data (not code):
   sent as one input per column, "parameters": {"content_type": "pd"}, shape
   [rows] each, BYTES and INT32 columns: its "First Name"/"Age" request is
   sent verbatim.
+- KServe's OpenAPI description of the V2 REST protocol
+  (https://github.com/kserve/kserve/blob/master/docs/predict-api/v2/rest_predict_v2.yaml),
+  its component schemas transcribed to tests/e2e/data/kserve_v2_rest_schemas.json:
+  every JSON answer under /v2 in this module, and every infer request it
+  sends that should succeed, is validated against them with the jsonschema
+  library (python3-jsonschema).
 - Triton, "Model Repository Extension"
   (https://github.com/triton-inference-server/server/blob/main/docs/protocol/extension_model_repository.md):
   POST v2/repository/index -> [{"name", "version", "state", "reason"}],
@@ -49,6 +55,7 @@ import subprocess
 import time
 
 import joblib
+import jsonschema
 import numpy as np
 import pandas as pd
 import pytest
@@ -66,6 +73,66 @@ from conftest import BIN, LISTEN_RE, Server
 
 ATOL = 1e-12
 RTOL = 1e-9
+
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "data",
+                       "kserve_v2_rest_schemas.json")) as _f:
+    KSERVE_SCHEMAS = json.load(_f)
+
+# Triton's $repository_index_response (extension_model_repository.md); the
+# KServe OpenAPI description has no index.
+TRITON_INDEX = {"type": "array", "items": {
+    "type": "object", "required": ["name", "state", "reason"],
+    "properties": {"name": {"type": "string"}, "version": {"type": "string"},
+                   "state": {"type": "string"}, "reason": {"type": "string"}}}}
+
+
+def conforms(instance, component):
+    """Validates instance against a KServe component schema (or a schema)."""
+    schema = component if isinstance(component, dict) else \
+        dict(KSERVE_SCHEMAS, **{"$ref": "#/components/schemas/" + component})
+    jsonschema.Draft7Validator(schema).validate(instance)
+
+
+def schema_of(method, path, status):
+    """The published schema of the answer to method path, or None."""
+    if path == "/v2":
+        return "metadata_server_response" if status == 200 else "metadata_server_error_response"
+    if path in ("/v2/models", "/v2/repository/index") and status == 200:
+        return TRITON_INDEX
+    if path.startswith("/v2/models/"):
+        rest = path[len("/v2/models/"):].split("/")
+        if rest[-1] == "infer" and method == "POST":
+            return "inference_response" if status == 200 else "inference_error_response"
+        if len(rest) in (1, 3) and method == "GET":
+            return "metadata_model_response" if status == 200 \
+                else "metadata_model_error_response"
+    return None
+
+
+VALIDATED = []
+
+
+@pytest.fixture(autouse=True)
+def validate_v2_answers(monkeypatch):
+    """Every answer under /v2 in this module meets the published schema."""
+    plain = Server.request
+
+    def request(self, method, path, body=None, headers=None, raw=False):
+        status, answer = plain(self, method, path, body, headers, raw)
+        schema = None if raw else schema_of(method, path, status)
+        if schema is not None:
+            conforms(answer, schema)
+            if status != 200:
+                assert set(answer) == {"error"}, answer
+            # null elements (missing values) are predictd's extension: the
+            # published tensor_data has no null
+            if path.endswith("/infer") and status == 200 and isinstance(body, dict) \
+                    and "null" not in json.dumps(body.get("inputs")):
+                conforms(body, "inference_request")
+            VALIDATED.append(path)
+        return status, answer
+
+    monkeypatch.setattr(Server, "request", request)
 
 # iris-input-v2.json of KServe's scikit-learn V2 example (and the V1 first
 # InferenceService's "instances").
@@ -161,6 +228,25 @@ def rows_of(out):
 def sha256_of(path):
     with open(path, "rb") as f:
         return hashlib.sha256(f.read()).hexdigest()
+
+
+# ---------------------------------------------------------- the schemas --
+def test_published_schemas_validate_and_can_refuse(server):
+    """The validator is live: a real answer passes, broken ones do not."""
+    req = {"id": "42", "inputs": [{"name": "input-0", "shape": [2, 4], "datatype": "FP64",
+                                   "data": KSERVE_IRIS_ROWS}]}
+    n = len(VALIDATED)
+    status, body = server.request("POST", "/v2/models/species/infer", req)
+    assert status == 200 and len(VALIDATED) == n + 1, body
+    with pytest.raises(jsonschema.ValidationError):
+        conforms({k: v for k, v in body.items() if k != "outputs"}, "inference_response")
+    with pytest.raises(jsonschema.ValidationError):
+        conforms(dict(body, outputs=[dict(body["outputs"][0], shape=["2"])]),
+                 "inference_response")
+    with pytest.raises(jsonschema.ValidationError):
+        conforms({"name": "m", "inputs": []}, "metadata_model_response")  # no platform
+    with pytest.raises(jsonschema.ValidationError):
+        conforms([{"name": "m", "version": 1, "state": "READY", "reason": ""}], TRITON_INDEX)
 
 
 # ------------------------------------------------------------------ health --
