@@ -943,3 +943,43 @@ def test_v2_other_methods_as_outputs(server_factory, tmp_path):
     assert np.allclose(output(body, "decision_function")["data"],
                        iforest.decision_function(rows), rtol=RTOL, atol=ATOL)
     assert output(body, "predict")["data"] == iforest.predict(rows).astype(float).tolist()
+
+
+# ---------------------------------------------------------------- survival --
+def test_v2_infer_mutated_requests_never_crash(server):
+    """Published requests with random parts replaced, removed or added: each
+    gets 200, 400 or 413 with a JSON body, and the server lives on."""
+    import random
+    rng = random.Random(4)
+    bases = [{"id": "1", "inputs": [dict(GOOD)], "outputs": [{"name": "predict"}]},
+             MLSERVER_PD_REQUEST]
+    values = [None, True, 0, -1, 1e308, 2 ** 64, 1.5, "", "x" * 300, [], {}, [[]], [1, [2]],
+              "FP64", "BYTES", "INT8", [2, 4], [-1], [0], [1e20, 4]]
+
+    def mutate(o):
+        if isinstance(o, dict) and o:
+            k = rng.choice(sorted(o))
+        elif isinstance(o, list) and o:
+            k = rng.randrange(len(o))
+        else:
+            return
+        r = rng.random()
+        if r < 0.3:
+            o[k] = json.loads(json.dumps(rng.choice(values)))
+        elif r < 0.4:
+            del o[k]
+        else:
+            mutate(o[k])
+
+    seen = set()
+    for _ in range(400):
+        body = json.loads(json.dumps(rng.choice(bases)))
+        for _ in range(rng.randint(1, 3)):
+            mutate(body)
+        model = rng.choice(["species", "people", "frame", "diabetes", "pair"])
+        status, answer = server.request("POST", "/v2/models/%s/infer" % model, body)
+        assert status in (200, 400, 413), (status, answer, body)
+        assert isinstance(answer, dict) and (status == 200) == ("error" not in answer), answer
+        seen.add(status)
+    assert seen >= {200, 400}
+    assert server.proc.poll() is None
