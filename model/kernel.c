@@ -554,6 +554,7 @@ struct knn {
         size_t n, k;
         int p;
         bool distance;
+        bool expanded;     /* see model_knn_params.expanded_distances */
         double *fit_x;     /* n x n_features */
         double max_norm;   /* largest sum of |x| (p=1) or x^2 (p=2) of a sample */
         size_t *y_idx;     /* classifier */
@@ -684,9 +685,20 @@ static int knn_neighbours(const struct knn *kn, const double *x, size_t row,
                         }
                 }
         }
+        /* Within this of a sample, 0.23's expanded euclidean distance is
+         * BLAS rounding residue (ulps of the norms), so 1/d is too. */
+        double near = 1e-6 * (knn_norm(x, nf, kn->p) + kn->max_norm);
         bool zero = false;
         for (size_t i = 0; i < k; i++) {
                 double d = w->raw[w->best[i]];
+                if (kn->expanded && kn->distance && d <= near) {
+                        model_set_error(err, "%s: row %zu: lies within rounding of training "
+                                        "sample %zu; the scikit-learn that saved this model "
+                                        "(before 1.0) computed that distance from expanded "
+                                        "norms, so its distance weight is BLAS rounding and "
+                                        "cannot be reproduced", kn->name, row, w->best[i]);
+                        return -EINVAL;
+                }
                 w->tmp[i] = kn->p == 2 ? sqrt(d) : d;
                 zero = zero || w->tmp[i] == 0.0;
         }
@@ -835,6 +847,7 @@ int model_knn_create(const struct model_knn_params *p, size_t n_features,
         kn->n = p->n_samples;
         kn->k = p->k;
         kn->p = p->p;
+        kn->expanded = p->expanded_distances && p->p == 2;
         kn->distance = p->distance;
         if (!(kn->fit_x = svm_copy(p->fit_x, p->n_samples * n_features)))
                 goto nomem;

@@ -130,6 +130,17 @@ size_t model_n_outputs(const struct model *m)
         return m->type == MODEL_TYPE_REGRESSOR ? m->n_outputs : 0;
 }
 
+bool model_outputs_2d(const struct model *m)
+{
+        return m->type == MODEL_TYPE_REGRESSOR && (m->outputs_2d || m->n_outputs > 1);
+}
+
+void model_set_outputs_2d(struct model *m, bool on)
+{
+        if (m->type == MODEL_TYPE_REGRESSOR)
+                m->outputs_2d = on;
+}
+
 size_t model_decision_width(const struct model *m)
 {
         return m->ops->decision ? m->decision_width : 0;

@@ -427,6 +427,11 @@ struct model_knn_params {
          * n_samples x n_outputs targets */
         const size_t *y_idx;
         const double *y;
+        /* Distances that scikit-learn took from |x|^2 - 2 x.y + |y|^2
+         * (brute-force euclidean before 1.0): near a training sample that
+         * sum cancels to BLAS rounding, so with distance weights a row that
+         * close to a sample is refused with -EINVAL. */
+        bool expanded_distances;
 };
 
 /* KNeighborsClassifier (classes given) or KNeighborsRegressor (classes
@@ -776,6 +781,14 @@ void model_describe(const struct model *m, char *buf, size_t len);
 
 /* Regressors: values per row (1 for a single target). 0 otherwise. */
 size_t model_n_outputs(const struct model *m);
+/* True for a regressor whose predict scikit-learn returns as rows x
+ * n_outputs even with one target: one fitted on y of shape (n, 1)
+ * (LinearRegression, Ridge, KNeighborsRegressor, TransformedTargetRegressor
+ * and a Pipeline ending in one). The values are the same either way. */
+bool model_outputs_2d(const struct model *m);
+/* Marks a regressor as above; serialize/ calls it while building, before
+ * the model is shared. Ignored for other models. */
+void model_set_outputs_2d(struct model *m, bool on);
 /* Columns decision_function returns per row (1 for a binary classifier),
  * or 0 when the model has no decision_function. */
 size_t model_decision_width(const struct model *m);

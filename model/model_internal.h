@@ -38,6 +38,7 @@ struct model {
         bool has_proba;
         bool has_score;   /* score_samples through ops->score */
         bool accepts_nan; /* NaN inputs mean "missing", as the model was fitted */
+        bool outputs_2d;  /* see model_outputs_2d */
         struct model_label *classes; /* owned; NULL for transformers */
         size_t n_classes;
         /* enum model_column_kind per input column (n_features) and, for

@@ -2,18 +2,22 @@
 # Creates minimal Debian chroots that hold other scikit-learn versions, to use
 # as oracles beside the host's own (bookworm: sklearn 1.2.1, numpy 1.24, py3.11):
 #
-#   trixie  sklearn 1.4.x, numpy 2.2, Python 3.13
-#   sid     sklearn 1.9.x, numpy 2.4, Python 3.14
+#   trixie    sklearn 1.4.x, numpy 2.2, Python 3.13
+#   sid       sklearn 1.9.x, numpy 2.4, Python 3.14
+#   bullseye  sklearn 0.23.2, numpy 1.19, Python 3.9 (files older than 1.0;
+#             only on request)
 #
 #   scripts/make-sklearn-chroots.sh [SUITE...]     (default: trixie sid)
 #
 # Each chroot is $CHROOT_DIR/SUITE (default /var/tmp/predictd-chroots), made with
 # `debootstrap --variant=minbase` from the mirror apt already uses, then given
-# python3-sklearn and python3-joblib (--no-install-recommends). About 700 MB
-# and a few minutes each. Run suites in parallel by starting one per suite.
+# python3-sklearn, python3-joblib and python3-pandas (the matrix fits some
+# models on DataFrames), all --no-install-recommends. About 700 MB and a few
+# minutes each. Run suites in parallel by starting one per suite.
 #
-# Idempotent: a chroot in which sklearn already imports is left alone; a base
-# system that debootstrap finished is reused; an unfinished one is redone.
+# Idempotent: a chroot in which sklearn and pandas already import is left
+# alone; one that lacks a package gets only the apt step; a base system that
+# debootstrap finished is reused; an unfinished one is redone.
 # Needs root; reads no stdin. Use a chroot afterwards with e.g.
 #   chroot /var/tmp/predictd-chroots/sid python3 -c 'import sklearn'
 set -euo pipefail
@@ -30,8 +34,8 @@ exec </dev/null
 
 for s in "${SUITES[@]}"; do
     case "$s" in
-        trixie|sid|bookworm|testing|unstable|stable) ;;
-        *) die "unknown suite '$s' (expected trixie or sid)" ;;
+        trixie|sid|bullseye|bookworm|testing|unstable|stable) ;;
+        *) die "unknown suite '$s' (expected trixie, sid or bullseye)" ;;
     esac
 done
 
@@ -40,6 +44,7 @@ MIRROR=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2
 
 export DEBIAN_FRONTEND=noninteractive
 APT_OPTS=(-o Acquire::Check-Valid-Until=false -o Acquire::Check-Date=false)
+PACKAGES=(python3-sklearn python3-joblib python3-pandas)
 
 if ! command -v debootstrap >/dev/null 2>&1; then
     log "installing debootstrap"
@@ -60,9 +65,11 @@ in_chroot() {
     chroot "$dir" /usr/bin/env -i "${envs[@]}" "$@"
 }
 
+# Prints the chroot's scikit-learn version; fails unless sklearn, joblib and
+# pandas all import there.
 sklearn_version() {
     [ -x "$1/usr/bin/python3" ] || return 1
-    in_chroot "$1" python3 -c 'import sklearn, sys; sys.stdout.write(sklearn.__version__)' 2>/dev/null
+    in_chroot "$1" python3 -c 'import sklearn, joblib, pandas, sys; sys.stdout.write(sklearn.__version__)' 2>/dev/null
 }
 
 has_mounts_under() {
@@ -81,7 +88,7 @@ make_one() {
     t0=$(date +%s)
 
     if v=$(sklearn_version "$dir"); then
-        log "$suite: skipped, $dir already has scikit-learn $v"
+        log "$suite: skipped, $dir already has scikit-learn $v and pandas"
         return 0
     fi
 
@@ -120,10 +127,10 @@ EOF
         PROC_MOUNTED+=("$dir/proc")
     fi
 
-    log "$suite: apt-get install python3-sklearn python3-joblib"
+    log "$suite: apt-get install ${PACKAGES[*]}"
     {
         in_chroot "$dir" apt-get "${APT_OPTS[@]}" update
-        in_chroot "$dir" apt-get "${APT_OPTS[@]}" install -y --no-install-recommends python3-sklearn python3-joblib
+        in_chroot "$dir" apt-get "${APT_OPTS[@]}" install -y --no-install-recommends "${PACKAGES[@]}"
         in_chroot "$dir" apt-get clean
     } > "$CHROOT_DIR/$suite.apt.log" 2>&1 \
         || { tail -n 20 "$CHROOT_DIR/$suite.apt.log" >&2; die "$suite: apt-get failed (log: $CHROOT_DIR/$suite.apt.log)"; }
@@ -132,8 +139,8 @@ EOF
     PROC_MOUNTED=()
 
     local versions
-    versions=$(in_chroot "$dir" python3 -c 'import sys, sklearn, numpy, joblib; print("python %d.%d.%d, scikit-learn %s, numpy %s, joblib %s" % (sys.version_info[:3] + (sklearn.__version__, numpy.__version__, joblib.__version__)))') \
-        || die "$suite: scikit-learn does not import after install"
+    versions=$(in_chroot "$dir" python3 -c 'import sys, sklearn, numpy, joblib, pandas; print("python %d.%d.%d, scikit-learn %s, numpy %s, joblib %s, pandas %s" % (sys.version_info[:3] + (sklearn.__version__, numpy.__version__, joblib.__version__, pandas.__version__)))') \
+        || die "$suite: scikit-learn or pandas does not import after install"
     log "$suite: done in $(( $(date +%s) - t0 )) s: $dir: $versions ($(du -sh --one-file-system "$dir" | cut -f1))"
 }
 

@@ -95,10 +95,18 @@ int build_need_attr(struct build_ctx *bc, const struct pv *obj,
         const struct pv *v = build_attr(bc, obj, name);
         if (bc->lookups > MAX_LOOKUPS)
                 return build_too_much_work(bc);
-        if (!v)
+        if (!v) {
+                /* files before 1.0 may lack it by layout, not by mistake */
+                const struct pv *ver = build_attr(bc, obj, "_sklearn_version");
+                if (ver && ver->kind == PV_STR && build_saved_before(bc, obj, 1, 0))
+                        return build_fail(bc, -EINVAL,
+                                          "%s saved by scikit-learn %.20s has no %s: that "
+                                          "version's layout lacks what predictd reads",
+                                          build_cls_name(obj), ver->u.s.data, name);
                 return build_fail(bc, -EINVAL,
                              "%s has no %s: was it fitted before it was saved?",
                              build_cls_name(obj), name);
+        }
         *out = v;
         return 0;
 }

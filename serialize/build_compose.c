@@ -63,10 +63,13 @@ static int build_pipeline(struct build_ctx *bc, const struct pv *obj,
                 if ((rc = build_member(bc, e, "Pipeline step", names[i], &built[i])) < 0)
                         goto out;
         }
+        bool col = built[n - 1] && model_outputs_2d(built[n - 1]);
         rc = model_pipeline_create(built, names, n, out, &me);
         i = 0; /* the pipeline took the steps */
         if (rc < 0)
                 build_model_error(bc, rc, &me);
+        else
+                model_set_outputs_2d(*out, col);
 out:
         for (size_t k = 0; k < i && built; k++)
                 model_free(built[k]);
@@ -343,7 +346,10 @@ static int build_column_transformer(struct build_ctx *bc, const struct pv *obj,
                                   "ColumnTransformer: its output is sparse (sparse_output_), "
                                   "only dense output is supported");
         size_t n_features = (size_t)nf, n = tr->u.seq.len;
+        /* _feature_names_in before 1.0 */
         const struct pv *names = build_attr(bc, obj, "feature_names_in_");
+        if (!names)
+                names = build_attr(bc, obj, "_feature_names_in");
         const struct pv *weights = build_attr(bc, obj, "transformer_weights");
         struct colset cs = { NULL, 0, n_features * 8 + 64 };
         struct parts ps = { 0 };
@@ -545,8 +551,13 @@ static int build_target_regressor(struct build_ctx *bc, const struct pv *obj,
         if ((rc = build_member(bc, reg, "TransformedTargetRegressor", "regressor_", &m)) < 0)
                 goto out;
         rc = model_target_regressor_create(m, kind, n, shift, scale, out, &me);
-        if (rc < 0)
+        if (rc < 0) {
                 build_model_error(bc, rc, &me);
+                goto out;
+        }
+        /* inverse_transform's column is squeezed only for a 1-D y */
+        const struct pv *dim = build_attr(bc, obj, "_training_dim");
+        model_set_outputs_2d(*out, dim && dim->kind == PV_INT && dim->u.i == 2);
 out:
         free(shift);
         free(scale);
@@ -579,5 +590,10 @@ const struct build_entry build_compose_entries[] = {
         /* a column specifier, kept as inert data: its arguments are read,
          * it is never called */
         { { "builtins", "slice", ROLE_ESTIMATOR, "slice" }, NULL },
+        /* before 1.0 a ColumnTransformer fitted on a DataFrame also keeps
+         * its columns as a pandas Index (_df_columns): kept as inert data,
+         * never read (_feature_names_in holds the same names) */
+        { { "pandas.core.indexes.base", "_new_Index", ROLE_INERT, NULL }, NULL },
+        { { "pandas.core.indexes.base", "Index", ROLE_INERT, NULL }, NULL },
         { { NULL, NULL, ROLE_ESTIMATOR, NULL }, NULL },
 };

@@ -274,7 +274,10 @@ static int build_stacking(struct build_ctx *bc, const struct pv *obj, struct mod
         const struct pv *fe = NULL;
         int rc;
 
-        if (classifier && (rc = read_encoder_labels(bc, obj, "_label_encoder", &labels)) < 0)
+        /* _le before 1.0 */
+        const char *le = build_attr(bc, obj, "_label_encoder") || !build_attr(bc, obj, "_le")
+                                 ? "_label_encoder" : "_le";
+        if (classifier && (rc = read_encoder_labels(bc, obj, le, &labels)) < 0)
                 return rc;
         if ((rc = build_members(bc, obj, "estimators_", &m)) < 0 ||
             (rc = read_stack_methods(bc, obj, m.n, &methods)) < 0 ||
@@ -366,7 +369,10 @@ static int read_calibrator(struct build_ctx *bc, const struct pv *v,
                                   "CalibratedClassifierCV sets it), found %s",
                                   oob && oob->kind == PV_STR ? oob->u.s.data
                                                              : pv_kind_name(oob));
-        const char *names[2] = { "X_thresholds_", "y_thresholds_" };
+        /* before 0.24 the same arrays were _necessary_X_ / _necessary_y_ */
+        bool old = !build_attr(bc, v, "X_thresholds_") && build_attr(bc, v, "_necessary_X_");
+        const char *names[2] = { old ? "_necessary_X_" : "X_thresholds_",
+                                 old ? "_necessary_y_" : "y_thresholds_" };
         double *xy[2] = { NULL, NULL };
         size_t n[2] = { 0, 0 }, s1;
         for (int k = 0; k < 2; k++) {
@@ -665,6 +671,12 @@ static int build_bagging_reg(struct build_ctx *bc, const struct pv *obj,
 const struct build_entry build_ensemble_entries[] = {
         ENTRY("sklearn.ensemble._voting", "VotingClassifier", build_voting_clf),
         ENTRY("sklearn.ensemble._voting", "VotingRegressor", build_voting_reg),
+        /* before 0.22 the modules were public (voting, bagging, label) */
+        ENTRY("sklearn.ensemble.voting", "VotingClassifier", build_voting_clf),
+        ENTRY("sklearn.ensemble.voting", "VotingRegressor", build_voting_reg),
+        ENTRY("sklearn.ensemble.bagging", "BaggingClassifier", build_bagging_clf),
+        ENTRY("sklearn.ensemble.bagging", "BaggingRegressor", build_bagging_reg),
+        ENTRY("sklearn.preprocessing.label", "LabelEncoder", NULL),
         ENTRY("sklearn.ensemble._stacking", "StackingClassifier", build_stacking_clf),
         ENTRY("sklearn.ensemble._stacking", "StackingRegressor", build_stacking_reg),
         /* le_ / _label_encoder: read for its classes_, never served */

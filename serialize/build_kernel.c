@@ -370,6 +370,8 @@ static int read_knn(struct build_ctx *bc, const struct pv *obj,
                                   "features", who, kp->n_samples, (long long)k, *nf);
         kp->k = (size_t)k;
         kp->fit_x = *fit_x;
+        const struct pv *method = build_attr(bc, obj, "_fit_method");
+        kp->expanded_distances = pv_is_str(method, "brute") && build_saved_before(bc, obj, 1, 0);
         kp->name = who;
         if ((rc = build_check_n_features(bc, obj, *nf)) < 0 ||
             (rc = build_charge(bc, kp->n_samples * (*nf + 2) * sizeof(double), who)) < 0 ||
@@ -439,8 +441,13 @@ static int build_knn_regressor(struct build_ctx *bc, const struct pv *obj,
                 goto out;
         kp.y = y;
         rc = model_knn_create(&kp, nf, yc, NULL, 0, out, &me);
-        if (rc < 0)
+        if (rc < 0) {
                 build_model_error(bc, rc, &me);
+                goto out;
+        }
+        /* predict ravels only a 1-D _y */
+        const struct pv *ya = build_attr(bc, obj, "_y");
+        model_set_outputs_2d(*out, build_is_built_array(ya) && ya->u.arr->ndim == 2);
 out:
         free(fit_x);
         free(y);
@@ -477,6 +484,18 @@ const struct build_entry build_kernel_entries[] = {
         INERT("sklearn.neighbors._kd_tree", "KDTree"),
         INERT("sklearn.neighbors._ball_tree", "newObj"),
         INERT("sklearn.neighbors._ball_tree", "BallTree"),
+        /* before 1.1 the metrics lived in sklearn.neighbors; before 0.22
+         * the trees and metrics were public modules */
+        INERT("sklearn.neighbors._dist_metrics", "newObj"),
+        INERT("sklearn.neighbors._dist_metrics", "EuclideanDistance"),
+        INERT("sklearn.neighbors._dist_metrics", "ManhattanDistance"),
+        INERT("sklearn.neighbors.dist_metrics", "newObj"),
+        INERT("sklearn.neighbors.dist_metrics", "EuclideanDistance"),
+        INERT("sklearn.neighbors.dist_metrics", "ManhattanDistance"),
+        INERT("sklearn.neighbors.kd_tree", "newObj"),
+        INERT("sklearn.neighbors.kd_tree", "KDTree"),
+        INERT("sklearn.neighbors.ball_tree", "newObj"),
+        INERT("sklearn.neighbors.ball_tree", "BallTree"),
         INERT("sklearn.metrics._dist_metrics", "newObj"),
         INERT("sklearn.metrics._dist_metrics", "EuclideanDistance"),
         INERT("sklearn.metrics._dist_metrics", "ManhattanDistance"),

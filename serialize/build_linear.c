@@ -140,8 +140,14 @@ static int build_regressor(struct build_ctx *bc, const struct pv *obj,
                 goto out;
         rc = model_linear_regressor_create(build_cls_name(obj), p.nf, p.rows, p.coef, p.icpt,
                                            out, &me);
-        if (rc < 0)
+        if (rc < 0) {
                 build_model_error(bc, rc, &me);
+                goto out;
+        }
+        /* fitted on y of shape (n, 1): coef_ is (1, n_features) and
+         * predict keeps the column */
+        const struct pv *coef = build_attr(bc, obj, "coef_");
+        model_set_outputs_2d(*out, build_is_built_array(coef) && coef->u.arr->ndim == 2);
 out:
         lin_parts_free(&p);
         return rc;

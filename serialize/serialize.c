@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -412,6 +413,10 @@ static const struct pv *feature_names_in(const struct pv *est, size_t depth)
         if (!est || est->kind != PV_OBJECT || !est->u.obj.state || depth > 8)
                 return NULL;
         const struct pv *names = pv_dict_get(est->u.obj.state, "feature_names_in_");
+        /* before 1.0 only a ColumnTransformer kept them, as _feature_names_in */
+        if (!names && est->u.obj.cls->sk_name &&
+            strcmp(est->u.obj.cls->sk_name, "ColumnTransformer") == 0)
+                names = pv_dict_get(est->u.obj.state, "_feature_names_in");
         if (names)
                 return names;
         const struct pv *steps = pv_dict_get(est->u.obj.state, "steps");
@@ -441,6 +446,66 @@ static void sha256_hex(const uint8_t *data, size_t len, char out[65])
                 return;
         for (unsigned i = 0; i < mdlen; i++)
                 snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+/* The _sklearn_version string a stream records, found by its bytes: the
+ * key, memo opcodes, then SHORT_BINUNICODE or BINUNICODE. Only used to say
+ * in an error which version wrote a file the reader refused before it
+ * got to the estimator's state; it decides nothing. */
+static bool recorded_version(const uint8_t *p, size_t len, char *out, size_t cap)
+{
+        static const char key[] = "_sklearn_version";
+        const size_t klen = sizeof(key) - 1;
+        for (size_t i = 0; i + klen < len; i++) {
+                if (p[i] != '_' || memcmp(p + i, key, klen) != 0)
+                        continue;
+                size_t j = i + klen;
+                if (j < len && p[j] == 0x94) /* MEMOIZE */
+                        j++;
+                else if (j + 1 < len && p[j] == 'q') /* BINPUT */
+                        j += 2;
+                else if (j + 4 < len && p[j] == 'r') /* LONG_BINPUT */
+                        j += 5;
+                size_t n = 0, at = 0;
+                if (j + 1 < len && p[j] == 0x8c) {
+                        n = p[j + 1];
+                        at = j + 2;
+                } else if (j + 4 < len && p[j] == 'X') {
+                        n = (size_t)p[j + 1] | (size_t)p[j + 2] << 8 |
+                            (size_t)p[j + 3] << 16 | (size_t)p[j + 4] << 24;
+                        at = j + 5;
+                }
+                if (n == 0 || n >= cap || n > 20 || at + n > len)
+                        continue;
+                bool ok = true;
+                for (size_t k = 0; k < n && ok; k++)
+                        ok = (p[at + k] >= '0' && p[at + k] <= '9') || p[at + k] == '.' ||
+                             (p[at + k] >= 'a' && p[at + k] <= 'z');
+                if (!ok)
+                        continue;
+                memcpy(out, p + at, n);
+                out[n] = '\0';
+                return true;
+        }
+        return false;
+}
+
+/* Files written before 1.0 load where their layout is one predictd reads;
+ * when one does not, the error also says which version wrote it. */
+static void note_old_version(struct serialize_error *err, const char *version)
+{
+        char *end;
+        long major = strtol(version, &end, 10);
+        if (end == version || major >= 1)
+                return;
+        char have[48];
+        snprintf(have, sizeof(have), "scikit-learn %s", version);
+        if (strstr(err->message, have))
+                return;
+        size_t n = strlen(err->message);
+        snprintf(err->message + n, sizeof(err->message) - n,
+                 " (the file was written by scikit-learn %s; files older than 1.0 load "
+                 "only where their layout matches what predictd reads)", version);
 }
 
 int serialize_load_buffer(const uint8_t *data, size_t len,
@@ -485,8 +550,13 @@ int serialize_load_buffer(const uint8_t *data, size_t len,
         rc = pickle_vm_run(&ctx, &pos, 0, &root);
         if (ctx.c_locale)
                 freelocale(ctx.c_locale);
-        if (rc < 0)
+        if (rc < 0) {
+                char version[24];
+                if (rc == -EPERM && recorded_version(stream, stream_len, version,
+                                                     sizeof(version)))
+                        note_old_version(err, version);
                 goto fail;
+        }
         if (pos != stream_len) {
                 /* Python would ignore them; a model file has no reason to
                  * carry a second payload, so refuse rather than guess. */
@@ -538,6 +608,7 @@ int serialize_load_buffer(const uint8_t *data, size_t len,
                 rc = partial_check_placed(&ctx.partials, err);
         if (rc < 0) {
                 model_strings_free(bc.strings);
+                note_old_version(err, bc.sklearn_version);
                 goto fail;
         }
         model_attach_strings(model, bc.strings);

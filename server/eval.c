@@ -45,15 +45,16 @@ static char *read_stdin(size_t *len)
         return buf;
 }
 
-/* rows x width numbers: a flat list when width is 1, else nested. */
+/* rows x width numbers: a flat list when width is 1 and not two_d, else
+ * nested, as scikit-learn shapes the method's answer. */
 static void put_matrix(struct out_buf *b, const double *v, size_t rows,
-                       size_t width)
+                       size_t width, bool two_d)
 {
         out_str(b, "[");
         for (size_t i = 0; i < rows; i++) {
                 if (i)
                         out_str(b, ",");
-                if (width == 1) {
+                if (width == 1 && !two_d) {
                         if (isfinite(v[i]))
                                 out_double(b, v[i]);
                         else
@@ -174,31 +175,31 @@ int server_eval(const char *path)
                 out_str(&b, "]");
                 if (model_has_proba(model)) {
                         FIELD("predict_proba");
-                        put_matrix(&b, buf, rows, nc > 1 ? nc : 2);
+                        put_matrix(&b, buf, rows, nc > 1 ? nc : 2, true);
                 }
         } else if (model_get_type(model) == MODEL_TYPE_REGRESSOR) {
                 if (model_predict_values(model, X, rows, buf, &me) < 0)
                         goto model_error;
                 FIELD("predict");
-                put_matrix(&b, buf, rows, no);
+                put_matrix(&b, buf, rows, no, model_outputs_2d(model));
         }
         if (dw) {
                 if (model_decision_function(model, X, rows, buf, &me) < 0)
                         goto model_error;
                 FIELD("decision_function");
-                put_matrix(&b, buf, rows, dw);
+                put_matrix(&b, buf, rows, dw, false);
         }
         if (model_has_score_samples(model)) {
                 if (model_score_samples(model, X, rows, buf, &me) < 0)
                         goto model_error;
                 FIELD("score_samples");
-                put_matrix(&b, buf, rows, 1);
+                put_matrix(&b, buf, rows, 1, false);
         }
         if (tw) {
                 if (model_transform(model, X, rows, buf, &me) < 0)
                         goto model_error;
                 FIELD("transform");
-                put_matrix(&b, buf, rows, tw == 1 ? 1 : tw);
+                put_matrix(&b, buf, rows, tw, true); /* transform is always 2-D */
         }
 #undef FIELD
         out_str(&b, "}\n");

@@ -76,7 +76,10 @@ static int run_check(const struct config *cfg)
         }
         if (model_get_type(model) == MODEL_TYPE_REGRESSOR) {
                 size_t no = model_n_outputs(model);
-                if (no == 1)
+                if (no == 1 && model_outputs_2d(model))
+                        printf("outputs:         prediction (1 number in a list: fitted on y "
+                               "of shape (n, 1))\n");
+                else if (no == 1)
                         printf("outputs:         prediction (a number)\n");
                 else
                         printf("outputs:         prediction (%zu numbers)\n", no);

@@ -237,7 +237,8 @@ static void put_proba_row(struct out_buf *b, const double *p, size_t n)
 }
 
 /* A regressor's answer: {"prediction": v} for one row ([v, ...] with
- * several targets), {"predictions": [...]} for a batch. */
+ * several targets or a y of shape (n, 1)), {"predictions": [...]} for a
+ * batch. */
 static void predict_regression(const struct served_model *sm, const double *X,
                                size_t rows, bool single, double *vals,
                                struct reply *r)
@@ -264,7 +265,7 @@ static void predict_regression(const struct served_model *sm, const double *X,
         for (size_t i = 0; i < rows; i++) {
                 if (i)
                         out_str(&b, ",");
-                if (no == 1) {
+                if (no == 1 && !sm->outputs_2d) {
                         out_double(&b, vals[i]);
                         continue;
                 }
@@ -540,6 +541,7 @@ int served_model_create(struct model *model, struct serialize_info *info,
         sm->n_classes = model_n_classes(model);
         sm->n_features = model_n_features(model);
         sm->n_outputs = model_n_outputs(model);
+        sm->outputs_2d = model_outputs_2d(model);
         sm->accepts_nan = model_accepts_nan(model);
         sm->has_proba = model_has_proba(model);
         sm->label_json = calloc(sm->n_classes ? sm->n_classes : 1, sizeof(char *));

@@ -23,6 +23,7 @@ struct served_model {
         size_t n_classes;
         size_t n_features;
         size_t n_outputs; /* regressors: values per row; 0 for classifiers */
+        bool outputs_2d;  /* one target, answered as [v] (y was (n, 1)) */
         bool has_proba;
         bool accepts_nan; /* null in a row means NaN (missing) */
 };

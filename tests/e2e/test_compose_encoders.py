@@ -70,5 +70,5 @@ def test_nan_category_matches_null(tmp_path):
     enc = OrdinalEncoder(encoded_missing_value=-7).fit(np.array([[0.0], [np.nan], [1.0]]))
     p = eval_file(dump(tmp_path, enc), [[None], [1], [0]])
     assert p.returncode == 0, p.stderr
-    want = enc.transform(np.array([[np.nan], [1.0], [0.0]])).ravel().tolist()  # eval prints one column flat
+    want = enc.transform(np.array([[np.nan], [1.0], [0.0]])).tolist()
     assert json.loads(p.stdout)["transform"] == want

@@ -358,6 +358,26 @@ static bool pipeline_width_mismatch_refused(void)
         return true;
 }
 
+/* A one-target regressor is 1-D unless marked as fitted on y (n, 1); the
+ * mark is for regressors only, and two targets are 2-D anyway. */
+static bool outputs_2d_marks_regressors_only(void)
+{
+        double coef[2] = { 1, 2 }, icpt[2] = { 0, 0 };
+        struct model *one = NULL, *two = NULL, *scaler = NULL;
+        struct model_error e;
+        EXPECT(model_linear_regressor_create("L", 1, 1, coef, icpt, &one, &e) == 0);
+        EXPECT(model_linear_regressor_create("L", 1, 2, coef, icpt, &two, &e) == 0);
+        EXPECT(model_scaler_create(1, coef, coef + 1, &scaler, &e) == 0);
+        EXPECT(!model_outputs_2d(one) && model_outputs_2d(two));
+        model_set_outputs_2d(one, true);
+        model_set_outputs_2d(scaler, true);
+        EXPECT(model_outputs_2d(one) && !model_outputs_2d(scaler));
+        model_free(one);
+        model_free(two);
+        model_free(scaler);
+        return true;
+}
+
 static bool transformer_has_no_predict(void)
 {
         double mean[2] = { 0, 0 };
@@ -392,4 +412,5 @@ TAP_MAIN(CASE(tree_backward_child_refused),
          CASE(linear_ovr_underflow_nan_before_1_9_uniform_after),
          CASE(linear_margin_classifier_has_no_proba),
          CASE(pipeline_width_mismatch_refused),
-         CASE(transformer_has_no_predict))
+         CASE(transformer_has_no_predict),
+         CASE(outputs_2d_marks_regressors_only))
