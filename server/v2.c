@@ -60,9 +60,18 @@ static size_t output_width(const struct served_model *sm, enum v2_output k, bool
         }
 }
 
+/* An outlier detector (IsolationForest, OneClassSVM) predicts -1 or 1,
+ * integers in scikit-learn, though the model core serves them as values. */
+static bool predicts_inliers(const struct served_model *sm)
+{
+        return sm->n_outputs == 1 && model_has_score_samples(sm->model);
+}
+
 /* The datatype of predict: the class labels' type, FP64 for values. */
 static const char *predict_datatype(const struct served_model *sm)
 {
+        if (predicts_inliers(sm))
+                return "INT64";
         if (sm->n_outputs || sm->n_classes == 0)
                 return "FP64";
         switch (model_class_label(sm->model, 0)->type) {
@@ -746,10 +755,15 @@ void v2_infer(const struct served_entry *e, const struct served_model *sm,
                 for (size_t c = 0; c < rows * w; c++) {
                         if (c)
                                 out_str(&b, ",");
-                        if (labels)
+                        if (labels) {
                                 out_str(&b, sm->label_json[idx[c]]);
-                        else
+                        } else if (k == OUT_PREDICT && predicts_inliers(sm)) {
+                                char num[24];
+                                snprintf(num, sizeof(num), "%lld", (long long)v[c]);
+                                out_str(&b, num);
+                        } else {
                                 out_double(&b, v[c]);
+                        }
                 }
                 out_str(&b, "]}");
         }

@@ -932,6 +932,7 @@ def test_v2_other_methods_as_outputs(server_factory, tmp_path):
     assert status == 200, body
     assert [o["name"] for o in body["outputs"]] == \
         ["predict", "decision_function", "score_samples"]
+    assert body["outputs"][0] == {"name": "predict", "datatype": "INT64", "shape": [-1]}
     status, body = s.request("POST", "/v2/models/iforest/infer",
                              {"inputs": [tensor], "outputs": [{"name": "score_samples"},
                                                               {"name": "decision_function"},
@@ -942,7 +943,9 @@ def test_v2_other_methods_as_outputs(server_factory, tmp_path):
     assert np.allclose(score["data"], iforest.score_samples(rows), rtol=RTOL, atol=ATOL)
     assert np.allclose(output(body, "decision_function")["data"],
                        iforest.decision_function(rows), rtol=RTOL, atol=ATOL)
-    assert output(body, "predict")["data"] == iforest.predict(rows).astype(float).tolist()
+    # -1 and 1 are integers in scikit-learn, and INT64 here
+    assert body["outputs"][2] == {"name": "predict", "datatype": "INT64", "shape": [len(rows)],
+                                  "data": iforest.predict(rows).tolist()}
 
 
 # ---------------------------------------------------------------- survival --
