@@ -986,3 +986,25 @@ def test_v2_infer_mutated_requests_never_crash(server):
         seen.add(status)
     assert seen >= {200, 400}
     assert server.proc.poll() is None
+
+
+def test_v2_and_v1_multi_target_regressor(server_factory, tmp_path):
+    from sklearn.linear_model import LinearRegression
+    X, y = load_diabetes(return_X_y=True)
+    Y = np.column_stack([y, np.sqrt(y), X[:, 0] * 3])
+    model = LinearRegression().fit(X, Y)
+    s = server_factory("multi=" + _dump(model, str(tmp_path / "multi.pkl")))
+    status, body = s.request("GET", "/v2/models/multi")
+    assert status == 200, body
+    assert body["outputs"] == [{"name": "predict", "datatype": "FP64", "shape": [-1, 3]}]
+    rows = X[:5]
+    req = {"inputs": [{"name": "x", "shape": list(rows.shape), "datatype": "FP64",
+                       "data": rows.tolist()}]}
+    status, body = s.request("POST", "/v2/models/multi/infer", req)
+    assert status == 200, body
+    out = output(body, "predict")
+    assert out["shape"] == [5, 3]
+    assert np.allclose(rows_of(out), model.predict(rows), rtol=RTOL, atol=ATOL)
+    status, body = s.request("POST", "/v1/models/multi:predict", {"instances": rows.tolist()})
+    assert status == 200, body
+    assert np.allclose(body["predictions"], model.predict(rows), rtol=RTOL, atol=ATOL)
