@@ -41,7 +41,8 @@ static size_t output_width(const struct served_model *sm, enum v2_output k, bool
         *flat = false;
         switch (k) {
         case OUT_PREDICT:
-                *flat = sm->n_outputs <= 1;
+                /* [rows, 1] for a regressor fitted on y of shape (n, 1) */
+                *flat = sm->n_outputs <= 1 && !sm->outputs_2d;
                 return sm->n_outputs ? sm->n_outputs : 1;
         case OUT_PROBA:
                 return sm->has_proba ? sm->n_classes : 0;

@@ -1008,3 +1008,22 @@ def test_v2_and_v1_multi_target_regressor(server_factory, tmp_path):
     status, body = s.request("POST", "/v1/models/multi:predict", {"instances": rows.tolist()})
     assert status == 200, body
     assert np.allclose(body["predictions"], model.predict(rows), rtol=RTOL, atol=ATOL)
+
+
+def test_v2_regressor_fitted_on_a_column_answers_rows_by_one(server_factory, tmp_path):
+    """y of shape (n, 1): scikit-learn predicts shape (rows, 1), so does V2."""
+    from sklearn.linear_model import Ridge
+    X, y = load_diabetes(return_X_y=True)
+    model = Ridge().fit(X, y.reshape(-1, 1))
+    s = server_factory("col=" + _dump(model, str(tmp_path / "col.pkl")))
+    status, body = s.request("GET", "/v2/models/col")
+    assert status == 200, body
+    assert body["outputs"] == [{"name": "predict", "datatype": "FP64", "shape": [-1, 1]}]
+    rows = X[:3]
+    req = {"inputs": [{"name": "x", "shape": list(rows.shape), "datatype": "FP64",
+                       "data": rows.tolist()}]}
+    status, body = s.request("POST", "/v2/models/col/infer", req)
+    assert status == 200, body
+    out = output(body, "predict")
+    assert out["shape"] == list(model.predict(rows).shape)
+    assert np.allclose(rows_of(out), model.predict(rows), rtol=RTOL, atol=ATOL)
