@@ -206,3 +206,25 @@ int model_predict(const struct model *m, const double *X, size_t rows,
                 proba = NULL;
         return m->ops->classify(m, X, rows, class_idx, proba, err);
 }
+
+size_t model_n_class_outputs(const struct model *m)
+{
+        return m->type == MODEL_TYPE_MULTI_CLASSIFIER ? m->n_class_outputs : 0;
+}
+
+const struct model *model_output_classes(const struct model *m, size_t j)
+{
+        return j < model_n_class_outputs(m) ? m->class_outs[j] : NULL;
+}
+
+int model_predict_output(const struct model *m, size_t j, const double *X, size_t rows,
+                         size_t *class_idx, double *proba, struct model_error *err)
+{
+        if (j >= model_n_class_outputs(m) || !m->ops->classify_output) {
+                model_set_error(err, "%s has no output %zu", m->ops->name, j);
+                return -ENOTSUP;
+        }
+        if (!m->has_proba)
+                proba = NULL;
+        return m->ops->classify_output(m, j, X, rows, class_idx, proba, err);
+}

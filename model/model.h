@@ -32,6 +32,8 @@ enum model_type {
         MODEL_TYPE_CLASSIFIER,  /* predict -> class label, maybe predict_proba */
         MODEL_TYPE_REGRESSOR,   /* predict -> n_outputs numbers */
         MODEL_TYPE_TRANSFORMER, /* transform only (a pipeline step) */
+        MODEL_TYPE_MULTI_CLASSIFIER, /* several outputs, each with its classes:
+                                      * model_predict_output */
 };
 
 /* A class label exactly as scikit-learn holds it in `classes_`. */
@@ -754,6 +756,15 @@ enum model_column_kind model_column_kind(const struct model *m, size_t col);
 /* True when some input column holds strings. */
 bool model_takes_strings(const struct model *m);
 
+/* --- multi-output classifiers (model/multioutput.c) ----------------- */
+
+/* A classifier fitted on k >= 2 outputs (a 2-D y): outs[j] is output j's
+ * single-output classifier (its classes are classes_[j]), all of the same
+ * width. Takes ownership of outs[0..k) (also on failure); name names it
+ * in messages. */
+int model_multioutput_create(const char *name, struct model **outs, size_t k,
+                             struct model **out, struct model_error *err);
+
 /* Accepts NULL and half-built models. */
 void model_free(struct model *m);
 
@@ -814,6 +825,17 @@ int model_score_samples(const struct model *m, const double *X, size_t rows,
 /* transform: writes out[rows x model_transform_width]. */
 int model_transform(const struct model *m, const double *X, size_t rows,
                     double *out, struct model_error *err);
+
+/* Multi-output classifiers: the number of outputs (0 for other models),
+ * and the single-output classifier that holds output j's classes (use
+ * model_n_classes / model_class_label on it; it lives as long as m). */
+size_t model_n_class_outputs(const struct model *m);
+const struct model *model_output_classes(const struct model *m, size_t j);
+/* As model_predict, for output j of a multi-output classifier: class
+ * indices into output j's classes and, when proba is not NULL,
+ * proba[rows x that output's n_classes]. */
+int model_predict_output(const struct model *m, size_t j, const double *X, size_t rows,
+                         size_t *class_idx, double *proba, struct model_error *err);
 
 /* Classifies rows x n_features doubles (row-major). On success writes
  * class_idx[rows] (index into the class labels) and, when proba is not

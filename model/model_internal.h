@@ -24,6 +24,10 @@ struct model_ops {
         /* score_samples: rows values (only called when has_score). */
         int (*score)(const struct model *m, const double *X, size_t rows,
                      double *out, struct model_error *err);
+        /* Multi-output classifiers: output j's class indices and
+         * probabilities, as classify. */
+        int (*classify_output)(const struct model *m, size_t j, const double *X, size_t rows,
+                               size_t *class_idx, double *proba, struct model_error *err);
         void (*describe)(const struct model *m, char *buf, size_t len);
         void (*destroy)(struct model *m);
 };
@@ -45,6 +49,11 @@ struct model {
          * transformers, per output column (n_out); NULL: all numbers */
         uint8_t *in_kinds;
         uint8_t *out_kinds;
+        /* MODEL_TYPE_MULTI_CLASSIFIER: n_class_outputs single-output
+         * classifiers holding each output's classes (owned by the
+         * multi-output model; a Pipeline borrows its last step's) */
+        size_t n_class_outputs;
+        struct model *const *class_outs;
         /* the outermost model's string table (model_attach_strings) */
         struct model_strings *strings;
 };

@@ -69,9 +69,11 @@ static int run_transforms(const struct pipeline *p, const double *X,
         return 0;
 }
 
-static int pipeline_classify(const struct model *m, const double *X,
-                             size_t rows, size_t *class_idx, double *proba,
-                             struct model_error *err)
+/* The transforms, then the last step's classify, or its output j's for a
+ * multi-output classifier (j < SIZE_MAX). */
+static int pipeline_classify_at(const struct model *m, size_t j, const double *X,
+                                size_t rows, size_t *class_idx, double *proba,
+                                struct model_error *err)
 {
         const struct pipeline *p = (const struct pipeline *)m;
         const double *Xt;
@@ -80,9 +82,24 @@ static int pipeline_classify(const struct model *m, const double *X,
         if (rc < 0)
                 return rc;
         const struct model *last = p->steps[p->n - 1];
-        rc = last->ops->classify(last, Xt, rows, class_idx, proba, err);
+        rc = j == SIZE_MAX ? last->ops->classify(last, Xt, rows, class_idx, proba, err)
+                           : model_predict_output(last, j, Xt, rows, class_idx, proba, err);
         free(buf);
         return forget_column(rc, buf != NULL, err);
+}
+
+static int pipeline_classify(const struct model *m, const double *X,
+                             size_t rows, size_t *class_idx, double *proba,
+                             struct model_error *err)
+{
+        return pipeline_classify_at(m, SIZE_MAX, X, rows, class_idx, proba, err);
+}
+
+static int pipeline_classify_output(const struct model *m, size_t j, const double *X,
+                                    size_t rows, size_t *class_idx, double *proba,
+                                    struct model_error *err)
+{
+        return pipeline_classify_at(m, j, X, rows, class_idx, proba, err);
 }
 
 /* Which of the last step's value ops pipeline_values ends with. */
@@ -180,6 +197,7 @@ static const struct model_ops pipeline_ops = {
         .regress = pipeline_regress,
         .decision = pipeline_decision,
         .score = pipeline_score,
+        .classify_output = pipeline_classify_output,
         .describe = pipeline_describe,
         .destroy = pipeline_destroy,
 };
@@ -251,6 +269,8 @@ int model_pipeline_create(struct model **steps, const char *const *names,
         p->base.n_outputs = last->n_outputs;
         p->base.decision_width = last->ops->decision ? last->decision_width : 0;
         p->base.has_proba = last->has_proba;
+        p->base.n_class_outputs = last->n_class_outputs;
+        p->base.class_outs = last->class_outs;
         p->base.has_score = model_has_score_samples(last);
         /* the first step meets the input */
         p->base.accepts_nan = first->accepts_nan;

@@ -291,17 +291,35 @@ int build_array_cell(struct build_ctx *bc, const struct pv_array *a, size_t k,
 }
 
 int build_read_labels(struct build_ctx *bc, const struct pv *obj,
-                       struct build_labels *out)
+                      struct build_labels *out)
 {
         const struct pv *v = NULL;
         int rc = build_need_attr(bc, obj, "classes_", &v);
         if (rc < 0)
                 return rc;
+        if (v->kind == PV_LIST)
+                return build_fail(bc, -ENOTSUP,
+                                  "%s.classes_: a list of %zu arrays (a classifier fitted on "
+                                  "several outputs), which is served for trees, forests and "
+                                  "nearest neighbours only", build_cls_name(obj),
+                                  v->u.seq.len);
+        return build_labels_of(bc, obj, v, out);
+}
+
+size_t build_n_class_outputs(struct build_ctx *bc, const struct pv *obj)
+{
+        const struct pv *v = build_attr(bc, obj, "classes_");
+        return v && v->kind == PV_LIST ? v->u.seq.len : 0;
+}
+
+int build_labels_of(struct build_ctx *bc, const struct pv *obj, const struct pv *v,
+                    struct build_labels *out)
+{
+        int rc;
         if (!build_is_built_array(v) || v->u.arr->ndim != 1)
                 return build_fail(bc, -EINVAL,
-                             "%s.classes_: expected a 1-D array, found %s (multi-output "
-                             "classifiers are not supported yet)",
-                             build_cls_name(obj), pv_kind_name(v));
+                                  "%s.classes_: expected a 1-D array, found %s",
+                                  build_cls_name(obj), pv_kind_name(v));
         const struct pv_array *a = v->u.arr;
         size_t label_bytes = a->count * (sizeof(struct model_label) +
                                          (a->dtype->kind == 'U' ? a->dtype->itemsize : 0));

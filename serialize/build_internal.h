@@ -135,6 +135,12 @@ struct build_labels {
 
 int build_read_labels(struct build_ctx *bc, const struct pv *obj,
                       struct build_labels *out);
+/* classes_ of a classifier fitted on several outputs is a list of arrays:
+ * their number, or 0 when classes_ is one array (or absent). */
+size_t build_n_class_outputs(struct build_ctx *bc, const struct pv *obj);
+/* The labels of one classes_ array v (obj names it in messages). */
+int build_labels_of(struct build_ctx *bc, const struct pv *obj, const struct pv *v,
+                    struct build_labels *out);
 void build_labels_free(struct build_labels *l);
 
 #endif

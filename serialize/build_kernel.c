@@ -383,6 +383,78 @@ static int read_knn(struct build_ctx *bc, const struct pv *obj,
         return build_charge(bc, *y_rows * *y_cols * sizeof(double), who);
 }
 
+/* Sample i's class index in column j of _y (yc columns). */
+static int knn_class_index(struct build_ctx *bc, const char *who, const double *y, size_t yc,
+                           size_t i, size_t j, size_t n_classes, size_t *out)
+{
+        double v = y[i * yc + j];
+        if (v < 0 || v != floor(v) || v >= (double)n_classes)
+                return build_fail(bc, -EINVAL, "%s._y[%zu, %zu]: expected a class index below "
+                                  "%zu, found %g", who, i, j, n_classes, v);
+        *out = (size_t)v;
+        return 0;
+}
+
+/* A KNeighborsClassifier fitted on k outputs (outputs_2d_): one
+ * single-output classifier per column of _y, with that output's classes,
+ * as predict and predict_proba loop over the outputs. */
+static int build_knn_outputs(struct build_ctx *bc, const struct pv *obj, struct model **out)
+{
+        const char *who = build_cls_name(obj);
+        size_t k = build_n_class_outputs(bc, obj), nf = 0, yr = 0, yc = 0, made = 0;
+        struct model_knn_params kp = { 0 };
+        struct model_error me;
+        struct build_labels labels = { 0 };
+        struct model **outs = NULL;
+        double *fit_x = NULL, *y = NULL;
+        size_t *idx = NULL;
+        const struct pv *cl = build_attr(bc, obj, "classes_");
+        int rc;
+        if ((rc = read_knn(bc, obj, &kp, &fit_x, &nf, &y, &yr, &yc)) < 0)
+                goto out;
+        if (k < 2 || yc != k) {
+                rc = build_fail(bc, -EINVAL, "%s: expected classes_ and _y for the same 2 or "
+                                "more outputs, found %zu and %zu", who, k, yc);
+                goto out;
+        }
+        if ((rc = build_charge(bc, k * kp.n_samples * (nf + 2) * sizeof(double), who)) < 0)
+                goto out;
+        outs = calloc(k, sizeof(*outs));
+        idx = malloc(yr * sizeof(size_t));
+        if (!outs || !idx) {
+                rc = build_fail(bc, -ENOMEM, "out of memory for %zu outputs", k);
+                goto out;
+        }
+        for (; made < k; made++) {
+                if ((rc = build_labels_of(bc, obj, cl->u.seq.items[made], &labels)) < 0)
+                        goto out;
+                for (size_t i = 0; i < yr; i++)
+                        if ((rc = knn_class_index(bc, who, y, yc, i, made, labels.n,
+                                                  &idx[i])) < 0)
+                                goto out;
+                kp.y_idx = idx;
+                rc = model_knn_create(&kp, nf, 0, labels.v, labels.n, &outs[made], &me);
+                build_labels_free(&labels);
+                if (rc < 0) {
+                        build_model_error(bc, rc, &me);
+                        goto out;
+                }
+        }
+        rc = model_multioutput_create(who, outs, k, out, &me);
+        made = 0; /* taken, also on failure */
+        if (rc < 0)
+                build_model_error(bc, rc, &me);
+out:
+        for (size_t j = 0; outs && j < made; j++)
+                model_free(outs[j]);
+        build_labels_free(&labels);
+        free(outs);
+        free(fit_x);
+        free(y);
+        free(idx);
+        return rc;
+}
+
 static int build_knn_classifier(struct build_ctx *bc, const struct pv *obj,
                                 struct model **out)
 {
@@ -393,11 +465,8 @@ static int build_knn_classifier(struct build_ctx *bc, const struct pv *obj,
         double *fit_x = NULL, *y = NULL;
         size_t *idx = NULL, nf = 0, yr = 0, yc = 0;
         int rc;
-        if (build_attr_bool(bc, obj, "outputs_2d_", false)) {
-                rc = build_fail(bc, -EINVAL, "%s: multi-output classification is not supported",
-                                who);
-                goto out;
-        }
+        if (build_attr_bool(bc, obj, "outputs_2d_", false))
+                return build_knn_outputs(bc, obj, out);
         if ((rc = read_knn(bc, obj, &kp, &fit_x, &nf, &y, &yr, &yc)) < 0 ||
             (rc = build_read_labels(bc, obj, &labels)) < 0)
                 goto out;
@@ -409,14 +478,9 @@ static int build_knn_classifier(struct build_ctx *bc, const struct pv *obj,
                 rc = build_fail(bc, -ENOMEM, "out of memory reading _y");
                 goto out;
         }
-        for (size_t i = 0; i < yr; i++) {
-                if (y[i] < 0 || y[i] != floor(y[i]) || y[i] >= (double)labels.n) {
-                        rc = build_fail(bc, -EINVAL, "%s._y[%zu]: expected a class index below "
-                                        "%zu, found %g", who, i, labels.n, y[i]);
+        for (size_t i = 0; i < yr; i++)
+                if ((rc = knn_class_index(bc, who, y, 1, i, 0, labels.n, &idx[i])) < 0)
                         goto out;
-                }
-                idx[i] = (size_t)y[i];
-        }
         kp.y_idx = idx;
         rc = model_knn_create(&kp, nf, 0, labels.v, labels.n, out, &me);
         if (rc < 0)

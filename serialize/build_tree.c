@@ -141,6 +141,88 @@ static int build_tree(struct build_ctx *bc, const struct pv *owner,
         return rc;
 }
 
+static int ensemble_done(struct build_ctx *bc, const struct pv *obj, int rc,
+                         const struct model_error *me, struct model **out);
+
+/* The labels of each output of a classifier fitted on k outputs
+ * (classes_ a list of k arrays); *max_nc is the largest class count, the
+ * width of its trees' values. */
+static int read_output_labels(struct build_ctx *bc, const struct pv *obj, size_t k,
+                              struct build_labels **out, size_t *max_nc)
+{
+        const struct pv *cl = build_attr(bc, obj, "classes_");
+        int rc = build_charge(bc, k * sizeof(struct build_labels), "classes_");
+        if (rc < 0)
+                return rc;
+        struct build_labels *l = calloc(k, sizeof(*l));
+        if (!l)
+                return build_fail(bc, -ENOMEM, "out of memory for %zu outputs", k);
+        *max_nc = 0;
+        for (size_t j = 0; j < k; j++) {
+                if ((rc = build_labels_of(bc, obj, cl->u.seq.items[j], &l[j])) < 0) {
+                        while (j--)
+                                build_labels_free(&l[j]);
+                        free(l);
+                        return rc;
+                }
+                if (l[j].n > *max_nc)
+                        *max_nc = l[j].n;
+        }
+        *out = l;
+        return 0;
+}
+
+static void output_labels_free(struct build_labels *l, size_t k)
+{
+        for (size_t j = 0; l && j < k; j++)
+                build_labels_free(&l[j]);
+        free(l);
+}
+
+/* One tree fitted on k outputs as k single-output trees: output j's
+ * values are values[:, j, :n_classes_j], as scikit-learn slices them in
+ * predict_proba. labels NULL: no classes of their own (forest members). */
+static int build_tree_outputs(struct build_ctx *bc, const struct pv *owner,
+                              const struct pv *tree, const struct build_labels *labels,
+                              size_t k, size_t max_nc, struct model **outs)
+{
+        struct tree_parts tp = { 0 };
+        int rc = read_tree(bc, owner, tree, k, max_nc, true, &tp);
+        if (rc < 0)
+                return rc;
+        bool normalize = build_saved_before(bc, owner, 1, 4);
+        double *v = NULL;
+        if ((rc = build_charge(bc, k * tp.n_nodes * (24 + max_nc * sizeof(double)),
+                               build_cls_name(owner))) < 0)
+                goto out;
+        if (!(v = malloc((tp.n_nodes ? tp.n_nodes : 1) * max_nc * sizeof(double)))) {
+                rc = build_fail(bc, -ENOMEM, "out of memory for a tree's outputs");
+                goto out;
+        }
+        for (size_t j = 0; j < k; j++) {
+                size_t nc = labels[j].n;
+                for (size_t i = 0; i < tp.n_nodes; i++)
+                        for (size_t c = 0; c < nc; c++)
+                                v[i * nc + c] = tp.values[(i * k + j) * max_nc + c];
+                struct model_error me;
+                rc = model_tree_create(tp.n_features, tp.n_nodes, tp.nodes, v, nc, normalize,
+                                       labels[j].v, &outs[j], &me);
+                if (rc < 0) {
+                        build_fail(bc, rc, "%s: output %zu: %s", build_cls_name(owner), j,
+                                   me.message);
+                        while (j--) {
+                                model_free(outs[j]);
+                                outs[j] = NULL;
+                        }
+                        goto out;
+                }
+        }
+out:
+        free(v);
+        tree_parts_free(&tp);
+        return rc;
+}
+
 /* A regression tree: values (n_nodes, n_outputs, 1), the leaf means. */
 static int build_reg_tree(struct build_ctx *bc, const struct pv *owner,
                           const struct pv *tree, size_t want_outputs,
@@ -172,12 +254,45 @@ static int member_tree(struct build_ctx *bc, const char *who, size_t i,
         return build_need_attr(bc, e, "tree_", tree);
 }
 
+/* A DecisionTreeClassifier fitted on k outputs. */
+static int build_dtc_outputs(struct build_ctx *bc, const struct pv *obj, size_t k,
+                             struct model **out)
+{
+        struct build_labels *labels = NULL;
+        const struct pv *tree = NULL;
+        struct model **outs = NULL;
+        size_t max_nc = 0, n_labels = k;
+        int rc;
+        if ((rc = read_output_labels(bc, obj, k, &labels, &max_nc)) < 0)
+                return rc;
+        if (!(outs = calloc(k, sizeof(*outs)))) {
+                rc = build_fail(bc, -ENOMEM, "out of memory for %zu outputs", k);
+                goto out;
+        }
+        if ((rc = build_need_attr(bc, obj, "tree_", &tree)) < 0 ||
+            (rc = build_tree_outputs(bc, obj, tree, labels, k, max_nc, outs)) < 0)
+                goto out;
+        struct model_error me;
+        rc = model_multioutput_create("DecisionTreeClassifier", outs, k, out, &me);
+        rc = ensemble_done(bc, obj, rc, &me, out);
+        k = 0; /* taken, also on failure */
+out:
+        for (size_t j = 0; outs && j < k; j++)
+                model_free(outs[j]);
+        free(outs);
+        output_labels_free(labels, n_labels);
+        return rc;
+}
+
 static int build_dtc(struct build_ctx *bc, const struct pv *obj,
                      struct model **out)
 {
         struct build_labels labels = { 0 };
         const struct pv *tree = NULL;
+        size_t k = build_n_class_outputs(bc, obj);
         int rc;
+        if (k)
+                return build_dtc_outputs(bc, obj, k, out);
         if ((rc = build_read_labels(bc, obj, &labels)) < 0)
                 return rc;
         if ((rc = build_need_attr(bc, obj, "tree_", &tree)) < 0 ||
@@ -229,6 +344,72 @@ static const char *const forest_member[] = {
         [MODEL_FOREST_EXTRA_REGRESSOR] = "ExtraTreeRegressor",
 };
 
+/* A classifier forest fitted on k outputs: one forest per output over
+ * its members' output-j trees, which average as the whole forest does. */
+static int build_forest_outputs(struct build_ctx *bc, const struct pv *obj,
+                                enum model_forest_kind kind, const struct pv *ests,
+                                size_t k, struct model **out)
+{
+        const char *who = build_cls_name(obj);
+        struct build_labels *labels = NULL;
+        size_t max_nc = 0, n = ests->u.seq.len, made = 0, trees_from = 0;
+        struct model **trees = NULL, **outs = NULL, **row = NULL;
+        int rc;
+        if ((rc = read_output_labels(bc, obj, k, &labels, &max_nc)) < 0)
+                return rc;
+        if ((rc = build_charge(bc, (k * n + 2 * k) * sizeof(*trees), who)) < 0)
+                goto out;
+        trees = calloc(k * n, sizeof(*trees)); /* output-major: trees[j * n + i] */
+        outs = calloc(k, sizeof(*outs));
+        row = calloc(k, sizeof(*row));
+        if (!trees || !outs || !row) {
+                rc = build_fail(bc, -ENOMEM, "out of memory for %zu trees", k * n);
+                goto out;
+        }
+        /* members hold no classes of their own: labels with none */
+        struct build_labels *bare = calloc(k, sizeof(*bare));
+        if (!bare) {
+                rc = build_fail(bc, -ENOMEM, "out of memory for %zu outputs", k);
+                goto out;
+        }
+        for (size_t j = 0; j < k; j++)
+                bare[j].n = labels[j].n;
+        for (size_t i = 0; i < n; i++) {
+                const struct pv *e = ests->u.seq.items[i], *tree = NULL;
+                if ((rc = member_tree(bc, who, i, e, forest_member[kind], &tree)) < 0 ||
+                    (rc = build_tree_outputs(bc, e, tree, bare, k, max_nc, row)) < 0)
+                        break;
+                for (size_t j = 0; j < k; j++)
+                        trees[j * n + i] = row[j];
+        }
+        free(bare);
+        if (rc < 0)
+                goto out;
+        struct model_error me;
+        for (; made < k; made++) {
+                rc = model_forest_kind_create(kind, trees + made * n, n, labels[made].v,
+                                              labels[made].n, &outs[made], &me);
+                trees_from = (made + 1) * n; /* taken, also on failure */
+                if (rc < 0) {
+                        build_model_error(bc, rc, &me);
+                        goto out;
+                }
+        }
+        rc = model_multioutput_create(who, outs, k, out, &me);
+        made = 0; /* outs taken, also on failure */
+        rc = ensemble_done(bc, obj, rc, &me, out);
+out:
+        for (size_t j = 0; outs && j < made; j++)
+                model_free(outs[j]);
+        for (size_t t = trees_from; trees && t < k * n; t++)
+                model_free(trees[t]);
+        free(trees);
+        free(outs);
+        free(row);
+        output_labels_free(labels, k);
+        return rc;
+}
+
 static int build_forest_kind(struct build_ctx *bc, const struct pv *obj,
                              enum model_forest_kind kind, struct model **out)
 {
@@ -241,7 +422,8 @@ static int build_forest_kind(struct build_ctx *bc, const struct pv *obj,
         size_t n = 0;
         struct model_error me;
         int rc;
-        if (!regressor && (rc = build_read_labels(bc, obj, &labels)) < 0)
+        if (!regressor && !build_n_class_outputs(bc, obj) &&
+            (rc = build_read_labels(bc, obj, &labels)) < 0)
                 return rc;
         if ((rc = build_need_attr(bc, obj, "estimators_", &ests)) < 0)
                 goto out;
@@ -249,6 +431,11 @@ static int build_forest_kind(struct build_ctx *bc, const struct pv *obj,
                 rc = build_fail(bc, -EINVAL,
                            "%s.estimators_: expected a non-empty list, found %s", who,
                            pv_kind_name(ests));
+                goto out;
+        }
+        size_t k = regressor ? 0 : build_n_class_outputs(bc, obj);
+        if (k) {
+                rc = build_forest_outputs(bc, obj, kind, ests, k, out);
                 goto out;
         }
         if ((rc = build_charge(bc, ests->u.seq.len * sizeof(*trees), who)) < 0)

@@ -76,6 +76,57 @@ static void put_matrix(struct out_buf *b, const double *v, size_t rows,
         out_str(b, "]");
 }
 
+/* A multi-output classifier's predict and predict_proba members as
+ * scikit-learn shapes them: labels rows x outputs, and a list with one
+ * rows x classes matrix per output. */
+static int put_multi(struct out_buf *b, const struct served_model *sm, const double *X,
+                     size_t rows, struct model_error *me)
+{
+        size_t k = sm->n_class_outputs, nc = sm->n_classes;
+        bool proba = model_has_proba(sm->model);
+        size_t *idx = malloc((rows ? rows : 1) * k * sizeof(size_t));
+        double *p = malloc((rows ? rows : 1) * nc * sizeof(double));
+        int rc = -ENOMEM;
+        if (!idx || !p) {
+                snprintf(me->message, sizeof(me->message), "out of memory");
+                goto out;
+        }
+        if ((rc = predict_classify(sm, X, rows, idx, proba ? p : NULL, me)) < 0)
+                goto out;
+        out_str(b, "\"predict\":[");
+        for (size_t i = 0; i < rows; i++) {
+                out_str(b, i ? ",[" : "[");
+                for (size_t j = 0; j < k; j++) {
+                        if (j)
+                                out_str(b, ",");
+                        out_str(b, sm->label_json[idx[i * k + j]]);
+                }
+                out_str(b, "]");
+        }
+        out_str(b, "]");
+        for (size_t j = 0; proba && j < k; j++) {
+                size_t off = sm->label_off[j], cj = sm->label_off[j + 1] - off;
+                out_str(b, j ? "," : ",\"predict_proba\":[");
+                out_str(b, "[");
+                for (size_t i = 0; i < rows; i++) {
+                        out_str(b, i ? ",[" : "[");
+                        for (size_t c = 0; c < cj; c++) {
+                                if (c)
+                                        out_str(b, ",");
+                                out_double(b, p[i * nc + off + c]);
+                        }
+                        out_str(b, "]");
+                }
+                out_str(b, "]");
+                if (j + 1 == k)
+                        out_str(b, "]");
+        }
+out:
+        free(idx);
+        free(p);
+        return rc;
+}
+
 static int read_rows(const struct model *m, const char *text, size_t len, size_t nf,
                      double **X, size_t *rows)
 {
@@ -177,6 +228,10 @@ int server_eval(const char *path)
                         FIELD("predict_proba");
                         put_matrix(&b, buf, rows, nc > 1 ? nc : 2, true);
                 }
+        } else if (model_get_type(model) == MODEL_TYPE_MULTI_CLASSIFIER) {
+                if (put_multi(&b, sm, X, rows, &me) < 0)
+                        goto model_error;
+                first = false;
         } else if (model_get_type(model) == MODEL_TYPE_REGRESSOR) {
                 if (model_predict_values(model, X, rows, buf, &me) < 0)
                         goto model_error;

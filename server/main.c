@@ -52,6 +52,16 @@ static void print_label(const struct model_label *l)
         }
 }
 
+/* A classifier's labels, comma-separated. */
+static void print_labels(const struct model *m)
+{
+        for (size_t i = 0; i < model_n_classes(m); i++) {
+                if (i)
+                        printf(", ");
+                print_label(model_class_label(m, i));
+        }
+}
+
 static int run_check(const struct config *cfg)
 {
         struct model *model;
@@ -60,7 +70,6 @@ static int run_check(const struct config *cfg)
                 return 1;
         char desc[2048];
         model_describe(model, desc, sizeof(desc));
-        size_t nc = model_n_classes(model);
         printf("file:            %s\n", cfg->model_path);
         printf("sha256:          %s\n", info->sha256);
         printf("container:       %s\n", info->container);
@@ -83,13 +92,18 @@ static int run_check(const struct config *cfg)
                         printf("outputs:         prediction (a number)\n");
                 else
                         printf("outputs:         prediction (%zu numbers)\n", no);
+        } else if (model_get_type(model) == MODEL_TYPE_MULTI_CLASSIFIER) {
+                size_t k = model_n_class_outputs(model);
+                for (size_t j = 0; j < k; j++) {
+                        printf(j ? "                 [" : "classes:         [");
+                        print_labels(model_output_classes(model, j));
+                        printf("]\n");
+                }
+                printf("outputs:         prediction (%zu class labels, one per output)%s\n", k,
+                       model_has_proba(model) ? ", probabilities (one list per output)" : "");
         } else {
                 printf("classes:         [");
-                for (size_t i = 0; i < nc; i++) {
-                        if (i)
-                                printf(", ");
-                        print_label(model_class_label(model, i));
-                }
+                print_labels(model);
                 printf("]\n");
                 printf("outputs:         prediction (class label)%s%s\n",
                        model_has_proba(model) ? ", probabilities (one per class)" : "",

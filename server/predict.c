@@ -224,6 +224,44 @@ static int read_row(const struct served_model *sm, const cJSON *row, double *x,
         return 0;
 }
 
+static void put_proba_row(struct out_buf *b, const double *p, size_t n);
+
+/* One row's label: the label, or for a model fitted on several outputs
+ * an array of one label per output. */
+static void put_labels_row(struct out_buf *b, const struct served_model *sm,
+                           const size_t *idx)
+{
+        size_t k = sm->n_class_outputs;
+        if (k == 1) {
+                out_str(b, sm->label_json[idx[0]]);
+                return;
+        }
+        out_str(b, "[");
+        for (size_t j = 0; j < k; j++) {
+                if (j)
+                        out_str(b, ",");
+                out_str(b, sm->label_json[idx[j]]);
+        }
+        out_str(b, "]");
+}
+
+/* One row's probabilities: an array, or one array per output. */
+static void put_probas_row(struct out_buf *b, const struct served_model *sm, const double *p)
+{
+        size_t k = sm->n_class_outputs;
+        if (k == 1) {
+                put_proba_row(b, p, sm->n_classes);
+                return;
+        }
+        out_str(b, "[");
+        for (size_t j = 0; j < k; j++) {
+                if (j)
+                        out_str(b, ",");
+                put_proba_row(b, p + sm->label_off[j], sm->label_off[j + 1] - sm->label_off[j]);
+        }
+        out_str(b, "]");
+}
+
 /* A JSON array of n numbers. */
 static void put_proba_row(struct out_buf *b, const double *p, size_t n)
 {
@@ -355,7 +393,8 @@ static void answer_rows(const struct served_model *sm, const double *X, size_t r
 {
         size_t nc = sm->n_classes;
         double *proba = NULL;
-        size_t *idx = malloc(rows * sizeof(size_t));
+        size_t *idx = malloc(rows * (sm->n_class_outputs ? sm->n_class_outputs : 1) *
+                             sizeof(size_t));
         struct out_buf b = { 0 };
         if (sm->n_outputs)
                 proba = malloc(rows * sm->n_outputs * sizeof(double)); /* the values */
@@ -370,7 +409,7 @@ static void answer_rows(const struct served_model *sm, const double *X, size_t r
                 goto out;
         }
         struct model_error me = { .column = MODEL_NO_COLUMN };
-        int rc = model_predict(sm->model, X, rows, idx, proba, &me);
+        int rc = predict_classify(sm, X, rows, idx, proba, &me);
         if (rc < 0) {
                 reply_model_error(sm, rc, &me, r);
                 goto out;
@@ -393,17 +432,18 @@ static void answer_rows(const struct served_model *sm, const double *X, size_t r
         }
         if (single) {
                 out_str(&b, "{\"prediction\":");
-                out_str(&b, sm->label_json[idx[0]]);
+                put_labels_row(&b, sm, idx);
                 if (proba) {
                         out_str(&b, ",\"probabilities\":");
-                        put_proba_row(&b, proba, nc);
+                        put_probas_row(&b, sm, proba);
                 }
         } else {
+                size_t k = sm->n_class_outputs;
                 out_str(&b, "{\"predictions\":[");
                 for (size_t i = 0; i < rows; i++) {
                         if (i)
                                 out_str(&b, ",");
-                        out_str(&b, sm->label_json[idx[i]]);
+                        put_labels_row(&b, sm, idx + i * k);
                 }
                 out_str(&b, "]");
                 if (proba) {
@@ -411,7 +451,7 @@ static void answer_rows(const struct served_model *sm, const double *X, size_t r
                         for (size_t i = 0; i < rows; i++) {
                                 if (i)
                                         out_str(&b, ",");
-                                put_proba_row(&b, proba + i * nc, nc);
+                                put_probas_row(&b, sm, proba + i * nc);
                         }
                         out_str(&b, "]");
                 }
@@ -532,13 +572,52 @@ static char *label_to_json(const struct model_label *l)
         return b.d;
 }
 
+int predict_classify(const struct served_model *sm, const double *X, size_t rows,
+                     size_t *idx, double *proba, struct model_error *me)
+{
+        size_t k = sm->n_class_outputs, nc = sm->n_classes;
+        if (k <= 1)
+                return model_predict(sm->model, X, rows, idx, proba, me);
+        size_t *oi = malloc((rows ? rows : 1) * sizeof(size_t));
+        double *op = proba ? malloc((rows ? rows : 1) * nc * sizeof(double)) : NULL;
+        int rc = -ENOMEM;
+        if (!oi || (proba && !op)) {
+                snprintf(me->message, sizeof(me->message), "out of memory for %zu rows", rows);
+                goto out;
+        }
+        for (size_t j = 0; j < k; j++) {
+                size_t off = sm->label_off[j], cj = sm->label_off[j + 1] - off;
+                if ((rc = model_predict_output(sm->model, j, X, rows, oi, op, me)) < 0)
+                        goto out;
+                for (size_t i = 0; i < rows; i++) {
+                        idx[i * k + j] = off + oi[i];
+                        for (size_t c = 0; proba && c < cj; c++)
+                                proba[i * nc + off + c] = op[i * cj + c];
+                }
+        }
+        rc = 0;
+out:
+        free(oi);
+        free(op);
+        return rc;
+}
+
 int served_model_create(struct model *model, struct serialize_info *info,
                         struct served_model **out)
 {
         struct served_model *sm = calloc(1, sizeof(*sm));
         if (!sm)
                 return -ENOMEM;
-        sm->n_classes = model_n_classes(model);
+        size_t k = model_n_class_outputs(model);
+        sm->n_class_outputs = k ? k : model_get_type(model) == MODEL_TYPE_CLASSIFIER;
+        sm->label_off = calloc(sm->n_class_outputs + 1, sizeof(size_t));
+        if (!sm->label_off)
+                goto fail;
+        for (size_t j = 0; j < sm->n_class_outputs; j++)
+                sm->label_off[j + 1] = sm->label_off[j] +
+                                       model_n_classes(k ? model_output_classes(model, j)
+                                                         : model);
+        sm->n_classes = sm->label_off[sm->n_class_outputs];
         sm->n_features = model_n_features(model);
         sm->n_outputs = model_n_outputs(model);
         sm->outputs_2d = model_outputs_2d(model);
@@ -547,9 +626,13 @@ int served_model_create(struct model *model, struct serialize_info *info,
         sm->label_json = calloc(sm->n_classes ? sm->n_classes : 1, sizeof(char *));
         if (!sm->label_json)
                 goto fail;
-        for (size_t i = 0; i < sm->n_classes; i++)
-                if (!(sm->label_json[i] = label_to_json(model_class_label(model, i))))
-                        goto fail;
+        for (size_t j = 0; j < sm->n_class_outputs; j++) {
+                const struct model *o = k ? model_output_classes(model, j) : model;
+                for (size_t i = sm->label_off[j]; i < sm->label_off[j + 1]; i++)
+                        if (!(sm->label_json[i] =
+                                      label_to_json(model_class_label(o, i - sm->label_off[j]))))
+                                goto fail;
+        }
         sm->model = model;
         sm->info = info;
         *out = sm;
@@ -567,6 +650,7 @@ void served_model_free(struct served_model *sm)
                 for (size_t i = 0; i < sm->n_classes; i++)
                         free(sm->label_json[i]);
         free(sm->label_json);
+        free(sm->label_off);
         model_free(sm->model);
         serialize_info_free(sm->info);
         free(sm);

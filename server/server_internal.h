@@ -19,8 +19,13 @@ struct server_model_spec;
 struct served_model {
         struct model *model;
         struct serialize_info *info;
-        char **label_json;
-        size_t n_classes;
+        char **label_json; /* every output's labels, back to back */
+        size_t n_classes;  /* all outputs' classes */
+        /* class outputs: 1 for a classifier, k for one fitted on k
+         * outputs (output j's labels are label_json[label_off[j] ..
+         * label_off[j+1])), 0 for other models */
+        size_t n_class_outputs;
+        size_t *label_off;
         size_t n_features;
         size_t n_outputs; /* regressors: values per row; 0 for classifiers */
         bool outputs_2d;  /* one target, answered as [v] (y was (n, 1)) */
@@ -86,6 +91,13 @@ cJSON *predict_parse_body(const char *body, size_t len, const char *what, struct
  * null (a missing value, NaN) where the model takes NaN, and, in a
  * column the model reads as strings, a string. where and column name the
  * value in the 400 put into r on error ("row 2", "[3]" or "['age']"). */
+/* Classifies rows through every class output of sm's model: idx[rows x
+ * n_class_outputs] indexes label_json (offsets included) and, when proba
+ * is not NULL, proba[rows x n_classes] holds each row's outputs'
+ * probabilities one after another. */
+int predict_classify(const struct served_model *sm, const double *X, size_t rows,
+                     size_t *idx, double *proba, struct model_error *me);
+
 int predict_read_cell(const struct served_model *sm, size_t col, const cJSON *v,
                       double *x, const char *where, const char *column, struct reply *r);
 

@@ -125,14 +125,26 @@ def run_check(path, timeout=60):
                           timeout=timeout)
 
 
+def save_model(model, directory, name="model.pkl"):
+    """Pickles model into directory/name; returns the path as a str."""
+    import pickle
+    path = os.path.join(str(directory), name)
+    with open(path, "wb") as f:
+        pickle.dump(model, f)
+    return path
+
+
+def module_server(request, model_path, *extra_args):
+    """A Server for a module-scoped fixture, stopped when the module ends."""
+    s = Server(model_path, *extra_args)
+    request.addfinalizer(s.stop)
+    return s
+
+
 def assert_refused(model, words, directory):
     """Pickles model into directory and asserts `predictd check` refuses it
     with every one of words in its reason."""
-    import pickle
-    path = os.path.join(str(directory), "model.pkl")
-    with open(path, "wb") as f:
-        pickle.dump(model, f)
-    p = run_check(path)
+    p = run_check(save_model(model, directory))
     assert p.returncode != 0, p.stdout
     for w in words:
         assert w in p.stderr, (w, p.stderr)

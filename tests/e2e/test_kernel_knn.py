@@ -70,9 +70,12 @@ def knn_chebyshev():
         "effective_metric_", "'chebyshev'"]
 
 
-def knn_multioutput_classifier():
+def knn_multioutput_outputs_disagree():
+    """classes_ lists two outputs, _y holds one column."""
     X, y = _iris()
-    return KNeighborsClassifier().fit(X, np.column_stack([y, y % 2])), ["multi-output"]
+    m = KNeighborsClassifier().fit(X, np.column_stack([y, y % 2]))
+    m._y = m._y[:, :1].copy()
+    return m, ["classes_ and _y for the same 2 or more outputs", "found 2 and 1"]
 
 
 def knn_too_many_neighbors():
@@ -87,10 +90,10 @@ def knn_label_out_of_range():
     m = KNeighborsClassifier().fit(X, y)
     m._y = m._y.copy()
     m._y[3] = 9
-    return m, ["KNeighborsClassifier._y[3]", "below 3"]
+    return m, ["KNeighborsClassifier._y[3, 0]", "below 3"]
 
 
-CASES = [knn_minkowski_p3, knn_minkowski_tree_metric, knn_chebyshev, knn_multioutput_classifier,
+CASES = [knn_minkowski_p3, knn_minkowski_tree_metric, knn_chebyshev, knn_multioutput_outputs_disagree,
          knn_too_many_neighbors, knn_label_out_of_range]
 
 

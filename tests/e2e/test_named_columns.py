@@ -4,12 +4,13 @@ with scikit-learn given the same DataFrame rows."""
 import pickle
 
 import numpy as np
-import pandas as pd
 import pytest
 from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
+
+from conftest import module_server, save_model
 
 
 @pytest.fixture(scope="module")
@@ -18,18 +19,13 @@ def named(tmp_path_factory):
     X = iris.data.rename(columns=lambda c: c.replace(" (cm)", "").replace(" ", "_"))
     model = Pipeline([("scale", StandardScaler()),
                       ("clf", LogisticRegression(max_iter=1000))]).fit(X, iris.target)
-    path = tmp_path_factory.mktemp("named") / "iris_frame.pkl"
-    with open(path, "wb") as f:
-        pickle.dump(model, f)
-    return model, X, str(path)
+    path = save_model(model, tmp_path_factory.mktemp("named"), "iris_frame.pkl")
+    return model, X, path
 
 
 @pytest.fixture(scope="module")
 def server(named, request):
-    from conftest import Server
-    s = Server(named[2])
-    request.addfinalizer(s.stop)
-    return s
+    return module_server(request, named[2])
 
 
 def test_named_columns_single_row_agrees(named, server):

@@ -4,8 +4,6 @@ served by the real binary; every answer is compared with scikit-learn on
 the same rows. Errors say which column and what was expected. Parity over
 many encoder settings and all three scikit-learn versions is in the
 matrix (tests/fixtures/matrix/cases_strings.py)."""
-import pickle
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,6 +12,8 @@ from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+
+from conftest import module_server, save_model
 
 
 def _frame(n=300, seed=1):
@@ -36,18 +36,13 @@ def model(tmp_path_factory):
         ("plan", OrdinalEncoder(), ["plan"]),  # handle_unknown='error'
         ("num", StandardScaler(), ["spend"])], remainder="drop")
     m = Pipeline([("ct", ct), ("clf", LogisticRegression(max_iter=2000))]).fit(X, y)
-    path = tmp_path_factory.mktemp("strings") / "churn.pkl"
-    with open(path, "wb") as f:
-        pickle.dump(m, f)
-    return m, X, str(path)
+    path = save_model(m, tmp_path_factory.mktemp("strings"), "churn.pkl")
+    return m, X, path
 
 
 @pytest.fixture(scope="module")
 def server(model, request):
-    from conftest import Server
-    s = Server(model[2])
-    request.addfinalizer(s.stop)
-    return s
+    return module_server(request, model[2])
 
 
 def _records(df):

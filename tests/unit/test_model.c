@@ -393,6 +393,44 @@ static bool transformer_has_no_predict(void)
         return true;
 }
 
+/* Two binary logistic outputs over 2 features: each output answers
+ * with its own classes; one output, or outputs of other widths, are
+ * refused. */
+static bool multioutput_answers_per_output(void)
+{
+        double coef_a[2] = { 1, 0 }, coef_b[2] = { 0, -1 }, icpt[1] = { 0 };
+        struct model_label la[2] = { { MODEL_LABEL_INT, { .i = 0 } },
+                                     { MODEL_LABEL_INT, { .i = 1 } } };
+        struct model_label lb[2] = { { MODEL_LABEL_STR, { .s = "no" } },
+                                     { MODEL_LABEL_STR, { .s = "yes" } } };
+        struct model *outs[2] = { NULL, NULL }, *m = NULL, *narrow = NULL;
+        struct model_error e;
+        EXPECT(model_logreg_create(2, 1, coef_a, icpt, MODEL_LOGREG_OVR, la, 2, &outs[0], &e) == 0);
+        EXPECT(model_logreg_create(2, 1, coef_b, icpt, MODEL_LOGREG_OVR, lb, 2, &outs[1], &e) == 0);
+        EXPECT(model_multioutput_create("test", outs, 2, &m, &e) == 0);
+        EXPECT(model_get_type(m) == MODEL_TYPE_MULTI_CLASSIFIER && model_n_class_outputs(m) == 2);
+        EXPECT(model_n_classes(model_output_classes(m, 1)) == 2);
+        EXPECT(model_class_label(model_output_classes(m, 1), 1)->type == MODEL_LABEL_STR);
+        double X[2] = { 3, 3 }, p[2];
+        size_t idx = 9;
+        EXPECT(model_predict_output(m, 0, X, 1, &idx, p, &e) == 0 && idx == 1);
+        EXPECT(model_predict_output(m, 1, X, 1, &idx, p, &e) == 0 && idx == 0);
+        EXPECT(model_predict_output(m, 2, X, 1, &idx, p, &e) == -ENOTSUP);
+        EXPECT(model_predict(m, X, 1, &idx, p, &e) == -ENOTSUP);
+        model_free(m);
+
+        double coef_c[1] = { 1 };
+        EXPECT(model_logreg_create(2, 1, coef_a, icpt, MODEL_LOGREG_OVR, la, 2, &outs[0], &e) == 0);
+        EXPECT(model_logreg_create(1, 1, coef_c, icpt, MODEL_LOGREG_OVR, la, 2, &narrow, &e) == 0);
+        outs[1] = narrow;
+        EXPECT(model_multioutput_create("test", outs, 2, &m, &e) == -EINVAL);
+        EXPECT_CONTAINS(e.message, "output 1 is not a classifier of 2 features");
+        EXPECT(model_logreg_create(2, 1, coef_a, icpt, MODEL_LOGREG_OVR, la, 2, &outs[0], &e) == 0);
+        EXPECT(model_multioutput_create("test", outs, 1, &m, &e) == -EINVAL);
+        EXPECT_CONTAINS(e.message, "expected 2 outputs or more");
+        return true;
+}
+
 TAP_MAIN(CASE(tree_backward_child_refused),
          CASE(tree_feature_out_of_range_refused),
          CASE(tree_compares_in_float32),
@@ -413,4 +451,4 @@ TAP_MAIN(CASE(tree_backward_child_refused),
          CASE(linear_margin_classifier_has_no_proba),
          CASE(pipeline_width_mismatch_refused),
          CASE(transformer_has_no_predict),
-         CASE(outputs_2d_marks_regressors_only))
+         CASE(outputs_2d_marks_regressors_only), CASE(multioutput_answers_per_output))
