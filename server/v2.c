@@ -41,9 +41,15 @@ static size_t output_width(const struct served_model *sm, enum v2_output k, bool
         *flat = false;
         switch (k) {
         case OUT_PREDICT:
-                /* [rows, 1] for a regressor fitted on y of shape (n, 1) */
-                *flat = sm->n_outputs <= 1 && !sm->outputs_2d;
-                return sm->n_outputs ? sm->n_outputs : 1;
+                if (sm->n_outputs) {
+                        /* [rows, 1] for a regressor fitted on y of shape (n, 1) */
+                        *flat = sm->n_outputs == 1 && !sm->outputs_2d;
+                        return sm->n_outputs;
+                }
+                /* a label per output: [rows, outputs] for a multi-output
+                 * classifier */
+                *flat = sm->n_class_outputs <= 1;
+                return sm->n_class_outputs ? sm->n_class_outputs : 1;
         case OUT_PROBA:
                 return sm->has_proba ? sm->n_classes : 0;
         case OUT_DECISION: {
@@ -68,6 +74,27 @@ static bool predicts_inliers(const struct served_model *sm)
         return sm->n_outputs == 1 && model_has_score_samples(sm->model);
 }
 
+/* Label i of label_json: the outputs' labels one after another. */
+static const struct model_label *label_of(const struct served_model *sm, size_t i)
+{
+        size_t j = 0;
+        while (j + 1 < sm->n_class_outputs && i >= sm->label_off[j + 1])
+                j++;
+        const struct model *o = sm->n_class_outputs > 1 ? model_output_classes(sm->model, j)
+                                                        : sm->model;
+        return model_class_label(o, i - sm->label_off[j]);
+}
+
+/* True when the labels are not all of one type (a multi-output
+ * classifier whose outputs differ): predict is BYTES, every label text. */
+static bool labels_mixed(const struct served_model *sm)
+{
+        for (size_t i = 1; i < sm->n_classes; i++)
+                if (label_of(sm, i)->type != label_of(sm, 0)->type)
+                        return true;
+        return false;
+}
+
 /* The datatype of predict: the class labels' type, FP64 for values. */
 static const char *predict_datatype(const struct served_model *sm)
 {
@@ -75,7 +102,9 @@ static const char *predict_datatype(const struct served_model *sm)
                 return "INT64";
         if (sm->n_outputs || sm->n_classes == 0)
                 return "FP64";
-        switch (model_class_label(sm->model, 0)->type) {
+        if (labels_mixed(sm))
+                return "BYTES";
+        switch (label_of(sm, 0)->type) {
         case MODEL_LABEL_INT: return "INT64";
         case MODEL_LABEL_FLOAT: return "FP64";
         case MODEL_LABEL_BOOL: return "BOOL";
@@ -211,9 +240,16 @@ void v2_model_metadata(const struct served_set *set, const struct served_entry *
                         cJSON_AddItemToArray(names, cJSON_CreateString(info->feature_names[j]));
         }
         if (sm->n_classes && !sm->n_outputs) {
-                cJSON *classes = cJSON_AddArrayToObject(params, "classes");
-                for (size_t c = 0; classes && c < sm->n_classes; c++)
-                        cJSON_AddItemToArray(classes, cJSON_CreateRaw(sm->label_json[c]));
+                /* a multi-output classifier: one list per output */
+                cJSON *classes = cJSON_AddArrayToObject(params, "classes"), *list = classes;
+                for (size_t j = 0; classes && j < sm->n_class_outputs; j++) {
+                        if (sm->n_class_outputs > 1) {
+                                list = cJSON_CreateArray();
+                                cJSON_AddItemToArray(classes, list);
+                        }
+                        for (size_t c = sm->label_off[j]; list && c < sm->label_off[j + 1]; c++)
+                                cJSON_AddItemToArray(list, cJSON_CreateRaw(sm->label_json[c]));
+                }
         }
         cJSON_AddItemToObject(o, "parameters", params);
         reply_json(r, o);
@@ -703,11 +739,11 @@ void v2_infer(const struct served_entry *e, const struct served_model *sm,
         }
         int rc = 0;
         if (need_classes) {
-                if (!(idx = malloc(rows * sizeof(size_t)))) {
+                if (!(idx = malloc(rows * sm->n_class_outputs * sizeof(size_t)))) {
                         reply_error(r, 500, "out of memory for %zu rows", rows);
                         goto out;
                 }
-                rc = model_predict(sm->model, X, rows, idx, vals[OUT_PROBA], &me);
+                rc = predict_classify(sm, X, rows, idx, vals[OUT_PROBA], &me);
         } else if (vals[OUT_PREDICT]) {
                 rc = model_predict_values(sm->model, X, rows, vals[OUT_PREDICT], &me);
         }
@@ -730,6 +766,7 @@ void v2_infer(const struct served_entry *e, const struct served_model *sm,
                 out_str(&b, ",\"id\":");
                 out_json_string(&b, id->valuestring);
         }
+        bool mixed = need_classes && labels_mixed(sm);
         out_str(&b, ",\"outputs\":[");
         for (size_t i = 0; i < n_want; i++) {
                 enum v2_output k = want[i];
@@ -756,7 +793,9 @@ void v2_infer(const struct served_entry *e, const struct served_model *sm,
                 for (size_t c = 0; c < rows * w; c++) {
                         if (c)
                                 out_str(&b, ",");
-                        if (labels) {
+                        if (labels && mixed && label_of(sm, idx[c])->type != MODEL_LABEL_STR) {
+                                out_json_string(&b, sm->label_json[idx[c]]);
+                        } else if (labels) {
                                 out_str(&b, sm->label_json[idx[c]]);
                         } else if (k == OUT_PREDICT && predicts_inliers(sm)) {
                                 char num[24];

@@ -1027,3 +1027,31 @@ def test_v2_regressor_fitted_on_a_column_answers_rows_by_one(server_factory, tmp
     out = output(body, "predict")
     assert out["shape"] == list(model.predict(rows).shape)
     assert np.allclose(rows_of(out), model.predict(rows), rtol=RTOL, atol=ATOL)
+
+
+def test_v2_and_v1_multi_output_classifier(server_factory, tmp_path):
+    """A 2-D y: predict is [rows, outputs]; predict_proba, a list of one
+    matrix per output in scikit-learn, is those matrices side by side."""
+    X, y = load_iris(return_X_y=True)
+    names = np.array(["setosa", "versicolor", "virginica"], dtype=object)
+    Y = np.c_[names[y], np.where(X[:, 1] > 3.0, "wide", "narrow")]
+    model = RandomForestClassifier(n_estimators=10, random_state=0).fit(X, Y)
+    s = server_factory("multi=" + _dump(model, str(tmp_path / "multi.pkl")))
+    status, body = s.request("GET", "/v2/models/multi")
+    assert status == 200, body
+    assert body["outputs"] == [{"name": "predict", "datatype": "BYTES", "shape": [-1, 2]},
+                               {"name": "predict_proba", "datatype": "FP64", "shape": [-1, 5]}]
+    assert body["parameters"]["classes"] == [c.tolist() for c in model.classes_]
+    rows = X[::11] + 0.05
+    req = {"inputs": [{"name": "x", "shape": list(rows.shape), "datatype": "FP64",
+                       "data": rows.tolist()}]}
+    status, body = s.request("POST", "/v2/models/multi/infer", req)
+    assert status == 200, body
+    pred = output(body, "predict")
+    assert pred["shape"] == [len(rows), 2]
+    assert rows_of(pred).tolist() == model.predict(rows).tolist()
+    proba = output(body, "predict_proba")
+    assert np.allclose(rows_of(proba), np.hstack(model.predict_proba(rows)), rtol=0, atol=ATOL)
+    status, body = s.request("POST", "/v1/models/multi:predict", {"instances": rows.tolist()})
+    assert status == 200, body
+    assert body == {"predictions": model.predict(rows).tolist()}
