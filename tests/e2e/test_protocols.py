@@ -50,7 +50,6 @@ as test data (not code):
 import hashlib
 import json
 import os
-import pickle
 import subprocess
 import time
 
@@ -69,7 +68,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
-from conftest import BIN, LISTEN_RE, Server
+from conftest import BIN, LISTEN_RE, Server, module_server, save_model
 
 ATOL = 1e-12
 RTOL = 1e-9
@@ -139,12 +138,6 @@ def validate_v2_answers(monkeypatch):
 KSERVE_IRIS_ROWS = [[6.8, 2.8, 4.8, 1.4], [6.0, 3.4, 4.5, 1.6]]
 
 
-def _dump(obj, path):
-    with open(path, "wb") as f:
-        pickle.dump(obj, f)
-    return path
-
-
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
     d = tmp_path_factory.mktemp("protocols")
@@ -153,15 +146,15 @@ def models(tmp_path_factory):
     m = {}
     species = RandomForestClassifier(n_estimators=20, random_state=0).fit(
         X, iris.target_names[y])
-    m["species"] = (species, _dump(species, str(d / "species.pkl")))
+    m["species"] = (species, save_model(species, d, "species.pkl"))
     Xd, yd = load_diabetes(return_X_y=True)
     diabetes = GradientBoostingRegressor(n_estimators=30, random_state=0).fit(Xd, yd)
-    m["diabetes"] = (diabetes, _dump(diabetes, str(d / "diabetes.pkl")))
+    m["diabetes"] = (diabetes, save_model(diabetes, d, "diabetes.pkl"))
     frame_X = load_iris(as_frame=True).data.rename(
         columns=lambda c: c.replace(" (cm)", "").replace(" ", "_"))
     frame = Pipeline([("scale", StandardScaler()),
                       ("clf", LogisticRegression(max_iter=1000))]).fit(frame_X, y)
-    m["frame"] = (frame, _dump(frame, str(d / "frame.pkl")))
+    m["frame"] = (frame, save_model(frame, d, "frame.pkl"))
     # KServe's example model: svm.SVC(gamma='scale') on iris, joblib.dump
     svc = svm.SVC(gamma="scale").fit(X, y)
     os.makedirs(d / "repo" / "sklearn-v2-iris" / "1")
@@ -172,7 +165,7 @@ def models(tmp_path_factory):
     pair2 = DecisionTreeClassifier(max_depth=3, random_state=0).fit(X[:, :2], y)
     os.makedirs(d / "repo" / "pair" / "1")
     os.makedirs(d / "repo" / "pair" / "2")
-    _dump(pair1, str(d / "repo" / "pair" / "1" / "model.pkl"))
+    save_model(pair1, d / "repo" / "pair" / "1", "model.pkl")
     joblib.dump(pair2, str(d / "repo" / "pair" / "2" / "model.joblib"))
     m["pair/1"] = (pair1, str(d / "repo" / "pair" / "1" / "model.pkl"))
     m["pair/2"] = (pair2, str(d / "repo" / "pair" / "2" / "model.joblib"))
@@ -187,7 +180,7 @@ def models(tmp_path_factory):
         ("ct", ColumnTransformer([("name", OneHotEncoder(handle_unknown="ignore"), ["First Name"]),
                                   ("age", StandardScaler(), ["Age"])])),
         ("clf", LogisticRegression(max_iter=1000))]).fit(people_X, people_y)
-    m["people"] = (people, _dump(people, str(d / "people.pkl")))
+    m["people"] = (people, save_model(people, d, "people.pkl"))
     m["_dir"] = str(d)
     m["_frame_X"] = frame_X
     return m
@@ -195,14 +188,12 @@ def models(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(models, request):
-    s = Server("species=" + models["species"][1],
+    return module_server(request, "species=" + models["species"][1],
                "--model", "diabetes=" + models["diabetes"][1],
                "--model", models["frame"][1],          # named after the file
                "--model", "people=" + models["people"][1],
                "--model-dir", os.path.join(models["_dir"], "repo"),
                "--default-model", "species")
-    request.addfinalizer(s.stop)
-    return s
 
 
 def error_of(status, body, expected_status):
@@ -913,8 +904,8 @@ def test_v2_other_methods_as_outputs(server_factory, tmp_path):
     vote = VotingClassifier([("lr", LogisticRegression(max_iter=1000)), ("nb", GaussianNB())],
                             voting="soft").fit(X, y)
     iforest = IsolationForest(n_estimators=20, random_state=0).fit(X)
-    s = server_factory("vote=" + _dump(vote, str(tmp_path / "vote.pkl")),
-                       "--model", "iforest=" + _dump(iforest, str(tmp_path / "iforest.pkl")))
+    s = server_factory("vote=" + save_model(vote, tmp_path, "vote.pkl"),
+                       "--model", "iforest=" + save_model(iforest, tmp_path, "iforest.pkl"))
     rows = X[::16]
     tensor = {"name": "x", "shape": list(rows.shape), "datatype": "FP64", "data": rows.tolist()}
 
@@ -993,7 +984,7 @@ def test_v2_and_v1_multi_target_regressor(server_factory, tmp_path):
     X, y = load_diabetes(return_X_y=True)
     Y = np.column_stack([y, np.sqrt(y), X[:, 0] * 3])
     model = LinearRegression().fit(X, Y)
-    s = server_factory("multi=" + _dump(model, str(tmp_path / "multi.pkl")))
+    s = server_factory("multi=" + save_model(model, tmp_path, "multi.pkl"))
     status, body = s.request("GET", "/v2/models/multi")
     assert status == 200, body
     assert body["outputs"] == [{"name": "predict", "datatype": "FP64", "shape": [-1, 3]}]
@@ -1015,7 +1006,7 @@ def test_v2_regressor_fitted_on_a_column_answers_rows_by_one(server_factory, tmp
     from sklearn.linear_model import Ridge
     X, y = load_diabetes(return_X_y=True)
     model = Ridge().fit(X, y.reshape(-1, 1))
-    s = server_factory("col=" + _dump(model, str(tmp_path / "col.pkl")))
+    s = server_factory("col=" + save_model(model, tmp_path, "col.pkl"))
     status, body = s.request("GET", "/v2/models/col")
     assert status == 200, body
     assert body["outputs"] == [{"name": "predict", "datatype": "FP64", "shape": [-1, 1]}]
@@ -1036,7 +1027,7 @@ def test_v2_and_v1_multi_output_classifier(server_factory, tmp_path):
     names = np.array(["setosa", "versicolor", "virginica"], dtype=object)
     Y = np.c_[names[y], np.where(X[:, 1] > 3.0, "wide", "narrow")]
     model = RandomForestClassifier(n_estimators=10, random_state=0).fit(X, Y)
-    s = server_factory("multi=" + _dump(model, str(tmp_path / "multi.pkl")))
+    s = server_factory("multi=" + save_model(model, tmp_path, "multi.pkl"))
     status, body = s.request("GET", "/v2/models/multi")
     assert status == 200, body
     assert body["outputs"] == [{"name": "predict", "datatype": "BYTES", "shape": [-1, 2]},
