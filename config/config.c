@@ -14,16 +14,22 @@
 #include "config.h"
 
 static const char usage[] =
-        "Usage: predictd --model PATH [options]\n"
+        "Usage: predictd --model [NAME=]PATH [--model ...] [--model-dir DIR] [options]\n"
         "       predictd check PATH\n"
         "       predictd eval PATH < rows.json   (every method, as JSON; for testing)\n"
         "       predictd --help | --version\n"
         "\n"
-        "Serves a pickled or joblib-saved scikit-learn model over HTTP without\n"
-        "executing anything in the file.\n"
+        "Serves pickled or joblib-saved scikit-learn models over HTTP without\n"
+        "executing anything in the files.\n"
         "\n"
         "Options (environment variable in brackets):\n"
-        "  --model PATH           model file to serve [PREDICTD_MODEL]\n"
+        "  --model [NAME=]PATH    a model file, served as NAME (default: the file's name\n"
+        "                         without its extension); may be repeated\n"
+        "                         [PREDICTD_MODEL, entries separated by commas]\n"
+        "  --model-dir DIR        serve every DIR/NAME/VERSION/model.{pkl,joblib}\n"
+        "                         [PREDICTD_MODEL_DIR]\n"
+        "  --default-model NAME   the model POST /predict answers with (default: the\n"
+        "                         only one) [PREDICTD_DEFAULT_MODEL]\n"
         "  --host ADDR            address to listen on (default 0.0.0.0) [PREDICTD_HOST]\n"
         "  --port N               port, 0 picks a free one (default 8080) [PREDICTD_PORT]\n"
         "  --threads N            worker threads (default: number of CPUs) [PREDICTD_THREADS]\n"
@@ -31,13 +37,18 @@ static const char usage[] =
         "  --max-batch-rows N     most rows in one request (default 10000) [PREDICTD_MAX_BATCH_ROWS]\n"
         "  --max-model-bytes N    largest model file (default 1073741824) [PREDICTD_MAX_MODEL_BYTES]\n"
         "  --timeout N            idle connection timeout in seconds (default 30) [PREDICTD_TIMEOUT]\n"
-        "  --config FILE          JSON file with any of: model, host, port, threads,\n"
+        "  --config FILE          JSON file with any of: model (a string or a list of\n"
+        "                         strings), model_dir, default_model, host, port, threads,\n"
         "                         max_body_bytes, max_batch_rows, max_model_bytes, timeout\n"
         "  --help, --version\n"
         "\n"
-        "Precedence: flags over environment over config file over defaults.\n"
+        "Precedence: flags over environment over config file over defaults. The\n"
+        "models of one source (--model and --model-dir together) replace those of\n"
+        "the sources below it.\n"
         "\n"
-        "Endpoints: POST /predict, GET /healthz, GET /readyz.\n";
+        "Endpoints: POST /predict, GET /healthz, GET /readyz; the Open Inference\n"
+        "Protocol under /v2 (health, metadata, models, infer); KServe V1 under\n"
+        "/v1/models.\n";
 
 const char *config_usage(void)
 {
@@ -56,11 +67,136 @@ static int cfail(struct config_error *err, const char *fmt, ...)
         return -EINVAL;
 }
 
+static void models_clear(struct config *cfg)
+{
+        for (size_t i = 0; i < cfg->n_models; i++) {
+                free(cfg->models[i].name);
+                free(cfg->models[i].path);
+        }
+        free(cfg->models);
+        cfg->models = NULL;
+        cfg->n_models = 0;
+}
+
+/* The first --model or --model-dir: the flags' models replace those of
+ * the environment and the file, list and directory together; the next
+ * flags add to them. */
+static void models_from_flags(struct config *cfg)
+{
+        models_clear(cfg);
+        free(cfg->model_dir);
+        cfg->model_dir = NULL;
+}
+
+bool config_name_valid(const char *s)
+{
+        size_t n = strlen(s);
+        if (n == 0 || n > CONFIG_MAX_NAME || s[0] == '.')
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                char c = s[i];
+                bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                          (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
+                if (!ok)
+                        return false;
+        }
+        return true;
+}
+
+/* The name a model file is served under when none is given: its base
+ * name without the last extension, other characters than [A-Za-z0-9_.-]
+ * turned into '_', so that any path the seed accepted still serves. */
+static char *name_from_path(const char *path)
+{
+        const char *base = strrchr(path, '/');
+        base = base ? base + 1 : path;
+        size_t n = strlen(base);
+        const char *dot = strrchr(base, '.');
+        if (dot && dot != base)
+                n = (size_t)(dot - base);
+        if (n > CONFIG_MAX_NAME)
+                n = CONFIG_MAX_NAME;
+        if (n == 0)
+                return strdup("model");
+        char *name = malloc(n + 1);
+        if (!name)
+                return NULL;
+        for (size_t i = 0; i < n; i++) {
+                char c = base[i];
+                bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                          (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+                          (c == '.' && i > 0);
+                name[i] = ok ? c : '_';
+        }
+        name[n] = '\0';
+        return name;
+}
+
+/* Appends one "[NAME=]PATH" of len bytes. The part before the first '='
+ * is a name when it is a valid one; otherwise the whole text is a path
+ * (so "/data/a=b.pkl" stays a path). where names the source. */
+static int model_add(struct config *cfg, const char *spec, size_t len,
+                     const char *where, struct config_error *err)
+{
+        if (cfg->n_models >= CONFIG_MAX_MODELS)
+                return cfail(err, "%s: at most %d models, got more", where, CONFIG_MAX_MODELS);
+        char *text = strndup(spec, len);
+        if (!text) {
+                snprintf(err->message, sizeof(err->message), "out of memory");
+                return -ENOMEM;
+        }
+        char *name = NULL, *path = NULL;
+        char *eq = strchr(text, '=');
+        if (eq) {
+                *eq = '\0';
+                if (config_name_valid(text)) {
+                        name = strdup(text);
+                        path = strdup(eq + 1);
+                        if (name && path && !*path) {
+                                free(name);
+                                free(path);
+                                int rc = cfail(err, "%s: expected NAME=PATH, got no PATH after "
+                                               "'%.100s='", where, text);
+                                free(text);
+                                return rc;
+                        }
+                } else {
+                        *eq = '=';
+                }
+        }
+        if (!name && !path) {
+                if (!*text) {
+                        free(text);
+                        return cfail(err, "%s: expected a PATH or NAME=PATH, got nothing", where);
+                }
+                path = strdup(text);
+                name = path ? name_from_path(path) : NULL;
+        }
+        free(text);
+        struct config_model *v = realloc(cfg->models, (cfg->n_models + 1) * sizeof(*v));
+        if (!name || !path || !v) {
+                free(name);
+                free(path);
+                if (v)
+                        cfg->models = v;
+                snprintf(err->message, sizeof(err->message), "out of memory");
+                return -ENOMEM;
+        }
+        cfg->models = v;
+        v[cfg->n_models].name = name;
+        v[cfg->n_models].path = path;
+        cfg->n_models++;
+        return 0;
+}
+
 void config_free(struct config *cfg)
 {
         if (!cfg)
                 return;
         free(cfg->model_path);
+        models_clear(cfg);
+        free(cfg->model_dir);
+        free(cfg->default_model);
         free(cfg->host);
         free(cfg);
 }
@@ -142,16 +278,50 @@ static int load_file(struct config *cfg, const char *path,
                 goto out;
         }
         json_object_foreach(root, key, val) {
-                if (strcmp(key, "model") == 0 || strcmp(key, "host") == 0) {
+                char **str_field = strcmp(key, "host") == 0            ? &cfg->host
+                                   : strcmp(key, "model_dir") == 0     ? &cfg->model_dir
+                                   : strcmp(key, "default_model") == 0 ? &cfg->default_model
+                                                                       : NULL;
+                if (str_field) {
                         if (!json_is_string(val)) {
                                 rc = cfail(err, "config file %s: \"%s\" must be a string", path,
                                            key);
                                 goto out;
                         }
-                        rc = set_str(strcmp(key, "model") == 0 ? &cfg->model_path : &cfg->host,
-                                     json_string_value(val), err);
+                        rc = set_str(str_field, json_string_value(val), err);
                         if (rc < 0)
                                 goto out;
+                        continue;
+                }
+                if (strcmp(key, "model") == 0) {
+                        char where[300];
+                        snprintf(where, sizeof(where), "config file %s: \"model\"", path);
+                        models_clear(cfg);
+                        if (json_is_string(val)) {
+                                rc = model_add(cfg, json_string_value(val),
+                                               json_string_length(val), where, err);
+                                if (rc < 0)
+                                        goto out;
+                                continue;
+                        }
+                        size_t i;
+                        json_t *item;
+                        if (!json_is_array(val) || json_array_size(val) == 0) {
+                                rc = cfail(err, "%s must be a string \"[NAME=]PATH\" or a "
+                                           "non-empty list of them", where);
+                                goto out;
+                        }
+                        json_array_foreach(val, i, item) {
+                                if (!json_is_string(item)) {
+                                        rc = cfail(err, "%s[%zu] must be a string \"[NAME=]PATH\"",
+                                                   where, i);
+                                        goto out;
+                                }
+                                rc = model_add(cfg, json_string_value(item),
+                                               json_string_length(item), where, err);
+                                if (rc < 0)
+                                        goto out;
+                        }
                         continue;
                 }
                 const struct num_opt *o = NULL;
@@ -160,9 +330,10 @@ static int load_file(struct config *cfg, const char *path,
                                 o = &num_opts[i];
                 if (!o) {
                         rc = cfail(err,
-                                   "config file %s: unknown key \"%s\" (expected model, host, "
-                                   "port, threads, max_body_bytes, max_batch_rows, "
-                                   "max_model_bytes, timeout)",
+                                   "config file %s: unknown key \"%s\" (expected model, "
+                                   "model_dir, default_model, host, port, threads, "
+                                   "max_body_bytes, max_batch_rows, max_model_bytes, "
+                                   "timeout)",
                                    path, key);
                         goto out;
                 }
@@ -184,7 +355,31 @@ static int apply_env(struct config *cfg, struct config_error *err)
 {
         const char *v;
         int rc;
-        if ((v = getenv("PREDICTD_MODEL")) && *v && (rc = set_str(&cfg->model_path, v, err)) < 0)
+        const char *dir = getenv("PREDICTD_MODEL_DIR");
+        if (((v = getenv("PREDICTD_MODEL")) && *v) || (dir && *dir)) {
+                /* the environment's models replace the file's, list and
+                 * directory together */
+                models_clear(cfg);
+                free(cfg->model_dir);
+                cfg->model_dir = NULL;
+        }
+        if ((v = getenv("PREDICTD_MODEL")) && *v) {
+                /* several models: "[NAME=]PATH,[NAME=]PATH" */
+                for (const char *p = v;;) {
+                        const char *comma = strchr(p, ',');
+                        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+                        if ((rc = model_add(cfg, p, len, "PREDICTD_MODEL", err)) < 0)
+                                return rc;
+                        if (!comma)
+                                break;
+                        p = comma + 1;
+                }
+        }
+        if ((v = getenv("PREDICTD_MODEL_DIR")) && *v &&
+            (rc = set_str(&cfg->model_dir, v, err)) < 0)
+                return rc;
+        if ((v = getenv("PREDICTD_DEFAULT_MODEL")) && *v &&
+            (rc = set_str(&cfg->default_model, v, err)) < 0)
                 return rc;
         if ((v = getenv("PREDICTD_HOST")) && *v && (rc = set_str(&cfg->host, v, err)) < 0)
                 return rc;
@@ -258,8 +453,9 @@ int config_load(int argc, char **argv, struct config **out,
         if ((rc = apply_env(cfg, err)) < 0)
                 goto fail;
 
+        bool flag_models = false;
         for (int i = first; i < argc; i++) {
-                const char *a = argv[i], *v;
+                const char *a = argv[i], *v, *v2 = NULL;
                 if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
                         cfg->command = CONFIG_HELP;
                         *out = cfg;
@@ -274,10 +470,29 @@ int config_load(int argc, char **argv, struct config **out,
                         continue;
                 if ((v = flag_value(argc, argv, &i, "--model"))) {
                         if (!*v) {
-                                rc = cfail(err, "--model: expected a PATH");
+                                rc = cfail(err, "--model: expected a PATH or NAME=PATH");
                                 goto fail;
                         }
-                        if ((rc = set_str(&cfg->model_path, v, err)) < 0)
+                        if (!flag_models)
+                                models_from_flags(cfg);
+                        flag_models = true;
+                        if ((rc = model_add(cfg, v, strlen(v), "--model", err)) < 0)
+                                goto fail;
+                        continue;
+                }
+                if ((v = flag_value(argc, argv, &i, "--model-dir")) ||
+                    (v2 = flag_value(argc, argv, &i, "--default-model"))) {
+                        const char *flag = v ? "--model-dir" : "--default-model";
+                        const char *val = v ? v : v2;
+                        if (!*val) {
+                                rc = cfail(err, "%s: expected a %s", flag, v ? "DIR" : "NAME");
+                                goto fail;
+                        }
+                        if (v && !flag_models) {
+                                models_from_flags(cfg);
+                                flag_models = true;
+                        }
+                        if ((rc = set_str(v ? &cfg->model_dir : &cfg->default_model, val, err)) < 0)
                                 goto fail;
                         continue;
                 }
@@ -303,8 +518,26 @@ int config_load(int argc, char **argv, struct config **out,
                         goto fail;
                 set_num(cfg, o, n);
         }
-        if (!cfg->model_path) {
-                rc = cfail(err, "no model given: expected --model PATH (or PREDICTD_MODEL)");
+        if (!cfg->n_models && !cfg->model_dir) {
+                rc = cfail(err, "no model given: expected --model PATH (or PREDICTD_MODEL), "
+                           "or --model-dir DIR");
+                goto fail;
+        }
+        for (size_t i = 0; i < cfg->n_models; i++) {
+                for (size_t j = 0; j < i; j++) {
+                        if (strcmp(cfg->models[i].name, cfg->models[j].name) == 0) {
+                                rc = cfail(err,
+                                           "two models are named '%s' (%.150s and %.150s); "
+                                           "name them apart with --model NAME=PATH",
+                                           cfg->models[i].name, cfg->models[j].path,
+                                           cfg->models[i].path);
+                                goto fail;
+                        }
+                }
+        }
+        if (cfg->default_model && !config_name_valid(cfg->default_model)) {
+                rc = cfail(err, "--default-model: expected a model name of [A-Za-z0-9_.-], "
+                           "got '%.100s'", cfg->default_model);
                 goto fail;
         }
         *out = cfg;

@@ -18,9 +18,25 @@ enum config_command {
         CONFIG_VERSION, /* --version */
 };
 
+/* One --model: the name it is served under and its file. */
+struct config_model {
+        char *name; /* given as NAME=PATH, else the file's name without its
+                     * extension, characters outside [A-Za-z0-9_.-] as '_' */
+        char *path;
+};
+
+/* Most models one process serves (--model entries plus --model-dir). */
+#define CONFIG_MAX_MODELS 1024
+/* Longest model name. */
+#define CONFIG_MAX_NAME 100
+
 struct config {
         enum config_command command;
-        char *model_path;       /* serve: the model; check: the file */
+        char *model_path;       /* check and eval: the file */
+        struct config_model *models; /* serve: --model entries, in order */
+        size_t n_models;
+        char *model_dir;        /* serve: a Triton-style model repository, or NULL */
+        char *default_model;    /* the model /predict answers with, or NULL */
         char *host;             /* address to bind */
         unsigned port;          /* 0 lets the kernel choose */
         unsigned threads;       /* worker threads */
@@ -39,6 +55,10 @@ struct config_error {
  * message naming the flag, variable or key and what was wrong, or -ENOMEM. */
 int config_load(int argc, char **argv, struct config **out,
                 struct config_error *err);
+
+/* True when s is a valid model name: 1..CONFIG_MAX_NAME characters of
+ * [A-Za-z0-9_.-], not starting with '.'. */
+bool config_name_valid(const char *s);
 
 /* Accepts NULL. */
 void config_free(struct config *cfg);

@@ -1,7 +1,9 @@
 /* http.c - the libmicrohttpd daemon: routing, request bodies with a hard
- * size limit, health endpoints, and the hand-off of POST /predict to
- * predict.c. The model pointer is published once with release semantics
- * and read with acquire semantics by the worker threads. */
+ * size limit, health endpoints, and the hand-off of request bodies to the
+ * protocol handlers: the seed's /predict (predict.c), the Open Inference
+ * Protocol under /v2 (v2.c) and KServe V1 under /v1 (predict.c). Each
+ * model is published once with release semantics and read with acquire
+ * semantics by the worker threads; readiness flips once all are. */
 #include <errno.h>
 #include <netdb.h>
 #include <stdarg.h>
@@ -20,7 +22,9 @@
 struct server {
         struct MHD_Daemon *daemon;
         const struct config *cfg;
-        _Atomic(struct served_model *) live;
+        struct server_model_list *list;
+        struct served_set set;
+        atomic_bool ready;
         unsigned port;
 };
 
@@ -87,31 +91,259 @@ static void printable(const char *in, char *out, size_t len)
         out[o] = '\0';
 }
 
-enum route { ROUTE_NONE, ROUTE_PREDICT, ROUTE_HEALTHZ, ROUTE_READYZ };
+enum route_kind {
+        ROUTE_NONE,
+        ROUTE_PREDICT,
+        ROUTE_HEALTHZ,
+        ROUTE_READYZ,
+        ROUTE_V2_SERVER,      /* GET /v2 */
+        ROUTE_V2_LIVE,        /* GET /v2/health/live */
+        ROUTE_V2_READY,       /* GET /v2/health/ready */
+        ROUTE_V2_MODELS,      /* GET /v2/models */
+        ROUTE_V2_REPO_INDEX,  /* POST /v2/repository/index (Triton) */
+        ROUTE_V2_MODEL,       /* GET /v2/models/N[/versions/V] */
+        ROUTE_V2_MODEL_READY, /* GET .../ready */
+        ROUTE_V2_INFER,       /* POST .../infer */
+        ROUTE_V1_MODELS,      /* GET /v1/models */
+        ROUTE_V1_MODEL,       /* GET /v1/models/N[/versions/V] */
+        ROUTE_V1_PREDICT,     /* POST /v1/models/N[/versions/V]:predict */
+};
 
-static enum route route_of(const char *url, const char **allow)
+struct route {
+        enum route_kind kind;
+        const char *allow;
+        char name[CONFIG_MAX_NAME + 2]; /* longer names cannot match */
+        char version[24];               /* "" when none is named */
+};
+
+#define ENDPOINTS                                                               \
+        "POST /predict, GET /healthz, GET /readyz, GET /v2, GET /v2/health/live, " \
+        "GET /v2/health/ready, GET /v2/models, GET /v2/models/NAME[/versions/V], "  \
+        "GET .../ready, POST .../infer, GET /v1/models, GET /v1/models/NAME, "      \
+        "POST /v1/models/NAME:predict"
+
+/* Splits path at '/' into at most max non-empty segments (in buf). */
+static size_t split(const char *path, char *buf, size_t buflen, char **seg, size_t max)
 {
-        if (strcmp(url, "/predict") == 0) {
-                *allow = "POST";
-                return ROUTE_PREDICT;
+        size_t len = strlen(path);
+        if (len >= buflen)
+                return 0;
+        memcpy(buf, path, len + 1);
+        size_t n = 0;
+        for (char *p = buf;;) {
+                char *slash = strchr(p, '/');
+                if (slash)
+                        *slash = '\0';
+                if (!*p || n == max)
+                        return 0; /* an empty segment, or too many */
+                seg[n++] = p;
+                if (!slash)
+                        return n;
+                p = slash + 1;
         }
-        if (strcmp(url, "/healthz") == 0) {
-                *allow = "GET, HEAD";
-                return ROUTE_HEALTHZ;
-        }
-        if (strcmp(url, "/readyz") == 0) {
-                *allow = "GET, HEAD";
-                return ROUTE_READYZ;
-        }
-        return ROUTE_NONE;
 }
 
-static bool method_allowed(enum route rt, const char *method)
+/* NAME or NAME/versions/V: fills rt's name and version. */
+static bool model_path(const char *const *seg, size_t n, struct route *rt)
 {
-        if (rt == ROUTE_PREDICT)
+        if (n != 1 && !(n == 3 && strcmp(seg[1], "versions") == 0))
+                return false;
+        if (strlen(seg[0]) >= sizeof(rt->name) ||
+            (n == 3 && strlen(seg[2]) >= sizeof(rt->version)))
+                return false;
+        strcpy(rt->name, seg[0]);
+        strcpy(rt->version, n == 3 ? seg[2] : "");
+        return true;
+}
+
+static void route_of(const char *url, struct route *rt)
+{
+        static const struct {
+                const char *path;
+                enum route_kind kind;
+        } fixed[] = {
+                { "/predict", ROUTE_PREDICT },
+                { "/healthz", ROUTE_HEALTHZ },
+                { "/readyz", ROUTE_READYZ },
+                { "/v2", ROUTE_V2_SERVER },
+                { "/v2/health/live", ROUTE_V2_LIVE },
+                { "/v2/health/ready", ROUTE_V2_READY },
+                { "/v2/models", ROUTE_V2_MODELS },
+                { "/v2/repository/index", ROUTE_V2_REPO_INDEX },
+                { "/v1/models", ROUTE_V1_MODELS },
+        };
+        memset(rt, 0, sizeof(*rt));
+        for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+                if (strcmp(url, fixed[i].path) == 0)
+                        rt->kind = fixed[i].kind;
+        char buf[512], *seg[5];
+        size_t n;
+        if (strncmp(url, "/v2/models/", 11) == 0 &&
+            (n = split(url + 11, buf, sizeof(buf), seg, 5)) > 0) {
+                enum route_kind k = ROUTE_V2_MODEL;
+                if (n == 2 || n == 4) {
+                        if (strcmp(seg[n - 1], "ready") == 0)
+                                k = ROUTE_V2_MODEL_READY;
+                        else if (strcmp(seg[n - 1], "infer") == 0)
+                                k = ROUTE_V2_INFER;
+                        else
+                                return;
+                        n--;
+                }
+                if (model_path((const char *const *)seg, n, rt))
+                        rt->kind = k;
+        } else if (strncmp(url, "/v1/models/", 11) == 0) {
+                const char *colon = strrchr(url + 11, ':');
+                char path[512];
+                enum route_kind k = ROUTE_V1_MODEL;
+                size_t len = strlen(url + 11);
+                if (colon) {
+                        if (strcmp(colon, ":predict") != 0)
+                                return;
+                        len = (size_t)(colon - (url + 11));
+                        k = ROUTE_V1_PREDICT;
+                }
+                if (len >= sizeof(path))
+                        return;
+                memcpy(path, url + 11, len);
+                path[len] = '\0';
+                if ((n = split(path, buf, sizeof(buf), seg, 3)) > 0 &&
+                    model_path((const char *const *)seg, n, rt))
+                        rt->kind = k;
+        }
+        switch (rt->kind) {
+        case ROUTE_PREDICT:
+        case ROUTE_V2_INFER:
+        case ROUTE_V1_PREDICT:
+        case ROUTE_V2_REPO_INDEX:
+                rt->allow = "POST";
+                break;
+        case ROUTE_NONE:
+                break;
+        default:
+                rt->allow = "GET, HEAD";
+        }
+}
+
+static bool method_allowed(const struct route *rt, const char *method)
+{
+        if (strcmp(rt->allow, "POST") == 0)
                 return strcmp(method, MHD_HTTP_METHOD_POST) == 0;
         return strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
                strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+}
+
+/* The entry a route names: its version, or the highest one. NULL with a
+ * 404 in r when there is none. */
+static const struct served_entry *find_model(const struct served_set *set,
+                                             const struct route *rt, struct reply *r)
+{
+        const struct served_entry *found = NULL;
+        bool name_seen = false;
+        for (size_t i = 0; i < set->n; i++) {
+                const struct server_model_spec *sp = set->e[i].spec;
+                if (strcmp(sp->name, rt->name) != 0)
+                        continue;
+                name_seen = true;
+                if (!rt->version[0] || strcmp(sp->version, rt->version) == 0)
+                        found = &set->e[i]; /* sorted: the last is the highest */
+        }
+        if (found)
+                return found;
+        char shown[CONFIG_MAX_NAME + 8], list[400];
+        size_t o = 0;
+        list[0] = '\0';
+        for (size_t i = 0; i < set->n && o + 110 < sizeof(list); i++) {
+                const struct server_model_spec *sp = set->e[i].spec;
+                if (name_seen ? strcmp(sp->name, rt->name) != 0
+                              : (i > 0 && strcmp(sp->name, set->e[i - 1].spec->name) == 0))
+                        continue;
+                o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s", o ? ", " : "",
+                                      name_seen ? sp->version : sp->name);
+        }
+        printable(rt->name, shown, sizeof(shown));
+        if (name_seen) {
+                char v[sizeof(rt->version) + 8];
+                printable(rt->version, v, sizeof(v));
+                reply_error(r, 404, "model '%s' has no version '%s' (versions: %s)", shown, v,
+                            list);
+        } else {
+                reply_error(r, 404, "no model named '%s' (models: %s)", shown, list);
+        }
+        return NULL;
+}
+
+static void reply_printf(struct reply *r, unsigned status, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+static void reply_printf(struct reply *r, unsigned status, const char *fmt, ...)
+{
+        char buf[512];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(buf, sizeof(buf), fmt, ap);
+        va_end(ap);
+        reply_text(r, status, buf);
+}
+
+/* {"models": [every name once]} */
+static void v1_list(const struct served_set *set, struct reply *r)
+{
+        struct out_buf b = { 0 };
+        out_str(&b, "{\"models\":[");
+        for (size_t i = 0; i < set->n; i++) {
+                const char *name = set->e[i].spec->name;
+                if (i > 0 && strcmp(name, set->e[i - 1].spec->name) == 0)
+                        continue;
+                if (i)
+                        out_str(&b, ",");
+                out_json_string(&b, name);
+        }
+        out_str(&b, "]}");
+        reply_take(r, &b);
+}
+
+/* The request of a route that names a model, once its body is read. */
+static void handle_model_route(struct server *srv, const struct route *rt,
+                               struct MHD_Connection *conn, const struct request *req,
+                               struct reply *r)
+{
+        const struct served_entry *e = find_model(&srv->set, rt, r);
+        if (!e)
+                return;
+        const struct served_model *sm = atomic_load_explicit(&e->sm, memory_order_acquire);
+        const char *name = e->spec->name;
+        if (!sm) {
+                if (rt->kind == ROUTE_V2_MODEL_READY || rt->kind == ROUTE_V1_MODEL)
+                        reply_printf(r, 503, "{\"name\":\"%s\",\"ready\":false}", name);
+                else
+                        reply_error(r, 503, "model '%s' is still loading; retry when "
+                                    "/v2/health/ready is 200", name);
+                return;
+        }
+        switch (rt->kind) {
+        case ROUTE_V2_MODEL:
+                v2_model_metadata(&srv->set, e, sm, r);
+                break;
+        case ROUTE_V2_MODEL_READY:
+        case ROUTE_V1_MODEL:
+                reply_printf(r, 200, "{\"name\":\"%s\",\"ready\":true}", name);
+                break;
+        case ROUTE_V2_INFER:
+                if (MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                "Inference-Header-Content-Length")) {
+                        reply_error(r, 400, "the binary tensor data extension is not "
+                                    "supported; send the tensors as JSON (binary_data=False)");
+                        break;
+                }
+                v2_infer(e, sm, srv->cfg, req->body ? req->body : "", req->len, r);
+                break;
+        case ROUTE_V1_PREDICT:
+                predict_handle_v1(sm, srv->cfg, req->body ? req->body : "", req->len, r);
+                break;
+        default:
+                reply_error(r, 404, "no such endpoint");
+        }
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
@@ -122,27 +354,25 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
         struct server *srv = cls;
         struct request *req = *con_cls;
         struct reply r = { 0 };
-        const char *allow = NULL;
-        enum route rt = route_of(url, &allow);
+        struct route rt;
+        route_of(url, &rt);
 
         if (!req) {
                 /* First call: headers only. Refuse early what needs no body. */
                 char shown_method[24], shown_url[128];
                 printable(method, shown_method, sizeof(shown_method));
                 printable(url, shown_url, sizeof(shown_url));
-                if (rt == ROUTE_NONE) {
-                        reply_error(&r, 404,
-                                    "no such endpoint: %s %s (expected POST /predict, "
-                                    "GET /healthz or GET /readyz)",
+                if (rt.kind == ROUTE_NONE) {
+                        reply_error(&r, 404, "no such endpoint: %s %s (expected one of " ENDPOINTS ")",
                                     shown_method, shown_url);
                         return send_reply(conn, &r, NULL);
                 }
-                if (!method_allowed(rt, method)) {
+                if (!method_allowed(&rt, method)) {
                         reply_error(&r, 405, "method %s is not allowed on %s (expected %s)",
-                                    shown_method, shown_url, allow);
-                        return send_reply(conn, &r, allow);
+                                    shown_method, shown_url, rt.allow);
+                        return send_reply(conn, &r, rt.allow);
                 }
-                if (rt == ROUTE_PREDICT) {
+                if (strcmp(rt.allow, "POST") == 0) {
                         const char *cl = MHD_lookup_connection_value(
                                 conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
                         if (cl) {
@@ -192,25 +422,81 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
                 return MHD_YES;
         }
 
-        struct served_model *sm = atomic_load_explicit(&srv->live, memory_order_acquire);
-        switch (rt) {
+        bool ready = atomic_load_explicit(&srv->ready, memory_order_acquire);
+        if (req->too_large) {
+                reply_error(&r, 413, "request body is over the limit of %zu bytes",
+                            srv->cfg->max_body_bytes);
+                return send_reply(conn, &r, NULL);
+        }
+        switch (rt.kind) {
         case ROUTE_HEALTHZ:
                 reply_text(&r, 200, "{\"status\":\"ok\"}");
                 break;
         case ROUTE_READYZ:
-                if (sm)
+                if (ready)
                         reply_text(&r, 200, "{\"ready\":true}");
                 else
-                        reply_text(&r, 503, "{\"ready\":false,\"error\":\"the model is still loading\"}");
+                        reply_text(&r, 503, "{\"ready\":false,\"error\":\"the models are still loading\"}");
                 break;
-        case ROUTE_PREDICT:
-                if (req->too_large)
-                        reply_error(&r, 413, "request body is over the limit of %zu bytes",
-                                    srv->cfg->max_body_bytes);
-                else if (!sm)
+        case ROUTE_V2_LIVE:
+                reply_text(&r, 200, "{\"live\":true}");
+                break;
+        case ROUTE_V2_READY:
+                reply_text(&r, ready ? 200 : 503, ready ? "{\"ready\":true}" : "{\"ready\":false}");
+                break;
+        case ROUTE_V2_SERVER:
+                v2_server_metadata(&r);
+                break;
+        case ROUTE_V2_MODELS:
+                v2_index(&srv->set, false, &r);
+                break;
+        case ROUTE_V2_REPO_INDEX: {
+                /* Triton's body {"ready": bool} is optional */
+                bool ready_only = false;
+                if (req->len) {
+                        cJSON *root = predict_parse_body(req->body, req->len,
+                                                         "a JSON object such as {\"ready\": true}", &r);
+                        if (!root)
+                                break;
+                        const cJSON *rd = cJSON_GetObjectItemCaseSensitive(root, "ready");
+                        if (rd && !cJSON_IsBool(rd)) {
+                                cJSON_Delete(root);
+                                reply_error(&r, 400, "\"ready\": expected true or false");
+                                break;
+                        }
+                        ready_only = cJSON_IsTrue(rd);
+                        cJSON_Delete(root);
+                }
+                v2_index(&srv->set, ready_only, &r);
+                break;
+        }
+        case ROUTE_V1_MODELS:
+                v1_list(&srv->set, &r);
+                break;
+        case ROUTE_PREDICT: {
+                const struct server_model_list *l = srv->list;
+                const struct served_model *sm = NULL;
+                if (!l->has_default) {
+                        reply_error(&r, 404,
+                                    "POST /predict answers with the default model, and predictd "
+                                    "serves several without one: start it with --default-model "
+                                    "NAME, or call POST /v2/models/NAME/infer or "
+                                    "/v1/models/NAME:predict");
+                        break;
+                }
+                sm = atomic_load_explicit(&srv->set.e[l->default_idx].sm, memory_order_acquire);
+                if (!sm)
                         reply_error(&r, 503, "the model is still loading; retry when /readyz is 200");
                 else
                         predict_handle(sm, srv->cfg, req->body ? req->body : "", req->len, &r);
+                break;
+        }
+        case ROUTE_V2_MODEL:
+        case ROUTE_V2_MODEL_READY:
+        case ROUTE_V2_INFER:
+        case ROUTE_V1_MODEL:
+        case ROUTE_V1_PREDICT:
+                handle_model_route(srv, &rt, conn, req, &r);
                 break;
         case ROUTE_NONE:
                 reply_error(&r, 404, "no such endpoint");
@@ -242,8 +528,8 @@ static int fmt_err(char *errbuf, size_t errlen, int code, const char *fmt, ...)
         return code;
 }
 
-int server_start(const struct config *cfg, struct server **out, char *errbuf,
-                 size_t errlen)
+int server_start(const struct config *cfg, struct server_model_list *list,
+                 struct server **out, char *errbuf, size_t errlen)
 {
         struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
                                   .ai_flags = AI_PASSIVE };
@@ -251,16 +537,29 @@ int server_start(const struct config *cfg, struct server **out, char *errbuf,
         char port[16];
         snprintf(port, sizeof(port), "%u", cfg->port);
         int gai = getaddrinfo(cfg->host, port, &hints, &ai);
-        if (gai != 0)
+        if (gai != 0) {
+                server_model_list_free(list);
                 return fmt_err(errbuf, errlen, -EINVAL, "cannot resolve host '%s': %s",
                                cfg->host, gai_strerror(gai));
+        }
         struct server *srv = calloc(1, sizeof(*srv));
-        if (!srv) {
+        struct served_entry *e = calloc(list->n ? list->n : 1, sizeof(*e));
+        if (!srv || !e) {
                 freeaddrinfo(ai);
+                free(srv);
+                free(e);
+                server_model_list_free(list);
                 return fmt_err(errbuf, errlen, -ENOMEM, "out of memory");
         }
+        for (size_t i = 0; i < list->n; i++) {
+                e[i].spec = &list->v[i];
+                atomic_init(&e[i].sm, NULL);
+        }
         srv->cfg = cfg;
-        atomic_init(&srv->live, NULL);
+        srv->list = list;
+        srv->set.e = e;
+        srv->set.n = list->n;
+        atomic_init(&srv->ready, false);
         unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
                          MHD_USE_ERROR_LOG;
         if (ai->ai_family == AF_INET6)
@@ -275,7 +574,7 @@ int server_start(const struct config *cfg, struct server **out, char *errbuf,
                 MHD_OPTION_END);
         freeaddrinfo(ai);
         if (!srv->daemon) {
-                free(srv);
+                server_stop(srv);
                 return fmt_err(errbuf, errlen, -EADDRINUSE,
                                "cannot listen on %s:%u (address in use, or not an address "
                                "of this machine?)",
@@ -293,15 +592,25 @@ unsigned server_port(const struct server *srv)
         return srv->port;
 }
 
-int server_publish_model(struct server *srv, struct model *model,
+const struct server_model_list *server_models(const struct server *srv)
+{
+        return srv->list;
+}
+
+int server_publish_model(struct server *srv, size_t i, struct model *model,
                          struct serialize_info *info)
 {
         struct served_model *sm;
         int rc = served_model_create(model, info, &sm);
         if (rc < 0)
                 return rc;
-        atomic_store_explicit(&srv->live, sm, memory_order_release);
+        atomic_store_explicit(&srv->set.e[i].sm, sm, memory_order_release);
         return 0;
+}
+
+void server_set_ready(struct server *srv)
+{
+        atomic_store_explicit(&srv->ready, true, memory_order_release);
 }
 
 void server_stop(struct server *srv)
@@ -310,6 +619,9 @@ void server_stop(struct server *srv)
                 return;
         if (srv->daemon)
                 MHD_stop_daemon(srv->daemon);
-        served_model_free(atomic_load(&srv->live));
+        for (size_t i = 0; i < srv->set.n; i++)
+                served_model_free(atomic_load(&srv->set.e[i].sm));
+        free(srv->set.e);
+        server_model_list_free(srv->list);
         free(srv);
 }

@@ -1,8 +1,9 @@
 /* main.c - predictd's entry point: parse settings, then either check a
- * model file (`predictd check PATH`) or serve one. The server binds its
- * port before loading, so /healthz answers and /readyz says 503 while a
- * large model loads; a model that cannot be loaded ends the process with
- * the reason and exit status 1. */
+ * model file (`predictd check PATH`) or serve models. The server binds its
+ * port before loading, so /healthz answers and /readyz says 503 while
+ * large models load; it is ready once every model has loaded, and a model
+ * that cannot be loaded ends the process with its name, the reason and
+ * exit status 1. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,16 +16,16 @@
 #include "serialize.h"
 #include "server.h"
 
-static int load(const struct config *cfg, struct model **model,
+static int load(const struct config *cfg, const char *path, struct model **model,
                 struct serialize_info **info)
 {
         struct serialize_limits lim;
         struct serialize_error err;
         serialize_limits_default(&lim);
         lim.max_file_bytes = cfg->max_model_bytes;
-        int rc = serialize_load_file(cfg->model_path, &lim, model, info, &err);
+        int rc = serialize_load_file(path, &lim, model, info, &err);
         if (rc < 0) {
-                fprintf(stderr, "predictd: cannot load %s: %s\n", cfg->model_path, err.message);
+                fprintf(stderr, "predictd: cannot load %s: %s\n", path, err.message);
                 return rc;
         }
         if (model_get_type(*model) == MODEL_TYPE_TRANSFORMER) {
@@ -33,7 +34,7 @@ static int load(const struct config *cfg, struct model **model,
                 fprintf(stderr,
                         "predictd: cannot load %s: %s has no predict (it only transforms); "
                         "predictd serves classifiers and regressors\n",
-                        cfg->model_path, desc);
+                        path, desc);
                 model_free(*model);
                 serialize_info_free(*info);
                 return -EINVAL;
@@ -65,7 +66,7 @@ static int run_check(const struct config *cfg)
 {
         struct model *model;
         struct serialize_info *info;
-        if (load(cfg, &model, &info) < 0)
+        if (load(cfg, cfg->model_path, &model, &info) < 0)
                 return 1;
         char desc[2048];
         model_describe(model, desc, sizeof(desc));
@@ -127,30 +128,48 @@ static int run_server(const struct config *cfg)
         signal(SIGPIPE, SIG_IGN);
 
         struct server *srv;
-        char errbuf[512];
-        if (server_start(cfg, &srv, errbuf, sizeof(errbuf)) < 0) {
+        struct server_model_list *list;
+        char errbuf[512] = "";
+        if (server_model_list_build(cfg, &list, errbuf, sizeof(errbuf)) < 0) {
+                fprintf(stderr, "predictd: %s\n", errbuf[0] ? errbuf : "out of memory");
+                return 1;
+        }
+        if (server_start(cfg, list, &srv, errbuf, sizeof(errbuf)) < 0) {
                 fprintf(stderr, "predictd: %s\n", errbuf);
                 return 1;
         }
-        fprintf(stderr, "predictd: listening on http://%s:%u (%u threads)\n", cfg->host,
-                server_port(srv), cfg->threads);
+        const struct server_model_list *models = server_models(srv);
+        fprintf(stderr, "predictd: listening on http://%s:%u (%u threads, %zu model%s)\n",
+                cfg->host, server_port(srv), cfg->threads, models->n, models->n == 1 ? "" : "s");
 
-        struct model *model;
-        struct serialize_info *info;
-        if (load(cfg, &model, &info) < 0) {
-                server_stop(srv);
-                return 1;
+        for (size_t i = 0; i < models->n; i++) {
+                const struct server_model_spec *sp = &models->v[i];
+                struct model *model;
+                struct serialize_info *info;
+                if (load(cfg, sp->path, &model, &info) < 0) {
+                        fprintf(stderr,
+                                "predictd: model '%s' version %s did not load; not starting\n",
+                                sp->name, sp->version);
+                        server_stop(srv);
+                        return 1;
+                }
+                char desc[2048];
+                model_describe(model, desc, sizeof(desc));
+                if (server_publish_model(srv, i, model, info) < 0) {
+                        fprintf(stderr, "predictd: out of memory publishing model '%s'\n",
+                                sp->name);
+                        model_free(model);
+                        serialize_info_free(info);
+                        server_stop(srv);
+                        return 1;
+                }
+                fprintf(stderr, "predictd: serving %s as '%s' version %s%s (%s)\n", sp->path,
+                        sp->name, sp->version,
+                        models->has_default && models->default_idx == i ? ", the default" : "",
+                        desc);
         }
-        char desc[2048];
-        model_describe(model, desc, sizeof(desc));
-        if (server_publish_model(srv, model, info) < 0) {
-                fprintf(stderr, "predictd: out of memory publishing the model\n");
-                model_free(model);
-                serialize_info_free(info);
-                server_stop(srv);
-                return 1;
-        }
-        fprintf(stderr, "predictd: serving %s (%s), ready\n", cfg->model_path, desc);
+        server_set_ready(srv);
+        fprintf(stderr, "predictd: ready\n");
 
         int sig = 0;
         sigwait(&sigs, &sig);

@@ -58,6 +58,18 @@ void out_double(struct out_buf *b, double v)
                 out_put(b, ".0", 2);
 }
 
+void reply_take(struct reply *r, struct out_buf *b)
+{
+        if (b->failed) {
+                free(b->d);
+                reply_error(r, 500, "out of memory writing the response");
+                return;
+        }
+        r->status = 200;
+        r->body = b->d;
+        r->len = b->n;
+}
+
 void reply_error(struct reply *r, unsigned status, const char *fmt, ...)
 {
         char msg[600];
@@ -75,7 +87,7 @@ void reply_error(struct reply *r, unsigned status, const char *fmt, ...)
         r->len = s ? strlen(s) : 0;
 }
 
-static const char *json_type_name(const cJSON *v)
+const char *json_type_name(const cJSON *v)
 {
         if (cJSON_IsNull(v)) return "null";
         if (cJSON_IsBool(v)) return "a boolean";
@@ -126,8 +138,8 @@ int predict_read_cell(const struct served_model *sm, size_t col, const cJSON *v,
 
 /* A model's refusal: 400 for input it refuses (naming the input column
  * when the model says which), 500 otherwise. */
-static void reply_model_error(const struct served_model *sm, int rc,
-                              const struct model_error *me, struct reply *r)
+void reply_model_error(const struct served_model *sm, int rc,
+                       const struct model_error *me, struct reply *r)
 {
         unsigned status = rc == -EINVAL ? 400 : 500;
         const struct serialize_info *info = sm->info;
@@ -298,33 +310,19 @@ static void predict_regression(const struct served_model *sm, const double *X,
                 put_proba_row(&b, vals + i * no, no);
         }
         out_str(&b, single ? "}" : "]}");
-        if (b.failed) {
-                free(b.d);
-                reply_error(r, 500, "out of memory writing the response");
-                return;
-        }
-        r->status = 200;
-        r->body = b.d;
-        r->len = b.n;
+        reply_take(r, &b);
 }
 
-void predict_handle(const struct served_model *sm, const struct config *cfg,
-                    const char *body, size_t len, struct reply *r)
+cJSON *predict_parse_body(const char *body, size_t len, const char *what, struct reply *r)
 {
         const char *end = NULL;
         cJSON *root = cJSON_ParseWithLengthOpts(body, len, &end, 0);
-        double *X = NULL, *proba = NULL;
-        size_t *idx = NULL;
-        struct out_buf b = { 0 };
-        size_t nf = sm->n_features, nc = sm->n_classes, rows;
-        char where[48];
-
         if (!root) {
                 /* cJSON reports where parsing stopped through end (its
                  * global error pointer is shared by all threads) */
                 size_t off = end && end >= body && end <= body + len ? (size_t)(end - body) : 0;
                 reply_error(r, 400, "request body is not valid JSON (error near byte %zu)", off);
-                goto out;
+                return NULL;
         }
         /* cJSON stops after the first value; anything but space after it
          * means the body was not one JSON document. */
@@ -335,71 +333,82 @@ void predict_handle(const struct served_model *sm, const struct config *cfg,
                             "request body is not valid JSON: unexpected data at byte %zu after "
                             "the end of the document",
                             (size_t)(end - body));
-                goto out;
+                cJSON_Delete(root);
+                return NULL;
         }
         if (!cJSON_IsObject(root)) {
-                reply_error(r, 400,
-                            "expected a JSON object with \"features\" or \"instances\", got %s",
-                            json_type_name(root));
-                goto out;
+                reply_error(r, 400, "expected %s, got %s", what, json_type_name(root));
+                cJSON_Delete(root);
+                return NULL;
         }
-        const cJSON *features = cJSON_GetObjectItemCaseSensitive(root, "features");
-        const cJSON *instances = cJSON_GetObjectItemCaseSensitive(root, "instances");
-        if (!!features == !!instances) {
-                reply_error(r, 400,
-                            "expected exactly one of \"features\" (one row of %zu numbers) or "
-                            "\"instances\" (a list of rows), got %s",
-                            nf, features ? "both" : "neither");
-                goto out;
+        return root;
+}
+
+/* Reads the rows of a batch (the array under key) into a new *X. */
+static int read_rows(const struct served_model *sm, const struct config *cfg,
+                     const cJSON *rows_json, const char *key, double **X, size_t *rows,
+                     struct reply *r)
+{
+        char where[48];
+        if (!cJSON_IsArray(rows_json)) {
+                reply_error(r, 400, "\"%s\": expected an array of rows, got %s", key,
+                            json_type_name(rows_json));
+                return -EINVAL;
         }
-        if (instances) {
-                if (!cJSON_IsArray(instances)) {
-                        reply_error(r, 400, "\"instances\": expected an array of rows, got %s",
-                                    json_type_name(instances));
-                        goto out;
-                }
-                rows = (size_t)cJSON_GetArraySize(instances);
-                if (rows == 0) {
-                        reply_error(r, 400, "\"instances\": expected at least one row, got none");
-                        goto out;
-                }
-                if (rows > cfg->max_batch_rows) {
-                        reply_error(r, 413, "\"instances\": at most %zu rows per request, got %zu",
-                                    cfg->max_batch_rows, rows);
-                        goto out;
-                }
-        } else {
-                rows = 1;
+        size_t n = (size_t)cJSON_GetArraySize(rows_json);
+        if (n == 0) {
+                reply_error(r, 400, "\"%s\": expected at least one row, got none", key);
+                return -EINVAL;
         }
-        X = malloc(rows * nf * sizeof(double));
-        idx = malloc(rows * (sm->n_class_outputs ? sm->n_class_outputs : 1) * sizeof(size_t));
+        if (n > cfg->max_batch_rows) {
+                reply_error(r, 413, "\"%s\": at most %zu rows per request, got %zu", key,
+                            cfg->max_batch_rows, n);
+                return -E2BIG;
+        }
+        double *x = malloc(n * sm->n_features * sizeof(double));
+        if (!x) {
+                reply_error(r, 500, "out of memory for %zu rows", n);
+                return -ENOMEM;
+        }
+        size_t i = 0;
+        const cJSON *row;
+        cJSON_ArrayForEach(row, rows_json) {
+                snprintf(where, sizeof(where), "\"%s\"[%zu]", key, i);
+                if (read_row(sm, row, x + i * sm->n_features, where, r) < 0) {
+                        free(x);
+                        return -EINVAL;
+                }
+                i++;
+        }
+        *X = x;
+        *rows = n;
+        return 0;
+}
+
+/* The answer for rows of X: {"prediction": .., "probabilities": ..} for
+ * one row (single), {"predictions": [..], "probabilities": [..]} for a
+ * batch; with_proba false leaves probabilities out (KServe V1). */
+static void answer_rows(const struct served_model *sm, const double *X, size_t rows,
+                        bool single, bool with_proba, struct reply *r)
+{
+        size_t nc = sm->n_classes;
+        double *proba = NULL;
+        size_t *idx = malloc(rows * (sm->n_class_outputs ? sm->n_class_outputs : 1) *
+                             sizeof(size_t));
+        struct out_buf b = { 0 };
         if (sm->n_outputs)
                 proba = malloc(rows * sm->n_outputs * sizeof(double)); /* the values */
         else if (sm->has_proba)
                 proba = malloc(rows * nc * sizeof(double));
-        if (!X || !idx || ((sm->has_proba || sm->n_outputs) && !proba)) {
+        if (!idx || ((sm->has_proba || sm->n_outputs) && !proba)) {
                 reply_error(r, 500, "out of memory for %zu rows", rows);
                 goto out;
         }
-        if (features) {
-                if (read_row(sm, features, X, "\"features\"", r) < 0)
-                        goto out;
-        } else {
-                size_t i = 0;
-                const cJSON *row;
-                cJSON_ArrayForEach(row, instances) {
-                        snprintf(where, sizeof(where), "\"instances\"[%zu]", i);
-                        if (read_row(sm, row, X + i * nf, where, r) < 0)
-                                goto out;
-                        i++;
-                }
-        }
-
-        struct model_error me = { .column = MODEL_NO_COLUMN };
         if (sm->n_outputs) {
-                predict_regression(sm, X, rows, features != NULL, proba, r);
+                predict_regression(sm, X, rows, single, proba, r);
                 goto out;
         }
+        struct model_error me = { .column = MODEL_NO_COLUMN };
         int rc = predict_classify(sm, X, rows, idx, proba, &me);
         if (rc < 0) {
                 reply_model_error(sm, rc, &me, r);
@@ -417,8 +426,11 @@ void predict_handle(const struct served_model *sm, const struct config *cfg,
                         goto out;
                 }
         }
-
-        if (features) {
+        if (!with_proba) {
+                free(proba);
+                proba = NULL;
+        }
+        if (single) {
                 out_str(&b, "{\"prediction\":");
                 put_labels_row(&b, sm, idx);
                 if (proba) {
@@ -445,19 +457,85 @@ void predict_handle(const struct served_model *sm, const struct config *cfg,
                 }
         }
         out_str(&b, "}");
-        if (b.failed) {
-                free(b.d);
-                reply_error(r, 500, "out of memory writing the response");
+        reply_take(r, &b);
+out:
+        free(idx);
+        free(proba);
+}
+
+void predict_handle(const struct served_model *sm, const struct config *cfg,
+                    const char *body, size_t len, struct reply *r)
+{
+        double *X = NULL;
+        size_t rows = 1;
+        cJSON *root = predict_parse_body(
+                body, len, "a JSON object with \"features\" or \"instances\"", r);
+        if (!root)
+                return;
+        const cJSON *features = cJSON_GetObjectItemCaseSensitive(root, "features");
+        const cJSON *instances = cJSON_GetObjectItemCaseSensitive(root, "instances");
+        if (!!features == !!instances) {
+                reply_error(r, 400,
+                            "expected exactly one of \"features\" (one row of %zu numbers) or "
+                            "\"instances\" (a list of rows), got %s",
+                            sm->n_features, features ? "both" : "neither");
                 goto out;
         }
-        r->status = 200;
-        r->body = b.d;
-        r->len = b.n;
+        if (instances) {
+                if (read_rows(sm, cfg, instances, "instances", &X, &rows, r) < 0)
+                        goto out;
+        } else {
+                if (!(X = malloc(sm->n_features * sizeof(double)))) {
+                        reply_error(r, 500, "out of memory for 1 row");
+                        goto out;
+                }
+                if (read_row(sm, features, X, "\"features\"", r) < 0)
+                        goto out;
+        }
+        answer_rows(sm, X, rows, features != NULL, true, r);
 out:
         cJSON_Delete(root);
         free(X);
-        free(idx);
-        free(proba);
+}
+
+void predict_handle_v1(const struct served_model *sm, const struct config *cfg,
+                       const char *body, size_t len, struct reply *r)
+{
+        double *X = NULL;
+        size_t rows;
+        cJSON *root = predict_parse_body(
+                body, len, "a JSON object with \"instances\" (or \"inputs\")", r);
+        if (!root)
+                return;
+        const cJSON *instances = cJSON_GetObjectItemCaseSensitive(root, "instances");
+        const cJSON *inputs = cJSON_GetObjectItemCaseSensitive(root, "inputs");
+        if (!!instances == !!inputs) {
+                reply_error(r, 400,
+                            "expected exactly one of \"instances\" or \"inputs\" (a list of rows), "
+                            "got %s",
+                            instances ? "both" : "neither");
+                goto out;
+        }
+        if (read_rows(sm, cfg, instances ? instances : inputs,
+                      instances ? "instances" : "inputs", &X, &rows, r) < 0)
+                goto out;
+        answer_rows(sm, X, rows, false, false, r);
+out:
+        cJSON_Delete(root);
+        free(X);
+}
+
+void out_json_string(struct out_buf *b, const char *s)
+{
+        cJSON *j = cJSON_CreateString(s);
+        char *p = j ? cJSON_PrintUnformatted(j) : NULL;
+        cJSON_Delete(j);
+        if (!p) {
+                b->failed = true;
+                return;
+        }
+        out_str(b, p);
+        free(p);
 }
 
 /* Each class label as JSON, rendered once per model. */

@@ -1,5 +1,6 @@
-/* server.h - predictd's HTTP edge: a libmicrohttpd daemon that answers
- * /predict, /healthz and /readyz for one loaded model. */
+/* server.h - predictd's HTTP edge: a libmicrohttpd daemon that serves
+ * one or more models over the seed's /predict, the Open Inference
+ * Protocol (/v2) and KServe V1 (/v1), with health endpoints. */
 #ifndef PREDICTD_SERVER_H
 #define PREDICTD_SERVER_H
 
@@ -11,21 +12,59 @@ struct model;
 struct serialize_info;
 struct server;
 
-/* Binds cfg->host:cfg->port and starts cfg->threads workers. The server
- * answers at once; /readyz says 503 until server_publish_model. On
- * failure returns a negative errno and writes the reason into errbuf.
- * cfg must outlive the server. */
-int server_start(const struct config *cfg, struct server **out, char *errbuf,
-                 size_t errlen);
+/* One model to serve: its name, version and file. */
+struct server_model_spec {
+        char *name;
+        char *version;            /* decimal digits; "1" for --model files */
+        unsigned long long vnum;  /* the version as a number */
+        char *path;
+};
+
+/* The models of a configuration, sorted by name then version. */
+struct server_model_list {
+        struct server_model_spec *v;
+        size_t n;
+        bool has_default;
+        size_t default_idx; /* the model /predict answers with */
+};
+
+/* Gathers cfg's --model entries and the repository under --model-dir
+ * (DIR/NAME/VERSION/model.pkl or model.joblib; directories whose name is
+ * not a number, or starts with 0, are skipped as Triton does) and
+ * resolves the default model: --default-model's highest version, or the
+ * only model's. Nothing is loaded. On success *out is a new list freed
+ * with server_model_list_free. Returns -EINVAL (a clash of names, a bad
+ * repository, an unknown default: the reason in errbuf) or -ENOMEM. */
+int server_model_list_build(const struct config *cfg, struct server_model_list **out,
+                            char *errbuf, size_t errlen);
+
+/* Accepts NULL. */
+void server_model_list_free(struct server_model_list *list);
+
+/* Binds cfg->host:cfg->port and starts cfg->threads workers serving the
+ * models of list, which the server takes over (also on failure). The
+ * server answers at once: every model is loading, and /readyz and
+ * /v2/health/ready say 503 until server_set_ready. On failure returns a
+ * negative errno and writes the reason into errbuf. cfg must outlive the
+ * server. */
+int server_start(const struct config *cfg, struct server_model_list *list,
+                 struct server **out, char *errbuf, size_t errlen);
+
+/* The models being served (owned by the server). */
+const struct server_model_list *server_models(const struct server *srv);
 
 /* The port actually bound (useful with port 0). */
 unsigned server_port(const struct server *srv);
 
-/* Hands the model and its info to the server, which owns them from then
- * on and frees them in server_stop. Returns -ENOMEM (and frees nothing)
- * when the per-model response tables cannot be built. */
-int server_publish_model(struct server *srv, struct model *model,
+/* Hands model i of server_models() and its info to the server, which
+ * owns them from then on and frees them in server_stop; that model
+ * answers from then on. Returns -ENOMEM (and frees nothing) when the
+ * per-model response tables cannot be built. */
+int server_publish_model(struct server *srv, size_t i, struct model *model,
                          struct serialize_info *info);
+
+/* Once every model is published: the server says it is ready. */
+void server_set_ready(struct server *srv);
 
 /* `predictd eval PATH`: loads the model, reads {"instances": [[...]]}
  * from stdin and prints every method's output as one JSON object

@@ -2,6 +2,7 @@
 #ifndef PREDICTD_SERVER_INTERNAL_H
 #define PREDICTD_SERVER_INTERNAL_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -9,8 +10,9 @@
 
 struct config;
 struct model;
-struct serialize_info;
 struct model_error;
+struct serialize_info;
+struct server_model_spec;
 
 /* A model as the request path uses it: the model, its info, and each
  * class label pre-rendered as JSON. Immutable once published. */
@@ -29,6 +31,19 @@ struct served_model {
         bool outputs_2d;  /* one target, answered as [v] (y was (n, 1)) */
         bool has_proba;
         bool accepts_nan; /* null in a row means NaN (missing) */
+};
+
+/* One model version as the routes find it: its spec and, once loaded,
+ * its served model (published with release, read with acquire). */
+struct served_entry {
+        const struct server_model_spec *spec;
+        _Atomic(struct served_model *) sm;
+};
+
+/* All the entries, sorted by name then version (the spec order). */
+struct served_set {
+        struct served_entry *e;
+        size_t n;
 };
 
 /* A response body under construction; grows as needed. */
@@ -50,11 +65,28 @@ struct reply {
         size_t len;
 };
 
+/* Sets r to 200 with b's text as the body (500 if b failed); takes b. */
+void reply_take(struct reply *r, struct out_buf *b);
+
+/* "a number", "a string", "null", ... for messages. */
+const char *json_type_name(const cJSON *v);
+
+/* A model's refusal: 400 for input it refuses (naming the input column
+ * when the model says which), 500 otherwise. */
+void reply_model_error(const struct served_model *sm, int rc,
+                       const struct model_error *me, struct reply *r);
+
 /* Sets r to {"error": message} with the given status. */
 void reply_error(struct reply *r, unsigned status, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 
-/* Handles a POST /predict body. */
+/* out_str of s as a JSON string (quoted and escaped). */
+void out_json_string(struct out_buf *b, const char *s);
+
+/* Parses body as one JSON document: NULL with a 400 in r when it is not
+ * valid JSON, or not an object. what names the expected object. */
+cJSON *predict_parse_body(const char *body, size_t len, const char *what, struct reply *r);
+
 /* Reads the JSON value v given for input column col into *x: a number,
  * null (a missing value, NaN) where the model takes NaN, and, in a
  * column the model reads as strings, a string. where and column name the
@@ -69,8 +101,26 @@ int predict_classify(const struct served_model *sm, const double *X, size_t rows
 int predict_read_cell(const struct served_model *sm, size_t col, const cJSON *v,
                       double *x, const char *where, const char *column, struct reply *r);
 
+/* Handles a POST /predict body. */
 void predict_handle(const struct served_model *sm, const struct config *cfg,
                     const char *body, size_t len, struct reply *r);
+
+/* Handles POST /v1/models/NAME:predict: {"instances": [...]} (or
+ * "inputs") answered by {"predictions": [...]}. */
+void predict_handle_v1(const struct served_model *sm, const struct config *cfg,
+                       const char *body, size_t len, struct reply *r);
+
+/* The Open Inference Protocol (v2.c). */
+void v2_server_metadata(struct reply *r);
+/* Repository index: [{"name","version","state","reason"}, ...] of every
+ * model version, only the ready ones when ready_only. */
+void v2_index(const struct served_set *set, bool ready_only, struct reply *r);
+/* Model metadata of entry e (loaded). */
+void v2_model_metadata(const struct served_set *set, const struct served_entry *e,
+                       const struct served_model *sm, struct reply *r);
+/* POST .../infer for entry e (loaded). */
+void v2_infer(const struct served_entry *e, const struct served_model *sm,
+              const struct config *cfg, const char *body, size_t len, struct reply *r);
 
 int served_model_create(struct model *model, struct serialize_info *info,
                         struct served_model **out);

@@ -26,6 +26,8 @@ static void clear_env(void)
         unsetenv("PREDICTD_PORT");
         unsetenv("PREDICTD_MODEL");
         unsetenv("PREDICTD_THREADS");
+        unsetenv("PREDICTD_MODEL_DIR");
+        unsetenv("PREDICTD_DEFAULT_MODEL");
 }
 
 static bool config_defaults_applied(void)
@@ -58,7 +60,8 @@ static bool config_flags_override_env_override_file(void)
         EXPECT(rc == 0);
         EXPECT(c->port == 7001);     /* env over file */
         EXPECT(c->threads == 5);     /* flag over file */
-        EXPECT(strcmp(c->model_path, "flag.pkl") == 0);
+        EXPECT(c->n_models == 1 && strcmp(c->models[0].path, "flag.pkl") == 0);
+        EXPECT(strcmp(c->models[0].name, "flag") == 0);
         config_free(c);
         return true;
 }
@@ -119,7 +122,85 @@ static bool config_check_and_missing_model(void)
         return true;
 }
 
-TAP_MAIN(CASE(config_defaults_applied),
+static bool config_models_named_and_repeated(void)
+{
+        struct config *c;
+        struct config_error e;
+        clear_env();
+        EXPECT(parse(&c, &e, 9, "--model", "iris=/m/a.pkl", "--model", "/m/my model.v2.joblib",
+                     "--model", "/m/x=y.pkl", "--default-model", "iris") == 0);
+        EXPECT(c->n_models == 3);
+        EXPECT(strcmp(c->models[0].name, "iris") == 0 && strcmp(c->models[0].path, "/m/a.pkl") == 0);
+        EXPECT(strcmp(c->models[1].name, "my_model.v2") == 0);
+        /* the part before '=' is not a name: the whole is a path */
+        EXPECT(strcmp(c->models[2].name, "x_y") == 0 && strcmp(c->models[2].path, "/m/x=y.pkl") == 0);
+        EXPECT(strcmp(c->default_model, "iris") == 0);
+        config_free(c);
+        EXPECT(parse(&c, &e, 5, "--model", "a=/x.pkl", "--model", "a=/y.pkl") == -EINVAL);
+        EXPECT_CONTAINS(e.message, "two models are named 'a'");
+        EXPECT(parse(&c, &e, 3, "--model", "a=") == -EINVAL);
+        EXPECT_CONTAINS(e.message, "no PATH");
+        EXPECT(parse(&c, &e, 5, "--model", "a.pkl", "--default-model", "a b") == -EINVAL);
+        EXPECT_CONTAINS(e.message, "--default-model");
+        EXPECT(parse(&c, &e, 3, "--model-dir", "/repo") == 0);
+        EXPECT(c->n_models == 0 && strcmp(c->model_dir, "/repo") == 0);
+        config_free(c);
+        return true;
+}
+
+static bool config_models_sources_replace_each_other(void)
+{
+        char path[] = "/tmp/predictd-config-XXXXXX";
+        int fd = mkstemp(path);
+        EXPECT(fd >= 0);
+        const char text[] = "{\"model\": [\"a=/f/a.pkl\", \"/f/b.pkl\"], "
+                            "\"model_dir\": \"/f/repo\", \"default_model\": \"a\"}";
+        EXPECT(write(fd, text, sizeof(text) - 1) == (ssize_t)(sizeof(text) - 1));
+        close(fd);
+        struct config *c;
+        struct config_error e;
+        clear_env();
+        int rc = parse(&c, &e, 3, "--config", path);
+        EXPECT(rc == 0);
+        EXPECT(c->n_models == 2 && strcmp(c->models[1].name, "b") == 0);
+        EXPECT(strcmp(c->model_dir, "/f/repo") == 0 && strcmp(c->default_model, "a") == 0);
+        config_free(c);
+        /* the environment's list replaces the file's */
+        setenv("PREDICTD_MODEL", "e1=/e/1.pkl,/e/2.pkl", 1);
+        setenv("PREDICTD_DEFAULT_MODEL", "e1", 1);
+        rc = parse(&c, &e, 3, "--config", path);
+        EXPECT(rc == 0);
+        EXPECT(c->n_models == 2 && strcmp(c->models[0].name, "e1") == 0 &&
+               strcmp(c->models[1].name, "2") == 0);
+        EXPECT(strcmp(c->default_model, "e1") == 0);
+        config_free(c);
+        /* a directory alone replaces the file's list too */
+        setenv("PREDICTD_MODEL_DIR", "/e/repo", 1);
+        unsetenv("PREDICTD_MODEL");
+        rc = parse(&c, &e, 3, "--config", path);
+        EXPECT(rc == 0);
+        EXPECT(c->n_models == 0 && strcmp(c->model_dir, "/e/repo") == 0);
+        config_free(c);
+        /* --model-dir alone replaces the environment's models */
+        setenv("PREDICTD_MODEL", "e1=/e/1.pkl", 1);
+        rc = parse(&c, &e, 5, "--config", path, "--model-dir", "/flag/repo");
+        EXPECT(rc == 0);
+        EXPECT(c->n_models == 0 && strcmp(c->model_dir, "/flag/repo") == 0);
+        config_free(c);
+        /* and flags replace both */
+        rc = parse(&c, &e, 7, "--config", path, "--model", "f=/f.pkl", "--model-dir", "/d");
+        unlink(path);
+        clear_env();
+        EXPECT(rc == 0);
+        EXPECT(c->n_models == 1 && strcmp(c->models[0].name, "f") == 0);
+        EXPECT(strcmp(c->model_dir, "/d") == 0);
+        config_free(c);
+        return true;
+}
+
+TAP_MAIN(CASE(config_models_named_and_repeated),
+         CASE(config_models_sources_replace_each_other),
+         CASE(config_defaults_applied),
          CASE(config_flags_override_env_override_file),
          CASE(config_bad_numbers_refused_with_name),
          CASE(config_unknown_flag_and_key_refused),

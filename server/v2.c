@@ -1,0 +1,818 @@
+/* v2.c - the Open Inference Protocol (KServe V2) over REST: server and
+ * model metadata, the repository index, and inference.
+ *
+ * An inference request carries either one tensor of shape [rows,
+ * features] (FP64, FP32, integer types), or, for a model that knows its
+ * column names, one tensor of shape [rows] per column (any of those
+ * datatypes, or BYTES). Every element goes through predict_read_cell, the
+ * one place that turns a JSON value into what the model reads. Outputs
+ * are named after the scikit-learn methods, as MLServer's runtime names
+ * them: predict, predict_proba, decision_function, score_samples,
+ * transform. */
+#include <errno.h>
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "config.h"
+#include "model.h"
+#include "predictd_version.h"
+#include "serialize.h"
+#include "server.h"
+#include "server_internal.h"
+
+enum v2_output {
+        OUT_PREDICT, OUT_PROBA, OUT_DECISION, OUT_SCORE, OUT_TRANSFORM, N_OUTPUTS
+};
+
+static const char *const output_names[N_OUTPUTS] = {
+        "predict", "predict_proba", "decision_function", "score_samples", "transform",
+};
+
+/* Values per row of output k (0: the model has no such output), and
+ * whether the tensor is 1-D ([rows]) rather than [rows, width]. */
+static size_t output_width(const struct served_model *sm, enum v2_output k, bool *flat)
+{
+        *flat = false;
+        switch (k) {
+        case OUT_PREDICT:
+                if (sm->n_outputs) {
+                        /* [rows, 1] for a regressor fitted on y of shape (n, 1) */
+                        *flat = sm->n_outputs == 1 && !sm->outputs_2d;
+                        return sm->n_outputs;
+                }
+                /* a label per output: [rows, outputs] for a multi-output
+                 * classifier */
+                *flat = sm->n_class_outputs <= 1;
+                return sm->n_class_outputs ? sm->n_class_outputs : 1;
+        case OUT_PROBA:
+                return sm->has_proba ? sm->n_classes : 0;
+        case OUT_DECISION: {
+                size_t w = model_decision_width(sm->model);
+                *flat = w == 1; /* as scikit-learn's binary decision_function */
+                return w;
+        }
+        case OUT_SCORE:
+                *flat = true;
+                return model_has_score_samples(sm->model) ? 1 : 0;
+        case OUT_TRANSFORM:
+                return model_transform_width(sm->model);
+        default:
+                return 0;
+        }
+}
+
+/* An outlier detector (IsolationForest, OneClassSVM) predicts -1 or 1,
+ * integers in scikit-learn, though the model core serves them as values. */
+static bool predicts_inliers(const struct served_model *sm)
+{
+        return sm->n_outputs == 1 && model_has_score_samples(sm->model);
+}
+
+/* Label i of label_json: the outputs' labels one after another. */
+static const struct model_label *label_of(const struct served_model *sm, size_t i)
+{
+        size_t j = 0;
+        while (j + 1 < sm->n_class_outputs && i >= sm->label_off[j + 1])
+                j++;
+        const struct model *o = sm->n_class_outputs > 1 ? model_output_classes(sm->model, j)
+                                                        : sm->model;
+        return model_class_label(o, i - sm->label_off[j]);
+}
+
+/* True when the labels are not all of one type (a multi-output
+ * classifier whose outputs differ): predict is BYTES, every label text. */
+static bool labels_mixed(const struct served_model *sm)
+{
+        for (size_t i = 1; i < sm->n_classes; i++)
+                if (label_of(sm, i)->type != label_of(sm, 0)->type)
+                        return true;
+        return false;
+}
+
+/* The datatype of predict: the class labels' type, FP64 for values. */
+static const char *predict_datatype(const struct served_model *sm)
+{
+        if (predicts_inliers(sm))
+                return "INT64";
+        if (sm->n_outputs || sm->n_classes == 0)
+                return "FP64";
+        if (labels_mixed(sm))
+                return "BYTES";
+        switch (label_of(sm, 0)->type) {
+        case MODEL_LABEL_INT: return "INT64";
+        case MODEL_LABEL_FLOAT: return "FP64";
+        case MODEL_LABEL_BOOL: return "BOOL";
+        case MODEL_LABEL_STR: return "BYTES";
+        }
+        return "BYTES";
+}
+
+static void reply_json(struct reply *r, cJSON *o)
+{
+        char *s = o ? cJSON_PrintUnformatted(o) : NULL;
+        cJSON_Delete(o);
+        if (!s) {
+                reply_error(r, 500, "out of memory writing the response");
+                return;
+        }
+        r->status = 200;
+        r->body = s;
+        r->len = strlen(s);
+}
+
+void v2_server_metadata(struct reply *r)
+{
+        cJSON *o = cJSON_CreateObject();
+        if (o) {
+                cJSON_AddStringToObject(o, "name", "predictd");
+                cJSON_AddStringToObject(o, "version", PREDICTD_VERSION);
+                cJSON_AddArrayToObject(o, "extensions");
+        }
+        reply_json(r, o);
+}
+
+void v2_index(const struct served_set *set, bool ready_only, struct reply *r)
+{
+        struct out_buf b = { 0 };
+        bool first = true;
+        out_str(&b, "[");
+        for (size_t i = 0; i < set->n; i++) {
+                const struct served_entry *e = &set->e[i];
+                bool ready = atomic_load_explicit(&e->sm, memory_order_acquire) != NULL;
+                if (ready_only && !ready)
+                        continue;
+                out_str(&b, first ? "{\"name\":" : ",{\"name\":");
+                first = false;
+                out_json_string(&b, e->spec->name);
+                out_str(&b, ",\"version\":");
+                out_json_string(&b, e->spec->version);
+                out_str(&b, ready ? ",\"state\":\"READY\",\"reason\":\"\"}"
+                                  : ",\"state\":\"LOADING\",\"reason\":\"loading\"}");
+        }
+        out_str(&b, "]");
+        reply_take(r, &b);
+}
+
+static cJSON *metadata_tensor(const char *name, const char *datatype, size_t width, bool flat)
+{
+        cJSON *t = cJSON_CreateObject();
+        cJSON *shape = cJSON_CreateArray();
+        if (!t || !shape) {
+                cJSON_Delete(t);
+                cJSON_Delete(shape);
+                return NULL;
+        }
+        cJSON_AddStringToObject(t, "name", name);
+        cJSON_AddStringToObject(t, "datatype", datatype);
+        cJSON_AddItemToArray(shape, cJSON_CreateNumber(-1)); /* the batch */
+        if (!flat)
+                cJSON_AddItemToArray(shape, cJSON_CreateNumber((double)width));
+        cJSON_AddItemToObject(t, "shape", shape);
+        return t;
+}
+
+void v2_model_metadata(const struct served_set *set, const struct served_entry *e,
+                       const struct served_model *sm, struct reply *r)
+{
+        const struct serialize_info *info = sm->info;
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", e->spec->name);
+        cJSON *versions = cJSON_AddArrayToObject(o, "versions");
+        cJSON *inputs = cJSON_CreateArray(), *outputs = cJSON_CreateArray();
+        cJSON *params = cJSON_CreateObject();
+        if (!o || !versions || !inputs || !outputs || !params) {
+                cJSON_Delete(inputs);
+                cJSON_Delete(outputs);
+                cJSON_Delete(params);
+                cJSON_Delete(o);
+                reply_error(r, 500, "out of memory writing the response");
+                return;
+        }
+        for (size_t i = 0; i < set->n; i++)
+                if (strcmp(set->e[i].spec->name, e->spec->name) == 0)
+                        cJSON_AddItemToArray(versions, cJSON_CreateString(set->e[i].spec->version));
+        cJSON_AddStringToObject(o, "platform", "sklearn");
+        if (info->n_feature_names) {
+                for (size_t j = 0; j < info->n_feature_names; j++)
+                        cJSON_AddItemToArray(inputs, metadata_tensor(
+                                info->feature_names[j],
+                                model_column_kind(sm->model, j) == MODEL_COLUMN_STRING ? "BYTES"
+                                                                                       : "FP64",
+                                1, true));
+        } else {
+                /* one datatype for the whole tensor: BYTES when no column
+                 * reads numbers */
+                bool strings = model_takes_strings(sm->model);
+                for (size_t j = 0; j < sm->n_features && strings; j++)
+                        strings = model_column_kind(sm->model, j) != MODEL_COLUMN_NUMBER;
+                cJSON_AddItemToArray(inputs, metadata_tensor("input-0", strings ? "BYTES" : "FP64",
+                                                             sm->n_features, false));
+        }
+        cJSON_AddItemToObject(o, "inputs", inputs);
+        for (int k = 0; k < N_OUTPUTS; k++) {
+                bool flat;
+                size_t w = output_width(sm, (enum v2_output)k, &flat);
+                if (w)
+                        cJSON_AddItemToArray(outputs, metadata_tensor(
+                                output_names[k], k == OUT_PREDICT ? predict_datatype(sm) : "FP64",
+                                w, flat));
+        }
+        cJSON_AddItemToObject(o, "outputs", outputs);
+
+        /* what a caller needs besides the tensors: the file and the model */
+        char desc[1024];
+        model_describe(sm->model, desc, sizeof(desc));
+        cJSON_AddStringToObject(params, "version", e->spec->version);
+        cJSON_AddStringToObject(params, "estimator", desc);
+        cJSON_AddStringToObject(params, "sklearn_version", info->sklearn_version);
+        cJSON_AddStringToObject(params, "sha256", info->sha256);
+        cJSON_AddStringToObject(params, "container", info->container);
+        cJSON_AddNumberToObject(params, "n_features", (double)sm->n_features);
+        if (info->n_feature_names) {
+                cJSON *names = cJSON_AddArrayToObject(params, "feature_names");
+                for (size_t j = 0; names && j < info->n_feature_names; j++)
+                        cJSON_AddItemToArray(names, cJSON_CreateString(info->feature_names[j]));
+        }
+        if (sm->n_classes && !sm->n_outputs) {
+                /* a multi-output classifier: one list per output */
+                cJSON *classes = cJSON_AddArrayToObject(params, "classes"), *list = classes;
+                for (size_t j = 0; classes && j < sm->n_class_outputs; j++) {
+                        if (sm->n_class_outputs > 1) {
+                                list = cJSON_CreateArray();
+                                cJSON_AddItemToArray(classes, list);
+                        }
+                        for (size_t c = sm->label_off[j]; list && c < sm->label_off[j + 1]; c++)
+                                cJSON_AddItemToArray(list, cJSON_CreateRaw(sm->label_json[c]));
+                }
+        }
+        cJSON_AddItemToObject(o, "parameters", params);
+        reply_json(r, o);
+}
+
+/* ------------------------------------------------------------ infer -- */
+
+enum v2_dtype {
+        DT_FP64, DT_FP32, DT_INT64, DT_INT32, DT_INT16, DT_INT8,
+        DT_UINT64, DT_UINT32, DT_UINT16, DT_UINT8, DT_BYTES,
+};
+
+static const struct {
+        const char *name;
+        enum v2_dtype dt;
+        double lo, hi; /* integer types: the range */
+} dtypes[] = {
+        { "FP64", DT_FP64, 0, 0 },
+        { "FP32", DT_FP32, 0, 0 },
+        { "INT64", DT_INT64, -9223372036854775808.0, 9223372036854775807.0 },
+        { "INT32", DT_INT32, -2147483648.0, 2147483647.0 },
+        { "INT16", DT_INT16, -32768.0, 32767.0 },
+        { "INT8", DT_INT8, -128.0, 127.0 },
+        { "UINT64", DT_UINT64, 0, 18446744073709551615.0 },
+        { "UINT32", DT_UINT32, 0, 4294967295.0 },
+        { "UINT16", DT_UINT16, 0, 65535.0 },
+        { "UINT8", DT_UINT8, 0, 255.0 },
+        { "BYTES", DT_BYTES, 0, 0 },
+};
+
+#define DTYPE_LIST "FP64, FP32, INT64, INT32, INT16, INT8, UINT64, UINT32, UINT16, UINT8 or BYTES"
+#define MAX_DIMS 8
+
+/* One input tensor of the request, its elements in row-major order. */
+struct tensor {
+        const char *name;
+        int dt; /* index in dtypes */
+        size_t shape[MAX_DIMS];
+        size_t ndim;
+        size_t count; /* product of shape */
+        const cJSON **cells;
+};
+
+/* "[2, 4]" */
+static void shape_text(const struct tensor *t, char *buf, size_t len)
+{
+        size_t o = (size_t)snprintf(buf, len, "[");
+        for (size_t i = 0; i < t->ndim && o < len; i++)
+                o += (size_t)snprintf(buf + o, len - o, "%s%zu", i ? ", " : "", t->shape[i]);
+        if (o < len)
+                snprintf(buf + o, len - o, "]");
+}
+
+/* Walks nested data that must follow shape exactly. */
+static bool collect_nested(const cJSON *a, const struct tensor *t, size_t depth,
+                           const cJSON **out, size_t *n)
+{
+        if (!cJSON_IsArray(a) || (size_t)cJSON_GetArraySize(a) != t->shape[depth])
+                return false;
+        const cJSON *v;
+        cJSON_ArrayForEach(v, a) {
+                if (depth + 1 < t->ndim) {
+                        if (!collect_nested(v, t, depth + 1, out, n))
+                                return false;
+                } else {
+                        if (cJSON_IsArray(v))
+                                return false;
+                        out[(*n)++] = v;
+                }
+        }
+        return true;
+}
+
+/* Reads one entry of "inputs": name, datatype, shape and data, flat or
+ * nested. max bounds the element count. */
+static int read_tensor(const cJSON *in, size_t idx, size_t max, struct tensor *t,
+                       struct reply *r)
+{
+        char where[160];
+        snprintf(where, sizeof(where), "\"inputs\"[%zu]", idx);
+        if (!cJSON_IsObject(in)) {
+                reply_error(r, 400, "%s: expected a tensor object {\"name\", \"shape\", "
+                            "\"datatype\", \"data\"}, got %s", where, json_type_name(in));
+                return -EINVAL;
+        }
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(in, "name");
+        const cJSON *shape = cJSON_GetObjectItemCaseSensitive(in, "shape");
+        const cJSON *dtype = cJSON_GetObjectItemCaseSensitive(in, "datatype");
+        const cJSON *data = cJSON_GetObjectItemCaseSensitive(in, "data");
+        const cJSON *params = cJSON_GetObjectItemCaseSensitive(in, "parameters");
+        if (!cJSON_IsString(name)) {
+                reply_error(r, 400, "%s: \"name\": expected a string, got %s", where,
+                            name ? json_type_name(name) : "nothing");
+                return -EINVAL;
+        }
+        t->name = name->valuestring;
+        snprintf(where, sizeof(where), "input '%.100s'", t->name);
+        if (!cJSON_IsString(dtype)) {
+                reply_error(r, 400, "%s: \"datatype\": expected a string (" DTYPE_LIST "), got %s",
+                            where, dtype ? json_type_name(dtype) : "nothing");
+                return -EINVAL;
+        }
+        t->dt = -1;
+        for (size_t i = 0; i < sizeof(dtypes) / sizeof(dtypes[0]); i++)
+                if (strcmp(dtype->valuestring, dtypes[i].name) == 0)
+                        t->dt = (int)i;
+        if (t->dt < 0) {
+                reply_error(r, 400, "%s: datatype '%.40s' is not accepted (expected " DTYPE_LIST ")",
+                            where, dtype->valuestring);
+                return -EINVAL;
+        }
+        if (params && !cJSON_IsObject(params)) {
+                reply_error(r, 400, "%s: \"parameters\": expected an object, got %s", where,
+                            json_type_name(params));
+                return -EINVAL;
+        }
+        if (!cJSON_IsArray(shape) || cJSON_GetArraySize(shape) < 1 ||
+            cJSON_GetArraySize(shape) > MAX_DIMS) {
+                reply_error(r, 400, "%s: \"shape\": expected an array of 1 to %d sizes, got %s",
+                            where, MAX_DIMS, shape ? json_type_name(shape) : "nothing");
+                return -EINVAL;
+        }
+        t->ndim = 0;
+        double count = 1;
+        const cJSON *d;
+        cJSON_ArrayForEach(d, shape) {
+                double v = cJSON_IsNumber(d) ? d->valuedouble : -1;
+                if (v < 0 || v != floor(v) || v > 9007199254740992.0) {
+                        reply_error(r, 400, "%s: \"shape\"[%zu]: expected a size (a whole number "
+                                    ">= 0), got %s", where, t->ndim,
+                                    cJSON_IsNumber(d) ? "a negative or fractional number"
+                                                      : json_type_name(d));
+                        return -EINVAL;
+                }
+                t->shape[t->ndim++] = (size_t)v;
+                count *= v;
+        }
+        if (!data) {
+                reply_error(r, 400, "%s: no \"data\" (binary tensor data is not supported: send "
+                            "the elements as a JSON array)", where);
+                return -EINVAL;
+        }
+        if (!cJSON_IsArray(data)) {
+                reply_error(r, 400, "%s: \"data\": expected an array of elements (flat or "
+                            "nested), got %s", where, json_type_name(data));
+                return -EINVAL;
+        }
+        if (count > (double)max) {
+                char s[200];
+                shape_text(t, s, sizeof(s));
+                reply_error(r, 413, "%s: shape %s holds %.0f elements, over the limit of %zu "
+                            "(--max-batch-rows rows of every feature)", where, s, count, max);
+                return -E2BIG;
+        }
+        t->count = (size_t)count;
+        t->cells = malloc((t->count ? t->count : 1) * sizeof(*t->cells));
+        if (!t->cells) {
+                reply_error(r, 500, "out of memory for %s", where);
+                return -ENOMEM;
+        }
+        size_t n = 0;
+        const cJSON *first = data->child;
+        bool ok;
+        if (first && cJSON_IsArray(first)) {
+                ok = collect_nested(data, t, 0, t->cells, &n) && n == t->count;
+        } else {
+                ok = (size_t)cJSON_GetArraySize(data) == t->count;
+                cJSON_ArrayForEach(d, data) {
+                        if (!ok || cJSON_IsArray(d)) {
+                                ok = false;
+                                break;
+                        }
+                        t->cells[n++] = d;
+                }
+        }
+        if (!ok) {
+                char s[200];
+                shape_text(t, s, sizeof(s));
+                reply_error(r, 400, "%s: \"data\" does not match shape %s: expected %zu "
+                            "elements, flat or nested as the shape says", where, s, t->count);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+/* Element v of tensor t into *x, for model column col. */
+static int read_element(const struct served_model *sm, const struct tensor *t, size_t col,
+                        const cJSON *v, double *x, const char *pos, struct reply *r)
+{
+        char where[140];
+        enum v2_dtype dt = dtypes[t->dt].dt;
+        snprintf(where, sizeof(where), "input '%.100s'", t->name);
+        if (dt == DT_BYTES) {
+                if (!cJSON_IsString(v) && !cJSON_IsNull(v)) {
+                        reply_error(r, 400, "%s%s: expected a string or null (datatype BYTES), "
+                                    "got %s", where, pos, json_type_name(v));
+                        return -EINVAL;
+                }
+        } else if (dt == DT_FP64 || dt == DT_FP32) {
+                if (!cJSON_IsNumber(v) && !cJSON_IsNull(v)) {
+                        reply_error(r, 400, "%s%s: expected a number or null (datatype %s), "
+                                    "got %s", where, pos, dtypes[t->dt].name, json_type_name(v));
+                        return -EINVAL;
+                }
+                if (dt == DT_FP32 && cJSON_IsNumber(v) && isfinite(v->valuedouble) &&
+                    fabs(v->valuedouble) > FLT_MAX) {
+                        reply_error(r, 400, "%s%s: number out of the range of FP32", where, pos);
+                        return -EINVAL;
+                }
+        } else {
+                double d = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+                if (!cJSON_IsNumber(v) || d != floor(d) || d < dtypes[t->dt].lo ||
+                    d > dtypes[t->dt].hi) {
+                        char got[64];
+                        if (cJSON_IsNumber(v))
+                                snprintf(got, sizeof(got), "%.17g", d);
+                        else
+                                snprintf(got, sizeof(got), "%s", json_type_name(v));
+                        reply_error(r, 400, "%s%s: expected a whole number in [%.0f, %.0f] "
+                                    "(datatype %s), got %s", where, pos, dtypes[t->dt].lo,
+                                    dtypes[t->dt].hi, dtypes[t->dt].name, got);
+                        return -EINVAL;
+                }
+        }
+        if (predict_read_cell(sm, col, v, x, where, pos, r) < 0)
+                return -EINVAL;
+        /* what a float32 array would hold, as MLServer's numpy decoding
+         * gives the model */
+        if (dt == DT_FP32 && isfinite(*x))
+                *x = (double)(float)*x;
+        return 0;
+}
+
+/* The column index of a tensor named name, or SIZE_MAX. */
+static size_t column_of(const struct serialize_info *info, const char *name)
+{
+        for (size_t j = 0; j < info->n_feature_names; j++)
+                if (strcmp(info->feature_names[j], name) == 0)
+                        return j;
+        return SIZE_MAX;
+}
+
+/* The model's inputs, for messages: "one tensor [rows, 4]" or columns. */
+static void inputs_text(const struct served_model *sm, char *buf, size_t len)
+{
+        const struct serialize_info *info = sm->info;
+        size_t o = (size_t)snprintf(buf, len, "one tensor of shape [rows, %zu]", sm->n_features);
+        if (!info->n_feature_names)
+                return;
+        o += (size_t)snprintf(buf + o, o < len ? len - o : 0, ", or one tensor of shape "
+                              "[rows] per column: ");
+        for (size_t j = 0; j < info->n_feature_names && o < len; j++)
+                o += (size_t)snprintf(buf + o, len - o, "%s'%.60s'", j ? ", " : "",
+                                      info->feature_names[j]);
+        if (o >= len && len > 4)
+                memcpy(buf + len - 4, "...", 4);
+}
+
+/* Fills X (rows x n_features) from the inputs. */
+static int read_inputs(const struct served_model *sm, const struct config *cfg,
+                       const cJSON *inputs, double **Xout, size_t *rows_out, struct reply *r)
+{
+        const struct serialize_info *info = sm->info;
+        size_t nf = sm->n_features, n = (size_t)cJSON_GetArraySize(inputs), rows = 0;
+        size_t max = cfg->max_batch_rows * nf;
+        struct tensor *t = calloc(n ? n : 1, sizeof(*t));
+        double *X = NULL;
+        char expect[600], s[200], pos[64];
+        int rc = -EINVAL;
+        inputs_text(sm, expect, sizeof(expect));
+        if (!t) {
+                reply_error(r, 500, "out of memory");
+                return -ENOMEM;
+        }
+        size_t i = 0;
+        const cJSON *in;
+        cJSON_ArrayForEach(in, inputs) {
+                if ((rc = read_tensor(in, i, max, &t[i], r)) < 0)
+                        goto out;
+                i++;
+        }
+        rc = -EINVAL;
+        bool columns = info->n_feature_names > 0;
+        for (i = 0; i < n && columns; i++)
+                columns = column_of(info, t[i].name) != SIZE_MAX;
+        if (!columns && n != 1) {
+                for (i = 0; i < n && info->n_feature_names; i++) {
+                        if (column_of(info, t[i].name) == SIZE_MAX) {
+                                reply_error(r, 400, "input '%.100s' is not a column of this "
+                                            "model (expected %s)", t[i].name, expect);
+                                goto out;
+                        }
+                }
+                reply_error(r, 400, "expected %s, got %zu input tensors", expect, n);
+                goto out;
+        }
+        if (!columns) {
+                /* one [rows, features] tensor, any name */
+                shape_text(&t[0], s, sizeof(s));
+                if (t[0].ndim != 2 || t[0].shape[1] != nf || t[0].shape[0] == 0) {
+                        reply_error(r, 400, "input '%.100s': expected %s, got shape %s",
+                                    t[0].name, expect, s);
+                        goto out;
+                }
+                rows = t[0].shape[0];
+        } else {
+                bool *seen = calloc(nf, sizeof(bool));
+                if (!seen) {
+                        reply_error(r, 500, "out of memory");
+                        goto out;
+                }
+                for (i = 0; i < n; i++) {
+                        size_t j = column_of(info, t[i].name);
+                        shape_text(&t[i], s, sizeof(s));
+                        bool column_shape = t[i].ndim == 1 ||
+                                            (t[i].ndim == 2 && t[i].shape[1] == 1);
+                        if (seen[j]) {
+                                reply_error(r, 400, "input '%.100s' is given twice", t[i].name);
+                        } else if (!column_shape || t[i].shape[0] == 0) {
+                                reply_error(r, 400, "input '%.100s': a column tensor has shape "
+                                            "[rows] or [rows, 1] with rows >= 1, got %s",
+                                            t[i].name, s);
+                        } else if (i > 0 && t[i].shape[0] != rows) {
+                                reply_error(r, 400, "input '%.100s' has %zu rows, but input "
+                                            "'%.100s' has %zu; every column needs the same rows",
+                                            t[i].name, t[i].shape[0], t[0].name, rows);
+                        } else {
+                                seen[j] = true;
+                                rows = t[i].shape[0];
+                                continue;
+                        }
+                        free(seen);
+                        goto out;
+                }
+                for (size_t j = 0; j < nf; j++) {
+                        if (!seen[j]) {
+                                reply_error(r, 400, "missing input '%.100s' (expected %s)",
+                                            info->feature_names[j], expect);
+                                free(seen);
+                                goto out;
+                        }
+                }
+                free(seen);
+        }
+        if (rows > cfg->max_batch_rows) {
+                reply_error(r, 413, "at most %zu rows per request, got %zu", cfg->max_batch_rows,
+                            rows);
+                goto out;
+        }
+        if (!(X = malloc(rows * nf * sizeof(double)))) {
+                reply_error(r, 500, "out of memory for %zu rows", rows);
+                goto out;
+        }
+        for (i = 0; i < n; i++) {
+                for (size_t k = 0; k < t[i].count; k++) {
+                        size_t row = columns ? k : k / nf;
+                        size_t col = columns ? column_of(info, t[i].name) : k % nf;
+                        if (columns)
+                                snprintf(pos, sizeof(pos), "[%zu]", row);
+                        else
+                                snprintf(pos, sizeof(pos), "[%zu][%zu]", row, col);
+                        if (read_element(sm, &t[i], col, t[i].cells[k], &X[row * nf + col], pos,
+                                         r) < 0)
+                                goto out;
+                }
+        }
+        *Xout = X;
+        X = NULL;
+        *rows_out = rows;
+        rc = 0;
+out:
+        for (i = 0; i < n; i++)
+                free(t[i].cells);
+        free(t);
+        free(X);
+        return rc;
+}
+
+/* The outputs asked for, in order; without "outputs", predict and
+ * predict_proba where the model has it. */
+static int read_outputs(const struct served_model *sm, const cJSON *outputs,
+                        enum v2_output *want, size_t *n_want, struct reply *r)
+{
+        char have[200];
+        size_t o = 0;
+        bool flat;
+        have[0] = '\0';
+        for (int k = 0; k < N_OUTPUTS; k++)
+                if (output_width(sm, (enum v2_output)k, &flat))
+                        o += (size_t)snprintf(have + o, sizeof(have) - o, "%s%s", o ? ", " : "",
+                                              output_names[k]);
+        *n_want = 0;
+        if (!outputs) {
+                want[(*n_want)++] = OUT_PREDICT;
+                if (sm->has_proba)
+                        want[(*n_want)++] = OUT_PROBA;
+                return 0;
+        }
+        if (!cJSON_IsArray(outputs) || cJSON_GetArraySize(outputs) == 0) {
+                reply_error(r, 400, "\"outputs\": expected a non-empty array of {\"name\": ...} "
+                            "(this model has %s), got %s", have,
+                            cJSON_IsArray(outputs) ? "an empty one" : json_type_name(outputs));
+                return -EINVAL;
+        }
+        const cJSON *item;
+        size_t i = 0;
+        cJSON_ArrayForEach(item, outputs) {
+                const cJSON *name = cJSON_GetObjectItemCaseSensitive(item, "name");
+                if (!cJSON_IsObject(item) || !cJSON_IsString(name)) {
+                        reply_error(r, 400, "\"outputs\"[%zu]: expected {\"name\": \"...\"} naming "
+                                    "one of %s", i, have);
+                        return -EINVAL;
+                }
+                int k = 0;
+                while (k < N_OUTPUTS && strcmp(name->valuestring, output_names[k]) != 0)
+                        k++;
+                if (k == N_OUTPUTS || !output_width(sm, (enum v2_output)k, &flat)) {
+                        reply_error(r, 400, "unknown output '%.100s' (this model has %s)",
+                                    name->valuestring, have);
+                        return -EINVAL;
+                }
+                for (size_t j = 0; j < *n_want; j++) {
+                        if (want[j] == (enum v2_output)k) {
+                                reply_error(r, 400, "output '%s' is asked for twice",
+                                            output_names[k]);
+                                return -EINVAL;
+                        }
+                }
+                want[(*n_want)++] = (enum v2_output)k;
+                i++;
+        }
+        return 0;
+}
+
+static void put_shape(struct out_buf *b, size_t rows, size_t width, bool flat)
+{
+        char num[48];
+        snprintf(num, sizeof(num), flat ? "[%zu]" : "[%zu,%zu]", rows, width);
+        out_str(b, num);
+}
+
+void v2_infer(const struct served_entry *e, const struct served_model *sm,
+              const struct config *cfg, const char *body, size_t len, struct reply *r)
+{
+        double *X = NULL, *vals[N_OUTPUTS] = { 0 };
+        size_t *idx = NULL, rows = 0, n_want = 0;
+        enum v2_output want[N_OUTPUTS];
+        struct out_buf b = { 0 };
+        struct model_error me = { .column = MODEL_NO_COLUMN };
+        cJSON *root = predict_parse_body(
+                body, len, "an inference request object {\"inputs\": [...]}", r);
+        if (!root)
+                return;
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(root, "id");
+        const cJSON *params = cJSON_GetObjectItemCaseSensitive(root, "parameters");
+        const cJSON *inputs = cJSON_GetObjectItemCaseSensitive(root, "inputs");
+        if (id && !cJSON_IsString(id)) {
+                reply_error(r, 400, "\"id\": expected a string, got %s", json_type_name(id));
+                goto out;
+        }
+        if (params && !cJSON_IsObject(params)) {
+                reply_error(r, 400, "\"parameters\": expected an object, got %s",
+                            json_type_name(params));
+                goto out;
+        }
+        if (!cJSON_IsArray(inputs) || cJSON_GetArraySize(inputs) == 0) {
+                reply_error(r, 400, "\"inputs\": expected a non-empty array of tensors, got %s",
+                            !inputs ? "nothing" : cJSON_IsArray(inputs) ? "an empty one"
+                                                                         : json_type_name(inputs));
+                goto out;
+        }
+        if (read_outputs(sm, cJSON_GetObjectItemCaseSensitive(root, "outputs"), want, &n_want,
+                         r) < 0)
+                goto out;
+        if (read_inputs(sm, cfg, inputs, &X, &rows, r) < 0)
+                goto out;
+
+        bool need_classes = false;
+        for (size_t i = 0; i < n_want; i++) {
+                bool flat;
+                size_t w = output_width(sm, want[i], &flat);
+                if (!(vals[want[i]] = malloc(rows * w * sizeof(double)))) {
+                        reply_error(r, 500, "out of memory for %zu rows", rows);
+                        goto out;
+                }
+                need_classes |= !sm->n_outputs && (want[i] == OUT_PREDICT || want[i] == OUT_PROBA);
+        }
+        int rc = 0;
+        if (need_classes) {
+                if (!(idx = malloc(rows * sm->n_class_outputs * sizeof(size_t)))) {
+                        reply_error(r, 500, "out of memory for %zu rows", rows);
+                        goto out;
+                }
+                rc = predict_classify(sm, X, rows, idx, vals[OUT_PROBA], &me);
+        } else if (vals[OUT_PREDICT]) {
+                rc = model_predict_values(sm->model, X, rows, vals[OUT_PREDICT], &me);
+        }
+        if (rc == 0 && vals[OUT_DECISION])
+                rc = model_decision_function(sm->model, X, rows, vals[OUT_DECISION], &me);
+        if (rc == 0 && vals[OUT_SCORE])
+                rc = model_score_samples(sm->model, X, rows, vals[OUT_SCORE], &me);
+        if (rc == 0 && vals[OUT_TRANSFORM])
+                rc = model_transform(sm->model, X, rows, vals[OUT_TRANSFORM], &me);
+        if (rc < 0) {
+                reply_model_error(sm, rc, &me, r);
+                goto out;
+        }
+
+        out_str(&b, "{\"model_name\":");
+        out_json_string(&b, e->spec->name);
+        out_str(&b, ",\"model_version\":");
+        out_json_string(&b, e->spec->version);
+        if (id) {
+                out_str(&b, ",\"id\":");
+                out_json_string(&b, id->valuestring);
+        }
+        bool mixed = need_classes && labels_mixed(sm);
+        out_str(&b, ",\"outputs\":[");
+        for (size_t i = 0; i < n_want; i++) {
+                enum v2_output k = want[i];
+                bool flat, labels = k == OUT_PREDICT && need_classes;
+                size_t w = output_width(sm, k, &flat);
+                const double *v = vals[k];
+                for (size_t c = 0; !labels && c < rows * w; c++) {
+                        if (!isfinite(v[c])) {
+                                free(b.d);
+                                reply_error(r, 400, "row %zu: the model's %s is not a finite "
+                                            "number for this input (are the feature values on "
+                                            "the scale the model was trained on?)",
+                                            c / w, output_names[k]);
+                                goto out;
+                        }
+                }
+                out_str(&b, i ? ",{\"name\":\"" : "{\"name\":\"");
+                out_str(&b, output_names[k]);
+                out_str(&b, "\",\"datatype\":\"");
+                out_str(&b, k == OUT_PREDICT ? predict_datatype(sm) : "FP64");
+                out_str(&b, "\",\"shape\":");
+                put_shape(&b, rows, w, flat);
+                out_str(&b, ",\"data\":[");
+                for (size_t c = 0; c < rows * w; c++) {
+                        if (c)
+                                out_str(&b, ",");
+                        if (labels && mixed && label_of(sm, idx[c])->type != MODEL_LABEL_STR) {
+                                out_json_string(&b, sm->label_json[idx[c]]);
+                        } else if (labels) {
+                                out_str(&b, sm->label_json[idx[c]]);
+                        } else if (k == OUT_PREDICT && predicts_inliers(sm)) {
+                                char num[24];
+                                snprintf(num, sizeof(num), "%lld", (long long)v[c]);
+                                out_str(&b, num);
+                        } else {
+                                out_double(&b, v[c]);
+                        }
+                }
+                out_str(&b, "]}");
+        }
+        out_str(&b, "]}");
+        reply_take(r, &b);
+out:
+        cJSON_Delete(root);
+        free(X);
+        free(idx);
+        for (int k = 0; k < N_OUTPUTS; k++)
+                free(vals[k]);
+}
