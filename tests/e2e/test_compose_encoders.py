@@ -80,3 +80,18 @@ def test_nan_category_matches_null(tmp_path):
     assert p.returncode == 0, p.stderr
     want = enc.transform(np.array([[np.nan], [1.0], [0.0]])).tolist()
     assert json.loads(p.stdout)["transform"] == want
+
+
+def test_none_category_grouped_as_infrequent_agrees(tmp_path):
+    """Python's None (not NaN) as a rare category of an object column is
+    grouped with the other infrequent ones; no JSON value is None, so rows
+    hold strings, an unknown one and null (NaN, unknown here too)."""
+    col = np.array(["a"] * 6 + ["b"] * 5 + [None, "c"], dtype=object)[:, None]
+    enc = OneHotEncoder(min_frequency=2, drop="first", sparse_output=False,
+                        handle_unknown="infrequent_if_exist").fit(col)
+    assert enc.infrequent_categories_[0].tolist() == ["c", None]
+    rows = [["a"], ["b"], ["c"], ["zz"], [None]]
+    p = eval_file(dump(tmp_path, enc), rows)
+    assert p.returncode == 0, p.stderr
+    want = enc.transform(np.array([["a"], ["b"], ["c"], ["zz"], [np.nan]], dtype=object))
+    assert json.loads(p.stdout)["transform"] == want.tolist()
