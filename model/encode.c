@@ -6,7 +6,9 @@
  * their string codes (strings.c), sorted by code, each remembering its
  * place in categories_. Unknown values (NaN included, as no NaN category
  * is served; a string in a numeric feature; a number in a string one)
- * follow handle_unknown. */
+ * follow handle_unknown. With infrequent categories, categories map to
+ * grouped codes first; a one-hot drop removes one grouped code's column
+ * and shifts the later ones down, as scikit-learn's transform does. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -210,9 +212,9 @@ int model_encoder_create(const struct model_encoder_params *p, struct model **ou
         struct encoder *e = NULL;
         size_t width = 0;
         int rc = -EINVAL;
-        if (n_features == 0 || offsets[0] != 0 || (drop && group)) {
-                model_set_error(err, "%s: expected at least one feature, and no drop with "
-                                "infrequent categories", ops->name);
+        if (n_features == 0 || offsets[0] != 0 || (drop && !onehot)) {
+                model_set_error(err, "%s: expected at least one feature (and drop only "
+                                "for one-hot)", ops->name);
                 return -EINVAL;
         }
         for (size_t j = 0; j < n_features; j++) {
@@ -236,13 +238,8 @@ int model_encoder_create(const struct model_encoder_params *p, struct model **ou
             !e->is_str || !e->missing)
                 goto nomem;
         for (size_t j = 0; j < n_features; j++) {
-                size_t nc = offsets[j + 1] - offsets[j], wj = 0;
+                size_t nc = offsets[j + 1] - offsets[j], n_groups = 0, wj;
                 int64_t d = drop ? drop[j] : -1;
-                if (d >= (int64_t)nc) {
-                        model_set_error(err, "%s: feature %zu drops category %lld of %zu",
-                                        ops->name, j, (long long)d, nc);
-                        goto fail;
-                }
                 for (size_t k = 0; k < nc; k++) {
                         int64_t c = group ? group[offsets[j] + k] : (int64_t)k;
                         if (c < 0 || c >= (int64_t)nc) {
@@ -251,23 +248,36 @@ int model_encoder_create(const struct model_encoder_params *p, struct model **ou
                                                 (long long)c, nc - 1);
                                 goto fail;
                         }
-                        if (d >= 0)
-                                c = (int64_t)k == d ? -1 : (int64_t)k > d ? c - 1 : c;
                         e->code[offsets[j] + k] = c;
-                        if (c >= 0 && (size_t)c + 1 > wj)
-                                wj = (size_t)c + 1;
+                        if ((size_t)c + 1 > n_groups)
+                                n_groups = (size_t)c + 1;
                 }
+                /* the dropped column is counted after grouping (scikit-learn's
+                 * _drop_idx_after_grouping, and 1.2's drop_idx_): it may be
+                 * the infrequent group itself */
+                if (d >= (int64_t)n_groups) {
+                        model_set_error(err, "%s: feature %zu drops column %lld of %zu",
+                                        ops->name, j, (long long)d, n_groups);
+                        goto fail;
+                }
+                for (size_t k = 0; d >= 0 && k < nc; k++) {
+                        int64_t *c = &e->code[offsets[j] + k];
+                        *c = *c == d ? -1 : *c > d ? *c - 1 : *c;
+                }
+                wj = n_groups - (d >= 0);
                 /* grouped categories share the last code, where unknown
                  * values go under infrequent_if_exist (a single infrequent
                  * category has that code alone) */
-                bool infrequent = group && (p->infrequent ? p->infrequent[j] != 0 : wj < nc);
-                e->unknown_code[j] = p->unknown == MODEL_UNKNOWN_INFREQUENT && infrequent
-                                             ? (int64_t)wj - 1 : -1;
+                bool infrequent = group && (p->infrequent ? p->infrequent[j] != 0
+                                                          : n_groups < nc);
+                int64_t last = (int64_t)n_groups - 1;
+                e->unknown_code[j] = p->unknown != MODEL_UNKNOWN_INFREQUENT || !infrequent ? -1
+                                     : last == d ? -1 : last > d && d >= 0 ? last - 1 : last;
                 e->is_str[j] = p->kinds && p->kinds[j] == MODEL_COLUMN_STRING;
                 e->missing[j] = p->missing ? p->missing[j] : 0;
-                if (e->missing[j] > 2 || (e->missing[j] && group)) {
-                        model_set_error(err, "%s: feature %zu: a missing category is not "
-                                        "served with infrequent categories", ops->name, j);
+                if (e->missing[j] > 2) {
+                        model_set_error(err, "%s: feature %zu: unknown missing category kind "
+                                        "%u", ops->name, j, (unsigned)e->missing[j]);
                         goto fail;
                 }
                 if (category_keys(ops->name, j, p->cats + offsets[j], nc, e->is_str[j],

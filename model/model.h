@@ -342,13 +342,15 @@ struct model_encoder_params {
         /* per feature (may be NULL): 1 when its last category is NaN,
          * which a missing cell (NaN) matches; 2 when it is Python's None,
          * which scikit-learn tells from NaN and no cell matches. That
-         * category's cat is NaN. Not with group. */
+         * category's cat is NaN. An ordinal encoder writes missing_value
+         * for a NaN category, whatever its group says. */
         const uint8_t *missing;
-        /* one-hot only, may be NULL: the dropped category index per
-         * feature, -1 for none */
+        /* one-hot only, may be NULL: per feature, the output column
+         * dropped, counted after grouping (the infrequent group may be
+         * the one dropped), -1 for none */
         const int64_t *drop;
-        /* may be NULL; not with drop: each category's code within its
-         * feature, the infrequent ones sharing the last (scikit-learn's
+        /* may be NULL: each category's code within its feature, the
+         * infrequent ones sharing the last (scikit-learn's
          * _default_to_infrequent_mappings) */
         const int64_t *group;
         /* with group: per feature, 1 when it has infrequent categories

@@ -41,12 +41,42 @@ static const struct hgb_loss hgb_losses[] = {
         { "HalfMultinomialLoss", "MultinomialLogit", MODEL_HGB_SOFTMAX },
 };
 
+/* Before 1.1 (0.23 here) the loss is loss_, a plain object of
+ * sklearn.ensemble._hist_gradient_boosting.loss with no link attribute:
+ * its class alone says the link. */
+static const struct hgb_loss hgb_old_losses[] = {
+        { "LeastSquares", NULL, MODEL_HGB_IDENTITY },
+        { "LeastAbsoluteDeviation", NULL, MODEL_HGB_IDENTITY },
+        { "Poisson", NULL, MODEL_HGB_LOG },
+        { "BinaryCrossEntropy", NULL, MODEL_HGB_LOGIT },
+        { "CategoricalCrossEntropy", NULL, MODEL_HGB_SOFTMAX },
+};
+
+#define HGB_OLD_LOSS_MOD "sklearn.ensemble._hist_gradient_boosting.loss"
+
+static int read_old_loss(struct build_ctx *bc, const char *who, const struct pv *loss,
+                         enum model_hgb_link *out)
+{
+        if (loss->kind != PV_OBJECT || strcmp(loss->u.obj.cls->module, HGB_OLD_LOSS_MOD) != 0)
+                return build_fail(bc, -EINVAL, "%s.loss_: expected a %s object, found %s", who,
+                                  HGB_OLD_LOSS_MOD, pv_kind_name(loss));
+        for (size_t i = 0; i < sizeof(hgb_old_losses) / sizeof(hgb_old_losses[0]); i++)
+                if (strcmp(loss->u.obj.cls->name, hgb_old_losses[i].name) == 0) {
+                        *out = hgb_old_losses[i].kind;
+                        return 0;
+                }
+        return build_fail(bc, -EINVAL, "%s: loss %s is not supported", who, pv_kind_name(loss));
+}
+
 static int read_loss(struct build_ctx *bc, const char *who, const struct pv *obj,
                      enum model_hgb_link *out)
 {
         const struct pv *loss = build_attr(bc, obj, "_loss");
         if (bc->lookups > MAX_LOOKUPS)
                 return build_too_much_work(bc);
+        const struct pv *old = loss ? NULL : build_attr(bc, obj, "loss_");
+        if (old)
+                return read_old_loss(bc, who, old, out);
         if (!loss || loss->kind != PV_OBJECT ||
             strcmp(loss->u.obj.cls->module, "sklearn._loss.loss") != 0)
                 return build_fail(bc, -EINVAL, "%s._loss: expected a sklearn._loss.loss "
@@ -102,13 +132,15 @@ static int read_categories(struct build_ctx *bc, const char *who, const struct p
                            uint32_t **f_idx_map)
 {
         const struct pv *bm = NULL, *isc = NULL, *thr = NULL;
-        int rc = build_need_attr(bc, obj, "_bin_mapper", &bm);
+        /* bin_mapper_ before 0.24, which had no categorical features */
+        const char *bm_name = build_attr(bc, obj, "_bin_mapper") ? "_bin_mapper" : "bin_mapper_";
+        int rc = build_need_attr(bc, obj, bm_name, &bm);
         if (rc < 0)
                 return rc;
         if (bm->kind != PV_OBJECT || strcmp(build_cls_name(bm), "_BinMapper") != 0 ||
             !bm->u.obj.state)
-                return build_fail(bc, -EINVAL, "%s._bin_mapper: expected a fitted _BinMapper, "
-                                  "found %s", who, pv_kind_name(bm));
+                return build_fail(bc, -EINVAL, "%s.%s: expected a fitted _BinMapper, "
+                                  "found %s", who, bm_name, pv_kind_name(bm));
         isc = build_attr(bc, bm, "is_categorical_");
         if (is_none(isc))
                 return 0; /* no categorical features */
@@ -468,7 +500,9 @@ static const char *const node_fields[N_FIELDS] = {
 };
 
 /* One TreePredictor into tr; nodes and bitsets are malloc'd for the
- * caller. */
+ * caller. Before 0.24 (0.23 here) nodes name the threshold 'threshold'
+ * and have no categorical splits: no is_categorical, bitset_idx or
+ * raw_left_cat_bitsets. */
 static int read_predictor(struct build_ctx *bc, const char *who, size_t it, size_t j,
                           const struct pv *pred, struct model_hgb_tree *tr)
 {
@@ -478,8 +512,7 @@ static int read_predictor(struct build_ctx *bc, const char *who, size_t it, size
             !pred->u.obj.state)
                 return build_fail(bc, -EINVAL, "%s._predictors[%zu][%zu]: expected a "
                                   "TreePredictor, found %s", who, it, j, pv_kind_name(pred));
-        if ((rc = build_need_attr(bc, pred, "nodes", &nodes)) < 0 ||
-            (rc = build_need_attr(bc, pred, "raw_left_cat_bitsets", &sets)) < 0)
+        if ((rc = build_need_attr(bc, pred, "nodes", &nodes)) < 0)
                 return rc;
         if (!build_is_built_array(nodes) || nodes->u.arr->ndim != 1 ||
             !nodes->u.arr->dtype->n_fields || nodes->u.arr->count == 0)
@@ -488,9 +521,15 @@ static int read_predictor(struct build_ctx *bc, const char *who, size_t it, size
                                   pv_kind_name(nodes));
         const struct pv_array *na = nodes->u.arr;
         const struct pv_dtype *nd = na->dtype;
-        int fi[N_FIELDS];
-        for (int k = 0; k < N_FIELDS; k++) {
-                fi[k] = build_field_index(nd, node_fields[k]);
+        bool old = build_field_index(nd, "num_threshold") < 0 &&
+                   build_field_index(nd, "is_categorical") < 0 &&
+                   build_field_index(nd, "threshold") >= 0;
+        int n_fields = old ? F_IS_CAT : N_FIELDS, fi[N_FIELDS];
+        if (!old && (rc = build_need_attr(bc, pred, "raw_left_cat_bitsets", &sets)) < 0)
+                return rc;
+        for (int k = 0; k < n_fields; k++) {
+                fi[k] = build_field_index(nd, old && k == F_THRESHOLD ? "threshold"
+                                                                      : node_fields[k]);
                 bool want_float = k == F_VALUE || k == F_THRESHOLD;
                 if (fi[k] < 0 || (want_float ? nd->field_types[fi[k]]->kind != 'f'
                                              : !strchr("iub", nd->field_types[fi[k]]->kind)))
@@ -498,19 +537,19 @@ static int read_predictor(struct build_ctx *bc, const char *who, size_t it, size
                                           "%s is missing or not %s", who, it, j,
                                           node_fields[k], want_float ? "a float" : "an integer");
         }
-        if (!build_is_built_array(sets) || sets->u.arr->dtype->kind != 'u' ||
-            sets->u.arr->dtype->itemsize != 4 || sets->u.arr->ndim != 2 ||
-            sets->u.arr->shape[1] != BITSET_WORDS)
+        if (!old && (!build_is_built_array(sets) || sets->u.arr->dtype->kind != 'u' ||
+                     sets->u.arr->dtype->itemsize != 4 || sets->u.arr->ndim != 2 ||
+                     sets->u.arr->shape[1] != BITSET_WORDS))
                 return build_fail(bc, -EINVAL, "%s._predictors[%zu][%zu].raw_left_cat_bitsets: "
                                   "expected a uint32 array of shape (n, 8), found %s", who, it,
                                   j, pv_kind_name(sets));
-        const struct pv_array *sa = sets->u.arr;
-        size_t n_sets = sa->shape[0];
+        const struct pv_array *sa = old ? NULL : sets->u.arr;
+        size_t n_sets = sa ? sa->shape[0] : 0, n_words = sa ? sa->count : 0;
         if ((rc = build_charge(bc, na->count * sizeof(struct model_hgb_node) +
-                                           sa->count * sizeof(uint32_t), who)) < 0)
+                                           n_words * sizeof(uint32_t), who)) < 0)
                 return rc;
         struct model_hgb_node *tn = calloc(na->count, sizeof(*tn));
-        uint32_t *bits = malloc((sa->count ? sa->count : 1) * sizeof(uint32_t));
+        uint32_t *bits = malloc((n_words ? n_words : 1) * sizeof(uint32_t));
         if (!tn || !bits) {
                 free(tn);
                 free(bits);
@@ -519,7 +558,7 @@ static int read_predictor(struct build_ctx *bc, const char *who, size_t it, size
         for (size_t i = 0; i < na->count; i++) {
                 const uint8_t *rec = na->data + i * nd->itemsize;
                 int64_t iv[N_FIELDS] = { 0 };
-                for (int k = 0; k < N_FIELDS; k++) {
+                for (int k = 0; k < n_fields; k++) {
                         if (k == F_VALUE || k == F_THRESHOLD)
                                 continue;
                         const struct pv_dtype *ft = nd->field_types[fi[k]];
@@ -546,7 +585,7 @@ static int read_predictor(struct build_ctx *bc, const char *who, size_t it, size
                 tn[i].missing_go_to_left = iv[F_MISSING_LEFT] != 0;
                 tn[i].is_categorical = iv[F_IS_CAT] != 0;
         }
-        for (size_t i = 0; i < sa->count; i++) {
+        for (size_t i = 0; i < n_words; i++) {
                 int64_t w = 0;
                 numpy_get_i64(sa->dtype, sa->data + i * 4, &w);
                 bits[i] = (uint32_t)w;
@@ -596,7 +635,10 @@ static int build_hgb(struct build_ctx *bc, const struct pv *obj, bool classifier
                 rc = build_fail(bc, -EINVAL, "%s: its loss does not belong to it", who);
                 goto out;
         }
-        if ((rc = build_attr_int(bc, obj, "_n_features", &nf)) < 0 ||
+        /* n_features_ before 1.0 */
+        if ((rc = build_attr_int(bc, obj, build_attr(bc, obj, "_n_features") ? "_n_features"
+                                                                             : "n_features_",
+                                 &nf)) < 0 ||
             (rc = build_attr_int(bc, obj, "n_trees_per_iteration_", &k)) < 0)
                 goto out;
         if (nf <= 0 || k <= 0 || k > 1 << 20) {
@@ -606,8 +648,19 @@ static int build_hgb(struct build_ctx *bc, const struct pv *obj, bool classifier
         }
         p.n_features = (size_t)nf;
         p.k = (size_t)k;
-        if ((rc = build_attr_f64(bc, obj, "_baseline_prediction", 0, &baseline, &s0, &s1)) < 0)
+        const struct pv *bp = build_attr(bc, obj, "_baseline_prediction");
+        if (bp && bp->kind == PV_FLOAT) {
+                /* a numpy float64 scalar before 1.0 for one tree per iteration */
+                if (!(baseline = malloc(sizeof(double)))) {
+                        rc = build_fail(bc, -ENOMEM, "out of memory");
+                        goto out;
+                }
+                baseline[0] = bp->u.f;
+                s0 = s1 = 1;
+        } else if ((rc = build_attr_f64(bc, obj, "_baseline_prediction", 0, &baseline, &s0,
+                                        &s1)) < 0) {
                 goto out;
+        }
         if (s0 * s1 != p.k) {
                 rc = build_fail(bc, -EINVAL, "%s._baseline_prediction: expected %zu values, "
                                 "found %zu", who, p.k, s0 * s1);
@@ -921,7 +974,14 @@ const struct build_entry build_hist_entries[] = {
         ENTRY(HGB_MOD ".gradient_boosting", "HistGradientBoostingClassifier", build_hgbc),
         ENTRY(HGB_MOD ".predictor", "TreePredictor", NULL),
         ENTRY(HGB_MOD ".binning", "_BinMapper", NULL),
+        /* loss_ before 1.1 (read_old_loss) */
+        ENTRY(HGB_OLD_LOSS_MOD, "LeastSquares", NULL),
+        ENTRY(HGB_OLD_LOSS_MOD, "LeastAbsoluteDeviation", NULL),
+        ENTRY(HGB_OLD_LOSS_MOD, "Poisson", NULL),
+        ENTRY(HGB_OLD_LOSS_MOD, "BinaryCrossEntropy", NULL),
+        ENTRY(HGB_OLD_LOSS_MOD, "CategoricalCrossEntropy", NULL),
         ENTRY("sklearn.ensemble._iforest", "IsolationForest", build_iforest),
+        ENTRY("sklearn.ensemble.iforest", "IsolationForest", build_iforest), /* before 0.22 */
         /* (1.9 classifiers' _label_encoder, a LabelEncoder, is allowed by
          * the ensemble family's table) */
         /* the numerical part of _preprocessor (1.4+): only as partial.c

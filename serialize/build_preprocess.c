@@ -941,10 +941,12 @@ fail:
 
 /* With infrequent categories (_infrequent_enabled), each category's code
  * within its feature: _default_to_infrequent_mappings, one int array per
- * feature, or None for a feature without infrequent categories. *out
- * stays NULL without them. */
+ * feature, or None for a feature without infrequent categories. c->group
+ * stays NULL without them. OrdinalEncoder (1.3+) leaves a NaN category
+ * out of its mapping (it encodes as encoded_missing_value): its code
+ * here is 0, which the model never writes. */
 static int read_groups(struct build_ctx *bc, const struct pv *obj, const char *cls,
-                       struct categories *c)
+                       bool ordinal, struct categories *c)
 {
         const size_t *offsets = c->offsets;
         size_t nf = c->nf;
@@ -965,17 +967,20 @@ static int read_groups(struct build_ctx *bc, const struct pv *obj, const char *c
         for (size_t j = 0; j < nf; j++) {
                 const struct pv *a = ml->u.seq.items[j];
                 size_t nc = offsets[j + 1] - offsets[j];
+                size_t nm = nc - (ordinal && c->missing[j] == 1);
                 for (size_t k = 0; a->kind == PV_NONE && k < nc; k++)
                         g[offsets[j] + k] = (int64_t)k;
                 if (a->kind == PV_NONE)
                         continue;
                 c->infrequent[j] = 1;
-                if (!build_is_built_array(a) || a->u.arr->ndim != 1 || a->u.arr->count != nc ||
+                if (!build_is_built_array(a) || a->u.arr->ndim != 1 || a->u.arr->count != nm ||
                     !strchr("iu", a->u.arr->dtype->kind))
                         return build_fail(bc, -EINVAL, "%s._default_to_infrequent_mappings[%zu]: "
-                                          "expected None or %zu ints, found %s", cls, j, nc,
+                                          "expected None or %zu ints%s, found %s", cls, j, nm,
+                                          nm < nc ? " (its NaN category left out)" : "",
                                           pv_kind_name(a));
-                for (size_t k = 0; k < nc; k++)
+                g[offsets[j] + nc - 1] = 0;
+                for (size_t k = 0; k < nm; k++)
                         if (!numpy_get_i64(a->u.arr->dtype,
                                            a->u.arr->data + k * a->u.arr->dtype->itemsize,
                                            &g[offsets[j] + k]))
@@ -985,20 +990,29 @@ static int read_groups(struct build_ctx *bc, const struct pv *obj, const char *c
         return 0;
 }
 
-/* drop_idx_: None, or one entry per feature (an int, or None for a
- * feature that keeps all its columns). */
+/* The output column each feature drops, counted after infrequent
+ * categories are grouped: _drop_idx_after_grouping from 1.3 (where
+ * drop_idx_ indexes categories_), drop_idx_ before (1.1 and 1.2 keep it
+ * in grouped codes; earlier ones have no grouping). None, or one entry
+ * per feature (an int, or None for a feature that keeps all its
+ * columns). */
 static int read_drop(struct build_ctx *bc, const struct pv *obj, size_t nf, int64_t **out)
 {
-        const struct pv *d = build_attr(bc, obj, "drop_idx_");
+        const char *name = "_drop_idx_after_grouping";
+        const struct pv *d = build_attr(bc, obj, name);
         *out = NULL;
+        if (!d) {
+                name = "drop_idx_";
+                d = build_attr(bc, obj, name);
+        }
         if (!d || d->kind == PV_NONE)
                 return 0;
         if (!build_is_built_array(d) || d->u.arr->ndim != 1 || d->u.arr->count != nf)
-                return build_fail(bc, -EINVAL, "OneHotEncoder.drop_idx_: expected None or an "
-                                  "array of %zu entries, found %s", nf, pv_kind_name(d));
+                return build_fail(bc, -EINVAL, "OneHotEncoder.%s: expected None or an "
+                                  "array of %zu entries, found %s", name, nf, pv_kind_name(d));
         int64_t *drop = malloc(nf * sizeof(int64_t));
         if (!drop)
-                return build_fail(bc, -ENOMEM, "out of memory for OneHotEncoder.drop_idx_");
+                return build_fail(bc, -ENOMEM, "out of memory for OneHotEncoder.%s", name);
         const struct pv_array *a = d->u.arr;
         for (size_t j = 0; j < nf; j++) {
                 bool ok = true;
@@ -1017,8 +1031,8 @@ static int read_drop(struct build_ctx *bc, const struct pv *obj, size_t nf, int6
                 }
                 if (!ok) {
                         free(drop);
-                        return build_fail(bc, -EINVAL, "OneHotEncoder.drop_idx_[%zu]: expected "
-                                          "a category index or None", j);
+                        return build_fail(bc, -EINVAL, "OneHotEncoder.%s[%zu]: expected "
+                                          "a column index or None", name, j);
                 }
         }
         *out = drop;
@@ -1037,23 +1051,16 @@ static int build_onehot(struct build_ctx *bc, const struct pv *obj, struct model
                 unknown = MODEL_UNKNOWN_ERROR;
         else if (pv_is_str(hu, "ignore"))
                 unknown = MODEL_UNKNOWN_IGNORE;
-        else if (pv_is_str(hu, "infrequent_if_exist"))
-                unknown = MODEL_UNKNOWN_INFREQUENT;
+        else if (pv_is_str(hu, "infrequent_if_exist") || pv_is_str(hu, "warn"))
+                unknown = MODEL_UNKNOWN_INFREQUENT; /* 1.6's 'warn' only adds a warning */
         else
                 return build_fail(bc, -EINVAL, "OneHotEncoder.handle_unknown: expected 'error', "
-                                  "'ignore' or 'infrequent_if_exist', found %s",
+                                  "'ignore', 'infrequent_if_exist' or 'warn', found %s",
                                   hu->kind == PV_STR ? hu->u.s.data : pv_kind_name(hu));
         if ((rc = read_categories(bc, obj, "OneHotEncoder", &c)) < 0 ||
             (rc = read_drop(bc, obj, c.nf, &drop)) < 0 ||
-            (rc = read_groups(bc, obj, "OneHotEncoder", &c)) < 0)
+            (rc = read_groups(bc, obj, "OneHotEncoder", false, &c)) < 0)
                 goto out;
-        if (drop && c.group) {
-                /* 1.2 and 1.4+ index drop_idx_ differently once categories
-                 * are grouped; not served until both are checked */
-                rc = build_fail(bc, -EINVAL, "OneHotEncoder: drop together with infrequent "
-                                "categories is not supported yet");
-                goto out;
-        }
         struct model_encoder_params p = {
                 .onehot = true, .n_features = c.nf, .offsets = c.offsets, .cats = c.cats,
                 .kinds = c.kinds, .missing = c.missing, .drop = drop, .group = c.group,
@@ -1101,7 +1108,7 @@ static int build_ordinal(struct build_ctx *bc, const struct pv *obj, struct mode
                                   hu->kind == PV_STR ? hu->u.s.data : pv_kind_name(hu));
         }
         if ((rc = read_categories(bc, obj, "OrdinalEncoder", &c)) < 0 ||
-            (rc = read_groups(bc, obj, "OrdinalEncoder", &c)) < 0)
+            (rc = read_groups(bc, obj, "OrdinalEncoder", true, &c)) < 0)
                 goto out;
         /* from 1.1 a NaN category encodes as encoded_missing_value */
         if (build_attr(bc, obj, "encoded_missing_value") &&

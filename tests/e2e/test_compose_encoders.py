@@ -2,8 +2,8 @@
 
 A value that is none of the categories is an error naming the column
 when handle_unknown='error' (numbers and strings never match each other);
-a NaN category matches null; drop combined with infrequent categories is
-refused at load time. Parity over string categories is in the matrix
+a NaN category matches null; drop combined with infrequent categories
+drops a column counted after grouping, as scikit-learn does. Parity over string categories is in the matrix
 (tests/fixtures/matrix/cases_strings.py).
 """
 import json
@@ -56,12 +56,20 @@ def test_unknown_string_error_names_column(tmp_path):
     assert "row 1, column 1" in p.stderr and "an unknown string" in p.stderr
 
 
-def test_drop_with_infrequent_categories_refused(tmp_path):
-    X = np.array([[0]] * 10 + [[1]] * 10 + [[2]])
-    enc = OneHotEncoder(min_frequency=2, drop="first", sparse_output=False).fit(X)
-    p = eval_file(dump(tmp_path, enc), [[0]])
-    assert p.returncode != 0
-    assert "drop together with infrequent categories is not supported yet" in p.stderr
+def test_drop_with_infrequent_categories_agrees(tmp_path):
+    """Category 0 is rare, so drop='first' drops category 1 (grouped code
+    0); the second feature is one infrequent group, dropped entirely."""
+    col = [0] + [1] * 10 + [2] * 10 + [3]
+    X = np.column_stack([col, np.arange(len(col))])  # every value of the second is rare
+    enc = OneHotEncoder(min_frequency=2, drop="first", sparse_output=False,
+                        handle_unknown="infrequent_if_exist").fit(X[:, [0]])
+    enc2 = OneHotEncoder(min_frequency=2, drop="first", sparse_output=False,
+                         handle_unknown="infrequent_if_exist").fit(X)
+    rows = [[0, 5], [1, 6], [2, 7], [3, 8], [9, 99]]
+    for e, r in ((enc, [x[:1] for x in rows]), (enc2, rows)):
+        p = eval_file(dump(tmp_path, e), r)
+        assert p.returncode == 0, p.stderr
+        assert json.loads(p.stdout)["transform"] == e.transform(np.array(r)).tolist()
 
 
 def test_nan_category_matches_null(tmp_path):
@@ -85,3 +93,18 @@ def test_imputer_with_another_marker_refuses_nan(tmp_path):
     p = eval_file(dump(tmp_path, imp), [["b"], [None]])
     assert p.returncode != 0
     assert "row 1, column 0" in p.stderr and "marker is not NaN" in p.stderr, p.stderr
+
+
+def test_none_category_grouped_as_infrequent_agrees(tmp_path):
+    """Python's None (not NaN) as a rare category of an object column is
+    grouped with the other infrequent ones; no JSON value is None, so rows
+    hold strings, an unknown one and null (NaN, unknown here too)."""
+    col = np.array(["a"] * 6 + ["b"] * 5 + [None, "c"], dtype=object)[:, None]
+    enc = OneHotEncoder(min_frequency=2, drop="first", sparse_output=False,
+                        handle_unknown="infrequent_if_exist").fit(col)
+    assert enc.infrequent_categories_[0].tolist() == ["c", None]
+    rows = [["a"], ["b"], ["c"], ["zz"], [None]]
+    p = eval_file(dump(tmp_path, enc), rows)
+    assert p.returncode == 0, p.stderr
+    want = enc.transform(np.array([["a"], ["b"], ["c"], ["zz"], [np.nan]], dtype=object))
+    assert json.loads(p.stdout)["transform"] == want.tolist()

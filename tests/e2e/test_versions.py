@@ -89,13 +89,19 @@ def test_pre_022_module_paths_agree(json_path):
     check_record(json_path)
 
 
-@pytest.mark.parametrize("name", ["hgb_iris.pkl", "hgb_iris_p2.pkl"])
-def test_old_file_refused_at_load_names_its_version_and_the_gap(name):
-    path = os.path.join(LEGACY, "0.23.2", name)
+@pytest.mark.parametrize("name", ["hgb_iris", "hgb_iris_p2"])
+def test_old_hist_gradient_boosting_agrees(name):
+    """0.23's HistGradientBoosting (loss_ of _hist_gradient_boosting.loss,
+    nodes without categorical fields), at pickle protocols 4 and 2."""
+    check_record(os.path.join(LEGACY, "0.23.2", name + ".json"))
+
+
+def test_old_file_refused_at_load_names_its_version_and_the_gap():
+    path = os.path.join(LEGACY, "0.23.2", "kmeans_iris.pkl")
     p = run_check(path)
     assert p.returncode == 1, p.stdout
-    # what is missing: the loss class of that layout
-    assert "refused global sklearn.ensemble._hist_gradient_boosting.loss." in p.stderr, p.stderr
+    # what is missing: the class predictd does not serve
+    assert "refused global sklearn.cluster._kmeans.KMeans" in p.stderr, p.stderr
     assert "written by scikit-learn 0.23.2" in p.stderr, p.stderr
     s = Server(path, wait_ready=False)
     try:

@@ -137,6 +137,40 @@ static bool onehot_infrequent_group_takes_unknowns(void)
         return true;
 }
 
+/* drop counts grouped codes: dropping code 0 (category 0) shifts the
+ * group to column 1; dropping the group sends unknowns to all zeros;
+ * a drop past the last group is refused. */
+static bool onehot_drop_counts_grouped_codes(void)
+{
+        size_t offsets[2] = { 0, 4 };
+        double cats[4] = { 0, 1, 2, 5 }, X[3] = { 2, 7, 0 }, out[6];
+        int64_t group[4] = { 0, 2, 2, 1 }, drop[1] = { 0 };
+        struct model *m = NULL;
+        struct model_error e;
+        struct model_encoder_params p = { .onehot = true, .n_features = 1,
+                                          .offsets = offsets, .cats = cats, .group = group,
+                                          .drop = drop, .unknown = MODEL_UNKNOWN_INFREQUENT };
+        EXPECT(model_encoder_create(&p, &m, &e) == 0);
+        EXPECT(model_transform_width(m) == 2);
+        EXPECT(model_transform(m, X, 3, out, &e) == 0);
+        EXPECT(out[0] == 0 && out[1] == 1); /* infrequent: group code 2 -> column 1 */
+        EXPECT(out[2] == 0 && out[3] == 1); /* unknown joins it */
+        EXPECT(out[4] == 0 && out[5] == 0); /* category 0 dropped */
+        model_free(m);
+        drop[0] = 2; /* the group itself */
+        EXPECT(model_encoder_create(&p, &m, &e) == 0);
+        EXPECT(model_transform_width(m) == 2);
+        EXPECT(model_transform(m, X, 3, out, &e) == 0);
+        EXPECT(out[0] == 0 && out[1] == 0 && out[2] == 0 && out[3] == 0);
+        EXPECT(out[4] == 1 && out[5] == 0);
+        model_free(m);
+        m = NULL;
+        drop[0] = 3;
+        EXPECT(model_encoder_create(&p, &m, &e) == -EINVAL && m == NULL);
+        EXPECT(strstr(e.message, "drops column 3 of 3") != NULL);
+        return true;
+}
+
 static bool ordinal_unknown_error_names_column(void)
 {
         size_t offsets[2] = { 0, 2 };
@@ -232,5 +266,6 @@ TAP_MAIN(CASE(ct_parts_side_by_side_in_order), CASE(ct_column_out_of_range_refus
          CASE(union_width_mismatch_refused), CASE(target_minmax_inverse_applies),
          CASE(target_width_mismatch_refused), CASE(onehot_drop_and_unknown),
          CASE(onehot_infrequent_group_takes_unknowns),
+         CASE(onehot_drop_counts_grouped_codes),
          CASE(ordinal_unknown_error_names_column), CASE(encoder_unsorted_categories_refused),
          CASE(string_categories_match_by_code), CASE(imputer_fills_strings))
