@@ -9,6 +9,11 @@ figure means nothing if the two servers do not compute the same thing.
       equal to what scikit-learn's model.predict gives for those rows, and
       if it has "probabilities", they match predict_proba within 1e-9.
 
+  check.py v2      PREDICTD_RESPONSE V2_RESPONSE
+      predictd's Open Inference Protocol answer to the same row
+      (bench/bodies/v2_one.json) holds the same prediction and
+      probabilities as its /predict answer.
+
 Exits 0 when the check holds, 1 with a message saying what differs.
 Run with /usr/bin/python3 (Debian's, which has scikit-learn).
 """
@@ -30,6 +35,24 @@ def load_json(path):
 
 def close(a, b):
     return abs(float(a) - float(b)) <= TOL
+
+
+def check_v2(predictd_path, v2_path):
+    want = load_json(predictd_path)
+    got = load_json(v2_path)
+    outs = {o.get("name"): o.get("data") for o in got.get("outputs", [])} \
+        if isinstance(got, dict) else {}
+    errors = []
+    if outs.get("predict") != [want["prediction"]]:
+        errors.append("predict: /predict %r, V2 %r" % (want["prediction"], outs.get("predict")))
+    if "probabilities" in want:
+        gp = outs.get("predict_proba") or []
+        if len(gp) != len(want["probabilities"]) or not all(
+                close(a, b) for a, b in zip(want["probabilities"], gp)):
+            errors.append("predict_proba: /predict %r, V2 %r" % (want["probabilities"], gp))
+    if errors:
+        sys.exit("check v2: " + "; ".join(errors))
+    print("check: V2 infer and /predict agree on one row: predict %r" % (outs.get("predict"),))
 
 
 def check_same(flask_path, predictd_path):
@@ -107,6 +130,8 @@ def check_batch(model_path, body_path, predictd_path):
 def main(argv):
     if len(argv) == 4 and argv[1] == "same":
         check_same(argv[2], argv[3])
+    elif len(argv) == 4 and argv[1] == "v2":
+        check_v2(argv[2], argv[3])
     elif len(argv) == 5 and argv[1] == "batch":
         check_batch(argv[2], argv[3], argv[4])
     else:

@@ -12,6 +12,8 @@
 #   1. Flask + gunicorn -w 2, one row per request
 #   2. predictd --threads 2,  one row per request
 #   3. predictd --threads 2,  32 rows per request ({"instances": [...]})
+#   4. predictd --threads 2,  one row per request over the Open Inference
+#      Protocol (POST /v2/models/NAME/infer, one FP64 [1, 4] tensor)
 # Results go to bench/results/<date>-<host>.md with the exact commands.
 #
 # Settings (environment): DURATION seconds per measured run (15), WARMUP
@@ -39,6 +41,7 @@ MODEL=${MODEL:-models/iris_rf.pkl}
 BATCH_PATH=${BATCH_PATH:-/predict}
 PY=/usr/bin/python3
 ONE=bench/bodies/one.json
+V2_ONE=bench/bodies/v2_one.json
 BATCH=bench/bodies/batch32.json
 START_TIMEOUT=60
 QUIET_WAIT=${QUIET_WAIT:-60}
@@ -143,6 +146,8 @@ PREDICTD_PORT=$(wait_listening "$PREDICTD_PID" "$TMP/predictd.log" 'listening on
 FLASK_URL=http://127.0.0.1:$FLASK_PORT/predict
 PREDICTD_URL=http://127.0.0.1:$PREDICTD_PORT/predict
 BATCH_URL=http://127.0.0.1:$PREDICTD_PORT$BATCH_PATH
+# a --model PATH model is named after its file
+V2_URL=http://127.0.0.1:$PREDICTD_PORT/v2/models/$(basename "${MODEL%.*}")/infer
 
 # gunicorn binds before its workers have loaded the model; predictd binds
 # before its model is loaded and says so on /readyz.
@@ -155,6 +160,9 @@ post "$FLASK_URL" "$ONE" "$TMP/flask.json"
 post "$PREDICTD_URL" "$ONE" "$TMP/predictd.json"
 "$PY" bench/check.py same "$TMP/flask.json" "$TMP/predictd.json" >>"$TMP/checks.txt" \
     || die "Flask and predictd disagree on $ONE; not benchmarking"
+post "$V2_URL" "$V2_ONE" "$TMP/v2.json"
+"$PY" bench/check.py v2 "$TMP/predictd.json" "$TMP/v2.json" >>"$TMP/checks.txt" \
+    || die "predictd's V2 answer differs from its /predict answer; not benchmarking"
 post "$BATCH_URL" "$BATCH" "$TMP/batch.json"
 "$PY" bench/check.py batch "$MODEL" "$BATCH" "$TMP/batch.json" >>"$TMP/checks.txt" \
     || die "predictd's batch answer is wrong; not benchmarking"
@@ -261,6 +269,7 @@ measure flask "$ONE" "$FLASK_URL" "$GUNICORN_PID"
 stop_pid "$GUNICORN_PID"   # leave predictd the machine to itself
 measure predictd "$ONE" "$PREDICTD_URL" "$PREDICTD_PID"
 measure predictd_batch "$BATCH" "$BATCH_URL" "$PREDICTD_PID"
+measure predictd_v2 "$V2_ONE" "$V2_URL" "$PREDICTD_PID"
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 kill -0 "$PREDICTD_PID" 2>/dev/null || die "predictd died during the benchmark: $(tail -n 20 "$TMP/predictd.log")"
 
@@ -287,7 +296,7 @@ wrk_field() {
 
 bad=()
 busy=()
-for name in flask predictd predictd_batch; do
+for name in flask predictd predictd_batch predictd_v2; do
     [ "$(cat "$TMP/$name.other")" -lt 10 ] || busy+=("$name")
     n=$(wrk_field "$TMP/$name.wrk" non2xx); e=$(wrk_field "$TMP/$name.wrk" sockerr)
     [ "$n" = 0 ] || bad+=("$name: $n non-2xx responses")
@@ -297,6 +306,7 @@ done
 F_RPS=$(wrk_field "$TMP/flask.wrk" rps)
 P_RPS=$(wrk_field "$TMP/predictd.wrk" rps)
 B_RPS=$(wrk_field "$TMP/predictd_batch.wrk" rps)
+V_RPS=$(wrk_field "$TMP/predictd_v2.wrk" rps)
 RATIO=$(awk -v a="$P_RPS" -v b="$F_RPS" 'BEGIN { if (b > 0) printf "%.1f", a / b; else print "?" }')
 B_ROWS=$(awk -v r="$B_RPS" -v n="$BATCH_ROWS" 'BEGIN { printf "%.0f", r * n }')
 
@@ -348,6 +358,7 @@ row() { # row LABEL NAME REQUESTS_PER_S
     row "Flask + gunicorn, 1 row" flask "$F_RPS"
     row "predictd, 1 row" predictd "$P_RPS"
     row "predictd, $BATCH_ROWS rows/request" predictd_batch "$B_RPS"
+    row "predictd, 1 row, V2 infer" predictd_v2 "$V_RPS"
     echo
     echo "- predictd / Flask throughput, one row: **${RATIO}x**"
     echo "- predictd batch of $BATCH_ROWS rows: **$B_ROWS rows/s** ($B_RPS requests/s)"
@@ -357,7 +368,9 @@ row() { # row LABEL NAME REQUESTS_PER_S
     echo "  measured up to $ATTEMPTS times until a run had under 10%; the table shows the least"
     echo "  disturbed run (flask: run $(cat "$TMP/flask.attempt") of $(cat "$TMP/flask.attempts"),"
     echo "  predictd: run $(cat "$TMP/predictd.attempt") of $(cat "$TMP/predictd.attempts"),"
-    echo "  batch: run $(cat "$TMP/predictd_batch.attempt") of $(cat "$TMP/predictd_batch.attempts"))."
+    echo "  batch: run $(cat "$TMP/predictd_batch.attempt") of $(cat "$TMP/predictd_batch.attempts"),"
+    echo "  V2: run $(cat "$TMP/predictd_v2.attempt") of $(cat "$TMP/predictd_v2.attempts"))."
+    echo "- The V2 scenario POSTs \`$(cat "$V2_ONE")\` to \`${V2_URL#http://127.0.0.1:$PREDICTD_PORT}\`."
     echo "- Answers checked before loading (bench/check.py):"
     sed 's/^/  - /' "$TMP/checks.txt"
     echo
@@ -378,11 +391,11 @@ row() { # row LABEL NAME REQUESTS_PER_S
     echo "${PREDICTD_CMD[*]}"
     echo "# ports: gunicorn bound $FLASK_PORT, predictd bound $PREDICTD_PORT (port 0 = kernel's pick)"
     echo "# each run below was preceded by the same command with -d${WARMUP}s (warm-up, not recorded)"
-    cat "$TMP/flask.cmd" "$TMP/predictd.cmd" "$TMP/predictd_batch.cmd"
+    cat "$TMP/flask.cmd" "$TMP/predictd.cmd" "$TMP/predictd_batch.cmd" "$TMP/predictd_v2.cmd"
     echo '```'
     echo
     echo "## Raw wrk output"
-    for name in flask predictd predictd_batch; do
+    for name in flask predictd predictd_batch predictd_v2; do
         echo
         echo "### $name"
         echo
@@ -393,7 +406,7 @@ row() { # row LABEL NAME REQUESTS_PER_S
 } >"$OUT"
 
 log "wrote $OUT"
-log "flask $F_RPS req/s, predictd $P_RPS req/s (${RATIO}x), batch $B_ROWS rows/s"
+log "flask $F_RPS req/s, predictd $P_RPS req/s (${RATIO}x), batch $B_ROWS rows/s, V2 $V_RPS req/s"
 if [ "${#bad[@]}" -gt 0 ]; then
     die "run had errors: ${bad[*]}"
 fi
