@@ -270,6 +270,26 @@ static void predict_regression(const struct served_model *sm, const double *X,
         r->len = b.n;
 }
 
+/* Whether a body that cJSON parsed holds a NUL character in a string:
+ * escaped as \u0000, or a raw zero byte, which cJSON lets through. cJSON
+ * strings end at their first NUL, so "a\u0000b" would be read as "a",
+ * a category or column name it is not. In valid JSON a backslash only
+ * starts an escape inside a string, so skipping each escaped character
+ * finds every \u0000 and nothing else. */
+static bool has_nul_character(const char *body, size_t len)
+{
+        if (memchr(body, '\0', len))
+                return true;
+        for (size_t i = 0; i + 1 < len; i++) {
+                if (body[i] != '\\')
+                        continue;
+                if (body[i + 1] == 'u' && len - i >= 6 && memcmp(body + i + 2, "0000", 4) == 0)
+                        return true;
+                i++;
+        }
+        return false;
+}
+
 void predict_handle(const struct served_model *sm, const struct config *cfg,
                     const char *body, size_t len, struct reply *r)
 {
@@ -297,6 +317,11 @@ void predict_handle(const struct served_model *sm, const struct config *cfg,
                             "request body is not valid JSON: unexpected data at byte %zu after "
                             "the end of the document",
                             (size_t)(end - body));
+                goto out;
+        }
+        if (has_nul_character(body, len)) {
+                reply_error(r, 400, "request body has a NUL character (\\u0000) in a string, "
+                            "which no category or column name holds");
                 goto out;
         }
         if (!cJSON_IsObject(root)) {

@@ -1,0 +1,182 @@
+"""Hostile inputs aimed at string columns (review of issue 3's code).
+
+Each file is a model scikit-learn fitted here, with one attribute then
+changed to what no scikit-learn writes: string categories with a NUL
+inside a 'U' array, numbers out of order after a string feature,
+duplicated strings, mixed kinds, parts that read one column as strings
+and as numbers. Each must be refused by `predictd check` with exit 1 and
+a reason (a crash is exit -11, which a bare `returncode != 0` would let
+pass). The HTTP side: a NUL in a request string (cJSON ends its strings
+at the first NUL, so "a\\u0000b" would be read as "a") and a string cell
+of 16 MiB."""
+import os
+import pickle
+import subprocess
+
+import numpy as np
+import pytest
+from sklearn.compose import ColumnTransformer
+from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+
+from conftest import FIXTURES, Server, run_check
+
+X2 = np.array([["a", 1.0], ["b", 2.0], ["a", 3.0], ["b", 5.0]], dtype=object)
+Y = [1.0, 2.0, 3.0, 4.0]
+
+
+def check_refused(tmp_path, model, *words, data=None):
+    path = os.path.join(str(tmp_path), "model.pkl")
+    with open(path, "wb") as f:
+        f.write(data if data is not None else pickle.dumps(model))
+    p = run_check(path)
+    assert p.returncode == 1 and "cannot load" in p.stderr, (p.returncode, p.stdout, p.stderr)
+    for w in words:
+        assert w in p.stderr, (w, p.stderr)
+    return p
+
+
+def encoder_pipeline(encoder):
+    return make_pipeline(encoder, LinearRegression()).fit(X2, Y)
+
+
+@pytest.mark.parametrize("cls", [OneHotEncoder, OrdinalEncoder])
+def test_unsorted_numbers_after_a_string_feature_refused(tmp_path, cls):
+    """The string feature's sort set the create function's return code to
+    0, so a later feature's refusal returned success with no model: a
+    segfault before the fix."""
+    m = encoder_pipeline(cls())
+    m.steps[0][1].categories_[1] = np.array([3.0, 1.0, 2.0, 5.0])
+    check_refused(tmp_path, m, "feature 1: expected finite categories in increasing order")
+
+
+@pytest.mark.parametrize("kind", ["U", "O"])
+def test_category_with_a_nul_inside_refused(tmp_path, kind):
+    """'a\\0b' in a 'U' array was read up to its NUL, as 'a': a request
+    "a" then matched a category scikit-learn would call unknown."""
+    m = encoder_pipeline(OneHotEncoder())
+    m.steps[0][1].categories_[0] = np.array(["a\x00b", "c"], dtype=kind if kind == "O" else None)
+    assert m.steps[0][1].categories_[0].dtype.kind == kind
+    check_refused(tmp_path, m, "categories_[0][0]", "NUL character")
+
+
+def test_u_category_that_is_not_unicode_refused(tmp_path):
+    m = encoder_pipeline(OneHotEncoder())
+    cells = np.array(["ab", "cd"]).view(np.uint32).copy()
+    cells[0] = 0xD800  # a lone surrogate
+    m.steps[0][1].categories_[0] = cells.view("<U2")
+    check_refused(tmp_path, m, "categories_[0][0] is not valid text")
+
+
+def test_class_label_with_a_nul_inside_refused(tmp_path):
+    """classes_ 'U' labels had the same truncation: 'a\\0b' and 'a' were
+    two classes both answered as "a"."""
+    m = LogisticRegression().fit([[0.0], [1.0], [2.0], [3.0]], ["a", "b", "a", "b"])
+    m.classes_ = np.array(["a\x00b", "a"])
+    check_refused(tmp_path, m, "classes_[0] is not valid text", "NUL character")
+
+
+@pytest.mark.parametrize("cats,words", [
+    (np.array(["a", "a"], dtype=object), ["a category is listed twice"]),
+    (np.array(["a", 1.0], dtype=object), ["expected all strings or all numbers"]),
+    (np.array([np.nan, "a"], dtype=object), ["only as the last category"]),
+    (np.array([None, "a"], dtype=object), ["only as the last category"]),
+    (np.array(["a", b"b"], dtype=object), ["expected a number or a string, found bytes"]),
+])
+def test_bad_string_categories_refused(tmp_path, cats, words):
+    m = encoder_pipeline(OrdinalEncoder())
+    m.steps[0][1].categories_[0] = cats
+    check_refused(tmp_path, m, *words)
+
+
+def test_drop_index_past_string_categories_refused(tmp_path):
+    m = encoder_pipeline(OneHotEncoder(drop="first"))
+    m.steps[0][1].drop_idx_ = np.array([5, 0], dtype=object)
+    check_refused(tmp_path, m, "feature 0 drops category 5 of 2")
+
+
+@pytest.mark.parametrize("col", [0, 1])
+def test_column_read_as_strings_and_numbers_refused(tmp_path, col):
+    """A ColumnTransformer inside a ColumnTransformer reads column 0 as
+    strings and column 1 as numbers; an outer part made to read one of
+    them the other way."""
+    X3 = np.array([["a", 1.0, "x"], ["b", 2.0, "y"], ["a", 3.0, "x"], ["b", 5.0, "y"]],
+                  dtype=object)
+    inner = ColumnTransformer([("oh", OneHotEncoder(), [0]), ("sc", StandardScaler(), [1])])
+    other = StandardScaler() if col == 0 else OrdinalEncoder()
+    outer = ColumnTransformer([("in", inner, [0, 1]), ("o", other, [1] if col == 0 else [2])])
+    m = make_pipeline(outer, LinearRegression()).fit(X3, Y)
+    name, tr, _ = m.steps[0][1].transformers_[1]
+    m.steps[0][1].transformers_[1] = (name, tr, [col])
+    check_refused(tmp_path, m, "column %d is read as strings by one part and as numbers" % col)
+
+
+def test_hgb_duplicate_string_category_refused(tmp_path):
+    """scikit-learn 1.9's HistGradientBoosting with string categories in
+    its _preprocessor, with the category '\u7ea2' rewritten to 'red',
+    which it also has: two codes for one string."""
+    src = os.path.join(FIXTURES, "matrix", "1.9.0", "str_hgb_regressor_from_dtype.pkl")
+    with open(src, "rb") as f:
+        data = f.read()
+    old, new = b"\x8c\x03" + "\u7ea2".encode(), b"\x8c\x03red"
+    assert data.count(old) == 1 and data.count(new) == 1
+    check_refused(tmp_path, None, "input 0: a category is listed twice",
+                  data=data.replace(old, new))
+
+
+# ------------------------------------------------------------------ HTTP --
+@pytest.fixture(scope="module")
+def string_server(tmp_path_factory):
+    m = encoder_pipeline(OneHotEncoder(handle_unknown="error"))
+    path = tmp_path_factory.mktemp("hostile_strings") / "ohe.pkl"
+    with open(path, "wb") as f:
+        pickle.dump(m, f)
+    s = Server(str(path), "--max-body-bytes", str(20 << 20))
+    yield m, s
+    s.stop()
+
+
+@pytest.mark.parametrize("body", [
+    b'{"features": ["a\\u0000b", 1.0]}',
+    b'{"features": ["a\x00b", 1.0]}',
+    b'{"instances": [["b", 1.0], ["a\\u0000", 2.0]]}',
+])
+def test_request_string_with_nul_refused(string_server, body):
+    m, s = string_server
+    with pytest.raises(ValueError):  # scikit-learn: an unknown category
+        m.predict(np.array([["a\x00b", 1.0]], dtype=object))
+    status, reply = s.request("POST", "/predict", body)
+    assert status == 400, reply
+    assert "NUL character" in reply["error"], reply
+
+
+def test_escaped_backslash_before_u0000_is_text(string_server):
+    """'\\\\u0000' is a backslash then 'u0000': no NUL, an unknown string."""
+    _, s = string_server
+    status, reply = s.request("POST", "/predict", b'{"features": ["a\\\\u0000", 1.0]}')
+    assert status == 400 and "unknown string" in reply["error"], reply
+
+
+def test_request_string_of_16_mib(string_server):
+    m, s = string_server
+    big = "a" * (16 << 20)
+    with pytest.raises(ValueError):
+        m.predict(np.array([[big, 1.0]], dtype=object))
+    status, reply = s.request("POST", "/predict", {"features": [big, 1.0]})
+    assert status == 400 and "unknown string" in reply["error"], reply
+    assert len(reply["error"]) < 1000
+    status, reply = s.request("POST", "/predict", {"features": ["a", 1.0]})
+    assert status == 200 and reply["prediction"] == m.predict(
+        np.array([["a", 1.0]], dtype=object))[0]
+
+
+@pytest.mark.parametrize("row,words", [
+    ([1.0, 1.0], '"features"[0]: expected a string (a category), got a number'),
+    (["a", "1.0"], '"features"[1]: expected a number, got a string'),
+    ([True, 1.0], '"features"[0]: expected a string (a category), got a boolean'),
+])
+def test_number_string_mismatch_refused(string_server, row, words):
+    _, s = string_server
+    status, reply = s.request("POST", "/predict", {"features": row})
+    assert status == 400 and words in reply["error"], reply
