@@ -16,6 +16,8 @@ import subprocess
 import numpy as np
 import pytest
 from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import VotingRegressor
+from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
@@ -110,6 +112,45 @@ def test_column_read_as_strings_and_numbers_refused(tmp_path, col):
     name, tr, _ = m.steps[0][1].transformers_[1]
     m.steps[0][1].transformers_[1] = (name, tr, [col])
     check_refused(tmp_path, m, "column %d is read as strings by one part and as numbers" % col)
+
+
+@pytest.mark.parametrize("strings_first", [False, True])
+def test_voting_members_reading_a_column_both_ways_refused(tmp_path, strings_first):
+    """One member reads the columns as numbers (no kinds of its own), the
+    other through an encoder of strings. Before the fix the ensemble took
+    the string member's kinds whichever came first, and the numeric
+    member computed on string cells (a 400 blaming an overflow)."""
+    X = np.array([[1.0, 1.0], [2.0, 2.0], [1.0, 3.0], [2.0, 5.0]])
+    ests = [("lr", LinearRegression()),
+            ("enc", make_pipeline(OrdinalEncoder(), LinearRegression()))]
+    v = VotingRegressor(ests[::-1] if strings_first else ests).fit(X, Y)
+    enc = [e for e in v.estimators_ if hasattr(e, "steps")][0].steps[0][1]
+    enc.categories_ = [np.array(["a", "b"], dtype=object),
+                       np.array(["c", "d", "e", "f"], dtype=object)]
+    check_refused(tmp_path, v, "VotingRegressor: column 0 is read as strings by one member "
+                  "and as numbers by another")
+
+
+@pytest.mark.parametrize("mapping,words", [
+    (np.array([0, 1, 99]), "category 2 maps to 99, expected 0 to 2"),
+    (np.array([0, 1, -1]), "category 2 maps to -1, expected 0 to 2"),
+    (np.array([0, 1]), "expected None or 3 ints"),
+    (np.array(["a", "b", "c"], dtype=object), "expected None or 3 ints"),
+])
+def test_infrequent_mapping_out_of_range_with_strings_refused(tmp_path, mapping, words):
+    X = np.array([["a", 1.0]] * 5 + [["b", 2.0]] * 5 + [["c", 3.0]], dtype=object)
+    m = make_pipeline(OneHotEncoder(min_frequency=2, handle_unknown="infrequent_if_exist"),
+                      LinearRegression()).fit(X, np.arange(11.0))
+    m.steps[0][1]._default_to_infrequent_mappings[0] = mapping
+    check_refused(tmp_path, m, words)
+
+
+def test_imputed_strings_into_a_numeric_step_refused(tmp_path):
+    m = make_pipeline(SimpleImputer(strategy="most_frequent"), LinearRegression())
+    m.fit([[1.0], [2.0]], [1.0, 2.0])
+    m.steps[0][1].statistics_ = np.array(["a"], dtype=object)
+    check_refused(tmp_path, m, "step 'linearregression' reads column 0 as numbers but the "
+                  "step before it gives strings")
 
 
 def test_hgb_duplicate_string_category_refused(tmp_path):
