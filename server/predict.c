@@ -140,6 +140,92 @@ static void reply_model_error(const struct served_model *sm, int rc,
                 reply_error(r, status, "column %zu: %s", me->column, me->message);
 }
 
+/* A key of a row object, and where it stands in the object. */
+struct row_key {
+        const char *name;
+        const cJSON *v;
+        size_t at;
+        bool known; /* a column of the model */
+};
+
+static int cmp_key_name(const void *a, const void *b)
+{
+        const struct row_key *x = a, *y = b;
+        int c = strcmp(x->name, y->name);
+        return c ? c : (x->at > y->at) - (x->at < y->at);
+}
+
+static int cmp_key_at(const void *a, const void *b)
+{
+        const struct row_key *x = a, *y = b;
+        return (x->at > y->at) - (x->at < y->at);
+}
+
+/* A row object {"name": value, ...}: its keys are sorted once and each
+ * column found by binary search, so that a model of n named columns costs
+ * O(n log n) per row, not n lookups along cJSON's list of n keys. As
+ * cJSON_GetObjectItemCaseSensitive would, a name given twice reads its
+ * first value (and the row is then refused). */
+static int read_named_row(const struct served_model *sm, const cJSON *row, double *x,
+                          const char *where, struct reply *r)
+{
+        size_t nf = sm->n_features, got = 0;
+        const struct serialize_info *info = sm->info;
+        const cJSON *v;
+        int rc = -EINVAL;
+        cJSON_ArrayForEach(v, row)
+                got++;
+        struct row_key *keys = malloc((got ? got : 1) * sizeof(*keys));
+        if (!keys) {
+                reply_error(r, 500, "out of memory reading the request");
+                return -ENOMEM;
+        }
+        got = 0;
+        cJSON_ArrayForEach(v, row) {
+                keys[got] = (struct row_key){ .name = v->string, .v = v, .at = got };
+                got++;
+        }
+        qsort(keys, got, sizeof(*keys), cmp_key_name);
+        for (size_t j = 0; j < nf; j++) {
+                const char *name = info->feature_names[j];
+                size_t lo = 0, hi = got;
+                while (lo < hi) {
+                        size_t mid = lo + (hi - lo) / 2;
+                        if (strcmp(keys[mid].name, name) < 0)
+                                lo = mid + 1;
+                        else
+                                hi = mid;
+                }
+                if (lo == got || strcmp(keys[lo].name, name) != 0) {
+                        reply_error(r, 400, "%s: missing column '%.100s'", where, name);
+                        goto out;
+                }
+                for (size_t k = lo; k < got && strcmp(keys[k].name, name) == 0; k++)
+                        keys[k].known = true;
+                char column[128];
+                snprintf(column, sizeof(column), "['%.100s']", name);
+                if (predict_read_cell(sm, j, keys[lo].v, &x[j], where, column, r) < 0)
+                        goto out;
+        }
+        if (got != nf) {
+                /* every expected name was found, so some key is extra:
+                 * name the first one in the row */
+                qsort(keys, got, sizeof(*keys), cmp_key_at);
+                for (size_t k = 0; k < got; k++)
+                        if (!keys[k].known) {
+                                reply_error(r, 400, "%s: unknown column '%.100s' (the model "
+                                            "takes %zu named columns)", where, keys[k].name, nf);
+                                goto out;
+                        }
+                reply_error(r, 400, "%s: a column is given more than once", where);
+                goto out;
+        }
+        rc = 0;
+out:
+        free(keys);
+        return rc;
+}
+
 /* Reads one row into x: an array of numbers in column order, or, for a
  * model that knows its column names, an object {"name": number, ...}.
  * where names the row for messages. */
@@ -156,38 +242,7 @@ static int read_row(const struct served_model *sm, const cJSON *row, double *x,
                                     where, nf);
                         return -EINVAL;
                 }
-                size_t got = (size_t)cJSON_GetArraySize(row);
-                for (size_t j = 0; j < nf; j++) {
-                        const char *name = info->feature_names[j];
-                        const cJSON *v = cJSON_GetObjectItemCaseSensitive(row, name);
-                        if (!v) {
-                                reply_error(r, 400, "%s: missing column '%.100s'", where, name);
-                                return -EINVAL;
-                        }
-                        char column[128];
-                        snprintf(column, sizeof(column), "['%.100s']", name);
-                        if (predict_read_cell(sm, j, v, &x[j], where, column, r) < 0)
-                                return -EINVAL;
-                }
-                if (got != nf) {
-                        /* every expected name was found, so some key is extra */
-                        const cJSON *v;
-                        cJSON_ArrayForEach(v, row) {
-                                size_t j = 0;
-                                while (j < nf && strcmp(v->string, info->feature_names[j]) != 0)
-                                        j++;
-                                if (j == nf) {
-                                        reply_error(r, 400,
-                                                    "%s: unknown column '%.100s' (the model takes "
-                                                    "%zu named columns)",
-                                                    where, v->string, nf);
-                                        return -EINVAL;
-                                }
-                        }
-                        reply_error(r, 400, "%s: a column is given more than once", where);
-                        return -EINVAL;
-                }
-                return 0;
+                return read_named_row(sm, row, x, where, r);
         }
         if (!cJSON_IsArray(row)) {
                 reply_error(r, 400, "%s: expected an array of %zu numbers%s, got %s", where, nf,
