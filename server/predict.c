@@ -58,6 +58,37 @@ void out_double(struct out_buf *b, double v)
                 out_put(b, ".0", 2);
 }
 
+/* Length of the valid UTF-8 sequence at s, or 0. */
+static size_t utf8_seq(const unsigned char *s)
+{
+        unsigned char c = s[0];
+        size_t n = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3
+                 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+        for (size_t k = 1; k < n; k++)
+                if ((s[k] & 0xC0) != 0x80)
+                        return 0;
+        /* overlong forms, surrogates, past U+10FFFF */
+        if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] > 0x9F) ||
+            (c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] > 0x8F))
+                return 0;
+        return n;
+}
+
+/* Makes msg valid UTF-8 in place, each bad byte becoming '?': it quotes
+ * what a client sent (a key of any bytes) and names cut at a byte count,
+ * and JSON must be UTF-8. */
+static void utf8_clean(char *msg)
+{
+        unsigned char *s = (unsigned char *)msg;
+        while (*s) {
+                size_t n = utf8_seq(s);
+                if (n == 0)
+                        *s++ = '?';
+                else
+                        s += n;
+        }
+}
+
 void reply_error(struct reply *r, unsigned status, const char *fmt, ...)
 {
         char msg[600];
@@ -65,6 +96,7 @@ void reply_error(struct reply *r, unsigned status, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
+        utf8_clean(msg);
         cJSON *o = cJSON_CreateObject();
         char *s = NULL;
         if (o && cJSON_AddStringToObject(o, "error", msg))

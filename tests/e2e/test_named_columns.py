@@ -115,3 +115,18 @@ def test_many_named_columns_cost_no_quadratic_time(tmp_path):
         row["c00000x"] = 1.0
         status, body = s.request("POST", "/predict", {"features": row})
         assert status == 400 and "unknown column 'c00000x'" in body["error"], body
+
+
+@pytest.mark.parametrize("key", [b"\xff\xfe", ("x" * 99 + "\u00e9").encode()])
+def test_unknown_column_error_is_valid_utf8(named, server, key):
+    """The unknown key is quoted in the error: bytes that are not UTF-8,
+    or a name cut at 100 bytes inside a character, made the JSON body
+    invalid UTF-8."""
+    import json
+    _, X, _ = named
+    row = json.dumps({"features": X.iloc[0].to_dict()}).encode()
+    body = row[:-2] + b', "' + key + b'": 1.0}}'
+    status, raw = server.request("POST", "/predict", body, raw=True)
+    assert status == 400, raw
+    reply = json.loads(raw.decode("utf-8"))  # strict: raises on invalid UTF-8
+    assert "unknown column '" in reply["error"], reply
