@@ -153,17 +153,24 @@ def test_imputed_strings_into_a_numeric_step_refused(tmp_path):
                   "step before it gives strings")
 
 
-def test_hgb_duplicate_string_category_refused(tmp_path):
+HGB_STRINGS = os.path.join(FIXTURES, "matrix", "1.9.0", "str_hgb_regressor_from_dtype.pkl")
+
+
+@pytest.mark.parametrize("old,new,words", [
+    # '\u7ea2' rewritten to 'red', which the column also has: two codes for
+    # one string
+    (b"\x8c\x03" + "\u7ea2".encode(), b"\x8c\x03red", "input 0: a category is listed twice"),
+    # 'red' rewritten to the int 1 (BININT, as many bytes)
+    (b"\x8c\x03red", b"J\x01\x00\x00\x00", "'color' (index 0) mixes strings and numbers"),
+])
+def test_hgb_bad_string_categories_refused(tmp_path, old, new, words):
     """scikit-learn 1.9's HistGradientBoosting with string categories in
-    its _preprocessor, with the category '\u7ea2' rewritten to 'red',
-    which it also has: two codes for one string."""
-    src = os.path.join(FIXTURES, "matrix", "1.9.0", "str_hgb_regressor_from_dtype.pkl")
-    with open(src, "rb") as f:
+    its _preprocessor, one category rewritten in place (same length, so
+    the stream's frames still hold)."""
+    with open(HGB_STRINGS, "rb") as f:
         data = f.read()
-    old, new = b"\x8c\x03" + "\u7ea2".encode(), b"\x8c\x03red"
-    assert data.count(old) == 1 and data.count(new) == 1
-    check_refused(tmp_path, None, "input 0: a category is listed twice",
-                  data=data.replace(old, new))
+    assert data.count(old) == 1
+    check_refused(tmp_path, None, words, data=data.replace(old, new))
 
 
 # ------------------------------------------------------------------ HTTP --
