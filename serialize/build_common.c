@@ -247,9 +247,19 @@ bool build_pv_number(const struct pv *v, double *out)
 #define STRING_COST(len) ((len) + 1 + 16 + 2 * (sizeof(char *) + sizeof(size_t)) + \
                           4 * sizeof(uint32_t))
 
+/* String cells read in all. One categories_ array of a million strings,
+ * referenced from many encoders through the memo, is read (and sorted)
+ * again for each: about half a second apiece, from a file of 10 MB. The
+ * charges above stop it only after some 50 of them. */
+#define MAX_STRING_CELLS ((size_t)1 << 23)
+
 static int intern(struct build_ctx *bc, const char *s, size_t len, const char *what,
                   double *out)
 {
+        if (++bc->string_cells > MAX_STRING_CELLS)
+                return build_fail(bc, -EFBIG, "%s: more than %zu string cells in the model "
+                                  "(counting each reference to the same array again)", what,
+                                  MAX_STRING_CELLS);
         int rc = build_charge(bc, STRING_COST(len), what);
         if (rc < 0)
                 return rc;

@@ -228,3 +228,19 @@ def test_number_string_mismatch_refused(string_server, row, words):
     _, s = string_server
     status, reply = s.request("POST", "/predict", {"features": row})
     assert status == 400 and words in reply["error"], reply
+
+
+def test_one_large_categories_array_referenced_many_times_refused(tmp_path):
+    """A ColumnTransformer of encoders that all reference one memo'd
+    categories_ list of 2^20 strings: each reference was interned and
+    sorted again (26 s and 1 GB for a 10 MB file of 200 parts before the
+    memory charge stopped it). String cells now count against a budget of
+    2^23, so the ninth reference is refused."""
+    X = np.array([["a"] * 9, ["b"] * 9], dtype=object)
+    ct = ColumnTransformer([("e%d" % j, OrdinalEncoder(), [j]) for j in range(9)])
+    m = make_pipeline(ct, LinearRegression()).fit(X, [1.0, 2.0])
+    enc = m.steps[0][1].transformers_[0][1]
+    enc.categories_ = [np.array(["%07d" % i for i in range(1 << 20)], dtype=object)]
+    c = m.steps[0][1]
+    c.transformers_ = [(n, enc, cols) for (n, _, cols) in c.transformers_]
+    check_refused(tmp_path, m, "part 'e8'", "more than 8388608 string cells")
