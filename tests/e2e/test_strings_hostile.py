@@ -230,17 +230,20 @@ def test_number_string_mismatch_refused(string_server, row, words):
     assert status == 400 and words in reply["error"], reply
 
 
-def test_one_large_categories_array_referenced_many_times_refused(tmp_path):
+@pytest.mark.parametrize("strings", [True, False])
+def test_one_large_categories_array_referenced_many_times_refused(tmp_path, strings):
     """A ColumnTransformer of encoders that all reference one memo'd
-    categories_ list of 2^20 strings: each reference was interned and
-    sorted again (26 s and 1 GB for a 10 MB file of 200 parts before the
-    memory charge stopped it). String cells now count against a budget of
-    2^23, so the ninth reference is refused."""
+    categories_ list of 2^20 cells: each reference was read again (and,
+    for strings, interned and sorted again): 200 references to strings
+    took 26 s and 1 GB from a 10 MB file before the memory charge stopped
+    it, 100 to numbers 15 s and 1.6 GB, and loaded. Cells now count
+    against a budget of 2^23, so the ninth reference is refused."""
     X = np.array([["a"] * 9, ["b"] * 9], dtype=object)
     ct = ColumnTransformer([("e%d" % j, OrdinalEncoder(), [j]) for j in range(9)])
     m = make_pipeline(ct, LinearRegression()).fit(X, [1.0, 2.0])
     enc = m.steps[0][1].transformers_[0][1]
-    enc.categories_ = [np.array(["%07d" % i for i in range(1 << 20)], dtype=object)]
+    enc.categories_ = [np.array(["%07d" % i for i in range(1 << 20)], dtype=object)
+                       if strings else np.arange(1 << 20, dtype=float)]
     c = m.steps[0][1]
     c.transformers_ = [(n, enc, cols) for (n, _, cols) in c.transformers_]
-    check_refused(tmp_path, m, "part 'e8'", "more than 8388608 string cells")
+    check_refused(tmp_path, m, "part 'e8'", "more than 8388608 category or statistic cells")
