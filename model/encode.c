@@ -285,8 +285,12 @@ int model_encoder_create(const struct model_encoder_params *p, struct model **ou
                         goto fail;
                 if (e->missing[j])
                         e->base.accepts_nan = true;
-                if (e->is_str[j] &&
-                    (rc = sort_by_code(e->cats + offsets[j], e->code + offsets[j], nc)) < 0) {
+                /* sorted into its own variable: rc must stay negative for
+                 * the later features' goto fail */
+                int sorted = e->is_str[j] ? sort_by_code(e->cats + offsets[j],
+                                                         e->code + offsets[j], nc) : 0;
+                if (sorted < 0) {
+                        rc = sorted;
                         model_set_error(err, "%s: feature %zu: %s", ops->name, j,
                                         rc == -ENOMEM ? "out of memory"
                                                       : "a category is listed twice");

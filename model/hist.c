@@ -377,7 +377,8 @@ static int cmp_keyed_index(const void *a, const void *b)
 }
 
 /* Input f's string cells c[0..n) become their codes, sorted, with each
- * one's categories_ position in cat_index[f]. */
+ * one's categories_ position in cat_index[f]; -EINVAL when a string is
+ * listed twice, -ENOMEM. */
 static int string_keys(struct hgb *h, size_t f, double *c, size_t n)
 {
         if (!h->cat_index && !(h->cat_index = calloc(h->base.n_features, sizeof(size_t *))))
@@ -395,13 +396,16 @@ static int string_keys(struct hgb *h, size_t f, double *c, size_t n)
                 t[k] = (struct keyed_index){ (double)code, k };
         }
         qsort(t, n, sizeof(*t), cmp_keyed_index);
+        int rc = 0;
         for (size_t k = 0; k < n; k++) {
                 c[k] = t[k].key;
                 index[k] = t[k].index;
+                if (k && c[k - 1] == c[k])
+                        rc = -EINVAL; /* binary search would pick one of its codes */
         }
         free(t);
         h->cat_index[f] = index;
-        return 0;
+        return rc;
 }
 
 /* The input columns string inputs read hold strings. */
@@ -509,9 +513,13 @@ int model_hgb_create(const struct model_hgb_params *p,
                         }
                         memcpy(c, p->inputs[f].cats, in->n_cats * sizeof(double));
                         in->cats = c;
-                        if (in->strings && string_keys(h, f, c, in->n_cats) < 0) {
+                        if (in->strings && (rc = string_keys(h, f, c, in->n_cats)) < 0) {
                                 hgb_destroy(&h->base);
-                                goto nomem;
+                                if (rc == -ENOMEM)
+                                        goto nomem;
+                                model_set_error(err, "%s: input %zu: a category is listed "
+                                                "twice", ops->name, f);
+                                return rc;
                         }
                 }
         }

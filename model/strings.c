@@ -234,26 +234,27 @@ int model_need_numeric_input(const struct model *member, const char *parent,
 
 int model_merge_kinds(struct model *m, const struct model *member, struct model_error *err)
 {
-        if (!member || !member->in_kinds || member->n_features != m->n_features)
+        if (!member || member->n_features != m->n_features)
                 return 0;
-        if (!m->in_kinds) {
-                if (!(m->in_kinds = malloc(m->n_features))) {
-                        model_set_error(err, "%s: out of memory", m->ops->name);
-                        return -ENOMEM;
-                }
-                memcpy(m->in_kinds, member->in_kinds, m->n_features);
-                return 0;
+        /* m has no kinds only before its first member: a member without
+         * kinds reads numbers, which a later string member contradicts */
+        bool first = !m->in_kinds;
+        if (first && !(m->in_kinds = malloc(m->n_features ? m->n_features : 1))) {
+                model_set_error(err, "%s: out of memory", m->ops->name);
+                return -ENOMEM;
         }
         for (size_t j = 0; j < m->n_features; j++) {
-                uint8_t a = m->in_kinds[j], b = member->in_kinds[j];
+                uint8_t a = m->in_kinds[j];
+                uint8_t b = member->in_kinds ? member->in_kinds[j] : MODEL_COLUMN_NUMBER;
+                if (first || a == MODEL_COLUMN_ANY) {
+                        m->in_kinds[j] = b;
+                        continue;
+                }
                 if (a == b || b == MODEL_COLUMN_ANY)
                         continue;
-                if (a != MODEL_COLUMN_ANY) {
-                        model_set_error(err, "%s: column %zu is read as strings by one member "
-                                        "and as numbers by another", m->ops->name, j);
-                        return -EINVAL;
-                }
-                m->in_kinds[j] = b;
+                model_set_error(err, "%s: column %zu is read as strings by one member "
+                                "and as numbers by another", m->ops->name, j);
+                return -EINVAL;
         }
         return 0;
 }

@@ -211,8 +211,17 @@ void build_labels_free(struct build_labels *l)
 
 static char *utf32_to_utf8(const uint8_t *p, size_t units, char byteorder)
 {
-        char *s = malloc(units * 4 + 1);
-        if (s && pv_utf32_decode(p, units, byteorder, s) < 0) {
+        /* numpy pads a short string with NULs, and the decoder stops at
+         * the first; one followed by more text is a NUL inside the string
+         * ('a\0b'), which would otherwise be read as the shorter 'a' */
+        size_t len = 0;
+        while (len < units && memcmp(p + 4 * len, "\0\0\0\0", 4) != 0)
+                len++;
+        for (size_t i = len; i < units; i++)
+                if (memcmp(p + 4 * i, "\0\0\0\0", 4) != 0)
+                        return NULL;
+        char *s = malloc(len * 4 + 1);
+        if (s && pv_utf32_decode(p, len, byteorder, s) < 0) {
                 free(s);
                 s = NULL;
         }
@@ -231,10 +240,17 @@ bool build_pv_number(const struct pv *v, double *out)
         }
 }
 
+/* What one string costs the model's table (strings.c): its copy and
+ * malloc's header, a pointer and a length in arrays that double as they
+ * grow, and up to four 4-byte hash slots. Charged for each cell, whether
+ * or not the string is new. */
+#define STRING_COST(len) ((len) + 1 + 16 + 2 * (sizeof(char *) + sizeof(size_t)) + \
+                          4 * sizeof(uint32_t))
+
 static int intern(struct build_ctx *bc, const char *s, size_t len, const char *what,
                   double *out)
 {
-        int rc = build_charge(bc, len + 1 + 3 * sizeof(size_t), what);
+        int rc = build_charge(bc, STRING_COST(len), what);
         if (rc < 0)
                 return rc;
         if (memchr(s, '\0', len))
@@ -250,12 +266,32 @@ static int intern(struct build_ctx *bc, const char *s, size_t len, const char *w
         return 0;
 }
 
+/* Cells read in all. One categories_ array of a million cells,
+ * referenced from many encoders through the memo, is read again for each
+ * (and its copies in the encoders are not charged): 100 references to
+ * 2^20 numbers took 15 s and 1.6 GB from a file of 8 MB, and one of
+ * strings, sorted again each time, took 26 s before the memory charge
+ * stopped it. */
+#define MAX_CELLS ((size_t)1 << 23)
+
+static int count_cell(struct build_ctx *bc, const char *what)
+{
+        if (++bc->cells <= MAX_CELLS)
+                return 0;
+        return build_fail(bc, -EFBIG, "%s: more than %zu category or statistic cells in the "
+                          "model (each reference to the same array counts again)", what,
+                          MAX_CELLS);
+}
+
 int build_pv_cell(struct build_ctx *bc, const struct pv *o, const char *what, double *out,
                   bool *is_str)
 {
         *is_str = false;
+        int rc = count_cell(bc, what);
+        if (rc < 0)
+                return rc;
         if (o && o->kind == PV_STR) {
-                int rc = intern(bc, o->u.s.data, o->u.s.len, what, out);
+                rc = intern(bc, o->u.s.data, o->u.s.len, what, out);
                 *is_str = rc == 0;
                 return rc;
         }
@@ -270,24 +306,26 @@ int build_array_cell(struct build_ctx *bc, const struct pv_array *a, size_t k,
 {
         const struct pv_dtype *dt = a->dtype;
         *is_str = false;
+        if (dt->kind == 'O') /* build_pv_cell counts it */
+                return build_pv_cell(bc, a->objects[k], what, out, is_str);
+        int rc = count_cell(bc, what);
+        if (rc < 0)
+                return rc;
         if (dt->kind == 'U') {
                 char *s = utf32_to_utf8(a->data + k * dt->itemsize, dt->itemsize / 4,
                                         dt->byteorder);
                 if (!s)
-                        return build_fail(bc, -EINVAL, "%s is not valid text", what);
-                int rc = intern(bc, s, strlen(s), what, out);
+                        return build_fail(bc, -EINVAL, "%s is not valid text (a code point outside "
+                                          "Unicode, a surrogate, or a NUL character)", what);
+                rc = intern(bc, s, strlen(s), what, out);
                 free(s);
                 *is_str = rc == 0;
                 return rc;
         }
-        if (dt->kind != 'O') {
-                if (!strchr("fiub", dt->kind) ||
-                    !numpy_get_f64(dt, a->data + k * dt->itemsize, out))
-                        return build_fail(bc, -EINVAL, "%s: expected a number or a string, "
-                                          "found dtype kind '%c'", what, dt->kind);
-                return 0;
-        }
-        return build_pv_cell(bc, a->objects[k], what, out, is_str);
+        if (!strchr("fiub", dt->kind) || !numpy_get_f64(dt, a->data + k * dt->itemsize, out))
+                return build_fail(bc, -EINVAL, "%s: expected a number or a string, found "
+                                  "dtype kind '%c'", what, dt->kind);
+        return 0;
 }
 
 int build_read_labels(struct build_ctx *bc, const struct pv *obj,
@@ -356,8 +394,13 @@ int build_labels_of(struct build_ctx *bc, const struct pv *obj, const struct pv 
                                 goto nomem;
                         lab->type = MODEL_LABEL_STR;
                         l.owned[i] = utf32_to_utf8(p, dt->itemsize / 4, dt->byteorder);
-                        if (!l.owned[i])
-                                goto bad;
+                        if (!l.owned[i]) {
+                                build_labels_free(&l);
+                                return build_fail(bc, -EINVAL, "%s.classes_[%zu] is not valid "
+                                                  "text (a code point outside Unicode, a "
+                                                  "surrogate, or a NUL character)",
+                                                  build_cls_name(obj), i);
+                        }
                         lab->v.s = l.owned[i];
                         break;
                 case 'O': {

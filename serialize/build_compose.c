@@ -83,9 +83,19 @@ out:
 #define MAX_CT_PARTS 1024
 #define MAX_CT_FEATURES (1 << 20)
 
+struct named_col {
+        const struct pv *name;
+        size_t k;
+};
+
 struct colset {
         size_t *cols;
         size_t len, cap;
+        /* feature_names_in_'s strings sorted, made at the first column
+         * given by name: each name is then a binary search, not a walk
+         * along up to MAX_CT_FEATURES names */
+        struct named_col *by_name;
+        size_t n_named;
 };
 
 /* Appends column j (negative counts from the end, as numpy indexing does). */
@@ -105,6 +115,45 @@ static int col_push(struct build_ctx *bc, struct colset *cs, int64_t j,
         return 0;
 }
 
+/* Orders names by length, bytes, then position: the first of equal
+ * names is the one found, as a walk in order would. */
+static int cmp_named(const void *a, const void *b)
+{
+        const struct named_col *x = a, *y = b;
+        size_t lx = x->name->u.s.len, ly = y->name->u.s.len;
+        if (lx != ly)
+                return lx < ly ? -1 : 1;
+        int c = memcmp(x->name->u.s.data, y->name->u.s.data, lx);
+        if (c)
+                return c;
+        return (x->k > y->k) - (x->k < y->k);
+}
+
+static int cmp_named_key(const struct pv *key, const struct named_col *e)
+{
+        size_t lk = key->u.s.len, le = e->name->u.s.len;
+        if (lk != le)
+                return lk < le ? -1 : 1;
+        return memcmp(key->u.s.data, e->name->u.s.data, lk);
+}
+
+static int sort_names(struct build_ctx *bc, const struct pv *names, struct colset *cs)
+{
+        size_t n = names->u.arr->count;
+        int rc = build_charge(bc, n * sizeof(*cs->by_name), "ColumnTransformer");
+        if (rc < 0)
+                return rc;
+        if (!(cs->by_name = malloc((n ? n : 1) * sizeof(*cs->by_name))))
+                return build_fail(bc, -ENOMEM, "out of memory for a ColumnTransformer");
+        for (size_t k = 0; k < n; k++) {
+                const struct pv *nm = names->u.arr->objects[k];
+                if (nm && nm->kind == PV_STR)
+                        cs->by_name[cs->n_named++] = (struct named_col){ nm, k };
+        }
+        qsort(cs->by_name, cs->n_named, sizeof(*cs->by_name), cmp_named);
+        return 0;
+}
+
 static int col_name(struct build_ctx *bc, const struct pv *names, const struct pv *s,
                     struct colset *cs, size_t n_features, const char *part)
 {
@@ -114,12 +163,19 @@ static int col_name(struct build_ctx *bc, const struct pv *names, const struct p
                                   "ColumnTransformer part '%.60s': column '%.60s' given by "
                                   "name, expected feature_names_in_ with %zu names",
                                   part, s->u.s.data, n_features);
-        for (size_t k = 0; k < n_features; k++) {
-                const struct pv *nm = names->u.arr->objects[k];
-                if (nm && nm->kind == PV_STR && nm->u.s.len == s->u.s.len &&
-                    memcmp(nm->u.s.data, s->u.s.data, s->u.s.len) == 0)
-                        return col_push(bc, cs, (int64_t)k, n_features, part);
+        int rc;
+        if (!cs->by_name && (rc = sort_names(bc, names, cs)) < 0)
+                return rc;
+        size_t lo = 0, hi = cs->n_named;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (cmp_named_key(s, &cs->by_name[mid]) > 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
         }
+        if (lo < cs->n_named && cmp_named_key(s, &cs->by_name[lo]) == 0)
+                return col_push(bc, cs, (int64_t)cs->by_name[lo].k, n_features, part);
         return build_fail(bc, -EINVAL,
                           "ColumnTransformer part '%.60s': expected a column named '%.60s' in "
                           "feature_names_in_, found none", part, s->u.s.data);
@@ -351,7 +407,7 @@ static int build_column_transformer(struct build_ctx *bc, const struct pv *obj,
         if (!names)
                 names = build_attr(bc, obj, "_feature_names_in");
         const struct pv *weights = build_attr(bc, obj, "transformer_weights");
-        struct colset cs = { NULL, 0, n_features * 8 + 64 };
+        struct colset cs = { .cap = n_features * 8 + 64 };
         struct parts ps = { 0 };
         struct model_error me;
         if ((rc = build_charge(bc, cs.cap * sizeof(size_t) + n * 64, "ColumnTransformer")) < 0 ||
@@ -396,6 +452,7 @@ static int build_column_transformer(struct build_ctx *bc, const struct pv *obj,
 out:
         parts_free(&ps);
         free(cs.cols);
+        free(cs.by_name);
         return rc;
 }
 

@@ -239,6 +239,7 @@ struct build_ctx {
         /* the strings the model compares (string categories), attached
          * to the outermost model when it is built */
         struct model_strings *strings;
+        size_t cells; /* category and statistic cells read, repeats included */
         struct partial_list *partials; /* the stream's, for placing them */
 };
 

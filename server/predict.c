@@ -70,6 +70,37 @@ void reply_take(struct reply *r, struct out_buf *b)
         r->len = b->n;
 }
 
+/* Length of the valid UTF-8 sequence at s, or 0. */
+static size_t utf8_seq(const unsigned char *s)
+{
+        unsigned char c = s[0];
+        size_t n = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3
+                 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+        for (size_t k = 1; k < n; k++)
+                if ((s[k] & 0xC0) != 0x80)
+                        return 0;
+        /* overlong forms, surrogates, past U+10FFFF */
+        if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] > 0x9F) ||
+            (c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] > 0x8F))
+                return 0;
+        return n;
+}
+
+/* Makes msg valid UTF-8 in place, each bad byte becoming '?': it quotes
+ * what a client sent (a key of any bytes) and names cut at a byte count,
+ * and JSON must be UTF-8. */
+static void utf8_clean(char *msg)
+{
+        unsigned char *s = (unsigned char *)msg;
+        while (*s) {
+                size_t n = utf8_seq(s);
+                if (n == 0)
+                        *s++ = '?';
+                else
+                        s += n;
+        }
+}
+
 void reply_error(struct reply *r, unsigned status, const char *fmt, ...)
 {
         char msg[600];
@@ -77,6 +108,7 @@ void reply_error(struct reply *r, unsigned status, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
+        utf8_clean(msg);
         cJSON *o = cJSON_CreateObject();
         char *s = NULL;
         if (o && cJSON_AddStringToObject(o, "error", msg))
@@ -152,6 +184,92 @@ void reply_model_error(const struct served_model *sm, int rc,
                 reply_error(r, status, "column %zu: %s", me->column, me->message);
 }
 
+/* A key of a row object, and where it stands in the object. */
+struct row_key {
+        const char *name;
+        const cJSON *v;
+        size_t at;
+        bool known; /* a column of the model */
+};
+
+static int cmp_key_name(const void *a, const void *b)
+{
+        const struct row_key *x = a, *y = b;
+        int c = strcmp(x->name, y->name);
+        return c ? c : (x->at > y->at) - (x->at < y->at);
+}
+
+static int cmp_key_at(const void *a, const void *b)
+{
+        const struct row_key *x = a, *y = b;
+        return (x->at > y->at) - (x->at < y->at);
+}
+
+/* A row object {"name": value, ...}: its keys are sorted once and each
+ * column found by binary search, so that a model of n named columns costs
+ * O(n log n) per row, not n lookups along cJSON's list of n keys. As
+ * cJSON_GetObjectItemCaseSensitive would, a name given twice reads its
+ * first value (and the row is then refused). */
+static int read_named_row(const struct served_model *sm, const cJSON *row, double *x,
+                          const char *where, struct reply *r)
+{
+        size_t nf = sm->n_features, got = 0;
+        const struct serialize_info *info = sm->info;
+        const cJSON *v;
+        int rc = -EINVAL;
+        cJSON_ArrayForEach(v, row)
+                got++;
+        struct row_key *keys = malloc((got ? got : 1) * sizeof(*keys));
+        if (!keys) {
+                reply_error(r, 500, "out of memory reading the request");
+                return -ENOMEM;
+        }
+        got = 0;
+        cJSON_ArrayForEach(v, row) {
+                keys[got] = (struct row_key){ .name = v->string, .v = v, .at = got };
+                got++;
+        }
+        qsort(keys, got, sizeof(*keys), cmp_key_name);
+        for (size_t j = 0; j < nf; j++) {
+                const char *name = info->feature_names[j];
+                size_t lo = 0, hi = got;
+                while (lo < hi) {
+                        size_t mid = lo + (hi - lo) / 2;
+                        if (strcmp(keys[mid].name, name) < 0)
+                                lo = mid + 1;
+                        else
+                                hi = mid;
+                }
+                if (lo == got || strcmp(keys[lo].name, name) != 0) {
+                        reply_error(r, 400, "%s: missing column '%.100s'", where, name);
+                        goto out;
+                }
+                for (size_t k = lo; k < got && strcmp(keys[k].name, name) == 0; k++)
+                        keys[k].known = true;
+                char column[128];
+                snprintf(column, sizeof(column), "['%.100s']", name);
+                if (predict_read_cell(sm, j, keys[lo].v, &x[j], where, column, r) < 0)
+                        goto out;
+        }
+        if (got != nf) {
+                /* every expected name was found, so some key is extra:
+                 * name the first one in the row */
+                qsort(keys, got, sizeof(*keys), cmp_key_at);
+                for (size_t k = 0; k < got; k++)
+                        if (!keys[k].known) {
+                                reply_error(r, 400, "%s: unknown column '%.100s' (the model "
+                                            "takes %zu named columns)", where, keys[k].name, nf);
+                                goto out;
+                        }
+                reply_error(r, 400, "%s: a column is given more than once", where);
+                goto out;
+        }
+        rc = 0;
+out:
+        free(keys);
+        return rc;
+}
+
 /* Reads one row into x: an array of numbers in column order, or, for a
  * model that knows its column names, an object {"name": number, ...}.
  * where names the row for messages. */
@@ -168,38 +286,7 @@ static int read_row(const struct served_model *sm, const cJSON *row, double *x,
                                     where, nf);
                         return -EINVAL;
                 }
-                size_t got = (size_t)cJSON_GetArraySize(row);
-                for (size_t j = 0; j < nf; j++) {
-                        const char *name = info->feature_names[j];
-                        const cJSON *v = cJSON_GetObjectItemCaseSensitive(row, name);
-                        if (!v) {
-                                reply_error(r, 400, "%s: missing column '%.100s'", where, name);
-                                return -EINVAL;
-                        }
-                        char column[128];
-                        snprintf(column, sizeof(column), "['%.100s']", name);
-                        if (predict_read_cell(sm, j, v, &x[j], where, column, r) < 0)
-                                return -EINVAL;
-                }
-                if (got != nf) {
-                        /* every expected name was found, so some key is extra */
-                        const cJSON *v;
-                        cJSON_ArrayForEach(v, row) {
-                                size_t j = 0;
-                                while (j < nf && strcmp(v->string, info->feature_names[j]) != 0)
-                                        j++;
-                                if (j == nf) {
-                                        reply_error(r, 400,
-                                                    "%s: unknown column '%.100s' (the model takes "
-                                                    "%zu named columns)",
-                                                    where, v->string, nf);
-                                        return -EINVAL;
-                                }
-                        }
-                        reply_error(r, 400, "%s: a column is given more than once", where);
-                        return -EINVAL;
-                }
-                return 0;
+                return read_named_row(sm, row, x, where, r);
         }
         if (!cJSON_IsArray(row)) {
                 reply_error(r, 400, "%s: expected an array of %zu numbers%s, got %s", where, nf,
@@ -313,6 +400,26 @@ static void predict_regression(const struct served_model *sm, const double *X,
         reply_take(r, &b);
 }
 
+/* Whether a body that cJSON parsed holds a NUL character in a string:
+ * escaped as \u0000, or a raw zero byte, which cJSON lets through. cJSON
+ * strings end at their first NUL, so "a\u0000b" would be read as "a",
+ * a category or column name it is not. In valid JSON a backslash only
+ * starts an escape inside a string, so skipping each escaped character
+ * finds every \u0000 and nothing else. */
+static bool has_nul_character(const char *body, size_t len)
+{
+        if (memchr(body, '\0', len))
+                return true;
+        for (size_t i = 0; i + 1 < len; i++) {
+                if (body[i] != '\\')
+                        continue;
+                if (body[i + 1] == 'u' && len - i >= 6 && memcmp(body + i + 2, "0000", 4) == 0)
+                        return true;
+                i++;
+        }
+        return false;
+}
+
 cJSON *predict_parse_body(const char *body, size_t len, const char *what, struct reply *r)
 {
         const char *end = NULL;
@@ -333,6 +440,12 @@ cJSON *predict_parse_body(const char *body, size_t len, const char *what, struct
                             "request body is not valid JSON: unexpected data at byte %zu after "
                             "the end of the document",
                             (size_t)(end - body));
+                cJSON_Delete(root);
+                return NULL;
+        }
+        if (has_nul_character(body, len)) {
+                reply_error(r, 400, "request body has a NUL character (\\u0000) in a string, "
+                            "which no category or column name holds");
                 cJSON_Delete(root);
                 return NULL;
         }

@@ -78,3 +78,51 @@ def test_unnamed_model_refuses_object_rows(tmp_path):
     with Server(str(path)) as s:
         status, body = s.request("POST", "/predict", {"features": {"a": 1.0}})
     assert status == 400 and "no column names" in body["error"], body
+
+
+def test_many_named_columns_cost_no_quadratic_time(tmp_path):
+    """A row object was read by one lookup along cJSON's list of keys per
+    column: 50,000 named columns took seconds of CPU per row (1.25e9
+    string compares), which any client could ask for. Sorted keys make it
+    milliseconds; the bound below leaves a loaded machine plenty."""
+    import json
+    import time
+    from sklearn.linear_model import LinearRegression
+    from conftest import Server
+    nf = 50000
+    cols = ["c%05d" % j for j in range(nf)]
+    X = pd.DataFrame(np.random.RandomState(0).rand(3, nf), columns=cols)
+    m = LinearRegression().fit(X, [1.0, 2.0, 3.0])
+    path = tmp_path / "wide.pkl"
+    with open(path, "wb") as f:
+        pickle.dump(m, f)
+    row = {c: 0.5 for c in reversed(cols)}
+    with Server(str(path), "--max-body-bytes", str(4 << 20)) as s:
+        t0 = time.monotonic()
+        status, body = s.request("POST", "/predict", {"features": row})
+        elapsed = time.monotonic() - t0
+        assert status == 200, body
+        assert np.isclose(body["prediction"], m.predict(pd.DataFrame([row])[cols])[0],
+                          rtol=1e-12)
+        assert elapsed < 1.5, elapsed
+        twice = json.dumps({"features": row})[:-2] + ', "c00007": 1.0}}'
+        status, body = s.request("POST", "/predict", twice.encode())
+        assert status == 400 and "given more than once" in body["error"], body
+        row["c00000x"] = 1.0
+        status, body = s.request("POST", "/predict", {"features": row})
+        assert status == 400 and "unknown column 'c00000x'" in body["error"], body
+
+
+@pytest.mark.parametrize("key", [b"\xff\xfe", ("x" * 99 + "\u00e9").encode()])
+def test_unknown_column_error_is_valid_utf8(named, server, key):
+    """The unknown key is quoted in the error: bytes that are not UTF-8,
+    or a name cut at 100 bytes inside a character, made the JSON body
+    invalid UTF-8."""
+    import json
+    _, X, _ = named
+    row = json.dumps({"features": X.iloc[0].to_dict()}).encode()
+    body = row[:-2] + b', "' + key + b'": 1.0}}'
+    status, raw = server.request("POST", "/predict", body, raw=True)
+    assert status == 400, raw
+    reply = json.loads(raw.decode("utf-8"))  # strict: raises on invalid UTF-8
+    assert "unknown column '" in reply["error"], reply
