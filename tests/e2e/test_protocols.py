@@ -522,6 +522,14 @@ def test_v2_infer_string_column_errors_400(server):
     assert "input 'Age'[0]" in msg and "expected a number, got a string" in msg, msg
 
 
+def test_v2_infer_nul_in_a_bytes_element_is_400(server):
+    """cJSON ends strings at a NUL: "Ana\u0000x" must not be read as "Ana"."""
+    req = json.loads(json.dumps(MLSERVER_PD_REQUEST))
+    req["inputs"][0]["data"] = ["Ana\u0000x", "Kofi"]
+    msg = infer_error(server, req, 400, model="people")
+    assert "NUL character" in msg, msg
+
+
 def test_v2_infer_named_columns_also_take_one_matrix(server, models):
     model, frame_X = models["frame"][0], models["_frame_X"]
     rows = frame_X.iloc[::40]

@@ -95,7 +95,7 @@ def test_bad_string_categories_refused(tmp_path, cats, words):
 def test_drop_index_past_string_categories_refused(tmp_path):
     m = encoder_pipeline(OneHotEncoder(drop="first"))
     m.steps[0][1].drop_idx_ = np.array([5, 0], dtype=object)
-    check_refused(tmp_path, m, "feature 0 drops category 5 of 2")
+    check_refused(tmp_path, m, "feature 0 drops column 5 of 2")
 
 
 @pytest.mark.parametrize("col", [0, 1])
