@@ -4,6 +4,7 @@ with scikit-learn given the same DataFrame rows."""
 import pickle
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression
