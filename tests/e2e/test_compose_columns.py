@@ -102,12 +102,11 @@ def test_mask_of_wrong_length_refused(tmp_path):
     assert "boolean mask of 2 entries, expected 4" in p.stderr
 
 
-def test_many_columns_by_name_load_in_linear_time(tmp_path):
-    """Each column given by name was a walk along feature_names_in_: a
-    part naming 100,000 columns cost 5e9 compares at load (about 10 s;
-    a file may name 8 columns per feature, of up to 2^20 features). The
-    names are now sorted once and each found by binary search."""
-    import time
+def test_many_columns_by_name_agree(tmp_path):
+    """A part naming 100,000 columns by name (in reverse order) loads and
+    transforms as scikit-learn does. (It used to cost about 10 s at load:
+    a walk along feature_names_in_ per name. How long it takes now is a
+    benchmark, bench/wide_columns.py, not a test.)"""
     import pandas as pd
     nf = 100000
     cols = ["c%06d" % j for j in range(nf)]
@@ -115,10 +114,7 @@ def test_many_columns_by_name_load_in_linear_time(tmp_path):
     ct = ColumnTransformer([("p", "passthrough", cols[::-1][:nf // 2]),
                             ("s", StandardScaler(), cols[nf // 2 - 3:nf // 2 + 3])]).fit(X)
     path = dump(tmp_path, ct)
-    t0 = time.monotonic()
     p = eval_file(path, X.values.tolist())
-    elapsed = time.monotonic() - t0
     assert p.returncode == 0, p.stderr[-2000:]
     np.testing.assert_allclose(np.array(json.loads(p.stdout)["transform"]), ct.transform(X),
                                rtol=1e-12)
-    assert elapsed < 4.0, elapsed

@@ -81,13 +81,13 @@ def test_unnamed_model_refuses_object_rows(tmp_path):
     assert status == 400 and "no column names" in body["error"], body
 
 
-def test_many_named_columns_cost_no_quadratic_time(tmp_path):
-    """A row object was read by one lookup along cJSON's list of keys per
-    column: 50,000 named columns took seconds of CPU per row (1.25e9
-    string compares), which any client could ask for. Sorted keys make it
-    milliseconds; the bound below leaves a loaded machine plenty."""
+def test_many_named_columns_agree(tmp_path):
+    """A row object of 50,000 named columns, keys in reverse order, is read
+    right, and a repeated or unknown key is still named. (It used to cost
+    seconds of CPU per row: a lookup along cJSON's key list per column.
+    How long it takes now is a benchmark, bench/wide_columns.py, not a
+    test.)"""
     import json
-    import time
     from sklearn.linear_model import LinearRegression
     from conftest import Server
     nf = 50000
@@ -99,13 +99,10 @@ def test_many_named_columns_cost_no_quadratic_time(tmp_path):
         pickle.dump(m, f)
     row = {c: 0.5 for c in reversed(cols)}
     with Server(str(path), "--max-body-bytes", str(4 << 20)) as s:
-        t0 = time.monotonic()
         status, body = s.request("POST", "/predict", {"features": row})
-        elapsed = time.monotonic() - t0
         assert status == 200, body
         assert np.isclose(body["prediction"], m.predict(pd.DataFrame([row])[cols])[0],
                           rtol=1e-12)
-        assert elapsed < 1.5, elapsed
         twice = json.dumps({"features": row})[:-2] + ', "c00007": 1.0}}'
         status, body = s.request("POST", "/predict", twice.encode())
         assert status == 400 and "given more than once" in body["error"], body
