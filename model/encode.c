@@ -134,36 +134,21 @@ static const struct model_ops ordinal_ops = {
         .destroy = encoder_destroy,
 };
 
-struct keyed {
-        double key;
-        int64_t code;
-};
-
-static int cmp_keyed(const void *a, const void *b)
-{
-        double x = ((const struct keyed *)a)->key, y = ((const struct keyed *)b)->key;
-        return (x > y) - (x < y);
-}
-
 /* Sorts a string feature's n categories (codes, as doubles) together
  * with their output codes, so that find_cat can search them; -EINVAL
  * when a string is listed twice, -ENOMEM. */
 static int sort_by_code(double *cats, int64_t *code, size_t n)
 {
-        struct keyed *t = malloc(n * sizeof(*t));
-        if (!t)
-                return -ENOMEM;
-        for (size_t k = 0; k < n; k++)
-                t[k] = (struct keyed){ cats[k], code[k] };
-        qsort(t, n, sizeof(*t), cmp_keyed);
-        int rc = 0;
-        for (size_t k = 0; k < n; k++) {
-                cats[k] = t[k].key;
-                code[k] = t[k].code;
-                if (k && cats[k - 1] == cats[k])
-                        rc = -EINVAL;
+        size_t *pos = malloc((n ? n : 1) * sizeof(*pos));
+        int64_t *was = malloc((n ? n : 1) * sizeof(*was));
+        int rc = pos && was ? model_sort_keys(cats, pos, n) : -ENOMEM;
+        if (rc != -ENOMEM) {
+                memcpy(was, code, n * sizeof(*was));
+                for (size_t k = 0; k < n; k++)
+                        code[k] = was[pos[k]];
         }
-        free(t);
+        free(pos);
+        free(was);
         return rc;
 }
 

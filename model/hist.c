@@ -365,17 +365,6 @@ static bool add_size(size_t *acc, size_t b)
         return true;
 }
 
-struct keyed_index {
-        double key;
-        size_t index;
-};
-
-static int cmp_keyed_index(const void *a, const void *b)
-{
-        double x = ((const struct keyed_index *)a)->key, y = ((const struct keyed_index *)b)->key;
-        return (x > y) - (x < y);
-}
-
 /* Input f's string cells c[0..n) become their codes, sorted, with each
  * one's categories_ position in cat_index[f]; -EINVAL when a string is
  * listed twice, -ENOMEM. */
@@ -383,29 +372,14 @@ static int string_keys(struct hgb *h, size_t f, double *c, size_t n)
 {
         if (!h->cat_index && !(h->cat_index = calloc(h->base.n_features, sizeof(size_t *))))
                 return -ENOMEM;
-        struct keyed_index *t = malloc(n * sizeof(*t));
-        size_t *index = malloc(n * sizeof(size_t));
-        if (!t || !index) {
-                free(t);
-                free(index);
+        if (!(h->cat_index[f] = malloc((n ? n : 1) * sizeof(size_t))))
                 return -ENOMEM;
-        }
         for (size_t k = 0; k < n; k++) {
                 uint64_t code = 0;
                 model_string_code_of(c[k], &code);
-                t[k] = (struct keyed_index){ (double)code, k };
+                c[k] = (double)code;
         }
-        qsort(t, n, sizeof(*t), cmp_keyed_index);
-        int rc = 0;
-        for (size_t k = 0; k < n; k++) {
-                c[k] = t[k].key;
-                index[k] = t[k].index;
-                if (k && c[k - 1] == c[k])
-                        rc = -EINVAL; /* binary search would pick one of its codes */
-        }
-        free(t);
-        h->cat_index[f] = index;
-        return rc;
+        return model_sort_keys(c, h->cat_index[f], n);
 }
 
 /* The input columns string inputs read hold strings. */

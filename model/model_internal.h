@@ -77,6 +77,12 @@ bool model_is_missing(double v);
 /* Sets the column kinds (copied; NULL means all numbers). */
 int model_set_kinds(struct model *m, const uint8_t *in, const uint8_t *out,
                     struct model_error *err);
+/* Sorts the n keys (a string feature's categories as codes) ascending
+ * in place and writes pos[k], the original position of the k-th key, so
+ * that a binary search over keys finds a category's place in
+ * categories_. -EINVAL when two keys are equal (a string listed twice),
+ * -ENOMEM. */
+int model_sort_keys(double *keys, size_t *pos, size_t n);
 /* For composites whose members all read the model's input: merges
  * member's column kinds into m's (a column one member ignores takes the
  * others' kind); -EINVAL when they disagree. Call once per member, after

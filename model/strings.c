@@ -258,3 +258,33 @@ int model_merge_kinds(struct model *m, const struct model *member, struct model_
         }
         return 0;
 }
+
+struct keyed_pos {
+        double key;
+        size_t pos;
+};
+
+static int cmp_keyed_pos(const void *a, const void *b)
+{
+        double x = ((const struct keyed_pos *)a)->key, y = ((const struct keyed_pos *)b)->key;
+        return (x > y) - (x < y);
+}
+
+int model_sort_keys(double *keys, size_t *pos, size_t n)
+{
+        struct keyed_pos *t = malloc((n ? n : 1) * sizeof(*t));
+        if (!t)
+                return -ENOMEM;
+        for (size_t k = 0; k < n; k++)
+                t[k] = (struct keyed_pos){ keys[k], k };
+        qsort(t, n, sizeof(*t), cmp_keyed_pos);
+        int rc = 0;
+        for (size_t k = 0; k < n; k++) {
+                keys[k] = t[k].key;
+                pos[k] = t[k].pos;
+                if (k && keys[k - 1] == keys[k])
+                        rc = -EINVAL; /* a binary search would find only one of them */
+        }
+        free(t);
+        return rc;
+}
