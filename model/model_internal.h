@@ -83,6 +83,10 @@ int model_set_kinds(struct model *m, const uint8_t *in, const uint8_t *out,
  * categories_. -EINVAL when two keys are equal (a string listed twice),
  * -ENOMEM. */
 int model_sort_keys(double *keys, size_t *pos, size_t n);
+/* One reader's kind want for a column others (seen) read as *have: a
+ * column a reader ignores (MODEL_COLUMN_ANY) takes the others' kind;
+ * false when one reads strings and another numbers. */
+bool model_merge_kind(uint8_t *have, bool seen, uint8_t want);
 /* For composites whose members all read the model's input: merges
  * member's column kinds into m's (a column one member ignores takes the
  * others' kind); -EINVAL when they disagree. Call once per member, after

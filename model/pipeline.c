@@ -435,15 +435,12 @@ static int coltrans_kinds(struct model *m, struct model *const *parts, const siz
                                 continue;
                         }
                         uint8_t want = kind_at(parts[i]->in_kinds, k - offsets[i]);
-                        if (want == MODEL_COLUMN_ANY && (seen[c] & 1))
-                                continue; /* this part ignores it: the others decide */
-                        if ((seen[c] & 1) && kin[c] != want && kin[c] != MODEL_COLUMN_ANY) {
+                        if (!model_merge_kind(&kin[c], seen[c] & 1, want)) {
                                 model_set_error(err, "%s: column %zu is read as strings by "
                                                 "one part and as numbers by another", name, c);
                                 goto out;
                         }
                         seen[c] |= 1;
-                        kin[c] = want;
                 }
         }
         for (size_t c = 0; c < m->n_features; c++)

@@ -244,19 +244,23 @@ int model_merge_kinds(struct model *m, const struct model *member, struct model_
                 return -ENOMEM;
         }
         for (size_t j = 0; j < m->n_features; j++) {
-                uint8_t a = m->in_kinds[j];
                 uint8_t b = member->in_kinds ? member->in_kinds[j] : MODEL_COLUMN_NUMBER;
-                if (first || a == MODEL_COLUMN_ANY) {
-                        m->in_kinds[j] = b;
-                        continue;
-                }
-                if (a == b || b == MODEL_COLUMN_ANY)
+                if (model_merge_kind(&m->in_kinds[j], !first, b))
                         continue;
                 model_set_error(err, "%s: column %zu is read as strings by one member "
                                 "and as numbers by another", m->ops->name, j);
                 return -EINVAL;
         }
         return 0;
+}
+
+bool model_merge_kind(uint8_t *have, bool seen, uint8_t want)
+{
+        if (!seen || *have == MODEL_COLUMN_ANY)
+                *have = want;
+        else if (want != MODEL_COLUMN_ANY && want != *have)
+                return false;
+        return true;
 }
 
 struct keyed_pos {
