@@ -46,9 +46,23 @@ static const struct pv_class allowlist[] = {
           ROLE_JOBLIB_WRAPPER, NULL },
 };
 
+/* scikit-learn's meson-built wheels 1.5.0-1.7.x give the Cython loss
+ * classes __module__ == '_loss' (scikit-learn PR #33770, issue #30062), so
+ * their pickles name "_loss.CyHalfBinomialLoss" where the right name is
+ * "sklearn._loss._loss.CyHalfBinomialLoss". The module "_loss", exactly,
+ * stands for that one module: a pair is accepted when its twin under
+ * sklearn._loss._loss is, and means what the twin means. */
+static const char meson_loss_module[] = "_loss";
+static const char loss_module[] = "sklearn._loss._loss";
+
 const struct pv_class *allowlist_find(const char *module, size_t module_len,
                                       const char *name, size_t name_len)
 {
+        if (module_len == sizeof(meson_loss_module) - 1 &&
+            memcmp(module, meson_loss_module, module_len) == 0) {
+                module = loss_module;
+                module_len = sizeof(loss_module) - 1;
+        }
         /* scikit-learn classes are allowed exactly when they have a builder */
         const struct build_entry *e = build_find(module, module_len, name, name_len);
         if (e)
