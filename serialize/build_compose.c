@@ -181,7 +181,11 @@ static int col_name(struct build_ctx *bc, const struct pv *names, const struct p
                           "feature_names_in_, found none", part, s->u.s.data);
 }
 
-static int slice_bound(const struct pv *v, int64_t dflt, int64_t n, int64_t *out)
+/* One bound of a slice, as Python's slice.indices(n) clamps it: lower and
+ * upper are the clamping range ([0, n] for a positive step, [-1, n - 1]
+ * for a negative one). Returns -1 for a bound that is not an int. */
+static int slice_bound(const struct pv *v, int64_t dflt, int64_t lower, int64_t upper,
+                       int64_t n, int64_t *out)
 {
         if (!v || v->kind == PV_NONE) {
                 *out = dflt;
@@ -191,8 +195,49 @@ static int slice_bound(const struct pv *v, int64_t dflt, int64_t n, int64_t *out
                 return -1;
         int64_t b = v->kind == PV_INT ? v->u.i : (int64_t)v->u.b;
         if (b < 0)
-                b += n;
-        *out = b < 0 ? 0 : b > n ? n : b;
+                b = b < -n ? lower : b + n;
+        *out = b < lower ? lower : b > upper ? upper : b;
+        return 0;
+}
+
+/* The positions slice(start, stop, step) selects among n columns, as
+ * numpy's arange(n)[slice] gives them (Python's slice.indices). */
+static int read_slice(struct build_ctx *bc, const struct pv *spec, struct colset *cs,
+                      size_t n_features, const char *part)
+{
+        const struct pv *args = spec->u.obj.args;
+        int64_t n = (int64_t)n_features, lo, hi, step = 1;
+        if (strcmp(spec->u.obj.cls->name, "slice") != 0 || !args || args->kind != PV_TUPLE ||
+            args->u.seq.len != 3)
+                return build_fail(bc, -EINVAL,
+                                  "ColumnTransformer part '%.60s': expected a slice "
+                                  "(start, stop, step), found %s", part, build_cls_name(spec));
+        const struct pv *st = args->u.seq.items[2];
+        if (st->kind == PV_INT)
+                step = st->u.i;
+        else if (st->kind != PV_NONE)
+                return build_fail(bc, -EINVAL,
+                                  "ColumnTransformer part '%.60s': expected a slice step "
+                                  "that is an int or None, found %s", part, pv_kind_name(st));
+        if (step == 0 || step == INT64_MIN)
+                return build_fail(bc, -EINVAL,
+                                  "ColumnTransformer part '%.60s': a slice step of %lld "
+                                  "selects nothing Python can index", part, (long long)step);
+        int rc = step > 0
+                ? (slice_bound(args->u.seq.items[0], 0, 0, n, n, &lo) |
+                   slice_bound(args->u.seq.items[1], n, 0, n, n, &hi))
+                : (slice_bound(args->u.seq.items[0], n - 1, -1, n - 1, n, &lo) |
+                   slice_bound(args->u.seq.items[1], -1, -1, n - 1, n, &hi));
+        if (rc < 0)
+                return build_fail(bc, -EINVAL,
+                                  "ColumnTransformer part '%.60s': expected a slice of "
+                                  "int positions (slices of names are not supported)", part);
+        for (int64_t j = lo; step > 0 ? j < hi : j > hi; j += step) {
+                if ((rc = col_push(bc, cs, j, n_features, part)) < 0)
+                        return rc;
+                if ((step > 0 && j > INT64_MAX - step) || (step < 0 && j < INT64_MIN - step))
+                        break;
+        }
         return 0;
 }
 
@@ -259,30 +304,20 @@ static int read_columns(struct build_ctx *bc, const struct pv *spec, const struc
                 }
                 return 0;
         }
-        case PV_OBJECT: {
-                const struct pv *args = spec->u.obj.args;
-                int64_t n = (int64_t)n_features, lo, hi;
-                if (strcmp(spec->u.obj.cls->name, "slice") != 0 || !args ||
-                    args->kind != PV_TUPLE || args->u.seq.len != 3 ||
-                    (args->u.seq.items[2]->kind != PV_NONE &&
-                     !(args->u.seq.items[2]->kind == PV_INT && args->u.seq.items[2]->u.i == 1)))
-                        return build_fail(bc, -EINVAL,
-                                          "ColumnTransformer part '%.60s': expected a slice "
-                                          "(start, stop) with step 1, found %s",
-                                          part, build_cls_name(spec));
-                if (slice_bound(args->u.seq.items[0], 0, n, &lo) < 0 ||
-                    slice_bound(args->u.seq.items[1], n, n, &hi) < 0)
-                        return build_fail(bc, -EINVAL,
-                                          "ColumnTransformer part '%.60s': expected a slice of "
-                                          "int positions (slices of names are not supported)",
-                                          part);
-                for (int64_t j = lo; j < hi; j++) {
-                        int rc = col_push(bc, cs, j, n_features, part);
-                        if (rc < 0)
-                                return rc;
+        case PV_OBJECT:
+                /* 1.5-1.6 keep the remainder's columns in a list subclass
+                 * whose state holds them under 'data' */
+                if (spec->u.obj.cls->sk_name &&
+                    strcmp(spec->u.obj.cls->sk_name, "_RemainderColsList") == 0) {
+                        const struct pv *data = build_attr(bc, spec, "data");
+                        if (!data || data->kind != PV_LIST)
+                                return build_fail(bc, -EINVAL,
+                                                  "ColumnTransformer part '%.60s': expected "
+                                                  "_RemainderColsList to hold a list under "
+                                                  "'data', found %s", part, pv_kind_name(data));
+                        return read_columns(bc, data, names, cs, n_features, part);
                 }
-                return 0;
-        }
+                return read_slice(bc, spec, cs, n_features, part);
         default:
                 return build_fail(bc, -EINVAL,
                                   "ColumnTransformer part '%.60s': expected columns as an int, "
@@ -647,6 +682,9 @@ const struct build_entry build_compose_entries[] = {
         /* a column specifier, kept as inert data: its arguments are read,
          * it is never called */
         { { "builtins", "slice", ROLE_ESTIMATOR, "slice" }, NULL },
+        /* 1.5-1.6: the remainder's columns, a list subclass (read_columns) */
+        { { "sklearn.compose._column_transformer", "_RemainderColsList", ROLE_ESTIMATOR,
+            "_RemainderColsList" }, NULL },
         /* before 1.0 a ColumnTransformer fitted on a DataFrame also keeps
          * its columns as a pandas Index (_df_columns): kept as inert data,
          * never read (_feature_names_in holds the same names) */

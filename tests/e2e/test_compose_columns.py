@@ -118,3 +118,32 @@ def test_many_columns_by_name_agree(tmp_path):
     assert p.returncode == 0, p.stderr[-2000:]
     np.testing.assert_allclose(np.array(json.loads(p.stdout)["transform"]), ct.transform(X),
                                rtol=1e-12)
+
+
+def test_stepped_and_reversed_slices_match_sklearn(tmp_path):
+    X, y = load_iris(return_X_y=True)
+    rows = [[5.1, 3.5, 1.4, 0.2], [7.0, 3.0, 5.0, 2.0], [6.3, 2.5, 4.9, 1.5]]
+    fitted = 0
+    for spec in (slice(0, 4, 2), slice(1, None, 2), slice(None, None, -1),
+                 slice(-1, 0, -2), slice(3, -5, -1)):
+        try:
+            ct = ColumnTransformer([("std", StandardScaler(), spec)],
+                                   remainder="passthrough").fit(X, y)
+        except ValueError:
+            continue  # a slice this scikit-learn refuses to fit with
+        fitted += 1
+        p = eval_file(dump(tmp_path, ct), rows)
+        assert p.returncode == 0, (spec, p.stderr)
+        got = np.array(json.loads(p.stdout)["transform"])
+        np.testing.assert_allclose(got, ct.transform(np.array(rows)), rtol=1e-12,
+                                   err_msg=str(spec))
+    assert fitted >= 2
+
+
+def test_slice_step_zero_refused(tmp_path):
+    ct = _fitted()
+    name, trans, _ = ct.transformers_[0]
+    ct.transformers_[0] = (name, trans, slice(0, 4, 0))
+    p = eval_file(dump(tmp_path, ct))
+    assert p.returncode == 1, p.stdout
+    assert "slice step of 0" in p.stderr, p.stderr
