@@ -42,6 +42,11 @@ extern const struct build_entry build_kernel_entries[];
 extern const struct build_entry build_probabilistic_entries[];
 extern const struct build_entry build_ensemble_entries[];
 extern const struct build_entry build_hist_entries[];
+extern const struct build_entry build_search_entries[];
+
+/* A search (GridSearchCV, ...) is served through its best_estimator_;
+ * -EINVAL when it was saved with refit=False. */
+int build_search_best(struct build_ctx *bc, const struct pv *obj, struct model **out);
 
 /* The entry whose class is exactly (module, name), or NULL. */
 const struct build_entry *build_find(const char *module, size_t module_len,

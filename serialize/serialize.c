@@ -349,6 +349,52 @@ nomem:
         return -ENOMEM;
 }
 
+/* A search saved as it is (GridSearchCV, ...) is served through its
+ * best_estimator_; `check` and the model metadata show which search it
+ * was and the parameters it chose, as metadata items. */
+static int meta_append(struct serialize_info *info, const char *key, cJSON *j,
+                       struct serialize_error *err)
+{
+        struct serialize_meta *nm = realloc(info->meta, (info->n_meta + 1) * sizeof(*nm));
+        if (!nm)
+                goto nomem;
+        info->meta = nm;
+        struct serialize_meta *m = &info->meta[info->n_meta];
+        m->key = strdup(key);
+        m->json = j ? cJSON_PrintUnformatted(j) : NULL;
+        cJSON_Delete(j);
+        info->n_meta++;
+        if (!m->key || !m->json)
+                goto nomem;
+        return 0;
+nomem:
+        serr_set(err, -1, "out of memory collecting metadata");
+        return -ENOMEM;
+}
+
+static int collect_search(const struct pv *search, struct serialize_info *info,
+                          struct serialize_error *err)
+{
+        int rc = meta_append(info, "search", cJSON_CreateString(search->u.obj.cls->name), err);
+        const char *keys[] = { "best_params_", "best_score_" };
+        for (size_t i = 0; rc == 0 && i < sizeof(keys) / sizeof(keys[0]); i++) {
+                const struct pv *st = search->u.obj.state;
+                const struct pv *v = st && st->kind == PV_DICT ? pv_dict_get(st, keys[i]) : NULL;
+                if (!v)
+                        continue;
+                size_t budget = META_MAX_NODES;
+                cJSON *j = meta_json(v, 0, &budget);
+                if (!j && budget == 0)
+                        j = cJSON_CreateString("(too large to show)");
+                char key[16];
+                size_t kl = strlen(keys[i]) - 1; /* without the trailing '_' */
+                memcpy(key, keys[i], kl);
+                key[kl] = '\0';
+                rc = meta_append(info, key, j, err);
+        }
+        return rc;
+}
+
 /* Input column names: the wrapper's 'features', else feature_names_in_. */
 /* Feature names are copied into the result; their total size is capped so
  * that one long string referenced many times cannot multiply memory. */
@@ -601,6 +647,8 @@ int serialize_load_buffer(const uint8_t *data, size_t len,
         }
         if (!features)
                 features = feature_names_in(est, 0);
+        if (build_is_search(est) && (rc = collect_search(est, info, err)) < 0)
+                goto fail;
 
         struct build_ctx bc = { .lim = lim, .err = err, .partials = &ctx.partials };
         rc = build_estimator(&bc, est, &model);

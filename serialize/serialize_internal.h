@@ -243,6 +243,10 @@ struct build_ctx {
         struct partial_list *partials; /* the stream's, for placing them */
 };
 
+/* True when v is a search (GridSearchCV, ...) served through its
+ * best_estimator_ (build_search.c). */
+bool build_is_search(const struct pv *v);
+
 /* Builds the estimator object v into a model. */
 int build_estimator(struct build_ctx *bc, const struct pv *v,
                     struct model **out);
