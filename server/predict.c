@@ -390,6 +390,10 @@ static void predict_regression(const struct served_model *sm, const double *X,
         for (size_t i = 0; i < rows; i++) {
                 if (i)
                         out_str(&b, ",");
+                if (sm->inlier_labels) {
+                        out_str(&b, vals[i] < 0 ? "-1" : "1");
+                        continue;
+                }
                 if (no == 1 && !sm->outputs_2d) {
                         out_double(&b, vals[i]);
                         continue;
@@ -736,6 +740,7 @@ int served_model_create(struct model *model, struct serialize_info *info,
         sm->outputs_2d = model_outputs_2d(model);
         sm->accepts_nan = model_accepts_nan(model);
         sm->has_proba = model_has_proba(model);
+        sm->inlier_labels = sm->n_outputs == 1 && model_has_score_samples(model);
         sm->label_json = calloc(sm->n_classes ? sm->n_classes : 1, sizeof(char *));
         if (!sm->label_json)
                 goto fail;

@@ -31,6 +31,10 @@ struct served_model {
         bool outputs_2d;  /* one target, answered as [v] (y was (n, 1)) */
         bool has_proba;
         bool accepts_nan; /* null in a row means NaN (missing) */
+        /* an outlier detector (IsolationForest, OneClassSVM, a Pipeline
+         * ending in one): its values are the ints -1 and 1, as in
+         * scikit-learn, though the model core serves them as doubles */
+        bool inlier_labels;
 };
 
 /* One model version as the routes find it: its spec and, once loaded,

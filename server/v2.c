@@ -67,13 +67,6 @@ static size_t output_width(const struct served_model *sm, enum v2_output k, bool
         }
 }
 
-/* An outlier detector (IsolationForest, OneClassSVM) predicts -1 or 1,
- * integers in scikit-learn, though the model core serves them as values. */
-static bool predicts_inliers(const struct served_model *sm)
-{
-        return sm->n_outputs == 1 && model_has_score_samples(sm->model);
-}
-
 /* Label i of label_json: the outputs' labels one after another. */
 static const struct model_label *label_of(const struct served_model *sm, size_t i)
 {
@@ -98,7 +91,7 @@ static bool labels_mixed(const struct served_model *sm)
 /* The datatype of predict: the class labels' type, FP64 for values. */
 static const char *predict_datatype(const struct served_model *sm)
 {
-        if (predicts_inliers(sm))
+        if (sm->inlier_labels)
                 return "INT64";
         if (sm->n_outputs || sm->n_classes == 0)
                 return "FP64";
@@ -812,7 +805,7 @@ void v2_infer(const struct served_entry *e, const struct served_model *sm,
                                 out_json_string(&b, sm->label_json[idx[c]]);
                         } else if (labels) {
                                 out_str(&b, sm->label_json[idx[c]]);
-                        } else if (k == OUT_PREDICT && predicts_inliers(sm)) {
+                        } else if (k == OUT_PREDICT && sm->inlier_labels) {
                                 char num[24];
                                 snprintf(num, sizeof(num), "%lld", (long long)v[c]);
                                 out_str(&b, num);
