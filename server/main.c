@@ -28,17 +28,6 @@ static int load(const struct config *cfg, const char *path, struct model **model
                 fprintf(stderr, "predictd: cannot load %s: %s\n", path, err.message);
                 return rc;
         }
-        if (model_get_type(*model) == MODEL_TYPE_TRANSFORMER) {
-                char desc[512];
-                model_describe(*model, desc, sizeof(desc));
-                fprintf(stderr,
-                        "predictd: cannot load %s: %s has no predict (it only transforms); "
-                        "predictd serves classifiers and regressors\n",
-                        path, desc);
-                model_free(*model);
-                serialize_info_free(*info);
-                return -EINVAL;
-        }
         return 0;
 }
 
@@ -83,7 +72,10 @@ static int run_check(const struct config *cfg)
                         printf("%s%s", i ? ", " : "", info->feature_names[i]);
                 printf("\n");
         }
-        if (model_get_type(model) == MODEL_TYPE_REGRESSOR) {
+        if (model_get_type(model) == MODEL_TYPE_TRANSFORMER) {
+                printf("outputs:         transform (%zu columns; /predict and V1 answer the "
+                       "transformed rows)\n", model_transform_width(model));
+        } else if (model_get_type(model) == MODEL_TYPE_REGRESSOR) {
                 size_t no = model_n_outputs(model);
                 if (no == 1 && model_outputs_2d(model))
                         printf("outputs:         prediction (1 number in a list: fitted on y "

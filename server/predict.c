@@ -502,12 +502,56 @@ static int read_rows(const struct served_model *sm, const struct config *cfg,
         return 0;
 }
 
+/* A transformer's answer: {"prediction": [v, ...]} for one row (single),
+ * {"predictions": [[v, ...], ...]} for a batch, the transformed rows as
+ * scikit-learn's transform gives them (the shape of a regressor with
+ * several targets, so a client reads both the same way). */
+static void answer_transform(const struct served_model *sm, const double *X, size_t rows,
+                             bool single, struct reply *r)
+{
+        struct model_error me = { .column = MODEL_NO_COLUMN };
+        size_t w = model_transform_width(sm->model);
+        struct out_buf b = { 0 };
+        double *out = malloc((rows * w > 0 ? rows * w : 1) * sizeof(double));
+        if (!out) {
+                reply_error(r, 500, "out of memory for %zu rows", rows);
+                return;
+        }
+        int rc = model_transform(sm->model, X, rows, out, &me);
+        if (rc < 0) {
+                reply_model_error(sm, rc, &me, r);
+                goto out;
+        }
+        for (size_t i = 0; i < rows * w; i++) {
+                if (!isfinite(out[i])) {
+                        reply_error(r, 400,
+                                    "row %zu: the transformed value of column %zu is not finite "
+                                    "(JSON has no NaN or infinity)", i / w, i % w);
+                        goto out;
+                }
+        }
+        out_str(&b, single ? "{\"prediction\":" : "{\"predictions\":[");
+        for (size_t i = 0; i < rows; i++) {
+                if (i)
+                        out_str(&b, ",");
+                put_proba_row(&b, out + i * w, w);
+        }
+        out_str(&b, single ? "}" : "]}");
+        reply_take(r, &b);
+out:
+        free(out);
+}
+
 /* The answer for rows of X: {"prediction": .., "probabilities": ..} for
  * one row (single), {"predictions": [..], "probabilities": [..]} for a
  * batch; with_proba false leaves probabilities out (KServe V1). */
 static void answer_rows(const struct served_model *sm, const double *X, size_t rows,
                         bool single, bool with_proba, struct reply *r)
 {
+        if (sm->transform_only) {
+                answer_transform(sm, X, rows, single, r);
+                return;
+        }
         size_t nc = sm->n_classes;
         double *proba = NULL;
         size_t *idx = malloc(rows * (sm->n_class_outputs ? sm->n_class_outputs : 1) *
@@ -741,6 +785,7 @@ int served_model_create(struct model *model, struct serialize_info *info,
         sm->accepts_nan = model_accepts_nan(model);
         sm->has_proba = model_has_proba(model);
         sm->inlier_labels = sm->n_outputs == 1 && model_has_score_samples(model);
+        sm->transform_only = model_get_type(model) == MODEL_TYPE_TRANSFORMER;
         sm->label_json = calloc(sm->n_classes ? sm->n_classes : 1, sizeof(char *));
         if (!sm->label_json)
                 goto fail;

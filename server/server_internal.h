@@ -35,6 +35,10 @@ struct served_model {
          * ending in one): its values are the ints -1 and 1, as in
          * scikit-learn, though the model core serves them as doubles */
         bool inlier_labels;
+        /* a model that only transforms (a scaler, a ColumnTransformer, a
+         * Pipeline of them): /predict and V1 answer its transformed rows,
+         * V2 its transform output */
+        bool transform_only;
 };
 
 /* One model version as the routes find it: its spec and, once loaded,

@@ -41,6 +41,8 @@ static size_t output_width(const struct served_model *sm, enum v2_output k, bool
         *flat = false;
         switch (k) {
         case OUT_PREDICT:
+                if (sm->transform_only)
+                        return 0;
                 if (sm->n_outputs) {
                         /* [rows, 1] for a regressor fitted on y of shape (n, 1) */
                         *flat = sm->n_outputs == 1 && !sm->outputs_2d;
@@ -650,6 +652,10 @@ static int read_outputs(const struct served_model *sm, const cJSON *outputs,
                         o += (size_t)snprintf(have + o, sizeof(have) - o, "%s%s", o ? ", " : "",
                                               output_names[k]);
         *n_want = 0;
+        if (!outputs && sm->transform_only) {
+                want[(*n_want)++] = OUT_TRANSFORM;
+                return 0;
+        }
         if (!outputs) {
                 want[(*n_want)++] = OUT_PREDICT;
                 if (sm->has_proba)
