@@ -613,6 +613,35 @@ int model_bagging_create(const struct model_bagging_params *p,
                          const struct model_label *classes, size_t n_classes,
                          struct model **out, struct model_error *err);
 
+/* --- boosting (model/boosting.c) ------------------------------------ */
+
+/* Which AdaBoost a boosting model is, and how it combines its members. */
+enum model_adaboost_kind {
+        MODEL_ADABOOST_SAMME_LEGACY, /* SAMME as scikit-learn < 1.4: w for the
+                                      * predicted class, 0 elsewhere */
+        MODEL_ADABOOST_SAMME,        /* 1.4+: w, and -w / (K - 1) elsewhere */
+        MODEL_ADABOOST_SAMME_R,      /* SAMME.R (files before 1.6) */
+        MODEL_ADABOOST_R2,           /* AdaBoostRegressor: weighted median */
+};
+
+struct model_adaboost_params {
+        enum model_adaboost_kind kind;
+        /* estimator_weights_ whole (n_weights >= the members; a boosting
+         * that stopped early leaves zeros past them): member i's weight is
+         * weights[i] and the decision is divided by the sum of all */
+        const double *weights;
+        size_t n_weights;
+};
+
+/* AdaBoostClassifier (classes: its classes_, which every member must
+ * hold in the same order; SAMME.R members need predict_proba) or
+ * AdaBoostRegressor (single-output regressor members; classes NULL, 0)
+ * over members[0..n), owned by the model (also on failure). Copies the
+ * weights. -EINVAL for inconsistent parts, -ENOMEM. */
+int model_adaboost_create(const struct model_adaboost_params *p, struct model **members,
+                          size_t n, const struct model_label *classes, size_t n_classes,
+                          struct model **out, struct model_error *err);
+
 /* --- hist family (model/hist.c) ------------------------------ */
 /* (issue 3: histogram gradient boosting and isolation forests are declared here) */
 

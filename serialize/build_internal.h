@@ -42,6 +42,7 @@ extern const struct build_entry build_kernel_entries[];
 extern const struct build_entry build_probabilistic_entries[];
 extern const struct build_entry build_ensemble_entries[];
 extern const struct build_entry build_hist_entries[];
+extern const struct build_entry build_boosting_entries[];
 extern const struct build_entry build_search_entries[];
 
 /* A search (GridSearchCV, ...) is served through its best_estimator_;
