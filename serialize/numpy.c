@@ -267,6 +267,45 @@ int numpy_array_from_bytes(struct pickle_ctx *ctx, struct pv_dtype *dt,
         return 0;
 }
 
+int numpy_array_transpose(struct pickle_ctx *ctx, struct pv_array *arr, const size_t *axes,
+                          size_t offset)
+{
+        size_t n = arr->ndim, item = arr->dtype->itemsize;
+        size_t in_stride[32], out_shape[32], idx[32] = { 0 };
+        bool seen[32] = { false };
+        for (size_t d = 0; d < n; d++) {
+                if (axes[d] >= n || seen[axes[d]])
+                        return nfail(ctx, offset, -EINVAL,
+                                     "numpy _frombuffer: axis_order is not a permutation of "
+                                     "the array's axes");
+                seen[axes[d]] = true;
+        }
+        for (size_t d = n, st = 1; d-- > 0;) {
+                in_stride[d] = st;
+                st *= arr->shape[d];
+        }
+        for (size_t d = 0; d < n; d++)
+                out_shape[d] = arr->shape[axes[d]];
+        uint8_t *dst = arena_alloc(ctx->arena, arr->count * item > 0 ? arr->count * item : 1);
+        if (!dst)
+                return nfail(ctx, offset, -EFBIG, "out of memory for an array");
+        for (size_t c = 0; c < arr->count; c++) {
+                /* idx is the C multi-index of element c of the result */
+                size_t f = 0;
+                for (size_t d = 0; d < n; d++)
+                        f += idx[d] * in_stride[axes[d]];
+                memcpy(dst + c * item, arr->data + f * item, item);
+                for (size_t d = n; d-- > 0;) {
+                        if (++idx[d] < out_shape[d])
+                                break;
+                        idx[d] = 0;
+                }
+        }
+        memcpy(arr->shape, out_shape, n * sizeof(size_t));
+        arr->data = dst;
+        return 0;
+}
+
 int numpy_array_build(struct pickle_ctx *ctx, struct pv_array *arr,
                       const struct pv *state, size_t offset)
 {

@@ -852,19 +852,42 @@ static int call_global(struct vm *vm, const struct pv *fn, struct pv *args,
                 return 0;
         }
         case ROLE_FROMBUFFER: {
-                if (n != 4 || a[0]->kind != PV_BYTES || a[1]->kind != PV_DTYPE ||
-                    a[2]->kind != PV_TUPLE || !(pv_is_str(a[3], "C") || pv_is_str(a[3], "F")))
+                /* (buf, dtype, shape, 'C' | 'F'), or from numpy 2.4 (buf,
+                 * dtype, shape, 'K', axis_order): C-ordered data of shape,
+                 * then transposed by axis_order */
+                bool k_order = n == 5 && pv_is_str(a[3], "K") && a[4]->kind == PV_TUPLE;
+                if ((n != 4 && !k_order) || a[0]->kind != PV_BYTES || a[1]->kind != PV_DTYPE ||
+                    a[2]->kind != PV_TUPLE ||
+                    !(k_order || pv_is_str(a[3], "C") || pv_is_str(a[3], "F")))
                         return fail(vm, -EINVAL,
                                     "numpy _frombuffer: expected (buffer, dtype, shape, "
-                                    "'C' or 'F')");
-                size_t shape[32], ndim, count;
+                                    "'C' or 'F') or (buffer, dtype, shape, 'K', axis_order)");
+                size_t shape[32], ndim, count, axes[32];
                 rc = numpy_shape_from_tuple(vm->ctx, a[2], shape, &ndim, &count, vm->op_off);
                 if (rc < 0)
                         return rc;
-                return numpy_array_from_bytes(vm->ctx, a[1]->u.dtype, shape, ndim,
-                                              a[3]->u.s.data[0],
-                                              (const uint8_t *)a[0]->u.s.data,
-                                              a[0]->u.s.len, vm->op_off, out);
+                if (k_order) {
+                        if (a[4]->u.seq.len != ndim)
+                                return fail(vm, -EINVAL,
+                                            "numpy _frombuffer: axis_order has %zu axes, the "
+                                            "shape %zu", a[4]->u.seq.len, ndim);
+                        for (size_t d = 0; d < ndim; d++) {
+                                const struct pv *ax = a[4]->u.seq.items[d];
+                                if (ax->kind != PV_INT || ax->u.i < 0 ||
+                                    (uint64_t)ax->u.i >= ndim)
+                                        return fail(vm, -EINVAL,
+                                                    "numpy _frombuffer: axis_order holds "
+                                                    "something other than an axis number");
+                                axes[d] = (size_t)ax->u.i;
+                        }
+                }
+                rc = numpy_array_from_bytes(vm->ctx, a[1]->u.dtype, shape, ndim,
+                                            k_order ? 'C' : a[3]->u.s.data[0],
+                                            (const uint8_t *)a[0]->u.s.data,
+                                            a[0]->u.s.len, vm->op_off, out);
+                if (rc == 0 && k_order)
+                        rc = numpy_array_transpose(vm->ctx, (*out)->u.arr, axes, vm->op_off);
+                return rc;
         }
         case ROLE_CODECS_ENCODE: {
                 /* protocol 2 spells bytes as encode(str, 'latin1') */

@@ -187,6 +187,11 @@ int numpy_array_from_bytes(struct pickle_ctx *ctx, struct pv_dtype *dt,
                            const size_t *shape, size_t ndim, char order,
                            const uint8_t *data, size_t len, size_t offset,
                            struct pv **out);
+/* Transposes a built array in place as numpy's transpose(axes) and
+ * copies it to C order: numpy 2.4 pickles an array that is neither C
+ * nor F contiguous as _frombuffer(buf, dtype, shape, 'K', axis_order). */
+int numpy_array_transpose(struct pickle_ctx *ctx, struct pv_array *arr, const size_t *axes,
+                          size_t offset);
 /* Sets arr->shape/ndim/count from a tuple of ints. */
 int numpy_shape_from_tuple(struct pickle_ctx *ctx, const struct pv *t,
                            size_t *shape, size_t *ndim, size_t *count,
