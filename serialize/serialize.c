@@ -207,12 +207,17 @@ static int open_container(const uint8_t *data, size_t len,
                 snprintf(desc, desc_len, "%s-compressed", data[0] == 0x78 ? "zlib" : "gzip");
                 return 0;
         }
+        bool xz = starts_with(data, len, "\xfd" "7zXZ", 5);
+        if (xz || starts_with(data, len, "\x5d\x00\x00", 3)) {
+                int rc = unxz_all(data, len, !xz, lim->max_stream_bytes, owned, stream_len, err);
+                if (rc < 0)
+                        return rc;
+                *stream = *owned;
+                snprintf(desc, desc_len, "%s-compressed", xz ? "xz" : "lzma");
+                return 0;
+        }
         if (starts_with(data, len, "BZh", 3))
                 other = "bz2";
-        else if (starts_with(data, len, "\xfd" "7zXZ", 5))
-                other = "xz";
-        else if (starts_with(data, len, "\x5d\x00\x00", 3))
-                other = "lzma";
         else if (starts_with(data, len, "\x04\x22\x4d\x18", 4))
                 other = "lz4";
         else if (starts_with(data, len, "ZF", 2))
@@ -220,7 +225,7 @@ static int open_container(const uint8_t *data, size_t len,
         if (other) {
                 serr_set(err, 0,
                          "%s-compressed files are not supported (expected a pickle, or "
-                         "joblib with zlib or gzip compression)",
+                         "joblib with zlib, gzip, xz or lzma compression)",
                          other);
                 return -EINVAL;
         }

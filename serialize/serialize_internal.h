@@ -187,6 +187,12 @@ int numpy_array_from_bytes(struct pickle_ctx *ctx, struct pv_dtype *dt,
                            const size_t *shape, size_t ndim, char order,
                            const uint8_t *data, size_t len, size_t offset,
                            struct pv **out);
+/* Decodes an xz stream (alone false) or an lzma-alone one (true) into a
+ * new buffer of at most max bytes (unxz.c). -EFBIG past max, -EINVAL for
+ * corrupt or truncated data, -ENOMEM; the reason in err. */
+int unxz_all(const uint8_t *in, size_t len, bool alone, size_t max, uint8_t **out,
+             size_t *out_len, struct serialize_error *err);
+
 /* Transposes a built array in place as numpy's transpose(axes) and
  * copies it to C order: numpy 2.4 pickles an array that is neither C
  * nor F contiguous as _frombuffer(buf, dtype, shape, 'K', axis_order). */
