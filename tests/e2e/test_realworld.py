@@ -36,7 +36,23 @@ if not os.path.exists(MANIFEST):
 with open(MANIFEST, newline="") as f:
     ROWS = list(csv.DictReader(f, delimiter="\t"))
 
+# Manifest classes predictd does not serve yet (issue 8 items still open):
+# their files must still be refused, and the test says so; strict, so a
+# class that starts to agree fails here until it is taken off this list.
+NOT_YET = {
+    "TfidfVectorizer": "text vectorizers are not served yet (issue 8: 'text: later')",
+    "KMeans": "KMeans is not served yet",
+    "PowerTransformer": "PowerTransformer is not served yet",
+    "knn-tie": "a KNeighbors query with tied k-th and (k+1)-th distances is refused",
+}
+
 EXPECTED = [r for r in ROWS if os.path.exists(os.path.join(CORPUS, r["file"] + ".expected.json"))]
+
+
+def _param(r):
+    reason = NOT_YET.get(r["class"])
+    marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+    return pytest.param(r, id=r["file"], marks=marks)
 REFUSED = [r for r in ROWS if r["must_name"].strip()]
 V2_METHODS = ("decision_function", "transform", "score_samples")
 
@@ -85,7 +101,7 @@ def _v2_inputs(meta, rows, named):
              "shape": [n, len(data[0]) if data else 0], "data": data}]
 
 
-@pytest.mark.parametrize("entry", EXPECTED, ids=[r["file"] for r in EXPECTED])
+@pytest.mark.parametrize("entry", [_param(r) for r in EXPECTED])
 def test_realworld_agrees(entry):
     path = os.path.join(CORPUS, entry["file"])
     with open(path + ".expected.json") as f:
