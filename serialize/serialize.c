@@ -322,47 +322,21 @@ static cJSON *meta_json(const struct pv *v, size_t depth, size_t *budget)
         }
 }
 
-static int collect_meta(const struct pv *dict, struct serialize_info *info,
-                        struct serialize_error *err)
-{
-        size_t n = dict->u.dict.len;
-        info->meta = calloc(n ? n : 1, sizeof(*info->meta));
-        if (!info->meta)
-                goto nomem;
-        for (size_t i = 0; i < n; i++) {
-                const struct pv *k = dict->u.dict.keys[i];
-                if (k->kind != PV_STR || pv_is_str(k, "model"))
-                        continue;
-                /* a later duplicate key wins, as in a Python dict */
-                if (pv_dict_get(dict, k->u.s.data) != dict->u.dict.vals[i])
-                        continue;
-                size_t budget = META_MAX_NODES;
-                cJSON *j = meta_json(dict->u.dict.vals[i], 0, &budget);
-                if (!j && budget == 0)
-                        j = cJSON_CreateString("(too large to show)");
-                struct serialize_meta *m = &info->meta[info->n_meta];
-                m->key = strdup(k->u.s.data);
-                m->json = j ? cJSON_PrintUnformatted(j) : NULL;
-                cJSON_Delete(j);
-                info->n_meta++;
-                if (!m->key || !m->json)
-                        goto nomem;
-        }
-        return 0;
-nomem:
-        serr_set(err, -1, "out of memory collecting metadata");
-        return -ENOMEM;
-}
-
-/* A search saved as it is (GridSearchCV, ...) is served through its
- * best_estimator_; `check` and the model metadata show which search it
- * was and the parameters it chose, as metadata items. */
-static int meta_append(struct serialize_info *info, const char *key, cJSON *j,
+/* One metadata item: key and v rendered as JSON (a note in place of a
+ * value over the node budget). The caller's info owns it, also when
+ * memory runs out half-way (serialize_info_free takes NULL fields). */
+static int meta_append(struct serialize_info *info, const char *key, const struct pv *v,
                        struct serialize_error *err)
 {
+        size_t budget = META_MAX_NODES;
+        cJSON *j = meta_json(v, 0, &budget);
+        if (!j && budget == 0)
+                j = cJSON_CreateString("(too large to show)");
         struct serialize_meta *nm = realloc(info->meta, (info->n_meta + 1) * sizeof(*nm));
-        if (!nm)
+        if (!nm) {
+                cJSON_Delete(j);
                 goto nomem;
+        }
         info->meta = nm;
         struct serialize_meta *m = &info->meta[info->n_meta];
         m->key = strdup(key);
@@ -377,25 +351,47 @@ nomem:
         return -ENOMEM;
 }
 
+/* The metadata wrapper's keys other than 'model'. */
+static int collect_meta(const struct pv *dict, struct serialize_info *info,
+                        struct serialize_error *err)
+{
+        for (size_t i = 0; i < dict->u.dict.len; i++) {
+                const struct pv *k = dict->u.dict.keys[i];
+                if (k->kind != PV_STR || pv_is_str(k, "model"))
+                        continue;
+                /* a later duplicate key wins, as in a Python dict */
+                if (pv_dict_get(dict, k->u.s.data) != dict->u.dict.vals[i])
+                        continue;
+                int rc = meta_append(info, k->u.s.data, dict->u.dict.vals[i], err);
+                if (rc < 0)
+                        return rc;
+        }
+        return 0;
+}
+
+/* A search saved as it is (GridSearchCV, ...) is served through its
+ * best_estimator_; `check` and the model metadata show which search it
+ * was and what it chose (best_params_, best_score_ as best_params,
+ * best_score), as metadata items. */
 static int collect_search(const struct pv *search, struct serialize_info *info,
                           struct serialize_error *err)
 {
-        int rc = meta_append(info, "search", cJSON_CreateString(search->u.obj.cls->name), err);
-        const char *keys[] = { "best_params_", "best_score_" };
+        const struct pv name = {
+                .kind = PV_STR,
+                .u.s = { search->u.obj.cls->name, strlen(search->u.obj.cls->name) },
+        };
+        int rc = meta_append(info, "search", &name, err);
+        static const char *const keys[] = { "best_params_", "best_score_" };
+        const struct pv *st = search->u.obj.state;
         for (size_t i = 0; rc == 0 && i < sizeof(keys) / sizeof(keys[0]); i++) {
-                const struct pv *st = search->u.obj.state;
                 const struct pv *v = st && st->kind == PV_DICT ? pv_dict_get(st, keys[i]) : NULL;
                 if (!v)
                         continue;
-                size_t budget = META_MAX_NODES;
-                cJSON *j = meta_json(v, 0, &budget);
-                if (!j && budget == 0)
-                        j = cJSON_CreateString("(too large to show)");
                 char key[16];
                 size_t kl = strlen(keys[i]) - 1; /* without the trailing '_' */
                 memcpy(key, keys[i], kl);
                 key[kl] = '\0';
-                rc = meta_append(info, key, j, err);
+                rc = meta_append(info, key, v, err);
         }
         return rc;
 }
