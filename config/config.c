@@ -222,12 +222,35 @@ static const struct num_opt num_opts[] = {
         NUM("--max-model-bytes", "PREDICTD_MAX_MODEL_BYTES", "max_model_bytes", 1,
             1ULL << 40, max_model_bytes, false),
         NUM("--timeout", "PREDICTD_TIMEOUT", "timeout", 1, 86400, timeout_s, true),
+        NUM("--drain-grace", "PREDICTD_DRAIN_GRACE", "drain_grace", 0, 3600, drain_grace_s, true),
+        NUM("--drain-timeout", "PREDICTD_DRAIN_TIMEOUT", "drain_timeout", 1, 86400,
+            drain_timeout_s, true),
+        NUM("--max-connections", "PREDICTD_MAX_CONNECTIONS", "max_connections", 1, 1000000,
+            max_connections, true),
+        NUM("--max-connections-per-client", "PREDICTD_MAX_CONNECTIONS_PER_CLIENT",
+            "max_connections_per_client", 0, 1000000, max_conn_per_client, true),
 };
 
+/* "1"/"true"/"yes" or "0"/"false"/"no", for environment variables. */
+static int parse_bool(const char *s, const char *where, bool *out, struct config_error *err)
+{
+        if (strcmp(s, "1") == 0 || strcmp(s, "true") == 0 || strcmp(s, "yes") == 0)
+                *out = true;
+        else if (strcmp(s, "0") == 0 || strcmp(s, "false") == 0 || strcmp(s, "no") == 0)
+                *out = false;
+        else
+                return cfail(err, "%s: expected 1, true, yes, 0, false or no, got '%.100s'",
+                             where, s);
+        return 0;
+}
+
+/* where names the source, which the start-up line gives for threads. */
 static void set_num(struct config *cfg, const struct num_opt *o,
-                    unsigned long long v)
+                    unsigned long long v, const char *where)
 {
         char *p = (char *)cfg + o->field;
+        if (o->field == offsetof(struct config, threads))
+                snprintf(cfg->threads_how, sizeof(cfg->threads_how), "%s", where);
         if (o->is_unsigned)
                 *(unsigned *)(void *)p = (unsigned)v;
         else
@@ -293,6 +316,15 @@ static int load_file(struct config *cfg, const char *path,
                                 goto out;
                         continue;
                 }
+                if (strcmp(key, "reuse_port") == 0) {
+                        if (!json_is_boolean(val)) {
+                                rc = cfail(err, "config file %s: \"reuse_port\" must be true "
+                                           "or false", path);
+                                goto out;
+                        }
+                        cfg->reuse_port = json_is_true(val);
+                        continue;
+                }
                 if (strcmp(key, "model") == 0) {
                         char where[300];
                         snprintf(where, sizeof(where), "config file %s: \"model\"", path);
@@ -333,7 +365,8 @@ static int load_file(struct config *cfg, const char *path,
                                    "config file %s: unknown key \"%s\" (expected model, "
                                    "model_dir, default_model, host, port, threads, "
                                    "max_body_bytes, max_batch_rows, max_model_bytes, "
-                                   "timeout)",
+                                   "timeout, drain_grace, drain_timeout, max_connections, "
+                                   "max_connections_per_client, reuse_port)",
                                    path, key);
                         goto out;
                 }
@@ -344,7 +377,7 @@ static int load_file(struct config *cfg, const char *path,
                                    path, key, o->min, o->max);
                         goto out;
                 }
-                set_num(cfg, o, (unsigned long long)v);
+                set_num(cfg, o, (unsigned long long)v, "config file");
         }
 out:
         json_decref(root);
@@ -383,6 +416,9 @@ static int apply_env(struct config *cfg, struct config_error *err)
                 return rc;
         if ((v = getenv("PREDICTD_HOST")) && *v && (rc = set_str(&cfg->host, v, err)) < 0)
                 return rc;
+        if ((v = getenv("PREDICTD_REUSE_PORT")) && *v &&
+            (rc = parse_bool(v, "PREDICTD_REUSE_PORT", &cfg->reuse_port, err)) < 0)
+                return rc;
         for (size_t i = 0; i < sizeof(num_opts) / sizeof(num_opts[0]); i++) {
                 unsigned long long n;
                 v = getenv(num_opts[i].env);
@@ -390,7 +426,7 @@ static int apply_env(struct config *cfg, struct config_error *err)
                         continue;
                 if ((rc = parse_num(v, &num_opts[i], num_opts[i].env, &n, err)) < 0)
                         return rc;
-                set_num(cfg, &num_opts[i], n);
+                set_num(cfg, &num_opts[i], n, num_opts[i].env);
         }
         return 0;
 }
@@ -419,14 +455,19 @@ int config_load(int argc, char **argv, struct config **out,
                 snprintf(err->message, sizeof(err->message), "out of memory");
                 return -ENOMEM;
         }
-        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+        char how[120];
         cfg->command = CONFIG_SERVE;
         cfg->port = 8080;
-        cfg->threads = ncpu > 0 && ncpu < 1024 ? (unsigned)ncpu : 2;
+        cfg->threads = config_cpu_count("/sys/fs/cgroup", how, sizeof(how));
+        snprintf(cfg->threads_how, sizeof(cfg->threads_how), "the default: %s", how);
         cfg->max_body_bytes = 1 << 20;
         cfg->max_batch_rows = 10000;
         cfg->max_model_bytes = (size_t)1 << 30;
         cfg->timeout_s = 30;
+        cfg->drain_grace_s = 5;
+        cfg->drain_timeout_s = 30;
+        cfg->max_connections = 4096;
+        cfg->max_conn_per_client = 0;
         if ((rc = set_str(&cfg->host, "0.0.0.0", err)) < 0)
                 goto fail;
 
@@ -468,6 +509,10 @@ int config_load(int argc, char **argv, struct config **out,
                 }
                 if ((v = flag_value(argc, argv, &i, "--config")))
                         continue;
+                if (strcmp(a, "--reuse-port") == 0) {
+                        cfg->reuse_port = true;
+                        continue;
+                }
                 if ((v = flag_value(argc, argv, &i, "--model"))) {
                         if (!*v) {
                                 rc = cfail(err, "--model: expected a PATH or NAME=PATH");
@@ -516,7 +561,7 @@ int config_load(int argc, char **argv, struct config **out,
                 unsigned long long n;
                 if ((rc = parse_num(v, o, o->flag, &n, err)) < 0)
                         goto fail;
-                set_num(cfg, o, n);
+                set_num(cfg, o, n, o->flag);
         }
         if (!cfg->n_models && !cfg->model_dir) {
                 rc = cfail(err, "no model given: expected --model PATH (or PREDICTD_MODEL), "

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 
@@ -25,6 +26,10 @@ struct server {
         struct server_model_list *list;
         struct served_set set;
         atomic_bool ready;
+        atomic_bool draining; /* readiness 503, Connection: close */
+        atomic_size_t inflight; /* requests past their headers, not completed */
+        int listen_fd;        /* ours until the daemon starts, then -1 (MHD closes it) */
+        int quiesced_fd;      /* handed back by MHD_quiesce_daemon; closed after stop */
         unsigned port;
 };
 
@@ -40,8 +45,17 @@ struct request {
  * 413 before the connection is simply closed. */
 #define DRAIN_LIMIT ((size_t)16 << 20)
 
-static enum MHD_Result send_reply(struct MHD_Connection *conn, struct reply *r,
-                                  const char *allow)
+/* While draining, every answer closes its connection, so keep-alive
+ * clients move to another instance rather than holding this one open. */
+static void add_headers(const struct server *srv, struct MHD_Response *resp)
+{
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+        if (atomic_load_explicit(&srv->draining, memory_order_acquire))
+                MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+}
+
+static enum MHD_Result send_reply(const struct server *srv, struct MHD_Connection *conn,
+                                  struct reply *r, const char *allow)
 {
         if (!r->body) {
                 /* only when even the error body could not be allocated */
@@ -53,7 +67,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, struct reply *r,
                         r->len, r->body, MHD_RESPMEM_PERSISTENT);
                 if (!resp)
                         return MHD_NO;
-                MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+                add_headers(srv, resp);
                 enum MHD_Result ret = MHD_queue_response(conn, r->status, resp);
                 MHD_destroy_response(resp);
                 return ret;
@@ -64,7 +78,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, struct reply *r,
                 free(r->body);
                 return MHD_NO;
         }
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+        add_headers(srv, resp);
         if (allow)
                 MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
         enum MHD_Result ret = MHD_queue_response(conn, r->status, resp);
@@ -365,12 +379,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
                 if (rt.kind == ROUTE_NONE) {
                         reply_error(&r, 404, "no such endpoint: %s %s (expected one of " ENDPOINTS ")",
                                     shown_method, shown_url);
-                        return send_reply(conn, &r, NULL);
+                        return send_reply(srv, conn, &r, NULL);
                 }
                 if (!method_allowed(&rt, method)) {
                         reply_error(&r, 405, "method %s is not allowed on %s (expected %s)",
                                     shown_method, shown_url, rt.allow);
-                        return send_reply(conn, &r, rt.allow);
+                        return send_reply(srv, conn, &r, rt.allow);
                 }
                 if (strcmp(rt.allow, "POST") == 0) {
                         const char *cl = MHD_lookup_connection_value(
@@ -384,7 +398,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
                                                     "request body of %llu bytes is over the limit "
                                                     "of %zu bytes",
                                                     n, srv->cfg->max_body_bytes);
-                                        return send_reply(conn, &r, NULL);
+                                        return send_reply(srv, conn, &r, NULL);
                                 }
                         }
                 }
@@ -392,6 +406,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
                 if (!req)
                         return MHD_NO;
                 *con_cls = req;
+                atomic_fetch_add_explicit(&srv->inflight, 1, memory_order_relaxed);
                 return MHD_YES;
         }
 
@@ -423,17 +438,20 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
         }
 
         bool ready = atomic_load_explicit(&srv->ready, memory_order_acquire);
+        bool draining = atomic_load_explicit(&srv->draining, memory_order_acquire);
         if (req->too_large) {
                 reply_error(&r, 413, "request body is over the limit of %zu bytes",
                             srv->cfg->max_body_bytes);
-                return send_reply(conn, &r, NULL);
+                return send_reply(srv, conn, &r, NULL);
         }
         switch (rt.kind) {
         case ROUTE_HEALTHZ:
                 reply_text(&r, 200, "{\"status\":\"ok\"}");
                 break;
         case ROUTE_READYZ:
-                if (ready)
+                if (draining)
+                        reply_text(&r, 503, "{\"ready\":false,\"error\":\"shutting down\"}");
+                else if (ready)
                         reply_text(&r, 200, "{\"ready\":true}");
                 else
                         reply_text(&r, 503, "{\"ready\":false,\"error\":\"the models are still loading\"}");
@@ -442,6 +460,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
                 reply_text(&r, 200, "{\"live\":true}");
                 break;
         case ROUTE_V2_READY:
+                ready = ready && !draining;
                 reply_text(&r, ready ? 200 : 503, ready ? "{\"ready\":true}" : "{\"ready\":false}");
                 break;
         case ROUTE_V2_SERVER:
@@ -502,15 +521,19 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
                 reply_error(&r, 404, "no such endpoint");
                 break;
         }
-        return send_reply(conn, &r, NULL);
+        return send_reply(srv, conn, &r, NULL);
 }
 
 static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                       enum MHD_RequestTerminationCode toe)
 {
+        struct server *srv = cls;
         struct request *req = *con_cls;
+        (void)conn;
+        (void)toe;
         if (!req)
                 return;
+        atomic_fetch_sub_explicit(&srv->inflight, 1, memory_order_release);
         free(req->body);
         free(req);
         *con_cls = NULL;
@@ -526,6 +549,43 @@ static int fmt_err(char *errbuf, size_t errlen, int code, const char *fmt, ...)
         vsnprintf(errbuf, errlen, fmt, ap);
         va_end(ap);
         return code;
+}
+
+/* Binds and listens on the first address of ai. Made here rather than by
+ * libmicrohttpd so that a port in use is reported as such (errno) and
+ * SO_REUSEPORT is set only when asked: two servers silently sharing a
+ * port answer from two different models at random. */
+static int listen_on(const struct config *cfg, const struct addrinfo *ai, int *fd_out,
+                     char *errbuf, size_t errlen)
+{
+        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+                        ai->ai_protocol);
+        if (fd < 0)
+                return fmt_err(errbuf, errlen, -errno, "cannot create a socket for %s:%u: %s",
+                               cfg->host, cfg->port, strerror(errno));
+        int one = 1;
+        /* SO_REUSEADDR only lets a restart bind past TIME_WAIT; a port
+         * somebody listens on stays refused. */
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (cfg->reuse_port && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) {
+                int err = errno;
+                close(fd);
+                return fmt_err(errbuf, errlen, -err, "--reuse-port: %s", strerror(err));
+        }
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 511) < 0) {
+                int err = errno;
+                close(fd);
+                if (err == EADDRINUSE)
+                        return fmt_err(errbuf, errlen, -err,
+                                       "cannot listen on %s:%u: address already in use (another "
+                                       "process listens there; pass --reuse-port to share it "
+                                       "on purpose)",
+                                       cfg->host, cfg->port);
+                return fmt_err(errbuf, errlen, -err, "cannot listen on %s:%u: %s", cfg->host,
+                               cfg->port, strerror(err));
+        }
+        *fd_out = fd;
+        return 0;
 }
 
 int server_start(const struct config *cfg, struct server_model_list *list,
@@ -559,27 +619,40 @@ int server_start(const struct config *cfg, struct server_model_list *list,
         srv->list = list;
         srv->set.e = e;
         srv->set.n = list->n;
+        srv->listen_fd = -1;
+        srv->quiesced_fd = -1;
         atomic_init(&srv->ready, false);
+        atomic_init(&srv->draining, false);
+        atomic_init(&srv->inflight, 0);
+        int rc = listen_on(cfg, ai, &srv->listen_fd, errbuf, errlen);
+        bool v6 = ai->ai_family == AF_INET6;
+        freeaddrinfo(ai);
+        if (rc < 0) {
+                server_stop(srv);
+                return rc;
+        }
+        /* MHD_USE_ITC: MHD_quiesce_daemon, to close the listener on drain. */
         unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-                         MHD_USE_ERROR_LOG;
-        if (ai->ai_family == AF_INET6)
+                         MHD_USE_ERROR_LOG | MHD_USE_ITC;
+        if (v6)
                 flags |= MHD_USE_IPv6;
         srv->daemon = MHD_start_daemon(
                 flags, (uint16_t)cfg->port, NULL, NULL, handle, srv,
-                MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+                MHD_OPTION_LISTEN_SOCKET, srv->listen_fd,
                 MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->threads,
                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->timeout_s,
+                MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
+                MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)cfg->max_conn_per_client,
                 MHD_OPTION_NOTIFY_COMPLETED, completed, srv,
-                MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
                 MHD_OPTION_END);
-        freeaddrinfo(ai);
         if (!srv->daemon) {
                 server_stop(srv);
-                return fmt_err(errbuf, errlen, -EADDRINUSE,
-                               "cannot listen on %s:%u (address in use, or not an address "
-                               "of this machine?)",
+                return fmt_err(errbuf, errlen, -EIO,
+                               "cannot start the HTTP daemon on %s:%u (libmicrohttpd "
+                               "refused; see its message above)",
                                cfg->host, cfg->port);
         }
+        srv->listen_fd = -1; /* the daemon's now */
         const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->daemon,
                                                              MHD_DAEMON_INFO_BIND_PORT);
         srv->port = di ? di->port : cfg->port;
@@ -613,12 +686,56 @@ void server_set_ready(struct server *srv)
         atomic_store_explicit(&srv->ready, true, memory_order_release);
 }
 
+void server_drain_begin(struct server *srv)
+{
+        atomic_store_explicit(&srv->draining, true, memory_order_release);
+}
+
+void server_drain_close(struct server *srv)
+{
+        if (!srv->daemon || srv->quiesced_fd >= 0)
+                return;
+        /* Quiesce hands the socket back; it may be closed only after
+         * MHD_stop_daemon, but shutdown takes a Linux listener out of
+         * LISTEN now: new connections are refused at once instead of
+         * waiting in the backlog for an accept that never comes.
+         * Connections already in the backlog were accepted by the kernel
+         * (the client has sent its request), so they are taken and handed
+         * to the daemon first rather than reset by the shutdown. */
+        int fd = MHD_quiesce_daemon(srv->daemon);
+        if (fd < 0)
+                return;
+        srv->quiesced_fd = fd;
+        for (size_t n = 0; n < 100000; n++) {
+                struct sockaddr_storage ss;
+                socklen_t sl = sizeof(ss);
+                int c = accept4(fd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
+                if (c < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        break; /* EAGAIN: the backlog is empty */
+                }
+                /* MHD owns c from here, closing it itself on failure */
+                (void)MHD_add_connection(srv->daemon, c, (struct sockaddr *)&ss, sl);
+        }
+        shutdown(fd, SHUT_RDWR);
+}
+
+size_t server_inflight(const struct server *srv)
+{
+        return atomic_load_explicit(&srv->inflight, memory_order_acquire);
+}
+
 void server_stop(struct server *srv)
 {
         if (!srv)
                 return;
         if (srv->daemon)
                 MHD_stop_daemon(srv->daemon);
+        if (srv->listen_fd >= 0)
+                close(srv->listen_fd);
+        if (srv->quiesced_fd >= 0)
+                close(srv->quiesced_fd);
         for (size_t i = 0; i < srv->set.n; i++)
                 served_model_free(atomic_load(&srv->set.e[i].sm));
         free(srv->set.e);
