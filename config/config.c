@@ -37,9 +37,24 @@ static const char usage[] =
         "  --max-batch-rows N     most rows in one request (default 10000) [PREDICTD_MAX_BATCH_ROWS]\n"
         "  --max-model-bytes N    largest model file (default 1073741824) [PREDICTD_MAX_MODEL_BYTES]\n"
         "  --timeout N            idle connection timeout in seconds (default 30) [PREDICTD_TIMEOUT]\n"
+        "  --drain-grace S        on SIGTERM, seconds to keep serving with readiness 503\n"
+        "                         before closing the listener (default 5) [PREDICTD_DRAIN_GRACE]\n"
+        "  --drain-timeout S      on SIGTERM, most seconds until exit; requests still\n"
+        "                         running then are cut off (default 30) [PREDICTD_DRAIN_TIMEOUT]\n"
+        "  --max-connections N    open connections at most (default 4096)\n"
+        "                         [PREDICTD_MAX_CONNECTIONS]\n"
+        "  --max-connections-per-client N  per client address, 0 for no limit (default 0)\n"
+        "                         [PREDICTD_MAX_CONNECTIONS_PER_CLIENT]\n"
+        "  --poll-interval S      re-read every model source every S seconds, as SIGHUP\n"
+        "                         does; 0 for never (default 0) [PREDICTD_POLL_INTERVAL]\n"
+        "  --reuse-port           share the port with other processes (SO_REUSEPORT);\n"
+        "                         without it a port in use is an error [PREDICTD_REUSE_PORT=1]\n"
         "  --config FILE          JSON file with any of: model (a string or a list of\n"
         "                         strings), model_dir, default_model, host, port, threads,\n"
-        "                         max_body_bytes, max_batch_rows, max_model_bytes, timeout\n"
+        "                         max_body_bytes, max_batch_rows, max_model_bytes, timeout,\n"
+        "                         drain_grace, drain_timeout, max_connections,\n"
+        "                         max_connections_per_client, poll_interval,\n"
+        "                         reuse_port (true or false)\n"
         "  --help, --version\n"
         "\n"
         "Precedence: flags over environment over config file over defaults. The\n"
@@ -229,6 +244,8 @@ static const struct num_opt num_opts[] = {
             max_connections, true),
         NUM("--max-connections-per-client", "PREDICTD_MAX_CONNECTIONS_PER_CLIENT",
             "max_connections_per_client", 0, 1000000, max_conn_per_client, true),
+        NUM("--poll-interval", "PREDICTD_POLL_INTERVAL", "poll_interval", 0, 86400,
+            poll_interval_s, true),
 };
 
 /* "1"/"true"/"yes" or "0"/"false"/"no", for environment variables. */
@@ -366,7 +383,7 @@ static int load_file(struct config *cfg, const char *path,
                                    "model_dir, default_model, host, port, threads, "
                                    "max_body_bytes, max_batch_rows, max_model_bytes, "
                                    "timeout, drain_grace, drain_timeout, max_connections, "
-                                   "max_connections_per_client, reuse_port)",
+                                   "max_connections_per_client, poll_interval, reuse_port)",
                                    path, key);
                         goto out;
                 }

@@ -49,6 +49,7 @@ struct config {
         unsigned drain_timeout_s; /* SIGTERM: most seconds from the signal to exit */
         unsigned max_connections; /* open connections at most; more are refused */
         unsigned max_conn_per_client; /* per client address; 0: no limit */
+        unsigned poll_interval_s; /* reload the models every S seconds; 0: never */
         char threads_how[160];  /* where the thread count came from, for the log */
 };
 

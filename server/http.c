@@ -23,8 +23,7 @@
 struct server {
         struct MHD_Daemon *daemon;
         const struct config *cfg;
-        struct server_model_list *list;
-        struct served_set set;
+        struct registry *reg;
         atomic_bool ready;
         atomic_bool draining; /* readiness 503, Connection: close */
         atomic_size_t inflight; /* requests past their headers, not completed */
@@ -115,6 +114,8 @@ enum route_kind {
         ROUTE_V2_READY,       /* GET /v2/health/ready */
         ROUTE_V2_MODELS,      /* GET /v2/models */
         ROUTE_V2_REPO_INDEX,  /* POST /v2/repository/index (Triton) */
+        ROUTE_V2_REPO_LOAD,   /* POST /v2/repository/models/N/load */
+        ROUTE_V2_REPO_UNLOAD, /* POST /v2/repository/models/N/unload */
         ROUTE_V2_MODEL,       /* GET /v2/models/N[/versions/V] */
         ROUTE_V2_MODEL_READY, /* GET .../ready */
         ROUTE_V2_INFER,       /* POST .../infer */
@@ -134,7 +135,8 @@ struct route {
         "POST /predict, GET /healthz, GET /readyz, GET /v2, GET /v2/health/live, " \
         "GET /v2/health/ready, GET /v2/models, GET /v2/models/NAME[/versions/V], "  \
         "GET .../ready, POST .../infer, GET /v1/models, GET /v1/models/NAME, "      \
-        "POST /v1/models/NAME:predict"
+        "POST /v1/models/NAME:predict, POST /v2/repository/index, "                  \
+        "POST /v2/repository/models/NAME/load, POST /v2/repository/models/NAME/unload"
 
 /* Splits path at '/' into at most max non-empty segments (in buf). */
 static size_t split(const char *path, char *buf, size_t buflen, char **seg, size_t max)
@@ -206,6 +208,11 @@ static void route_of(const char *url, struct route *rt)
                 }
                 if (model_path((const char *const *)seg, n, rt))
                         rt->kind = k;
+        } else if (strncmp(url, "/v2/repository/models/", 22) == 0 &&
+                   (n = split(url + 22, buf, sizeof(buf), seg, 3)) == 2 &&
+                   (strcmp(seg[1], "load") == 0 || strcmp(seg[1], "unload") == 0)) {
+                if (model_path((const char *const *)seg, 1, rt))
+                        rt->kind = seg[1][0] == 'l' ? ROUTE_V2_REPO_LOAD : ROUTE_V2_REPO_UNLOAD;
         } else if (strncmp(url, "/v1/models/", 11) == 0) {
                 const char *colon = strrchr(url + 11, ':');
                 char path[512];
@@ -230,6 +237,8 @@ static void route_of(const char *url, struct route *rt)
         case ROUTE_V2_INFER:
         case ROUTE_V1_PREDICT:
         case ROUTE_V2_REPO_INDEX:
+        case ROUTE_V2_REPO_LOAD:
+        case ROUTE_V2_REPO_UNLOAD:
                 rt->allow = "POST";
                 break;
         case ROUTE_NONE:
@@ -318,11 +327,11 @@ static void v1_list(const struct served_set *set, struct reply *r)
 }
 
 /* The request of a route that names a model, once its body is read. */
-static void handle_model_route(struct server *srv, const struct route *rt,
-                               struct MHD_Connection *conn, const struct request *req,
-                               struct reply *r)
+static void handle_model_route(struct server *srv, const struct served_set *set,
+                               const struct route *rt, struct MHD_Connection *conn,
+                               const struct request *req, struct reply *r)
 {
-        const struct served_entry *e = find_model(&srv->set, rt, r);
+        const struct served_entry *e = find_model(set, rt, r);
         if (!e)
                 return;
         const struct served_model *sm = atomic_load_explicit(&e->sm, memory_order_acquire);
@@ -337,7 +346,7 @@ static void handle_model_route(struct server *srv, const struct route *rt,
         }
         switch (rt->kind) {
         case ROUTE_V2_MODEL:
-                v2_model_metadata(&srv->set, e, sm, r);
+                v2_model_metadata(set, e, sm, r);
                 break;
         case ROUTE_V2_MODEL_READY:
         case ROUTE_V1_MODEL:
@@ -358,6 +367,38 @@ static void handle_model_route(struct server *srv, const struct route *rt,
         default:
                 reply_error(r, 404, "no such endpoint");
         }
+}
+
+/* The answer to load/unload NAME once the reload it asked for is done:
+ * 200 {} when NAME is (load) or is no longer (unload) served, else why. */
+static void repo_result(struct server *srv, const struct route *rt, bool load, struct reply *r)
+{
+        struct registry_snap *snap = registry_acquire(srv->reg);
+        const struct served_entry *found = NULL;
+        bool serving = false;
+        for (size_t i = 0; i < snap->set.n; i++) {
+                const struct served_entry *e = &snap->set.e[i];
+                if (strcmp(e->spec->name, rt->name) != 0)
+                        continue;
+                found = e;
+                if (atomic_load_explicit(&e->sm, memory_order_acquire))
+                        serving = true;
+        }
+        char shown[CONFIG_MAX_NAME + 8];
+        printable(rt->name, shown, sizeof(shown));
+        if (!load)
+                reply_text(r, 200, "{}");
+        else if (!found)
+                reply_error(r, 404, "no model source has a model named '%s' (see POST "
+                            "/v2/repository/index)", shown);
+        else if (!serving)
+                reply_error(r, 400, "model '%s' failed to load: %s", shown,
+                            found->reason ? found->reason : "unknown reason");
+        else if (found->reason)
+                reply_error(r, 400, "model '%s': %s", shown, found->reason);
+        else
+                reply_text(r, 200, "{}");
+        registry_release(snap);
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
@@ -444,6 +485,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
                             srv->cfg->max_body_bytes);
                 return send_reply(srv, conn, &r, NULL);
         }
+        struct registry_snap *snap = registry_acquire(srv->reg);
+        const struct served_set *set = &snap->set;
         switch (rt.kind) {
         case ROUTE_HEALTHZ:
                 reply_text(&r, 200, "{\"status\":\"ok\"}");
@@ -467,7 +510,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
                 v2_server_metadata(&r);
                 break;
         case ROUTE_V2_MODELS:
-                v2_index(&srv->set, false, &r);
+                v2_index(set, false, &r);
                 break;
         case ROUTE_V2_REPO_INDEX: {
                 /* Triton's body {"ready": bool} is optional */
@@ -486,14 +529,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
                         ready_only = cJSON_IsTrue(rd);
                         cJSON_Delete(root);
                 }
-                v2_index(&srv->set, ready_only, &r);
+                v2_index(set, ready_only, &r);
                 break;
         }
         case ROUTE_V1_MODELS:
-                v1_list(&srv->set, &r);
+                v1_list(set, &r);
                 break;
         case ROUTE_PREDICT: {
-                const struct server_model_list *l = srv->list;
+                const struct server_model_list *l = snap->list;
                 const struct served_model *sm = NULL;
                 if (!l->has_default) {
                         reply_error(&r, 404,
@@ -503,7 +546,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
                                     "/v1/models/NAME:predict");
                         break;
                 }
-                sm = atomic_load_explicit(&srv->set.e[l->default_idx].sm, memory_order_acquire);
+                sm = atomic_load_explicit(&set->e[l->default_idx].sm, memory_order_acquire);
                 if (!sm)
                         reply_error(&r, 503, "the model is still loading; retry when /readyz is 200");
                 else
@@ -515,12 +558,28 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
         case ROUTE_V2_INFER:
         case ROUTE_V1_MODEL:
         case ROUTE_V1_PREDICT:
-                handle_model_route(srv, &rt, conn, req, &r);
+                handle_model_route(srv, set, &rt, conn, req, &r);
                 break;
+        case ROUTE_V2_REPO_LOAD:
+        case ROUTE_V2_REPO_UNLOAD: {
+                /* The snapshot is given back first: the reload frees it. */
+                registry_release(snap);
+                snap = NULL;
+                bool load = rt.kind == ROUTE_V2_REPO_LOAD;
+                int rc = registry_load_unload(srv->reg, rt.name, load, 300);
+                if (rc < 0) {
+                        reply_error(&r, 503, "the %s of '%s' did not finish: %s",
+                                    load ? "load" : "unload", rt.name, strerror(-rc));
+                        break;
+                }
+                repo_result(srv, &rt, load, &r);
+                break;
+        }
         case ROUTE_NONE:
                 reply_error(&r, 404, "no such endpoint");
                 break;
         }
+        registry_release(snap);
         return send_reply(srv, conn, &r, NULL);
 }
 
@@ -603,22 +662,14 @@ int server_start(const struct config *cfg, struct server_model_list *list,
                                cfg->host, gai_strerror(gai));
         }
         struct server *srv = calloc(1, sizeof(*srv));
-        struct served_entry *e = calloc(list->n ? list->n : 1, sizeof(*e));
-        if (!srv || !e) {
+        if (!srv || registry_create(cfg, list, &srv->reg) < 0) {
+                if (!srv)
+                        server_model_list_free(list);
                 freeaddrinfo(ai);
                 free(srv);
-                free(e);
-                server_model_list_free(list);
                 return fmt_err(errbuf, errlen, -ENOMEM, "out of memory");
         }
-        for (size_t i = 0; i < list->n; i++) {
-                e[i].spec = &list->v[i];
-                atomic_init(&e[i].sm, NULL);
-        }
         srv->cfg = cfg;
-        srv->list = list;
-        srv->set.e = e;
-        srv->set.n = list->n;
         srv->listen_fd = -1;
         srv->quiesced_fd = -1;
         atomic_init(&srv->ready, false);
@@ -667,23 +718,24 @@ unsigned server_port(const struct server *srv)
 
 const struct server_model_list *server_models(const struct server *srv)
 {
-        return srv->list;
+        return registry_initial(srv->reg)->list;
 }
 
 int server_publish_model(struct server *srv, size_t i, struct model *model,
                          struct serialize_info *info)
 {
-        struct served_model *sm;
-        int rc = served_model_create(model, info, &sm);
-        if (rc < 0)
-                return rc;
-        atomic_store_explicit(&srv->set.e[i].sm, sm, memory_order_release);
-        return 0;
+        return registry_publish(srv->reg, i, model, info);
 }
 
 void server_set_ready(struct server *srv)
 {
         atomic_store_explicit(&srv->ready, true, memory_order_release);
+        registry_set_ready(srv->reg);
+}
+
+void server_reload(struct server *srv)
+{
+        registry_reload(srv->reg);
 }
 
 void server_drain_begin(struct server *srv)
@@ -736,9 +788,6 @@ void server_stop(struct server *srv)
                 close(srv->listen_fd);
         if (srv->quiesced_fd >= 0)
                 close(srv->quiesced_fd);
-        for (size_t i = 0; i < srv->set.n; i++)
-                served_model_free(atomic_load(&srv->set.e[i].sm));
-        free(srv->set.e);
-        server_model_list_free(srv->list);
+        registry_free(srv->reg);
         free(srv);
 }

@@ -6,7 +6,7 @@
  *                    the instance out), close the listener, let every
  *                    accepted request finish, exit 0 (at the latest after
  *                    --drain-timeout seconds);
- *   SIGHUP           logged (reload comes with the model registry);
+ *   SIGHUP           reload every model source (registry.c);
  *   SIGUSR1, SIGUSR2 logged and otherwise ignored (SIGUSR1 is kept for
  *                    reopening logs);
  *   SIGPIPE          ignored: a client that hangs up is a failed write,
@@ -123,8 +123,8 @@ int server_run(struct server *srv, const struct config *cfg, const sigset_t *set
                         fprintf(stderr, "predictd: %s received, draining\n", sig_name(sig));
                         return drain(srv, cfg, set, now_s());
                 case SIGHUP:
-                        fprintf(stderr, "predictd: SIGHUP received; reloading is not "
-                                "implemented yet, ignored\n");
+                        fprintf(stderr, "predictd: SIGHUP received, reloading the models\n");
+                        server_reload(srv);
                         break;
                 default:
                         fprintf(stderr, "predictd: %s received; ignored (nothing to do)\n",

@@ -83,6 +83,10 @@ void server_signals_block(sigset_t *set);
  * request was answered, 1 when the drain timeout cut some off. */
 int server_run(struct server *srv, const struct config *cfg, const sigset_t *set);
 
+/* Asks for a reload of every model source (SIGHUP); returns at once, the
+ * loader thread does the work and logs what changed. */
+void server_reload(struct server *srv);
+
 /* Drain, step 1: readiness endpoints answer 503 from now on and every
  * answer closes its connection; everything else is served as before. */
 void server_drain_begin(struct server *srv);
