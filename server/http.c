@@ -24,6 +24,7 @@ struct server {
         struct MHD_Daemon *daemon;
         const struct config *cfg;
         struct registry *reg;
+        struct pool *pool;    /* inference, apart from the connection threads */
         atomic_bool ready;
         atomic_bool draining; /* readiness 503, Connection: close */
         atomic_size_t inflight; /* requests past their headers, not completed */
@@ -32,17 +33,30 @@ struct server {
         unsigned port;
 };
 
-/* Per-request state, from the first call of the handler to completion. */
+struct route;
+
+/* Per-request state, from the first call of the handler to completion.
+ * A compute request is suspended while a pool worker answers it. */
 struct request {
         char *body;
         size_t len, cap;
         bool too_large;  /* over max_body_bytes: answer 413 */
         size_t dropped;  /* bytes read and dropped since */
+        enum { REQ_READING, REQ_QUEUED, REQ_DONE } state;
+        struct server *srv;
+        struct MHD_Connection *conn;
+        struct route *rt;          /* REQ_QUEUED: the route (owned) */
+        struct registry_snap *snap; /* REQ_QUEUED: the models it runs on */
+        struct reply reply;        /* REQ_DONE: the answer to send */
 };
 
 /* How much of an oversized body is read (and dropped) to be able to answer
  * 413 before the connection is simply closed. */
 #define DRAIN_LIMIT ((size_t)16 << 20)
+
+/* Compute requests that may wait for a pool thread, per thread; beyond
+ * them the answer is 503 with Retry-After at once. */
+#define POOL_QUEUE_PER_THREAD 16u
 
 /* While draining, every answer closes its connection, so keep-alive
  * clients move to another instance rather than holding this one open. */
@@ -78,6 +92,11 @@ static enum MHD_Result send_reply(const struct server *srv, struct MHD_Connectio
                 return MHD_NO;
         }
         add_headers(srv, resp);
+        if (r->retry_after) {
+                char ra[16];
+                snprintf(ra, sizeof(ra), "%u", r->retry_after);
+                MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+        }
         if (allow)
                 MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
         enum MHD_Result ret = MHD_queue_response(conn, r->status, resp);
@@ -369,18 +388,87 @@ static void handle_model_route(struct server *srv, const struct served_set *set,
         }
 }
 
+/* POST /predict: the default model of snap. */
+static void predict_default(struct server *srv, struct registry_snap *snap,
+                            const struct request *req, struct reply *r)
+{
+        const struct server_model_list *l = snap->list;
+        const struct served_model *sm = NULL;
+        if (!l->has_default) {
+                reply_error(r, 404,
+                            "POST /predict answers with the default model, and predictd "
+                            "serves several without one: start it with --default-model "
+                            "NAME, or call POST /v2/models/NAME/infer or "
+                            "/v1/models/NAME:predict");
+                return;
+        }
+        sm = atomic_load_explicit(&snap->set.e[l->default_idx].sm, memory_order_acquire);
+        if (!sm)
+                reply_error(r, 503, "the model is still loading; retry when /readyz is 200");
+        else
+                predict_handle(sm, srv->cfg, req->body ? req->body : "", req->len, r);
+}
+
+/* A pool worker: computes the answer of a suspended request, then hands
+ * the connection back to libmicrohttpd, which calls handle again. */
+static void compute_job(void *arg)
+{
+        struct request *req = arg;
+        struct server *srv = req->srv;
+        if (req->rt->kind == ROUTE_PREDICT)
+                predict_default(srv, req->snap, req, &req->reply);
+        else
+                handle_model_route(srv, &req->snap->set, req->rt, req->conn, req,
+                                   &req->reply);
+        registry_release(req->snap);
+        req->snap = NULL;
+        free(req->rt);
+        req->rt = NULL;
+        req->state = REQ_DONE;
+        MHD_resume_connection(req->conn);
+}
+
+/* Hands a compute request to the pool; false with a 503 in r when its
+ * queue is full. */
+static bool queue_compute(struct server *srv, struct MHD_Connection *conn,
+                          const struct route *rt, struct request *req, struct reply *r)
+{
+        req->rt = malloc(sizeof(*req->rt));
+        if (!req->rt || pool_reserve(srv->pool) < 0) {
+                free(req->rt);
+                req->rt = NULL;
+                reply_error(r, 503, "every compute thread is busy and the queue is full "
+                            "(%u threads, %u waiting); retry shortly", srv->cfg->threads,
+                            srv->cfg->threads * POOL_QUEUE_PER_THREAD);
+                r->retry_after = 1;
+                return false;
+        }
+        *req->rt = *rt;
+        req->srv = srv;
+        req->conn = conn;
+        req->snap = registry_acquire(srv->reg);
+        req->state = REQ_QUEUED;
+        /* suspended before the job can run, so its resume always finds
+         * the connection suspended */
+        MHD_suspend_connection(conn);
+        pool_submit(srv->pool, compute_job, req);
+        return true;
+}
+
 /* The answer to load/unload NAME once the reload it asked for is done:
  * 200 {} when NAME is (load) or is no longer (unload) served, else why. */
 static void repo_result(struct server *srv, const struct route *rt, bool load, struct reply *r)
 {
         struct registry_snap *snap = registry_acquire(srv->reg);
-        const struct served_entry *found = NULL;
+        const struct served_entry *found = NULL, *failed = NULL;
         bool serving = false;
         for (size_t i = 0; i < snap->set.n; i++) {
                 const struct served_entry *e = &snap->set.e[i];
                 if (strcmp(e->spec->name, rt->name) != 0)
                         continue;
                 found = e;
+                if (e->reason)
+                        failed = e;
                 if (atomic_load_explicit(&e->sm, memory_order_acquire))
                         serving = true;
         }
@@ -394,8 +482,9 @@ static void repo_result(struct server *srv, const struct route *rt, bool load, s
         else if (!serving)
                 reply_error(r, 400, "model '%s' failed to load: %s", shown,
                             found->reason ? found->reason : "unknown reason");
-        else if (found->reason)
-                reply_error(r, 400, "model '%s': %s", shown, found->reason);
+        else if (failed)
+                reply_error(r, 400, "model '%s' version %s: %s", shown, failed->spec->version,
+                            failed->reason);
         else
                 reply_text(r, 200, "{}");
         registry_release(snap);
@@ -485,6 +574,19 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
                             srv->cfg->max_body_bytes);
                 return send_reply(srv, conn, &r, NULL);
         }
+        if (req->state == REQ_DONE) {
+                r = req->reply;
+                req->reply.body = NULL;
+                return send_reply(srv, conn, &r, NULL);
+        }
+        if (req->state == REQ_QUEUED)
+                return MHD_YES; /* not expected while suspended */
+        if (rt.kind == ROUTE_PREDICT || rt.kind == ROUTE_V2_INFER ||
+            rt.kind == ROUTE_V1_PREDICT) {
+                if (queue_compute(srv, conn, &rt, req, &r))
+                        return MHD_YES;
+                return send_reply(srv, conn, &r, NULL);
+        }
         struct registry_snap *snap = registry_acquire(srv->reg);
         const struct served_set *set = &snap->set;
         switch (rt.kind) {
@@ -535,31 +637,15 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
         case ROUTE_V1_MODELS:
                 v1_list(set, &r);
                 break;
-        case ROUTE_PREDICT: {
-                const struct server_model_list *l = snap->list;
-                const struct served_model *sm = NULL;
-                if (!l->has_default) {
-                        reply_error(&r, 404,
-                                    "POST /predict answers with the default model, and predictd "
-                                    "serves several without one: start it with --default-model "
-                                    "NAME, or call POST /v2/models/NAME/infer or "
-                                    "/v1/models/NAME:predict");
-                        break;
-                }
-                sm = atomic_load_explicit(&set->e[l->default_idx].sm, memory_order_acquire);
-                if (!sm)
-                        reply_error(&r, 503, "the model is still loading; retry when /readyz is 200");
-                else
-                        predict_handle(sm, srv->cfg, req->body ? req->body : "", req->len, &r);
-                break;
-        }
         case ROUTE_V2_MODEL:
         case ROUTE_V2_MODEL_READY:
-        case ROUTE_V2_INFER:
         case ROUTE_V1_MODEL:
-        case ROUTE_V1_PREDICT:
                 handle_model_route(srv, set, &rt, conn, req, &r);
                 break;
+        case ROUTE_PREDICT:
+        case ROUTE_V2_INFER:
+        case ROUTE_V1_PREDICT:
+                break; /* on the pool, above */
         case ROUTE_V2_REPO_LOAD:
         case ROUTE_V2_REPO_UNLOAD: {
                 /* The snapshot is given back first: the reload frees it. */
@@ -593,6 +679,7 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         if (!req)
                 return;
         atomic_fetch_sub_explicit(&srv->inflight, 1, memory_order_release);
+        free(req->reply.body);
         free(req->body);
         free(req);
         *con_cls = NULL;
@@ -662,7 +749,9 @@ int server_start(const struct config *cfg, struct server_model_list *list,
                                cfg->host, gai_strerror(gai));
         }
         struct server *srv = calloc(1, sizeof(*srv));
-        if (!srv || registry_create(cfg, list, &srv->reg) < 0) {
+        if (!srv || registry_create(cfg, list, &srv->reg) < 0 ||
+            pool_create(cfg->threads, (size_t)cfg->threads * POOL_QUEUE_PER_THREAD,
+                        &srv->pool) < 0) {
                 if (!srv)
                         server_model_list_free(list);
                 freeaddrinfo(ai);
@@ -684,7 +773,7 @@ int server_start(const struct config *cfg, struct server_model_list *list,
         }
         /* MHD_USE_ITC: MHD_quiesce_daemon, to close the listener on drain. */
         unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-                         MHD_USE_ERROR_LOG | MHD_USE_ITC;
+                         MHD_USE_ERROR_LOG | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
         if (v6)
                 flags |= MHD_USE_IPv6;
         srv->daemon = MHD_start_daemon(
@@ -782,8 +871,12 @@ void server_stop(struct server *srv)
 {
         if (!srv)
                 return;
+        /* Every suspended request is answered and resumed first: the
+         * daemon may not stop with a connection suspended. */
+        pool_drain(srv->pool);
         if (srv->daemon)
                 MHD_stop_daemon(srv->daemon);
+        pool_free(srv->pool);
         if (srv->listen_fd >= 0)
                 close(srv->listen_fd);
         if (srv->quiesced_fd >= 0)

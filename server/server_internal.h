@@ -83,6 +83,20 @@ int registry_load_unload(struct registry *reg, const char *name, bool load,
 /* Stops the loader and frees the registry (accepts NULL). */
 void registry_free(struct registry *reg);
 
+/* A bounded pool of compute threads (pool.c). */
+struct pool;
+/* threads workers and room for max_queue waiting jobs. -ENOMEM, -EAGAIN. */
+int pool_create(unsigned threads, size_t max_queue, struct pool **out);
+/* Reserves a place in the queue: -EAGAIN at once when it is full (or the
+ * pool is stopping). Every 0 must be followed by one pool_submit. */
+int pool_reserve(struct pool *p);
+/* Queues fn(arg) into the place reserved. */
+void pool_submit(struct pool *p, void (*fn)(void *), void *arg);
+/* Stops taking jobs, runs every queued one, joins the workers. */
+void pool_drain(struct pool *p);
+/* pool_drain, then frees. Accepts NULL. */
+void pool_free(struct pool *p);
+
 /* A response body under construction; grows as needed. */
 struct out_buf {
         char *d;
@@ -97,6 +111,7 @@ void out_double(struct out_buf *b, double v);
 
 /* The result of a request, for http.c to send. body is malloc'd JSON. */
 struct reply {
+        unsigned retry_after; /* seconds for a Retry-After header; 0: none */
         unsigned status;
         char *body;
         size_t len;
