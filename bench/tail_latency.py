@@ -63,11 +63,20 @@ def main():
     p = subprocess.Popen([BIN, "--model", path, "--host", "127.0.0.1", "--port", "0",
                           "--threads", "2", "--drain-grace", "0"],
                          stderr=subprocess.PIPE, text=True)
+    try:
+        run(p, batch_body, want_batch, row, want_row)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+def run(p, batch_body, want_batch, row, want_row):
     port = None
     while port is None:
         line = p.stderr.readline()
         if "listening on" in line:
-            port = int(line.split(":")[2].split()[0])
+            port = int(line.split("http://127.0.0.1:")[1].split()[0])
     threading.Thread(target=lambda: [None for _ in p.stderr], daemon=True).start()
     while True:
         try:
