@@ -37,9 +37,24 @@ static const char usage[] =
         "  --max-batch-rows N     most rows in one request (default 10000) [PREDICTD_MAX_BATCH_ROWS]\n"
         "  --max-model-bytes N    largest model file (default 1073741824) [PREDICTD_MAX_MODEL_BYTES]\n"
         "  --timeout N            idle connection timeout in seconds (default 30) [PREDICTD_TIMEOUT]\n"
+        "  --drain-grace S        on SIGTERM, seconds to keep serving with readiness 503\n"
+        "                         before closing the listener (default 5) [PREDICTD_DRAIN_GRACE]\n"
+        "  --drain-timeout S      on SIGTERM, most seconds until exit; requests still\n"
+        "                         running then are cut off (default 30) [PREDICTD_DRAIN_TIMEOUT]\n"
+        "  --max-connections N    open connections at most (default 4096)\n"
+        "                         [PREDICTD_MAX_CONNECTIONS]\n"
+        "  --max-connections-per-client N  per client address, 0 for no limit (default 0)\n"
+        "                         [PREDICTD_MAX_CONNECTIONS_PER_CLIENT]\n"
+        "  --poll-interval S      re-read every model source every S seconds, as SIGHUP\n"
+        "                         does; 0 for never (default 0) [PREDICTD_POLL_INTERVAL]\n"
+        "  --reuse-port           share the port with other processes (SO_REUSEPORT);\n"
+        "                         without it a port in use is an error [PREDICTD_REUSE_PORT=1]\n"
         "  --config FILE          JSON file with any of: model (a string or a list of\n"
         "                         strings), model_dir, default_model, host, port, threads,\n"
-        "                         max_body_bytes, max_batch_rows, max_model_bytes, timeout\n"
+        "                         max_body_bytes, max_batch_rows, max_model_bytes, timeout,\n"
+        "                         drain_grace, drain_timeout, max_connections,\n"
+        "                         max_connections_per_client, poll_interval,\n"
+        "                         reuse_port (true or false)\n"
         "  --help, --version\n"
         "\n"
         "Precedence: flags over environment over config file over defaults. The\n"
@@ -222,12 +237,37 @@ static const struct num_opt num_opts[] = {
         NUM("--max-model-bytes", "PREDICTD_MAX_MODEL_BYTES", "max_model_bytes", 1,
             1ULL << 40, max_model_bytes, false),
         NUM("--timeout", "PREDICTD_TIMEOUT", "timeout", 1, 86400, timeout_s, true),
+        NUM("--drain-grace", "PREDICTD_DRAIN_GRACE", "drain_grace", 0, 3600, drain_grace_s, true),
+        NUM("--drain-timeout", "PREDICTD_DRAIN_TIMEOUT", "drain_timeout", 1, 86400,
+            drain_timeout_s, true),
+        NUM("--max-connections", "PREDICTD_MAX_CONNECTIONS", "max_connections", 1, 1000000,
+            max_connections, true),
+        NUM("--max-connections-per-client", "PREDICTD_MAX_CONNECTIONS_PER_CLIENT",
+            "max_connections_per_client", 0, 1000000, max_conn_per_client, true),
+        NUM("--poll-interval", "PREDICTD_POLL_INTERVAL", "poll_interval", 0, 86400,
+            poll_interval_s, true),
 };
 
+/* "1"/"true"/"yes" or "0"/"false"/"no", for environment variables. */
+static int parse_bool(const char *s, const char *where, bool *out, struct config_error *err)
+{
+        if (strcmp(s, "1") == 0 || strcmp(s, "true") == 0 || strcmp(s, "yes") == 0)
+                *out = true;
+        else if (strcmp(s, "0") == 0 || strcmp(s, "false") == 0 || strcmp(s, "no") == 0)
+                *out = false;
+        else
+                return cfail(err, "%s: expected 1, true, yes, 0, false or no, got '%.100s'",
+                             where, s);
+        return 0;
+}
+
+/* where names the source, which the start-up line gives for threads. */
 static void set_num(struct config *cfg, const struct num_opt *o,
-                    unsigned long long v)
+                    unsigned long long v, const char *where)
 {
         char *p = (char *)cfg + o->field;
+        if (o->field == offsetof(struct config, threads))
+                snprintf(cfg->threads_how, sizeof(cfg->threads_how), "%s", where);
         if (o->is_unsigned)
                 *(unsigned *)(void *)p = (unsigned)v;
         else
@@ -293,6 +333,15 @@ static int load_file(struct config *cfg, const char *path,
                                 goto out;
                         continue;
                 }
+                if (strcmp(key, "reuse_port") == 0) {
+                        if (!json_is_boolean(val)) {
+                                rc = cfail(err, "config file %s: \"reuse_port\" must be true "
+                                           "or false", path);
+                                goto out;
+                        }
+                        cfg->reuse_port = json_is_true(val);
+                        continue;
+                }
                 if (strcmp(key, "model") == 0) {
                         char where[300];
                         snprintf(where, sizeof(where), "config file %s: \"model\"", path);
@@ -333,7 +382,8 @@ static int load_file(struct config *cfg, const char *path,
                                    "config file %s: unknown key \"%s\" (expected model, "
                                    "model_dir, default_model, host, port, threads, "
                                    "max_body_bytes, max_batch_rows, max_model_bytes, "
-                                   "timeout)",
+                                   "timeout, drain_grace, drain_timeout, max_connections, "
+                                   "max_connections_per_client, poll_interval, reuse_port)",
                                    path, key);
                         goto out;
                 }
@@ -344,7 +394,7 @@ static int load_file(struct config *cfg, const char *path,
                                    path, key, o->min, o->max);
                         goto out;
                 }
-                set_num(cfg, o, (unsigned long long)v);
+                set_num(cfg, o, (unsigned long long)v, "config file");
         }
 out:
         json_decref(root);
@@ -383,6 +433,9 @@ static int apply_env(struct config *cfg, struct config_error *err)
                 return rc;
         if ((v = getenv("PREDICTD_HOST")) && *v && (rc = set_str(&cfg->host, v, err)) < 0)
                 return rc;
+        if ((v = getenv("PREDICTD_REUSE_PORT")) && *v &&
+            (rc = parse_bool(v, "PREDICTD_REUSE_PORT", &cfg->reuse_port, err)) < 0)
+                return rc;
         for (size_t i = 0; i < sizeof(num_opts) / sizeof(num_opts[0]); i++) {
                 unsigned long long n;
                 v = getenv(num_opts[i].env);
@@ -390,7 +443,7 @@ static int apply_env(struct config *cfg, struct config_error *err)
                         continue;
                 if ((rc = parse_num(v, &num_opts[i], num_opts[i].env, &n, err)) < 0)
                         return rc;
-                set_num(cfg, &num_opts[i], n);
+                set_num(cfg, &num_opts[i], n, num_opts[i].env);
         }
         return 0;
 }
@@ -419,14 +472,19 @@ int config_load(int argc, char **argv, struct config **out,
                 snprintf(err->message, sizeof(err->message), "out of memory");
                 return -ENOMEM;
         }
-        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+        char how[120];
         cfg->command = CONFIG_SERVE;
         cfg->port = 8080;
-        cfg->threads = ncpu > 0 && ncpu < 1024 ? (unsigned)ncpu : 2;
+        cfg->threads = config_cpu_count("/sys/fs/cgroup", how, sizeof(how));
+        snprintf(cfg->threads_how, sizeof(cfg->threads_how), "the default: %s", how);
         cfg->max_body_bytes = 1 << 20;
         cfg->max_batch_rows = 10000;
         cfg->max_model_bytes = (size_t)1 << 30;
         cfg->timeout_s = 30;
+        cfg->drain_grace_s = 5;
+        cfg->drain_timeout_s = 30;
+        cfg->max_connections = 4096;
+        cfg->max_conn_per_client = 0;
         if ((rc = set_str(&cfg->host, "0.0.0.0", err)) < 0)
                 goto fail;
 
@@ -468,6 +526,10 @@ int config_load(int argc, char **argv, struct config **out,
                 }
                 if ((v = flag_value(argc, argv, &i, "--config")))
                         continue;
+                if (strcmp(a, "--reuse-port") == 0) {
+                        cfg->reuse_port = true;
+                        continue;
+                }
                 if ((v = flag_value(argc, argv, &i, "--model"))) {
                         if (!*v) {
                                 rc = cfail(err, "--model: expected a PATH or NAME=PATH");
@@ -516,7 +578,7 @@ int config_load(int argc, char **argv, struct config **out,
                 unsigned long long n;
                 if ((rc = parse_num(v, o, o->flag, &n, err)) < 0)
                         goto fail;
-                set_num(cfg, o, n);
+                set_num(cfg, o, n, o->flag);
         }
         if (!cfg->n_models && !cfg->model_dir) {
                 rc = cfail(err, "no model given: expected --model PATH (or PREDICTD_MODEL), "

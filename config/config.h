@@ -44,6 +44,13 @@ struct config {
         size_t max_batch_rows;  /* more rows in one request get 413 */
         size_t max_model_bytes; /* model files larger than this are refused */
         unsigned timeout_s;     /* idle connection timeout */
+        bool reuse_port;        /* share the port with other processes (SO_REUSEPORT) */
+        unsigned drain_grace_s; /* SIGTERM: seconds serving with readiness 503 */
+        unsigned drain_timeout_s; /* SIGTERM: most seconds from the signal to exit */
+        unsigned max_connections; /* open connections at most; more are refused */
+        unsigned max_conn_per_client; /* per client address; 0: no limit */
+        unsigned poll_interval_s; /* reload the models every S seconds; 0: never */
+        char threads_how[160];  /* where the thread count came from, for the log */
 };
 
 struct config_error {
@@ -62,6 +69,13 @@ bool config_name_valid(const char *s);
 
 /* Accepts NULL. */
 void config_free(struct config *cfg);
+
+/* The CPUs this process may use: the affinity mask, capped by the cgroup
+ * CPU quota (v2 cpu.max, v1 cpu.cfs_quota_us / cpu.cfs_period_us) under
+ * root (normally "/sys/fs/cgroup"; a test points it elsewhere). Writes a
+ * phrase saying which limit decided into how ("2 CPUs: cgroup cpu.max
+ * 200000/100000"). Never fails: 1 at least. */
+unsigned config_cpu_count(const char *root, char *how, size_t howlen);
 
 /* The --help text. */
 const char *config_usage(void);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 
@@ -22,26 +23,52 @@
 struct server {
         struct MHD_Daemon *daemon;
         const struct config *cfg;
-        struct server_model_list *list;
-        struct served_set set;
+        struct registry *reg;
+        struct pool *pool;    /* inference, apart from the connection threads */
         atomic_bool ready;
+        atomic_bool draining; /* readiness 503, Connection: close */
+        atomic_size_t inflight; /* requests past their headers, not completed */
+        int listen_fd;        /* ours until the daemon starts, then -1 (MHD closes it) */
+        int quiesced_fd;      /* handed back by MHD_quiesce_daemon; closed after stop */
         unsigned port;
 };
 
-/* Per-request state, from the first call of the handler to completion. */
+struct route;
+
+/* Per-request state, from the first call of the handler to completion.
+ * A compute request is suspended while a pool worker answers it. */
 struct request {
         char *body;
         size_t len, cap;
         bool too_large;  /* over max_body_bytes: answer 413 */
         size_t dropped;  /* bytes read and dropped since */
+        enum { REQ_READING, REQ_QUEUED, REQ_DONE } state;
+        struct server *srv;
+        struct MHD_Connection *conn;
+        struct route *rt;          /* REQ_QUEUED: the route (owned) */
+        struct registry_snap *snap; /* REQ_QUEUED: the models it runs on */
+        struct reply reply;        /* REQ_DONE: the answer to send */
 };
 
 /* How much of an oversized body is read (and dropped) to be able to answer
  * 413 before the connection is simply closed. */
 #define DRAIN_LIMIT ((size_t)16 << 20)
 
-static enum MHD_Result send_reply(struct MHD_Connection *conn, struct reply *r,
-                                  const char *allow)
+/* Compute requests that may wait for a pool thread, per thread; beyond
+ * them the answer is 503 with Retry-After at once. */
+#define POOL_QUEUE_PER_THREAD 16u
+
+/* While draining, every answer closes its connection, so keep-alive
+ * clients move to another instance rather than holding this one open. */
+static void add_headers(const struct server *srv, struct MHD_Response *resp)
+{
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+        if (atomic_load_explicit(&srv->draining, memory_order_acquire))
+                MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+}
+
+static enum MHD_Result send_reply(const struct server *srv, struct MHD_Connection *conn,
+                                  struct reply *r, const char *allow)
 {
         if (!r->body) {
                 /* only when even the error body could not be allocated */
@@ -53,7 +80,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, struct reply *r,
                         r->len, r->body, MHD_RESPMEM_PERSISTENT);
                 if (!resp)
                         return MHD_NO;
-                MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+                add_headers(srv, resp);
                 enum MHD_Result ret = MHD_queue_response(conn, r->status, resp);
                 MHD_destroy_response(resp);
                 return ret;
@@ -64,7 +91,12 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, struct reply *r,
                 free(r->body);
                 return MHD_NO;
         }
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+        add_headers(srv, resp);
+        if (r->retry_after) {
+                char ra[16];
+                snprintf(ra, sizeof(ra), "%u", r->retry_after);
+                MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+        }
         if (allow)
                 MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
         enum MHD_Result ret = MHD_queue_response(conn, r->status, resp);
@@ -101,6 +133,8 @@ enum route_kind {
         ROUTE_V2_READY,       /* GET /v2/health/ready */
         ROUTE_V2_MODELS,      /* GET /v2/models */
         ROUTE_V2_REPO_INDEX,  /* POST /v2/repository/index (Triton) */
+        ROUTE_V2_REPO_LOAD,   /* POST /v2/repository/models/N/load */
+        ROUTE_V2_REPO_UNLOAD, /* POST /v2/repository/models/N/unload */
         ROUTE_V2_MODEL,       /* GET /v2/models/N[/versions/V] */
         ROUTE_V2_MODEL_READY, /* GET .../ready */
         ROUTE_V2_INFER,       /* POST .../infer */
@@ -120,7 +154,8 @@ struct route {
         "POST /predict, GET /healthz, GET /readyz, GET /v2, GET /v2/health/live, " \
         "GET /v2/health/ready, GET /v2/models, GET /v2/models/NAME[/versions/V], "  \
         "GET .../ready, POST .../infer, GET /v1/models, GET /v1/models/NAME, "      \
-        "POST /v1/models/NAME:predict"
+        "POST /v1/models/NAME:predict, POST /v2/repository/index, "                  \
+        "POST /v2/repository/models/NAME/load, POST /v2/repository/models/NAME/unload"
 
 /* Splits path at '/' into at most max non-empty segments (in buf). */
 static size_t split(const char *path, char *buf, size_t buflen, char **seg, size_t max)
@@ -192,6 +227,11 @@ static void route_of(const char *url, struct route *rt)
                 }
                 if (model_path((const char *const *)seg, n, rt))
                         rt->kind = k;
+        } else if (strncmp(url, "/v2/repository/models/", 22) == 0 &&
+                   (n = split(url + 22, buf, sizeof(buf), seg, 3)) == 2 &&
+                   (strcmp(seg[1], "load") == 0 || strcmp(seg[1], "unload") == 0)) {
+                if (model_path((const char *const *)seg, 1, rt))
+                        rt->kind = seg[1][0] == 'l' ? ROUTE_V2_REPO_LOAD : ROUTE_V2_REPO_UNLOAD;
         } else if (strncmp(url, "/v1/models/", 11) == 0) {
                 const char *colon = strrchr(url + 11, ':');
                 char path[512];
@@ -216,6 +256,8 @@ static void route_of(const char *url, struct route *rt)
         case ROUTE_V2_INFER:
         case ROUTE_V1_PREDICT:
         case ROUTE_V2_REPO_INDEX:
+        case ROUTE_V2_REPO_LOAD:
+        case ROUTE_V2_REPO_UNLOAD:
                 rt->allow = "POST";
                 break;
         case ROUTE_NONE:
@@ -304,11 +346,11 @@ static void v1_list(const struct served_set *set, struct reply *r)
 }
 
 /* The request of a route that names a model, once its body is read. */
-static void handle_model_route(struct server *srv, const struct route *rt,
-                               struct MHD_Connection *conn, const struct request *req,
-                               struct reply *r)
+static void handle_model_route(struct server *srv, const struct served_set *set,
+                               const struct route *rt, struct MHD_Connection *conn,
+                               const struct request *req, struct reply *r)
 {
-        const struct served_entry *e = find_model(&srv->set, rt, r);
+        const struct served_entry *e = find_model(set, rt, r);
         if (!e)
                 return;
         const struct served_model *sm = atomic_load_explicit(&e->sm, memory_order_acquire);
@@ -323,7 +365,7 @@ static void handle_model_route(struct server *srv, const struct route *rt,
         }
         switch (rt->kind) {
         case ROUTE_V2_MODEL:
-                v2_model_metadata(&srv->set, e, sm, r);
+                v2_model_metadata(set, e, sm, r);
                 break;
         case ROUTE_V2_MODEL_READY:
         case ROUTE_V1_MODEL:
@@ -346,6 +388,108 @@ static void handle_model_route(struct server *srv, const struct route *rt,
         }
 }
 
+/* POST /predict: the default model of snap. */
+static void predict_default(struct server *srv, struct registry_snap *snap,
+                            const struct request *req, struct reply *r)
+{
+        const struct server_model_list *l = snap->list;
+        const struct served_model *sm = NULL;
+        if (!l->has_default) {
+                reply_error(r, 404,
+                            "POST /predict answers with the default model, and predictd "
+                            "serves several without one: start it with --default-model "
+                            "NAME, or call POST /v2/models/NAME/infer or "
+                            "/v1/models/NAME:predict");
+                return;
+        }
+        sm = atomic_load_explicit(&snap->set.e[l->default_idx].sm, memory_order_acquire);
+        if (!sm)
+                reply_error(r, 503, "the model is still loading; retry when /readyz is 200");
+        else
+                predict_handle(sm, srv->cfg, req->body ? req->body : "", req->len, r);
+}
+
+/* A pool worker: computes the answer of a suspended request, then hands
+ * the connection back to libmicrohttpd, which calls handle again. */
+static void compute_job(void *arg)
+{
+        struct request *req = arg;
+        struct server *srv = req->srv;
+        if (req->rt->kind == ROUTE_PREDICT)
+                predict_default(srv, req->snap, req, &req->reply);
+        else
+                handle_model_route(srv, &req->snap->set, req->rt, req->conn, req,
+                                   &req->reply);
+        registry_release(req->snap);
+        req->snap = NULL;
+        free(req->rt);
+        req->rt = NULL;
+        req->state = REQ_DONE;
+        MHD_resume_connection(req->conn);
+}
+
+/* Hands a compute request to the pool; false with a 503 in r when its
+ * queue is full. */
+static bool queue_compute(struct server *srv, struct MHD_Connection *conn,
+                          const struct route *rt, struct request *req, struct reply *r)
+{
+        req->rt = malloc(sizeof(*req->rt));
+        if (!req->rt || pool_reserve(srv->pool) < 0) {
+                free(req->rt);
+                req->rt = NULL;
+                reply_error(r, 503, "every compute thread is busy and the queue is full "
+                            "(%u threads, %u waiting); retry shortly", srv->cfg->threads,
+                            srv->cfg->threads * POOL_QUEUE_PER_THREAD);
+                r->retry_after = 1;
+                return false;
+        }
+        *req->rt = *rt;
+        req->srv = srv;
+        req->conn = conn;
+        req->snap = registry_acquire(srv->reg);
+        req->state = REQ_QUEUED;
+        /* suspended before the job can run, so its resume always finds
+         * the connection suspended */
+        MHD_suspend_connection(conn);
+        pool_submit(srv->pool, compute_job, req);
+        return true;
+}
+
+/* The answer to load/unload NAME once the reload it asked for is done:
+ * 200 {} when NAME is (load) or is no longer (unload) served, else why. */
+static void repo_result(struct server *srv, const struct route *rt, bool load, struct reply *r)
+{
+        struct registry_snap *snap = registry_acquire(srv->reg);
+        const struct served_entry *found = NULL, *failed = NULL;
+        bool serving = false;
+        for (size_t i = 0; i < snap->set.n; i++) {
+                const struct served_entry *e = &snap->set.e[i];
+                if (strcmp(e->spec->name, rt->name) != 0)
+                        continue;
+                found = e;
+                if (e->reason)
+                        failed = e;
+                if (atomic_load_explicit(&e->sm, memory_order_acquire))
+                        serving = true;
+        }
+        char shown[CONFIG_MAX_NAME + 8];
+        printable(rt->name, shown, sizeof(shown));
+        if (!load)
+                reply_text(r, 200, "{}");
+        else if (!found)
+                reply_error(r, 404, "no model source has a model named '%s' (see POST "
+                            "/v2/repository/index)", shown);
+        else if (!serving)
+                reply_error(r, 400, "model '%s' failed to load: %s", shown,
+                            found->reason ? found->reason : "unknown reason");
+        else if (failed)
+                reply_error(r, 400, "model '%s' version %s: %s", shown, failed->spec->version,
+                            failed->reason);
+        else
+                reply_text(r, 200, "{}");
+        registry_release(snap);
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
                               const char *url, const char *method,
                               const char *version, const char *upload_data,
@@ -365,12 +509,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
                 if (rt.kind == ROUTE_NONE) {
                         reply_error(&r, 404, "no such endpoint: %s %s (expected one of " ENDPOINTS ")",
                                     shown_method, shown_url);
-                        return send_reply(conn, &r, NULL);
+                        return send_reply(srv, conn, &r, NULL);
                 }
                 if (!method_allowed(&rt, method)) {
                         reply_error(&r, 405, "method %s is not allowed on %s (expected %s)",
                                     shown_method, shown_url, rt.allow);
-                        return send_reply(conn, &r, rt.allow);
+                        return send_reply(srv, conn, &r, rt.allow);
                 }
                 if (strcmp(rt.allow, "POST") == 0) {
                         const char *cl = MHD_lookup_connection_value(
@@ -384,7 +528,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
                                                     "request body of %llu bytes is over the limit "
                                                     "of %zu bytes",
                                                     n, srv->cfg->max_body_bytes);
-                                        return send_reply(conn, &r, NULL);
+                                        return send_reply(srv, conn, &r, NULL);
                                 }
                         }
                 }
@@ -392,6 +536,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
                 if (!req)
                         return MHD_NO;
                 *con_cls = req;
+                atomic_fetch_add_explicit(&srv->inflight, 1, memory_order_relaxed);
                 return MHD_YES;
         }
 
@@ -423,17 +568,35 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
         }
 
         bool ready = atomic_load_explicit(&srv->ready, memory_order_acquire);
+        bool draining = atomic_load_explicit(&srv->draining, memory_order_acquire);
         if (req->too_large) {
                 reply_error(&r, 413, "request body is over the limit of %zu bytes",
                             srv->cfg->max_body_bytes);
-                return send_reply(conn, &r, NULL);
+                return send_reply(srv, conn, &r, NULL);
         }
+        if (req->state == REQ_DONE) {
+                r = req->reply;
+                req->reply.body = NULL;
+                return send_reply(srv, conn, &r, NULL);
+        }
+        if (req->state == REQ_QUEUED)
+                return MHD_YES; /* not expected while suspended */
+        if (rt.kind == ROUTE_PREDICT || rt.kind == ROUTE_V2_INFER ||
+            rt.kind == ROUTE_V1_PREDICT) {
+                if (queue_compute(srv, conn, &rt, req, &r))
+                        return MHD_YES;
+                return send_reply(srv, conn, &r, NULL);
+        }
+        struct registry_snap *snap = registry_acquire(srv->reg);
+        const struct served_set *set = &snap->set;
         switch (rt.kind) {
         case ROUTE_HEALTHZ:
                 reply_text(&r, 200, "{\"status\":\"ok\"}");
                 break;
         case ROUTE_READYZ:
-                if (ready)
+                if (draining)
+                        reply_text(&r, 503, "{\"ready\":false,\"error\":\"shutting down\"}");
+                else if (ready)
                         reply_text(&r, 200, "{\"ready\":true}");
                 else
                         reply_text(&r, 503, "{\"ready\":false,\"error\":\"the models are still loading\"}");
@@ -442,13 +605,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
                 reply_text(&r, 200, "{\"live\":true}");
                 break;
         case ROUTE_V2_READY:
+                ready = ready && !draining;
                 reply_text(&r, ready ? 200 : 503, ready ? "{\"ready\":true}" : "{\"ready\":false}");
                 break;
         case ROUTE_V2_SERVER:
                 v2_server_metadata(&r);
                 break;
         case ROUTE_V2_MODELS:
-                v2_index(&srv->set, false, &r);
+                v2_index(set, false, &r);
                 break;
         case ROUTE_V2_REPO_INDEX: {
                 /* Triton's body {"ready": bool} is optional */
@@ -467,50 +631,55 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
                         ready_only = cJSON_IsTrue(rd);
                         cJSON_Delete(root);
                 }
-                v2_index(&srv->set, ready_only, &r);
+                v2_index(set, ready_only, &r);
                 break;
         }
         case ROUTE_V1_MODELS:
-                v1_list(&srv->set, &r);
+                v1_list(set, &r);
                 break;
-        case ROUTE_PREDICT: {
-                const struct server_model_list *l = srv->list;
-                const struct served_model *sm = NULL;
-                if (!l->has_default) {
-                        reply_error(&r, 404,
-                                    "POST /predict answers with the default model, and predictd "
-                                    "serves several without one: start it with --default-model "
-                                    "NAME, or call POST /v2/models/NAME/infer or "
-                                    "/v1/models/NAME:predict");
-                        break;
-                }
-                sm = atomic_load_explicit(&srv->set.e[l->default_idx].sm, memory_order_acquire);
-                if (!sm)
-                        reply_error(&r, 503, "the model is still loading; retry when /readyz is 200");
-                else
-                        predict_handle(sm, srv->cfg, req->body ? req->body : "", req->len, &r);
-                break;
-        }
         case ROUTE_V2_MODEL:
         case ROUTE_V2_MODEL_READY:
-        case ROUTE_V2_INFER:
         case ROUTE_V1_MODEL:
-        case ROUTE_V1_PREDICT:
-                handle_model_route(srv, &rt, conn, req, &r);
+                handle_model_route(srv, set, &rt, conn, req, &r);
                 break;
+        case ROUTE_PREDICT:
+        case ROUTE_V2_INFER:
+        case ROUTE_V1_PREDICT:
+                break; /* on the pool, above */
+        case ROUTE_V2_REPO_LOAD:
+        case ROUTE_V2_REPO_UNLOAD: {
+                /* The snapshot is given back first: the reload frees it. */
+                registry_release(snap);
+                snap = NULL;
+                bool load = rt.kind == ROUTE_V2_REPO_LOAD;
+                int rc = registry_load_unload(srv->reg, rt.name, load, 300);
+                if (rc < 0) {
+                        reply_error(&r, 503, "the %s of '%s' did not finish: %s",
+                                    load ? "load" : "unload", rt.name, strerror(-rc));
+                        break;
+                }
+                repo_result(srv, &rt, load, &r);
+                break;
+        }
         case ROUTE_NONE:
                 reply_error(&r, 404, "no such endpoint");
                 break;
         }
-        return send_reply(conn, &r, NULL);
+        registry_release(snap);
+        return send_reply(srv, conn, &r, NULL);
 }
 
 static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                       enum MHD_RequestTerminationCode toe)
 {
+        struct server *srv = cls;
         struct request *req = *con_cls;
+        (void)conn;
+        (void)toe;
         if (!req)
                 return;
+        atomic_fetch_sub_explicit(&srv->inflight, 1, memory_order_release);
+        free(req->reply.body);
         free(req->body);
         free(req);
         *con_cls = NULL;
@@ -528,6 +697,43 @@ static int fmt_err(char *errbuf, size_t errlen, int code, const char *fmt, ...)
         return code;
 }
 
+/* Binds and listens on the first address of ai. Made here rather than by
+ * libmicrohttpd so that a port in use is reported as such (errno) and
+ * SO_REUSEPORT is set only when asked: two servers silently sharing a
+ * port answer from two different models at random. */
+static int listen_on(const struct config *cfg, const struct addrinfo *ai, int *fd_out,
+                     char *errbuf, size_t errlen)
+{
+        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+                        ai->ai_protocol);
+        if (fd < 0)
+                return fmt_err(errbuf, errlen, -errno, "cannot create a socket for %s:%u: %s",
+                               cfg->host, cfg->port, strerror(errno));
+        int one = 1;
+        /* SO_REUSEADDR only lets a restart bind past TIME_WAIT; a port
+         * somebody listens on stays refused. */
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (cfg->reuse_port && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) {
+                int err = errno;
+                close(fd);
+                return fmt_err(errbuf, errlen, -err, "--reuse-port: %s", strerror(err));
+        }
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 511) < 0) {
+                int err = errno;
+                close(fd);
+                if (err == EADDRINUSE)
+                        return fmt_err(errbuf, errlen, -err,
+                                       "cannot listen on %s:%u: address already in use (another "
+                                       "process listens there; pass --reuse-port to share it "
+                                       "on purpose)",
+                                       cfg->host, cfg->port);
+                return fmt_err(errbuf, errlen, -err, "cannot listen on %s:%u: %s", cfg->host,
+                               cfg->port, strerror(err));
+        }
+        *fd_out = fd;
+        return 0;
+}
+
 int server_start(const struct config *cfg, struct server_model_list *list,
                  struct server **out, char *errbuf, size_t errlen)
 {
@@ -543,43 +749,50 @@ int server_start(const struct config *cfg, struct server_model_list *list,
                                cfg->host, gai_strerror(gai));
         }
         struct server *srv = calloc(1, sizeof(*srv));
-        struct served_entry *e = calloc(list->n ? list->n : 1, sizeof(*e));
-        if (!srv || !e) {
+        if (!srv || registry_create(cfg, list, &srv->reg) < 0 ||
+            pool_create(cfg->threads, (size_t)cfg->threads * POOL_QUEUE_PER_THREAD,
+                        &srv->pool) < 0) {
+                if (!srv)
+                        server_model_list_free(list);
                 freeaddrinfo(ai);
                 free(srv);
-                free(e);
-                server_model_list_free(list);
                 return fmt_err(errbuf, errlen, -ENOMEM, "out of memory");
         }
-        for (size_t i = 0; i < list->n; i++) {
-                e[i].spec = &list->v[i];
-                atomic_init(&e[i].sm, NULL);
-        }
         srv->cfg = cfg;
-        srv->list = list;
-        srv->set.e = e;
-        srv->set.n = list->n;
+        srv->listen_fd = -1;
+        srv->quiesced_fd = -1;
         atomic_init(&srv->ready, false);
+        atomic_init(&srv->draining, false);
+        atomic_init(&srv->inflight, 0);
+        int rc = listen_on(cfg, ai, &srv->listen_fd, errbuf, errlen);
+        bool v6 = ai->ai_family == AF_INET6;
+        freeaddrinfo(ai);
+        if (rc < 0) {
+                server_stop(srv);
+                return rc;
+        }
+        /* MHD_USE_ITC: MHD_quiesce_daemon, to close the listener on drain. */
         unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-                         MHD_USE_ERROR_LOG;
-        if (ai->ai_family == AF_INET6)
+                         MHD_USE_ERROR_LOG | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
+        if (v6)
                 flags |= MHD_USE_IPv6;
         srv->daemon = MHD_start_daemon(
                 flags, (uint16_t)cfg->port, NULL, NULL, handle, srv,
-                MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+                MHD_OPTION_LISTEN_SOCKET, srv->listen_fd,
                 MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->threads,
                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->timeout_s,
+                MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
+                MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)cfg->max_conn_per_client,
                 MHD_OPTION_NOTIFY_COMPLETED, completed, srv,
-                MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
                 MHD_OPTION_END);
-        freeaddrinfo(ai);
         if (!srv->daemon) {
                 server_stop(srv);
-                return fmt_err(errbuf, errlen, -EADDRINUSE,
-                               "cannot listen on %s:%u (address in use, or not an address "
-                               "of this machine?)",
+                return fmt_err(errbuf, errlen, -EIO,
+                               "cannot start the HTTP daemon on %s:%u (libmicrohttpd "
+                               "refused; see its message above)",
                                cfg->host, cfg->port);
         }
+        srv->listen_fd = -1; /* the daemon's now */
         const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->daemon,
                                                              MHD_DAEMON_INFO_BIND_PORT);
         srv->port = di ? di->port : cfg->port;
@@ -594,34 +807,80 @@ unsigned server_port(const struct server *srv)
 
 const struct server_model_list *server_models(const struct server *srv)
 {
-        return srv->list;
+        return registry_initial(srv->reg)->list;
 }
 
 int server_publish_model(struct server *srv, size_t i, struct model *model,
                          struct serialize_info *info)
 {
-        struct served_model *sm;
-        int rc = served_model_create(model, info, &sm);
-        if (rc < 0)
-                return rc;
-        atomic_store_explicit(&srv->set.e[i].sm, sm, memory_order_release);
-        return 0;
+        return registry_publish(srv->reg, i, model, info);
 }
 
 void server_set_ready(struct server *srv)
 {
         atomic_store_explicit(&srv->ready, true, memory_order_release);
+        registry_set_ready(srv->reg);
+}
+
+void server_reload(struct server *srv)
+{
+        registry_reload(srv->reg);
+}
+
+void server_drain_begin(struct server *srv)
+{
+        atomic_store_explicit(&srv->draining, true, memory_order_release);
+}
+
+void server_drain_close(struct server *srv)
+{
+        if (!srv->daemon || srv->quiesced_fd >= 0)
+                return;
+        /* Quiesce hands the socket back; it may be closed only after
+         * MHD_stop_daemon, but shutdown takes a Linux listener out of
+         * LISTEN now: new connections are refused at once instead of
+         * waiting in the backlog for an accept that never comes.
+         * Connections already in the backlog were accepted by the kernel
+         * (the client has sent its request), so they are taken and handed
+         * to the daemon first rather than reset by the shutdown. */
+        int fd = MHD_quiesce_daemon(srv->daemon);
+        if (fd < 0)
+                return;
+        srv->quiesced_fd = fd;
+        for (size_t n = 0; n < 100000; n++) {
+                struct sockaddr_storage ss;
+                socklen_t sl = sizeof(ss);
+                int c = accept4(fd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
+                if (c < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        break; /* EAGAIN: the backlog is empty */
+                }
+                /* MHD owns c from here, closing it itself on failure */
+                (void)MHD_add_connection(srv->daemon, c, (struct sockaddr *)&ss, sl);
+        }
+        shutdown(fd, SHUT_RDWR);
+}
+
+size_t server_inflight(const struct server *srv)
+{
+        return atomic_load_explicit(&srv->inflight, memory_order_acquire);
 }
 
 void server_stop(struct server *srv)
 {
         if (!srv)
                 return;
+        /* Every suspended request is answered and resumed first: the
+         * daemon may not stop with a connection suspended. */
+        pool_drain(srv->pool);
         if (srv->daemon)
                 MHD_stop_daemon(srv->daemon);
-        for (size_t i = 0; i < srv->set.n; i++)
-                served_model_free(atomic_load(&srv->set.e[i].sm));
-        free(srv->set.e);
-        server_model_list_free(srv->list);
+        pool_free(srv->pool);
+        if (srv->listen_fd >= 0)
+                close(srv->listen_fd);
+        if (srv->quiesced_fd >= 0)
+                close(srv->quiesced_fd);
+        registry_free(srv->reg);
         free(srv);
 }

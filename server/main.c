@@ -112,12 +112,8 @@ static int run_check(const struct config *cfg)
 static int run_server(const struct config *cfg)
 {
         sigset_t sigs;
-        sigemptyset(&sigs);
-        sigaddset(&sigs, SIGINT);
-        sigaddset(&sigs, SIGTERM);
-        /* Block before any thread starts, so only sigwait below sees them. */
-        pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-        signal(SIGPIPE, SIG_IGN);
+        /* Block before any thread starts, so only server_run sees them. */
+        server_signals_block(&sigs);
 
         struct server *srv;
         struct server_model_list *list;
@@ -131,8 +127,9 @@ static int run_server(const struct config *cfg)
                 return 1;
         }
         const struct server_model_list *models = server_models(srv);
-        fprintf(stderr, "predictd: listening on http://%s:%u (%u threads, %zu model%s)\n",
-                cfg->host, server_port(srv), cfg->threads, models->n, models->n == 1 ? "" : "s");
+        fprintf(stderr, "predictd: listening on http://%s:%u (%u threads [%s], %zu model%s)\n",
+                cfg->host, server_port(srv), cfg->threads, cfg->threads_how, models->n,
+                models->n == 1 ? "" : "s");
 
         for (size_t i = 0; i < models->n; i++) {
                 const struct server_model_spec *sp = &models->v[i];
@@ -163,11 +160,7 @@ static int run_server(const struct config *cfg)
         server_set_ready(srv);
         fprintf(stderr, "predictd: ready\n");
 
-        int sig = 0;
-        sigwait(&sigs, &sig);
-        fprintf(stderr, "predictd: %s received, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
-        server_stop(srv);
-        return 0;
+        return server_run(srv, cfg, &sigs);
 }
 
 int main(int argc, char **argv)

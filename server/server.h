@@ -4,6 +4,7 @@
 #ifndef PREDICTD_SERVER_H
 #define PREDICTD_SERVER_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -71,6 +72,31 @@ void server_set_ready(struct server *srv);
  * (predict, predict_proba, decision_function, transform). Returns the
  * process exit status. */
 int server_eval(const char *path);
+
+/* Blocks the signals server_run takes (SIGTERM, SIGINT, SIGHUP, SIGUSR1,
+ * SIGUSR2) in the calling thread, to be inherited by every thread started
+ * after, and ignores SIGPIPE. Call before server_start. */
+void server_signals_block(sigset_t *set);
+
+/* Serves until SIGTERM or SIGINT, then drains (see lifecycle.c) and
+ * stops srv (freed). Returns the exit status: 0 when every accepted
+ * request was answered, 1 when the drain timeout cut some off. */
+int server_run(struct server *srv, const struct config *cfg, const sigset_t *set);
+
+/* Asks for a reload of every model source (SIGHUP); returns at once, the
+ * loader thread does the work and logs what changed. */
+void server_reload(struct server *srv);
+
+/* Drain, step 1: readiness endpoints answer 503 from now on and every
+ * answer closes its connection; everything else is served as before. */
+void server_drain_begin(struct server *srv);
+
+/* Drain, step 2: stops accepting connections (new ones are refused);
+ * connections already accepted go on being served. */
+void server_drain_close(struct server *srv);
+
+/* Requests whose headers have arrived and whose answer is not yet sent. */
+size_t server_inflight(const struct server *srv);
 
 /* Stops accepting, waits for requests in flight, frees everything.
  * Accepts NULL. */

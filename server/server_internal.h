@@ -46,6 +46,7 @@ struct served_model {
 struct served_entry {
         const struct server_model_spec *spec;
         _Atomic(struct served_model *) sm;
+        const char *reason; /* why the last load failed, or NULL */
 };
 
 /* All the entries, sorted by name then version (the spec order). */
@@ -53,6 +54,56 @@ struct served_set {
         struct served_entry *e;
         size_t n;
 };
+
+/* The models as one request sees them (registry.c): immutable once
+ * published, kept alive by a reference for as long as a request uses it. */
+struct registry_model;
+struct registry;
+struct registry_snap {
+        atomic_uint refs;
+        struct server_model_list *list;
+        struct served_set set;
+        struct registry_model **owner; /* each entry's model, shared */
+        char **reason;                 /* each entry's reason (owned) */
+        size_t e_alloc;
+};
+
+/* A registry serving list (taken, also on failure), with its loader
+ * thread started. Returns -ENOMEM or -EAGAIN. */
+int registry_create(const struct config *cfg, struct server_model_list *list,
+                    struct registry **out);
+/* The start-up snapshot, filled by registry_publish before any reload. */
+struct registry_snap *registry_initial(struct registry *reg);
+/* Start-up: model i of the initial snapshot (taken on success). */
+int registry_publish(struct registry *reg, size_t i, struct model *model,
+                     struct serialize_info *info);
+/* Reloads may run from now on (SIGHUP, --poll-interval, load/unload). */
+void registry_set_ready(struct registry *reg);
+/* The current snapshot, referenced; give it back with registry_release. */
+struct registry_snap *registry_acquire(struct registry *reg);
+void registry_release(struct registry_snap *s);
+/* Asks the loader thread for a reload and returns at once. */
+void registry_reload(struct registry *reg);
+/* Repository extension: (un)marks name as unloaded and waits (at most
+ * timeout_s) for the reload that follows. -ETIMEDOUT, -ENOMEM. */
+int registry_load_unload(struct registry *reg, const char *name, bool load,
+                         unsigned timeout_s);
+/* Stops the loader and frees the registry (accepts NULL). */
+void registry_free(struct registry *reg);
+
+/* A bounded pool of compute threads (pool.c). */
+struct pool;
+/* threads workers and room for max_queue waiting jobs. -ENOMEM, -EAGAIN. */
+int pool_create(unsigned threads, size_t max_queue, struct pool **out);
+/* Reserves a place in the queue: -EAGAIN at once when it is full (or the
+ * pool is stopping). Every 0 must be followed by one pool_submit. */
+int pool_reserve(struct pool *p);
+/* Queues fn(arg) into the place reserved. */
+void pool_submit(struct pool *p, void (*fn)(void *), void *arg);
+/* Stops taking jobs, runs every queued one, joins the workers. */
+void pool_drain(struct pool *p);
+/* pool_drain, then frees. Accepts NULL. */
+void pool_free(struct pool *p);
 
 /* A response body under construction; grows as needed. */
 struct out_buf {
@@ -68,6 +119,7 @@ void out_double(struct out_buf *b, double v);
 
 /* The result of a request, for http.c to send. body is malloc'd JSON. */
 struct reply {
+        unsigned retry_after; /* seconds for a Retry-After header; 0: none */
         unsigned status;
         char *body;
         size_t len;

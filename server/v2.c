@@ -147,8 +147,12 @@ void v2_index(const struct served_set *set, bool ready_only, struct reply *r)
                 out_json_string(&b, e->spec->name);
                 out_str(&b, ",\"version\":");
                 out_json_string(&b, e->spec->version);
-                out_str(&b, ready ? ",\"state\":\"READY\",\"reason\":\"\"}"
-                                  : ",\"state\":\"LOADING\",\"reason\":\"loading\"}");
+                /* a failed reload keeps the old file READY, with the reason */
+                out_str(&b, ready ? ",\"state\":\"READY\",\"reason\":"
+                            : e->reason ? ",\"state\":\"UNAVAILABLE\",\"reason\":"
+                                        : ",\"state\":\"LOADING\",\"reason\":");
+                out_json_string(&b, e->reason ? e->reason : ready ? "" : "loading");
+                out_str(&b, "}");
         }
         out_str(&b, "]");
         reply_take(r, &b);

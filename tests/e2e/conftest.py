@@ -20,6 +20,10 @@ FIXTURES = os.path.join(REPO, "tests", "fixtures")
 SHARED = os.path.join(os.path.dirname(REPO), "shared")
 BIN = os.environ.get("PREDICTD_BIN", os.path.join(REPO, "build", "predictd"))
 
+# Servers stop on SIGTERM at once unless a test asks for a drain grace
+# (flags win over the environment), or every stop would take the default 5 s.
+os.environ.setdefault("PREDICTD_DRAIN_GRACE", "0")
+
 LISTEN_RE = re.compile(r"listening on http://([^:\s]+):(\d+)")
 
 

@@ -2,7 +2,9 @@
  * value is refused with the name of the flag, variable or key. */
 #include <errno.h>
 #include <stdarg.h>
+#include <sched.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -198,7 +200,93 @@ static bool config_models_sources_replace_each_other(void)
         return true;
 }
 
-TAP_MAIN(CASE(config_models_named_and_repeated),
+static void write_file(const char *dir, const char *name, const char *text)
+{
+        char path[1024];
+        snprintf(path, sizeof(path), "%s/%s", dir, name);
+        FILE *f = fopen(path, "w");
+        if (f) {
+                fputs(text, f);
+                fclose(f);
+        }
+}
+
+static unsigned affinity(void)
+{
+        cpu_set_t set;
+        return sched_getaffinity(0, sizeof(set), &set) == 0 ? (unsigned)CPU_COUNT(&set) : 0;
+}
+
+/* A quota of half a CPU gives 1 thread; "max" leaves the affinity mask;
+ * cgroup v1's cfs files are read when there is no cpu.max. */
+static bool config_cpu_count_follows_cgroup_quota(void)
+{
+        char root[] = "/tmp/predictd-cgroup-XXXXXX", how[160], sub[80];
+        EXPECT(mkdtemp(root) != NULL);
+        unsigned aff = affinity();
+        EXPECT(aff >= 1);
+
+        EXPECT(config_cpu_count(root, how, sizeof(how)) == aff); /* no files */
+        EXPECT_CONTAINS(how, "affinity");
+        write_file(root, "cpu.max", "50000 100000\n");
+        EXPECT(config_cpu_count(root, how, sizeof(how)) == 1);
+        EXPECT_CONTAINS(how, "cpu.max 50000/100000");
+        write_file(root, "cpu.max", "max 100000\n");
+        EXPECT(config_cpu_count(root, how, sizeof(how)) == aff);
+        EXPECT_CONTAINS(how, "affinity");
+        /* a quota above the affinity mask does not raise the count */
+        write_file(root, "cpu.max", "100000000 100000\n");
+        EXPECT(config_cpu_count(root, how, sizeof(how)) == aff);
+        snprintf(sub, sizeof(sub), "%s/cpu.max", root);
+        unlink(sub);
+
+        snprintf(sub, sizeof(sub), "%s/cpu,cpuacct", root);
+        EXPECT(mkdir(sub, 0700) == 0);
+        write_file(sub, "cpu.cfs_quota_us", "-1\n");
+        write_file(sub, "cpu.cfs_period_us", "100000\n");
+        EXPECT(config_cpu_count(root, how, sizeof(how)) == aff);
+        write_file(sub, "cpu.cfs_quota_us", "100000\n");
+        EXPECT(config_cpu_count(root, how, sizeof(how)) == 1);
+        EXPECT_CONTAINS(how, "cpu.cfs_quota_us 100000/100000");
+
+        char path[700];
+        snprintf(path, sizeof(path), "%s/cpu.cfs_quota_us", sub);
+        unlink(path);
+        snprintf(path, sizeof(path), "%s/cpu.cfs_period_us", sub);
+        unlink(path);
+        rmdir(sub);
+        rmdir(root);
+        return true;
+}
+
+static bool config_lifecycle_settings(void)
+{
+        struct config *c;
+        struct config_error e;
+        clear_env();
+        EXPECT(parse(&c, &e, 3, "--model", "m.pkl") == 0);
+        EXPECT(c->drain_grace_s == 5 && c->drain_timeout_s == 30 && !c->reuse_port);
+        EXPECT(c->max_connections == 4096 && c->max_conn_per_client == 0);
+        EXPECT_CONTAINS(c->threads_how, "the default: ");
+        config_free(c);
+        setenv("PREDICTD_REUSE_PORT", "yes", 1);
+        EXPECT(parse(&c, &e, 9, "--model", "m.pkl", "--drain-grace", "0", "--threads", "3",
+                     "--max-connections-per-client", "8") == 0);
+        EXPECT(c->reuse_port && c->drain_grace_s == 0 && c->max_conn_per_client == 8);
+        EXPECT(strcmp(c->threads_how, "--threads") == 0);
+        config_free(c);
+        setenv("PREDICTD_REUSE_PORT", "maybe", 1);
+        EXPECT(parse(&c, &e, 3, "--model", "m.pkl") == -EINVAL);
+        EXPECT_CONTAINS(e.message, "PREDICTD_REUSE_PORT");
+        unsetenv("PREDICTD_REUSE_PORT");
+        EXPECT(parse(&c, &e, 5, "--model", "m.pkl", "--max-connections", "0") == -EINVAL);
+        EXPECT_CONTAINS(e.message, "--max-connections");
+        return true;
+}
+
+TAP_MAIN(CASE(config_cpu_count_follows_cgroup_quota),
+         CASE(config_lifecycle_settings),
+         CASE(config_models_named_and_repeated),
          CASE(config_models_sources_replace_each_other),
          CASE(config_defaults_applied),
          CASE(config_flags_override_env_override_file),

@@ -1,0 +1,136 @@
+"""Benchmark, not a test: small-request tail latency while large batches run.
+
+    /usr/bin/python3 bench/tail_latency.py [PREDICTD_BIN]
+
+predictd serves a 600-tree RandomForestClassifier (iris) with --threads 2.
+BATCHERS (2) client threads keep sending 10,000-row /predict batches, so
+both compute threads are busy all the time; meanwhile one client sends
+SAMPLES (300) requests in turn to GET /healthz and a 1-row POST /predict,
+each on a fresh connection, and records the wall time of each. Prints
+p50, p99 and max per endpoint, with the machine's load average, and writes
+the same to bench/results/DATE-tail-latency.md. Every batch and row answer
+is checked against scikit-learn's predict.
+"""
+import http.client
+import json
+import os
+import pickle
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import numpy as np
+from sklearn.datasets import load_iris
+from sklearn.ensemble import RandomForestClassifier
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BIN = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "build", "predictd")
+SAMPLES = int(os.environ.get("SAMPLES", "300"))
+BATCHERS = int(os.environ.get("BATCHERS", "2"))
+
+
+def call(port, method, path, body=None):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    try:
+        c.request(method, path, body=body, headers={"Content-Type": "application/json"})
+        r = c.getresponse()
+        return r.status, json.loads(r.read())
+    finally:
+        c.close()
+
+
+def pct(xs, q):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
+
+
+def main():
+    X, y = load_iris(return_X_y=True)
+    model = RandomForestClassifier(n_estimators=600, random_state=0).fit(X, y)
+    rng = np.random.default_rng(0)
+    batch = rng.uniform(0, 8, size=(10000, 4)).round(2)
+    want_batch = model.predict(batch).tolist()
+    batch_body = json.dumps({"instances": batch.tolist()})
+    row = X[60].tolist()
+    want_row = int(model.predict([row])[0])
+    d = tempfile.mkdtemp()
+    path = os.path.join(d, "forest.pkl")
+    with open(path, "wb") as f:
+        pickle.dump(model, f)
+    p = subprocess.Popen([BIN, "--model", path, "--host", "127.0.0.1", "--port", "0",
+                          "--threads", "2", "--drain-grace", "0"],
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        run(p, batch_body, want_batch, row, want_row)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+def run(p, batch_body, want_batch, row, want_row):
+    port = None
+    while port is None:
+        line = p.stderr.readline()
+        if "listening on" in line:
+            port = int(line.split("http://127.0.0.1:")[1].split()[0])
+    threading.Thread(target=lambda: [None for _ in p.stderr], daemon=True).start()
+    while True:
+        try:
+            if call(port, "GET", "/readyz")[0] == 200:
+                break
+        except OSError:
+            pass
+        time.sleep(0.05)
+    stop = threading.Event()
+    batches = []
+
+    def batcher():
+        while not stop.is_set():
+            st, body = call(port, "POST", "/predict", batch_body)
+            assert st == 200 and body["predictions"] == want_batch, st
+            batches.append(1)
+
+    ts = [threading.Thread(target=batcher) for _ in range(BATCHERS)]
+    for t in ts:
+        t.start()
+    time.sleep(1.0)
+    lat = {"GET /healthz": [], "POST /predict (1 row)": []}
+    for i in range(SAMPLES):
+        t0 = time.monotonic()
+        if i % 2 == 0:
+            st, body = call(port, "GET", "/healthz")
+            assert st == 200, body
+            lat["GET /healthz"].append(time.monotonic() - t0)
+        else:
+            st, body = call(port, "POST", "/predict", json.dumps({"features": row}))
+            assert st == 200 and body["prediction"] == want_row, body
+            lat["POST /predict (1 row)"].append(time.monotonic() - t0)
+    stop.set()
+    for t in ts:
+        t.join()
+    p.terminate()
+    p.wait(timeout=60)
+    load = os.getloadavg()
+    lines = ["# Small-request latency while 10,000-row batches run",
+             "", "`/usr/bin/python3 bench/tail_latency.py` (%s), %d batch clients, "
+             "--threads 2, load average %.2f %.2f %.2f, %d batches answered during the run."
+             % (time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), BATCHERS, *load,
+                len(batches)),
+             "", "| endpoint | samples | p50 ms | p99 ms | max ms |", "|---|---|---|---|---|"]
+    for k, v in lat.items():
+        lines.append("| %s | %d | %.1f | %.1f | %.1f |" % (
+            k, len(v), 1000 * statistics.median(v), 1000 * pct(v, 0.99), 1000 * max(v)))
+    text = "\n".join(lines) + "\n"
+    print(text)
+    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
+    out = os.path.join(HERE, "results", time.strftime("%Y-%m-%d-tail-latency.md", time.gmtime()))
+    with open(out, "w") as f:
+        f.write(text)
+
+
+if __name__ == "__main__":
+    main()
