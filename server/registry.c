@@ -176,12 +176,6 @@ static int load_file(const struct config *cfg, const char *path, struct model **
                 snprintf(err, errlen, "%s", se.message);
                 return rc;
         }
-        if (model_get_type(*model) == MODEL_TYPE_TRANSFORMER) {
-                snprintf(err, errlen, "the estimator has no predict (it only transforms)");
-                model_free(*model);
-                serialize_info_free(*info);
-                return -EINVAL;
-        }
         return 0;
 }
 
