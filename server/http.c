@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/filter.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -832,10 +834,39 @@ void server_drain_begin(struct server *srv)
         atomic_store_explicit(&srv->draining, true, memory_order_release);
 }
 
+/* Makes the kernel drop new connection attempts (TCP segments with SYN
+ * and without ACK) at the listener, while the handshakes already under
+ * way complete into the backlog. Without it a client could connect in the
+ * instant between emptying the backlog and shutting the listener, and
+ * have its request reset; with it, its SYN goes unanswered and its retry
+ * is refused once the listener is shut. The filter sees the TCP header
+ * from offset 0; byte 13 holds the flags. */
+static void refuse_new_handshakes(int fd)
+{
+        struct sock_filter code[] = {
+                BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 13),
+                BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0x12),        /* SYN | ACK */
+                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x02, 0, 1), /* SYN alone */
+                BPF_STMT(BPF_RET | BPF_K, 0),
+                BPF_STMT(BPF_RET | BPF_K, 0xffffffffu),
+        };
+        struct sock_fprog prog = { .len = sizeof(code) / sizeof(code[0]), .filter = code };
+        if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) == 0) {
+                /* let handshakes in flight finish (their ACKs pass) */
+                struct timespec ts = { 0, 100 * 1000 * 1000 };
+                while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                        ;
+        }
+}
+
 void server_drain_close(struct server *srv)
 {
         if (!srv->daemon || srv->quiesced_fd >= 0)
                 return;
+        const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->daemon,
+                                                             MHD_DAEMON_INFO_LISTEN_FD);
+        if (di && di->listen_fd != MHD_INVALID_SOCKET)
+                refuse_new_handshakes(di->listen_fd);
         /* Quiesce hands the socket back; it may be closed only after
          * MHD_stop_daemon, but shutdown takes a Linux listener out of
          * LISTEN now: new connections are refused at once instead of
