@@ -2,6 +2,8 @@
  * (module, qualified name) pair mapped to a native meaning; the reader
  * never imports or calls anything. A dotted name ("getattr.__self__") is
  * its own pair and matches nothing here. */
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "build_internal.h"
@@ -76,4 +78,64 @@ const struct pv_class *allowlist_find(const char *module, size_t module_len,
                         return c;
         }
         return NULL;
+}
+
+/* Frameworks whose objects users often save beside or inside scikit-learn
+ * ones: named plainly, so that a refusal says what the file is. */
+static const struct {
+        const char *module; /* the top-level package */
+        const char *what;
+} foreign[] = {
+        { "xgboost", "an XGBoost model, not scikit-learn" },
+        { "lightgbm", "a LightGBM model, not scikit-learn" },
+        { "catboost", "a CatBoost model, not scikit-learn" },
+        { "keras", "a Keras model, not scikit-learn" },
+        { "tf_keras", "a Keras model, not scikit-learn" },
+        { "tensorflow", "a TensorFlow model, not scikit-learn" },
+        { "torch", "a PyTorch model, not scikit-learn" },
+        { "statsmodels", "a statsmodels model, not scikit-learn" },
+        { "imblearn", "an imbalanced-learn object, not scikit-learn" },
+};
+
+/* Modules of Python itself and of the libraries a model file legitimately
+ * names: a refused global from one of them is not the user's own code. */
+static const char *const known_modules[] = {
+        "builtins", "__builtin__", "os", "posix", "nt", "sys", "subprocess", "pickle",
+        "_pickle", "copyreg", "copy_reg", "runpy", "pip", "bdb", "pdb", "code", "codeop",
+        "socket", "http", "urllib", "urllib2", "ftplib", "smtplib", "telnetlib", "ctypes",
+        "shutil", "importlib", "types", "functools", "operator", "io", "pty", "webbrowser",
+        "commands", "platform", "timeit", "asyncio", "multiprocessing", "threading", "signal",
+        "tempfile", "glob", "marshal", "shelve", "zipimport", "_codecs", "codecs", "datetime",
+        "collections", "itertools", "inspect", "gc", "site", "sysconfig", "venv", "ensurepip",
+        "distutils", "setuptools", "pkg_resources", "requests", "numpy", "scipy", "pandas",
+        "joblib", "sklearn", "cloudpickle", "dill", "_io", "_thread", "_posixsubprocess",
+        "_operator", "_functools", "getattr", "eval", "exec",
+};
+
+void allowlist_explain(const char *module, size_t module_len, char *buf, size_t len)
+{
+        size_t top = 0;
+        while (top < module_len && module[top] != '.')
+                top++;
+        for (size_t i = 0; i < sizeof(foreign) / sizeof(foreign[0]); i++) {
+                if (strlen(foreign[i].module) == top && memcmp(foreign[i].module, module, top) == 0) {
+                        snprintf(buf, len, "%s: predictd serves scikit-learn estimators only",
+                                 foreign[i].what);
+                        return;
+                }
+        }
+        bool known = false;
+        for (size_t i = 0; i < sizeof(known_modules) / sizeof(known_modules[0]); i++)
+                known |= strlen(known_modules[i]) == top &&
+                         memcmp(known_modules[i], module, top) == 0;
+        if (!known && top > 0) {
+                snprintf(buf, len,
+                         "the file needs code from the project that saved it (module '%.*s'), "
+                         "which predictd never runs: save the scikit-learn estimator without "
+                         "your own classes or functions",
+                         (int)(top > 100 ? 100 : top), module);
+                return;
+        }
+        snprintf(buf, len, "not on the allowlist of numpy, joblib and scikit-learn names "
+                           "(nothing in a model file is ever executed)");
 }

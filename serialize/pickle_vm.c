@@ -636,11 +636,9 @@ static int resolve_global(struct vm *vm, const char *mod, size_t mlen,
                                     "refused global %.*s.%.*s: this scikit-learn class is "
                                     "not supported by predictd",
                                     ml, mod, nl, name);
-                return fail(vm, -EPERM,
-                            "refused global %.*s.%.*s: not on the allowlist of numpy, "
-                            "joblib and scikit-learn names (nothing in a model file "
-                            "is ever executed)",
-                            ml, mod, nl, name);
+                char why[300];
+                allowlist_explain(mod, mlen, why, sizeof(why));
+                return fail(vm, -EPERM, "refused global %.*s.%.*s: %s", ml, mod, nl, name, why);
         }
         struct pv *v = new_pv(vm, PV_GLOBAL);
         if (!v)

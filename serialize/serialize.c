@@ -186,6 +186,27 @@ static bool starts_with(const uint8_t *d, size_t len, const char *magic, size_t 
         return len >= n && memcmp(d, magic, n) == 0;
 }
 
+/* A stream that does not start with PROTO and has no valid opcodes in its
+ * first bytes is not a pickle at
+ * all (a text file, an HDF5 or ONNX model, a file mangled by a UTF-8
+ * round trip): say so and show its first bytes. */
+static void not_a_pickle(const uint8_t *d, size_t len, const char *kind,
+                         struct serialize_error *err)
+{
+        char hex[3 * 16 + 1] = "", text[16 + 1] = "";
+        size_t n = len < 16 ? len : 16, o = 0;
+        for (size_t i = 0; i < n; i++) {
+                o += (size_t)snprintf(hex + o, sizeof(hex) - o, "%s%02x", i ? " " : "", d[i]);
+                text[i] = d[i] >= 0x20 && d[i] < 0x7f ? (char)d[i] : '.';
+        }
+        text[n] = '\0';
+        bool plain = strcmp(kind, "uncompressed") == 0;
+        serr_set(err, 0,
+                 "not a pickle or joblib file%s%s%s: it starts with the bytes %s (\"%s\"), "
+                 "where a pickle starts with 0x80 and its protocol number",
+                 plain ? "" : " (after ", plain ? "" : kind, plain ? "" : ")", hex, text);
+}
+
 /* Decides the container from the first bytes, as joblib does. */
 static int open_container(const uint8_t *data, size_t len,
                           const struct serialize_limits *lim, uint8_t **owned,
@@ -602,6 +623,9 @@ int serialize_load_buffer(const uint8_t *data, size_t len,
                 if (rc == -EPERM && recorded_version(stream, stream_len, version,
                                                      sizeof(version)))
                         note_old_version(err, version);
+                if (stream_len && stream[0] != 0x80 && err->offset >= 0 && err->offset < 16 &&
+                    strstr(err->message, "unknown opcode"))
+                        not_a_pickle(stream, stream_len, kind, err);
                 goto fail;
         }
         if (pos != stream_len) {

@@ -60,6 +60,10 @@ struct pv_class {
 /* The entry for exactly (module, name), or NULL. */
 const struct pv_class *allowlist_find(const char *module, size_t module_len,
                                       const char *name, size_t name_len);
+/* Why a global that allowlist_find refused is refused, for the message:
+ * another framework named as such (XGBoost, Keras, ...), a module that is
+ * the user's own code, or the plain allowlist reason. Always writes buf. */
+void allowlist_explain(const char *module, size_t module_len, char *buf, size_t len);
 
 /* --- values ------------------------------------------------------------ */
 
