@@ -237,16 +237,22 @@ static int open_container(const uint8_t *data, size_t len,
                 snprintf(desc, desc_len, "%s-compressed", xz ? "xz" : "lzma");
                 return 0;
         }
-        if (starts_with(data, len, "BZh", 3))
-                other = "bz2";
-        else if (starts_with(data, len, "\x04\x22\x4d\x18", 4))
-                other = "lz4";
-        else if (starts_with(data, len, "ZF", 2))
+        bool bz2 = starts_with(data, len, "BZh", 3);
+        if (bz2 || starts_with(data, len, "\x04\x22\x4d\x18", 4)) {
+                int rc = bz2 ? unbz2_all(data, len, lim->max_stream_bytes, owned, stream_len, err)
+                             : unlz4_all(data, len, lim->max_stream_bytes, owned, stream_len, err);
+                if (rc < 0)
+                        return rc;
+                *stream = *owned;
+                snprintf(desc, desc_len, "%s-compressed", bz2 ? "bz2" : "lz4");
+                return 0;
+        }
+        if (starts_with(data, len, "ZF", 2))
                 other = "joblib < 0.10 zfile";
         if (other) {
                 serr_set(err, 0,
                          "%s-compressed files are not supported (expected a pickle, or "
-                         "joblib with zlib, gzip, xz or lzma compression)",
+                         "joblib with zlib, gzip, bz2, xz, lzma or lz4 compression)",
                          other);
                 return -EINVAL;
         }

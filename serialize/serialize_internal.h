@@ -197,6 +197,25 @@ int numpy_array_from_bytes(struct pickle_ctx *ctx, struct pv_dtype *dt,
 int unxz_all(const uint8_t *in, size_t len, bool alone, size_t max, uint8_t **out,
              size_t *out_len, struct serialize_error *err);
 
+/* An output buffer that a decoder fills: buf[0..n) used of cap. */
+struct decomp_out {
+        uint8_t *buf;
+        size_t n, cap;
+};
+
+/* Makes room in o when it is full (first to hint bytes, then doubling),
+ * never past max + 1 bytes: -EFBIG when o already holds more than max,
+ * -ENOMEM; the reason in err (decompress.c). */
+int decomp_grow(struct decomp_out *o, size_t max, size_t hint, struct serialize_error *err);
+
+/* Decode a bz2 stream, or one lz4 frame, into a new buffer of at most
+ * max bytes. -EFBIG past max, -EINVAL for corrupt or truncated data,
+ * -ENOMEM; the reason in err (decompress.c). */
+int unbz2_all(const uint8_t *in, size_t len, size_t max, uint8_t **out, size_t *out_len,
+              struct serialize_error *err);
+int unlz4_all(const uint8_t *in, size_t len, size_t max, uint8_t **out, size_t *out_len,
+              struct serialize_error *err);
+
 /* Transposes a built array in place as numpy's transpose(axes) and
  * copies it to C order: numpy 2.4 pickles an array that is neither C
  * nor F contiguous as _frombuffer(buf, dtype, shape, 'K', axis_order). */

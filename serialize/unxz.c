@@ -1,7 +1,7 @@
 /* unxz.c - joblib's xz and lzma containers (compress=('xz', N) and
- * ('lzma', N)), decoded with liblzma. The output never grows past the
- * stream limit, and the decoder's own memory is capped, so a small file
- * cannot expand into a large allocation (a decompression bomb). */
+ * ('lzma', N)), decoded with liblzma into decompress.c's bounded buffer;
+ * the decoder's own memory is capped too, so a small file cannot expand
+ * into a large allocation (a decompression bomb). */
 #include <errno.h>
 #include <stdlib.h>
 
@@ -23,30 +23,17 @@ int unxz_all(const uint8_t *in, size_t len, bool alone, size_t max, uint8_t **ou
                 serr_set(err, -1, "cannot start the %s decoder", alone ? "lzma" : "xz");
                 return -ENOMEM;
         }
-        size_t cap = len * 4 + 4096, n = 0;
-        if (cap > max + 1)
-                cap = max + 1;
-        uint8_t *buf = malloc(cap);
+        struct decomp_out o = { 0 };
         int rc = 0;
-        if (!buf)
-                goto nomem;
         zs.next_in = in;
         zs.avail_in = len;
         for (;;) {
-                if (n == cap) {
-                        if (cap > max)
-                                goto too_big;
-                        size_t ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
-                        uint8_t *nb = realloc(buf, ncap);
-                        if (!nb)
-                                goto nomem;
-                        buf = nb;
-                        cap = ncap;
-                }
-                zs.next_out = buf + n;
-                zs.avail_out = cap - n;
+                if ((rc = decomp_grow(&o, max, len * 4 + 4096, err)) < 0)
+                        goto out;
+                zs.next_out = o.buf + o.n;
+                zs.avail_out = o.cap - o.n;
                 lr = lzma_code(&zs, LZMA_FINISH);
-                n = cap - zs.avail_out;
+                o.n = o.cap - zs.avail_out;
                 if (lr == LZMA_STREAM_END)
                         break;
                 if (lr == LZMA_OK || (lr == LZMA_BUF_ERROR && zs.avail_out == 0))
@@ -61,21 +48,17 @@ int unxz_all(const uint8_t *in, size_t len, bool alone, size_t max, uint8_t **ou
                          (unsigned long long)zs.total_in);
                 goto out;
         }
-        if (n > max)
-                goto too_big;
-        *out = buf;
-        *out_len = n;
-        buf = NULL;
-        goto out;
-too_big:
-        rc = -EFBIG;
-        serr_set(err, -1, "decompressed stream is larger than the limit of %zu bytes", max);
-        goto out;
-nomem:
-        rc = -ENOMEM;
-        serr_set(err, -1, "out of memory decompressing");
+        if (o.n > max) {
+                rc = -EFBIG;
+                serr_set(err, -1, "decompressed stream is larger than the limit of %zu bytes",
+                         max);
+                goto out;
+        }
+        *out = o.buf;
+        *out_len = o.n;
+        o.buf = NULL;
 out:
         lzma_end(&zs);
-        free(buf);
+        free(o.buf);
         return rc;
 }

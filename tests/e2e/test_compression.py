@@ -1,9 +1,13 @@
-"""joblib's xz and lzma containers (compress=('xz', N), ('lzma', N)) are
-read through liblzma and served like any other file, compared with
-scikit-learn; truncated or corrupt streams are refused with a reason, and
-a stream that expands past the limit is refused by the limit."""
+"""joblib's bz2, xz, lzma and lz4 containers (compress=('bz2', N), ...)
+are read through libbz2, liblzma and liblz4 and served like any other
+file, compared with scikit-learn; truncated or corrupt streams are refused
+with a reason, and a stream that expands past the limit is refused by the
+limit."""
+import bz2
 import json
 import lzma
+
+import lz4.frame
 
 import joblib
 import numpy as np
@@ -17,7 +21,8 @@ X, y = load_iris(return_X_y=True)
 MODEL = RandomForestClassifier(n_estimators=10, random_state=0).fit(X, y)
 
 
-@pytest.mark.parametrize("method,level", [("xz", 3), ("lzma", 3), ("xz", 9), ("lzma", 9)])
+@pytest.mark.parametrize("method,level", [("xz", 3), ("lzma", 3), ("xz", 9), ("lzma", 9),
+                                          ("bz2", 3), ("bz2", 9), ("lz4", 3), ("lz4", 9)])
 def test_xz_and_lzma_joblib_files_agree(tmp_path, method, level):
     path = tmp_path / "model.joblib"
     joblib.dump(MODEL, path, compress=(method, level))
@@ -33,7 +38,7 @@ def test_xz_and_lzma_joblib_files_agree(tmp_path, method, level):
                                rtol=1e-12, atol=1e-15)
 
 
-@pytest.mark.parametrize("method", ["xz", "lzma"])
+@pytest.mark.parametrize("method", ["xz", "lzma", "bz2", "lz4"])
 def test_truncated_and_corrupt_streams_refused(tmp_path, method):
     path = tmp_path / "model.joblib"
     joblib.dump(MODEL, path, compress=(method, 3))
@@ -52,13 +57,24 @@ def test_truncated_and_corrupt_streams_refused(tmp_path, method):
     assert "cannot load" in p.stderr, p.stderr
 
 
-@pytest.mark.parametrize("fmt", [lzma.FORMAT_XZ, lzma.FORMAT_ALONE])
-def test_expanding_stream_stopped_by_the_limit(tmp_path, fmt):
-    """2 GiB + 16 MiB of zeros (past the 2 GiB stream limit) compress to a few MiB; the reader stops at the
-    stream limit instead of allocating it all."""
-    comp = lzma.LZMACompressor(format=fmt, preset=1)
+def _compressor(kind):
+    if kind == "bz2":
+        return bz2.BZ2Compressor(1)
+    if kind == "lz4":
+        return lz4.frame.LZ4FrameCompressor()
+    return lzma.LZMACompressor(format=lzma.FORMAT_XZ if kind == "xz" else lzma.FORMAT_ALONE,
+                               preset=1)
+
+
+@pytest.mark.parametrize("kind", ["xz", "lzma", "bz2", "lz4"])
+def test_expanding_stream_stopped_by_the_limit(tmp_path, kind):
+    """2 GiB + 16 MiB of zeros (past the 2 GiB stream limit) compress to a
+    few MiB; the reader stops at the stream limit instead of allocating it
+    all."""
+    comp = _compressor(kind)
+    head = comp.begin() if kind == "lz4" else b""
     chunk = b"\0" * (1 << 24)
-    parts = [comp.compress(chunk) for _ in range(129)]
+    parts = [head] + [comp.compress(chunk) for _ in range(129)]
     parts.append(comp.flush())
     path = tmp_path / "bomb.joblib"
     path.write_bytes(b"".join(parts))
