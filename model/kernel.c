@@ -677,10 +677,12 @@ static int knn_neighbours(const struct knn *kn, const double *x, size_t row,
                                 if (w->raw[i] < lo - delta || w->raw[i] > hi + delta ||
                                     knn_same_answer(kn, i, w->best[k - 1]))
                                         continue;
-                                model_set_error(err, "%s: row %zu: the %zu-th and %zu-th "
+                                char o1[MODEL_ORDINAL_SIZE], o2[MODEL_ORDINAL_SIZE];
+                                model_set_error(err, "%s: row %zu: the %s and %s "
                                                 "nearest samples are equally far and disagree; "
                                                 "scikit-learn's choice between them depends on "
-                                                "its search structure", kn->name, row, k, k + 1);
+                                                "its search structure", kn->name, row,
+                                                model_ordinal(k, o1), model_ordinal(k + 1, o2));
                                 return -EINVAL;
                         }
                 }

@@ -19,6 +19,22 @@ void model_set_error(struct model_error *err, const char *fmt, ...)
         va_end(ap);
 }
 
+const char *model_ordinal(size_t n, char buf[MODEL_ORDINAL_SIZE])
+{
+        /* 11th, 12th and 13th (and 111th, 212th, ...) break the rule */
+        const char *suffix = "th";
+        if (n % 100 < 11 || n % 100 > 13) {
+                if (n % 10 == 1)
+                        suffix = "st";
+                else if (n % 10 == 2)
+                        suffix = "nd";
+                else if (n % 10 == 3)
+                        suffix = "rd";
+        }
+        snprintf(buf, MODEL_ORDINAL_SIZE, "%zu%s", n, suffix);
+        return buf;
+}
+
 int model_base_init(struct model *m, const struct model_ops *ops,
                     enum model_type type, size_t n_features,
                     const struct model_label *classes, size_t n_classes,

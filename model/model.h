@@ -27,6 +27,12 @@ struct model_error {
 
 #define MODEL_NO_COLUMN ((size_t)-1)
 
+/* The English ordinal of n for messages ("1st", "2nd", "3rd", "11th",
+ * "22nd", "113th"), written into buf and returned; every message that
+ * counts in words uses it. */
+#define MODEL_ORDINAL_SIZE 24
+const char *model_ordinal(size_t n, char buf[MODEL_ORDINAL_SIZE]);
+
 /* What a model's predict() returns. */
 enum model_type {
         MODEL_TYPE_CLASSIFIER,  /* predict -> class label, maybe predict_proba */

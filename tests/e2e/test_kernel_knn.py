@@ -34,6 +34,7 @@ def test_knn_disagreeing_boundary_tie_refused(algorithm, tmp_path):
     p = _eval(_save(m, tmp_path), [[4.0, 4.0], [1.0, 0.0]])
     assert p.returncode != 0, p.stdout
     assert "row 1" in p.stderr and "equally far" in p.stderr, p.stderr
+    assert "the 1st and 2nd nearest" in p.stderr, p.stderr
 
 
 @pytest.mark.parametrize("weights", ["uniform", "distance"])

@@ -24,6 +24,24 @@ static int stump(double threshold, struct model **out, struct model_error *e)
         return model_tree_create(2, 3, nodes, values, 2, true, int_labels, out, e);
 }
 
+static bool ordinal_words_in_english(void)
+{
+        static const struct {
+                size_t n;
+                const char *want;
+        } cases[] = { { 0, "0th" },     { 1, "1st" },     { 2, "2nd" },   { 3, "3rd" },
+                      { 4, "4th" },     { 11, "11th" },   { 12, "12th" }, { 13, "13th" },
+                      { 21, "21st" },   { 22, "22nd" },   { 23, "23rd" }, { 101, "101st" },
+                      { 111, "111th" }, { 112, "112th" }, { 213, "213th" },
+                      { 1002, "1002nd" },
+                      { SIZE_MAX, "18446744073709551615th" } };
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                char buf[MODEL_ORDINAL_SIZE];
+                EXPECT(strcmp(model_ordinal(cases[i].n, buf), cases[i].want) == 0);
+        }
+        return true;
+}
+
 static bool tree_backward_child_refused(void)
 {
         const struct model_tree_node nodes[2] = { { 1, 0, 0, 0.5 }, { -1, -1, -2, -2.0 } };
@@ -432,6 +450,7 @@ static bool multioutput_answers_per_output(void)
 }
 
 TAP_MAIN(CASE(tree_backward_child_refused),
+         CASE(ordinal_words_in_english),
          CASE(tree_feature_out_of_range_refused),
          CASE(tree_compares_in_float32),
          CASE(tree_float32_overflow_refused),
