@@ -546,7 +546,9 @@ nomem:
  * when the k-th and (k+1)-th are tied within rounding and would give
  * different answers, scikit-learn's pick depends on its KD tree, ball tree
  * or GEMM-based brute force, so such a row is refused rather than
- * guessed. */
+ * guessed. A KD tree or ball tree sums |d| or d^2 in feature order as we
+ * do, so for those only bit-equal distances tie (which of them the tree
+ * keeps depends on the order it visits its leaves). */
 struct knn {
         struct model base;
         struct model_ops ops;
@@ -555,6 +557,7 @@ struct knn {
         int p;
         bool distance;
         bool expanded;     /* see model_knn_params.expanded_distances */
+        bool tree;         /* see model_knn_params.tree_distances */
         double *fit_x;     /* n x n_features */
         double max_norm;   /* largest sum of |x| (p=1) or x^2 (p=2) of a sample */
         size_t *y_idx;     /* classifier */
@@ -671,7 +674,9 @@ static int knn_neighbours(const struct knn *kn, const double *x, size_t row,
         }
         if (m > k) {
                 double lo = w->raw[w->best[k - 1]], hi = w->raw[w->best[k]];
-                double delta = 1e-12 * (knn_norm(x, nf, kn->p) + kn->max_norm);
+                /* a tree's distances are ours bit for bit: only equal ones tie */
+                double delta = kn->tree ? 0.0
+                                        : 1e-12 * (knn_norm(x, nf, kn->p) + kn->max_norm);
                 if (hi - lo <= delta) {
                         for (size_t i = 0; i < kn->n; i++) {
                                 if (w->raw[i] < lo - delta || w->raw[i] > hi + delta ||
@@ -850,6 +855,7 @@ int model_knn_create(const struct model_knn_params *p, size_t n_features,
         kn->k = p->k;
         kn->p = p->p;
         kn->expanded = p->expanded_distances && p->p == 2;
+        kn->tree = p->tree_distances;
         kn->distance = p->distance;
         if (!(kn->fit_x = svm_copy(p->fit_x, p->n_samples * n_features)))
                 goto nomem;

@@ -442,12 +442,17 @@ struct model_knn_params {
          * sum cancels to BLAS rounding, so with distance weights a row that
          * close to a sample is refused with -EINVAL. */
         bool expanded_distances;
+        /* Distances that scikit-learn's KD tree or ball tree took as
+         * predictd does (the sum of |d| or d^2 in feature order), so their
+         * order is exact and only bit-equal distances tie. */
+        bool tree_distances;
 };
 
 /* KNeighborsClassifier (classes given) or KNeighborsRegressor (classes
  * NULL, n_outputs >= 1) by brute force over the training rows. Neighbours
  * are the k nearest; a row whose k-th and (k+1)-th candidates are at the
- * same distance (within rounding) and disagree on the answer is refused
+ * same distance (within rounding; exactly, with tree_distances) and
+ * disagree on the answer is refused
  * with -EINVAL at prediction time, since which one scikit-learn keeps
  * depends on its tree or heap. Copies everything; errors as above. */
 int model_knn_create(const struct model_knn_params *p, size_t n_features,

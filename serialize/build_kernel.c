@@ -372,6 +372,7 @@ static int read_knn(struct build_ctx *bc, const struct pv *obj,
         kp->fit_x = *fit_x;
         const struct pv *method = build_attr(bc, obj, "_fit_method");
         kp->expanded_distances = pv_is_str(method, "brute") && build_saved_before(bc, obj, 1, 0);
+        kp->tree_distances = pv_is_str(method, "kd_tree") || pv_is_str(method, "ball_tree");
         kp->name = who;
         if ((rc = build_check_n_features(bc, obj, *nf)) < 0 ||
             (rc = build_charge(bc, kp->n_samples * (*nf + 2) * sizeof(double), who)) < 0 ||

@@ -105,3 +105,60 @@ def test_knn_unsupported_state_refused_with_reason(case, tmp_path):
     assert p.returncode != 0, p.stdout
     for w in words:
         assert w in p.stderr, (w, p.stderr)
+
+
+@pytest.mark.parametrize("algorithm", ["kd_tree", "ball_tree"])
+@pytest.mark.parametrize("weights", ["uniform", "distance"])
+def test_knn_tree_rounding_ties_follow_its_distances(algorithm, weights, tmp_path):
+    """A KD tree or ball tree takes the distances as predictd does, so
+    candidates tied only within rounding (a standardised grid, queried at
+    its own points: distance zero, and equal steps either side that differ
+    in the last bits) are ordered as scikit-learn orders them, and answered;
+    only bit-equal distances that disagree are refused."""
+    rng = np.random.RandomState(3)
+    raw = rng.randint(20, 60, size=30).astype(float)
+    X = ((raw - raw.mean()) / raw.std()).reshape(-1, 1)
+    y = rng.randint(30000, 120000, size=30).astype(float)
+    m = KNeighborsRegressor(n_neighbors=5, algorithm=algorithm, weights=weights).fit(X, y)
+    rows = np.vstack([X, (X[:-1] + X[1:]) / 2])
+    answered = near_ties = 0
+    for r in rows:
+        d, _ = m.kneighbors([r], 6)
+        exact_tie = d[0, 4] == d[0, 5]
+        near_ties += int(not exact_tie and abs(d[0, 4] - d[0, 5]) < 1e-12)
+        p = _eval(_save(m, tmp_path), [r.tolist()])
+        if p.returncode:
+            assert exact_tie and "equally far" in p.stderr, (r, d, p.stderr)
+            continue
+        answered += 1
+        got = json.loads(p.stdout)["predict"]
+        if weights == "uniform":
+            assert got == m.predict([r]).tolist(), (r, d)
+        else:
+            # bit-equal neighbours inside the set are summed in the order
+            # the tree's heap sort leaves them: last bits only
+            np.testing.assert_allclose(got, m.predict([r]), rtol=1e-14)
+    assert near_ties > 0 and answered > len(rows) // 2, (near_ties, answered)
+
+
+def test_knn_realworld_kd_tree_file_rows(tmp_path):
+    """The published KD-tree KNeighborsRegressor answers its probe rows as
+    scikit-learn 1.9 does; the one row whose 5th and 6th neighbours are
+    duplicate training values (bit-equal distances) with different targets
+    stays refused."""
+    import os
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "corpus",
+                        "realworld", "AKASHAKKI26__KNN-Classifier-and-Regressor-__knn_model.pkl")
+    if not os.path.exists(path):
+        pytest.skip("../shared/corpus/realworld is absent")
+    with open(path + ".expected.json") as f:
+        exp = json.load(f)
+    refused = []
+    for i, r in enumerate(exp["rows"]):
+        p = _eval(path, [r])
+        if p.returncode:
+            assert "the 5th and 6th nearest samples are equally far" in p.stderr, p.stderr
+            refused.append(i)
+            continue
+        assert json.loads(p.stdout)["predict"] == [exp["predict"][i]], i
+    assert refused == [44], refused
