@@ -786,6 +786,8 @@ static bool same_label(const struct model_label *a, const struct model_label *b)
         switch (a->type) {
         case MODEL_LABEL_INT:
                 return a->v.i == b->v.i;
+        case MODEL_LABEL_UINT:
+                return a->v.u == b->v.u;
         case MODEL_LABEL_FLOAT:
                 return a->v.f == b->v.f;
         case MODEL_LABEL_BOOL:

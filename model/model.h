@@ -45,6 +45,7 @@ enum model_type {
 /* A class label exactly as scikit-learn holds it in `classes_`. */
 enum model_label_type {
         MODEL_LABEL_INT,
+        MODEL_LABEL_UINT, /* classes_ of dtype uint64: values up to 2^64 - 1 */
         MODEL_LABEL_FLOAT,
         MODEL_LABEL_BOOL,
         MODEL_LABEL_STR,
@@ -54,6 +55,7 @@ struct model_label {
         enum model_label_type type;
         union {
                 int64_t i;
+                uint64_t u;
                 double f;
                 bool b;
                 const char *s; /* NUL-terminated UTF-8, owned by the model */

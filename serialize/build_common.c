@@ -373,8 +373,16 @@ int build_labels_of(struct build_ctx *bc, const struct pv *obj, const struct pv 
                 const uint8_t *p = a->data ? a->data + i * dt->itemsize : NULL;
                 struct model_label *lab = &l.v[i];
                 switch (dt->kind) {
-                case 'i':
                 case 'u':
+                        if (dt->itemsize == 8) {
+                                /* every uint64 label, so one type per model */
+                                lab->type = MODEL_LABEL_UINT;
+                                if (!numpy_get_u64(dt, p, &lab->v.u))
+                                        goto bad;
+                                break;
+                        }
+                        /* fall through - smaller unsigned fit an int64 */
+                case 'i':
                         lab->type = MODEL_LABEL_INT;
                         if (!numpy_get_i64(dt, p, &lab->v.i))
                                 goto bad;

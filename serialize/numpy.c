@@ -418,6 +418,14 @@ bool numpy_get_f64(const struct pv_dtype *dt, const uint8_t *p, double *out)
         }
 }
 
+bool numpy_get_u64(const struct pv_dtype *dt, const uint8_t *p, uint64_t *out)
+{
+        if (dt->kind != 'u')
+                return false;
+        *out = load_uint(dt, p);
+        return true;
+}
+
 bool numpy_get_i64(const struct pv_dtype *dt, const uint8_t *p, int64_t *out)
 {
         uint64_t u = load_uint(dt, p);

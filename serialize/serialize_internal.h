@@ -228,6 +228,8 @@ int numpy_shape_from_tuple(struct pickle_ctx *ctx, const struct pv *t,
 /* Converts element i of a numeric array (f, i, u, b kinds) to double. */
 bool numpy_get_f64(const struct pv_dtype *dt, const uint8_t *p, double *out);
 bool numpy_get_i64(const struct pv_dtype *dt, const uint8_t *p, int64_t *out);
+/* An unsigned integer element as uint64; false for any other kind. */
+bool numpy_get_u64(const struct pv_dtype *dt, const uint8_t *p, uint64_t *out);
 
 /* --- the one functools.partial a model may hold (partial.c) ------------ */
 

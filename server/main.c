@@ -35,6 +35,7 @@ static void print_label(const struct model_label *l)
 {
         switch (l->type) {
         case MODEL_LABEL_INT: printf("%lld", (long long)l->v.i); break;
+        case MODEL_LABEL_UINT: printf("%llu", (unsigned long long)l->v.u); break;
         case MODEL_LABEL_FLOAT: printf("%.17g", l->v.f); break;
         case MODEL_LABEL_BOOL: printf("%s", l->v.b ? "True" : "False"); break;
         case MODEL_LABEL_STR: printf("'%s'", l->v.s); break;

@@ -709,6 +709,10 @@ static char *label_to_json(const struct model_label *l)
                 snprintf(num, sizeof(num), "%lld", (long long)l->v.i);
                 out_str(&b, num);
                 break;
+        case MODEL_LABEL_UINT:
+                snprintf(num, sizeof(num), "%llu", (unsigned long long)l->v.u);
+                out_str(&b, num);
+                break;
         case MODEL_LABEL_FLOAT:
                 if (!isfinite(l->v.f)) {
                         out_str(&b, "null");

@@ -101,6 +101,7 @@ static const char *predict_datatype(const struct served_model *sm)
                 return "BYTES";
         switch (label_of(sm, 0)->type) {
         case MODEL_LABEL_INT: return "INT64";
+        case MODEL_LABEL_UINT: return "UINT64";
         case MODEL_LABEL_FLOAT: return "FP64";
         case MODEL_LABEL_BOOL: return "BOOL";
         case MODEL_LABEL_STR: return "BYTES";
