@@ -258,23 +258,6 @@ static const struct model_ops boost_ops[] = {
         },
 };
 
-static bool label_equal(const struct model_label *a, const struct model_label *b)
-{
-        if (a->type != b->type)
-                return false;
-        switch (a->type) {
-        case MODEL_LABEL_INT:
-                return a->v.i == b->v.i;
-        case MODEL_LABEL_FLOAT:
-                return a->v.f == b->v.f;
-        case MODEL_LABEL_BOOL:
-                return a->v.b == b->v.b;
-        case MODEL_LABEL_STR:
-                return strcmp(a->v.s, b->v.s) == 0;
-        }
-        return false;
-}
-
 /* Member i must answer what the booster needs and read the same
  * columns. */
 static int check_member(const struct boost *b, size_t i, struct model_error *err)
@@ -300,7 +283,7 @@ static int check_member(const struct boost *b, size_t i, struct model_error *err
                 return -EINVAL;
         }
         for (size_t k = 0; k < mb->n_classes; k++)
-                if (!label_equal(&mb->classes[k], &b->base.classes[k])) {
+                if (!model_label_equal(&mb->classes[k], &b->base.classes[k])) {
                         model_set_error(err, "%s: member %zu has other classes than the "
                                              "ensemble (class %zu differs)", name, i, k);
                         return -EINVAL;

@@ -779,24 +779,6 @@ static const struct model_ops calibrated_ops = {
         .destroy = calibrated_destroy,
 };
 
-static bool same_label(const struct model_label *a, const struct model_label *b)
-{
-        if (a->type != b->type)
-                return false;
-        switch (a->type) {
-        case MODEL_LABEL_INT:
-                return a->v.i == b->v.i;
-        case MODEL_LABEL_UINT:
-                return a->v.u == b->v.u;
-        case MODEL_LABEL_FLOAT:
-                return a->v.f == b->v.f;
-        case MODEL_LABEL_BOOL:
-                return a->v.b == b->v.b;
-        default:
-                return strcmp(a->v.s, b->v.s) == 0;
-        }
-}
-
 /* Copies one calibrator, checking an isotonic one's thresholds. */
 static int calibrator_copy(const struct model_calibrator *src, struct calibrator *dst,
                            struct model_error *err)
@@ -872,7 +854,7 @@ static int cal_member_init(struct calibrated *cc, size_t i,
         }
         for (size_t k = 0; k < pairs; k++) {
                 size_t j = 0;
-                while (j < nc && !same_label(&est->classes[k], &cc->base.classes[j]))
+                while (j < nc && !model_label_equal(&est->classes[k], &cc->base.classes[j]))
                         j++;
                 if (j == nc) {
                         model_set_error(err,

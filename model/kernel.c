@@ -677,7 +677,11 @@ static int knn_neighbours(const struct knn *kn, const double *x, size_t row,
                 /* a tree's distances are ours bit for bit: only equal ones tie */
                 double delta = kn->tree ? 0.0
                                         : 1e-12 * (knn_norm(x, nf, kn->p) + kn->max_norm);
-                if (hi - lo <= delta) {
+                /* distance weights: once a sample lies at distance 0, every
+                 * neighbour farther away weighs 0, so a tie beyond it cannot
+                 * change the answer (_get_weights' inf rows) */
+                bool outweighed = kn->distance && w->raw[w->best[0]] == 0.0 && lo > 0.0;
+                if (!outweighed && hi - lo <= delta) {
                         for (size_t i = 0; i < kn->n; i++) {
                                 if (w->raw[i] < lo - delta || w->raw[i] > hi + delta ||
                                     knn_same_answer(kn, i, w->best[k - 1]))

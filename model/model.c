@@ -35,6 +35,25 @@ const char *model_ordinal(size_t n, char buf[MODEL_ORDINAL_SIZE])
         return buf;
 }
 
+bool model_label_equal(const struct model_label *a, const struct model_label *b)
+{
+        if (a->type != b->type)
+                return false;
+        switch (a->type) {
+        case MODEL_LABEL_INT:
+                return a->v.i == b->v.i;
+        case MODEL_LABEL_UINT:
+                return a->v.u == b->v.u;
+        case MODEL_LABEL_FLOAT:
+                return a->v.f == b->v.f;
+        case MODEL_LABEL_BOOL:
+                return a->v.b == b->v.b;
+        case MODEL_LABEL_STR:
+                return strcmp(a->v.s, b->v.s) == 0;
+        }
+        return false;
+}
+
 int model_base_init(struct model *m, const struct model_ops *ops,
                     enum model_type type, size_t n_features,
                     const struct model_label *classes, size_t n_classes,

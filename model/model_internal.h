@@ -32,6 +32,9 @@ struct model_ops {
         void (*destroy)(struct model *m);
 };
 
+/* Two class labels are the same value of the same type (model.c). */
+bool model_label_equal(const struct model_label *a, const struct model_label *b);
+
 struct model {
         const struct model_ops *ops;
         enum model_type type;
