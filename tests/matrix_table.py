@@ -26,40 +26,78 @@ def version_key(v):
     return tuple(int(p) if p.isdigit() else 0 for p in v.split("."))
 
 
-def table(report_path):
+REALWORLD = "real-world files"
+
+
+def minor(v):
+    return ".".join(v.split(".")[:2])
+
+
+def table(report_path, realworld_fallback=None):
+    """The table. Its last column lists the versions that wrote real-world
+    files (../shared/corpus/realworld, tests/e2e/test_realworld.py) which
+    hold that estimator and agree with scikit-learn. A clone without
+    ../shared has no such results: then that column is taken from
+    realworld_fallback (the README's current one), as it cannot be checked."""
     cells = defaultdict(lambda: True)
     seen = set()
+    real = defaultdict(set)
     with open(report_path) as f:
         for line in f:
             r = json.loads(line)
-            key = (r["estimator"], r["method"], ".".join(r["version"].split(".")[:2]))
+            if r.get("source") == "realworld":
+                if r["passed"]:
+                    real[r["estimator"]].add(minor(r["version"]))
+                continue
+            key = (r["estimator"], r["method"], minor(r["version"]))
             cells[key] = cells[key] and r["passed"]
             seen.add(key)
     versions = sorted({k[2] for k in seen}, key=version_key)
     estimators = sorted({k[0] for k in seen})
-    lines = ["| estimator | " + " | ".join(m for m in METHODS) + " |",
-             "|---|" + "---|" * len(METHODS)]
+    lines = ["| estimator | " + " | ".join(m for m in METHODS) + " | " + REALWORLD + " |",
+             "|---|" + "---|" * (len(METHODS) + 1)]
     for est in estimators:
         row = [est]
         for m in METHODS:
             ok = [v for v in versions if (est, m, v) in seen and cells[(est, m, v)]]
             row.append(", ".join(ok) if ok else "")
+        if real or realworld_fallback is None:
+            row.append(", ".join(sorted(real.get(est, ()), key=version_key)))
+        else:
+            row.append(realworld_fallback.get(est, ""))
         lines.append("| " + " | ".join(row) + " |")
     note = ("Each cell lists the scikit-learn versions whose files predictd serves "
-            "with that method, every output checked against that version's own.")
+            "with that method, every output checked against that version's own. "
+            "The last column lists the versions that wrote the published files of "
+            "../shared/corpus/realworld holding that estimator (in any place: "
+            "bare, in a pipeline or ensemble) that predictd serves in agreement "
+            "with scikit-learn.")
     return "\n".join([BEGIN, note, "", *lines, END])
+
+
+def readme_realworld(text):
+    """estimator -> the real-world column of the README's current table."""
+    out = {}
+    if BEGIN not in text:
+        return out
+    body = text.split(BEGIN, 1)[1].split(END, 1)[0]
+    for line in body.splitlines():
+        cols = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cols) == len(METHODS) + 2 and cols[0] not in ("estimator", "---"):
+            out[cols[0]] = cols[-1]
+    return out
 
 
 def main(argv):
     if len(argv) < 2:
         raise SystemExit(__doc__)
-    t = table(argv[1])
     if len(argv) == 2:
-        print(t)
+        print(table(argv[1]))
         return 0
     mode, path = argv[2], argv[3]
     with open(path) as f:
         text = f.read()
+    t = table(argv[1], readme_realworld(text))
     if BEGIN not in text or END not in text:
         print("matrix_table: no table markers in %s" % path)
         return 1
