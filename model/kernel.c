@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "knn_tree.h"
 #include "model_internal.h"
 
 /* More classes than this would make the class-pair tables (n^2) the
@@ -558,6 +559,7 @@ struct knn {
         bool distance;
         bool expanded;     /* see model_knn_params.expanded_distances */
         bool tree;         /* see model_knn_params.tree_distances */
+        struct knn_tree *search; /* see model_knn_params.tree */
         double *fit_x;     /* n x n_features */
         double max_norm;   /* largest sum of |x| (p=1) or x^2 (p=2) of a sample */
         size_t *y_idx;     /* classifier */
@@ -585,6 +587,7 @@ struct knn_work {
         struct knn_pair *pairs; /* n, when k is large */
         double *raw;  /* n: sum |d| or sum d^2 */
         size_t *best; /* k + 1 nearest, ascending (distance, index) */
+        double *heap; /* k: a tree search's distances */
         double *w;    /* k weights */
         double *tmp;  /* k */
         double *acc;  /* n_classes */
@@ -594,7 +597,7 @@ struct knn_work {
 static int knn_work_get(const struct knn *kn, struct knn_work *w, struct model_error *err)
 {
         size_t nc = kn->base.n_classes ? kn->base.n_classes : 1;
-        w->block = malloc((kn->n + 2 * kn->k + nc) * sizeof(double) +
+        w->block = malloc((kn->n + 3 * kn->k + nc) * sizeof(double) +
                           (kn->k + 1) * sizeof(size_t));
         if (!w->block) {
                 model_set_error(err, "%s: out of memory", kn->name);
@@ -604,7 +607,8 @@ static int knn_work_get(const struct knn *kn, struct knn_work *w, struct model_e
         w->w = w->raw + kn->n;
         w->tmp = w->w + kn->k;
         w->acc = w->tmp + kn->k;
-        w->best = (size_t *)(w->acc + nc);
+        w->heap = w->acc + nc;
+        w->best = (size_t *)(w->heap + kn->k);
         w->pairs = NULL;
         if (kn->k + 1 > KNN_INSERTION_MAX &&
             !(w->pairs = malloc(kn->n * sizeof(struct knn_pair)))) {
@@ -644,7 +648,24 @@ static int knn_neighbours(const struct knn *kn, const double *x, size_t row,
 {
         size_t nf = kn->base.n_features, k = kn->k;
         size_t m = k < kn->n ? k + 1 : k, have = 0;
-        for (size_t i = 0; i < kn->n; i++) {
+        if (kn->search) {
+                knn_tree_query(kn->search, kn->fit_x, x, k, w->heap, w->best);
+                for (size_t i = 0; i < k; i++)
+                        w->raw[w->best[i]] = w->heap[i];
+                /* ascending (distance, index), as the brute-force path */
+                for (size_t i = 1; i < k; i++) {
+                        size_t b = w->best[i], at = i;
+                        while (at > 0 && (w->raw[w->best[at - 1]] > w->raw[b] ||
+                                          (w->raw[w->best[at - 1]] == w->raw[b] &&
+                                           w->best[at - 1] > b))) {
+                                w->best[at] = w->best[at - 1];
+                                at--;
+                        }
+                        w->best[at] = b;
+                }
+                m = k; /* the tree chose: no boundary to check */
+        }
+        for (size_t i = 0; i < kn->n && !kn->search; i++) {
                 const double *f = kn->fit_x + i * nf;
                 double s = 0.0;
                 for (size_t j = 0; j < nf; j++) {
@@ -667,7 +688,7 @@ static int knn_neighbours(const struct knn *kn, const double *x, size_t row,
                 }
                 w->best[at] = i;
         }
-        if (w->pairs) {
+        if (w->pairs && !kn->search) {
                 qsort(w->pairs, kn->n, sizeof(struct knn_pair), knn_pair_cmp);
                 for (size_t i = 0; i < m; i++)
                         w->best[i] = w->pairs[i].i;
@@ -740,16 +761,37 @@ static int knn_classify(const struct model *m, const double *X, size_t rows,
                         break;
                 /* predict: weighted_mode's per-class np.sum over the k
                  * weights (uniform: stats.mode), first class on ties */
-                size_t best = 0;
-                double best_v = 0.0;
+                size_t best = 0, second = SIZE_MAX;
+                double best_v = 0.0, second_v = 0.0, total = 0.0;
                 for (size_t c = 0; c < nc; c++) {
                         for (size_t i = 0; i < k; i++)
                                 w.tmp[i] = kn->y_idx[w.best[i]] == c ? w.w[i] : 0.0;
                         double v = model_np_sum(w.tmp, k);
+                        total += v;
                         if (c == 0 || v > best_v) {
+                                second = c == 0 ? SIZE_MAX : best;
+                                second_v = best_v;
                                 best = c;
                                 best_v = v;
+                        } else if (second == SIZE_MAX || v > second_v) {
+                                second = c;
+                                second_v = v;
                         }
+                }
+                /* distance weights: two classes whose weights sum to the
+                 * same in exact arithmetic (1/3 + 1/3 + 1/3 against 1)
+                 * differ only by rounding, which follows the order
+                 * scikit-learn's sort leaves equal distances in */
+                if (kn->distance && second != SIZE_MAX && best_v != second_v &&
+                    best_v - second_v <= 1e-12 * total) {
+                        model_set_error(err, "%s: row %zu: classes %zu and %zu get the same "
+                                        "distance weight but for rounding; scikit-learn's "
+                                        "pick between them depends on the order it sums "
+                                        "equally far neighbours in", kn->name, r,
+                                        best < second ? best : second,
+                                        best < second ? second : best);
+                        rc = -EINVAL;
+                        break;
                 }
                 class_idx[r] = best;
                 if (proba) {
@@ -807,6 +849,7 @@ static void knn_destroy(struct model *m)
         struct knn *kn = (struct knn *)m;
         model_base_release(m);
         free(kn->fit_x);
+        knn_tree_free(kn->search);
         free(kn->y_idx);
         free(kn->y);
         free(kn);
@@ -863,6 +906,14 @@ int model_knn_create(const struct model_knn_params *p, size_t n_features,
         kn->distance = p->distance;
         if (!(kn->fit_x = svm_copy(p->fit_x, p->n_samples * n_features)))
                 goto nomem;
+        if (p->tree) {
+                int trc = knn_tree_copy(p->tree, p->n_samples, n_features, p->p, &kn->search,
+                                        err);
+                if (trc < 0) {
+                        knn_destroy(&kn->base);
+                        return trc;
+                }
+        }
         for (size_t i = 0; i < kn->n; i++) {
                 double s = knn_norm(kn->fit_x + i * n_features, n_features, kn->p);
                 kn->max_norm = s > kn->max_norm ? s : kn->max_norm;

@@ -428,6 +428,20 @@ int model_svm_create(const struct model_svm_params *p, size_t n_features,
                      struct model **out, struct model_error *err);
 
 /* How a nearest-neighbours model weighs and measures. */
+/* The KD tree or ball tree a KNeighbors model was pickled with (_tree):
+ * idx_array and node_data's idx_start, idx_end, is_leaf and radius, and
+ * node_bounds: for a KD tree 2 x n_nodes x n_features (lower bounds, then
+ * upper), for a ball tree n_nodes x n_features centroids. */
+struct model_knn_tree {
+        bool ball;
+        size_t n_nodes;
+        const int64_t *idx;           /* n_samples */
+        const int64_t *start, *end;   /* n_nodes */
+        const bool *leaf;             /* n_nodes */
+        const double *radius;         /* n_nodes, ball tree; else NULL */
+        const double *bounds;
+};
+
 struct model_knn_params {
         const char *name;   /* scikit-learn's class name, at most 47 bytes */
         size_t n_samples;   /* rows of fit_x */
@@ -448,6 +462,10 @@ struct model_knn_params {
          * predictd does (the sum of |d| or d^2 in feature order), so their
          * order is exact and only bit-equal distances tie. */
         bool tree_distances;
+        /* When given, queries replay scikit-learn's search of this tree, so
+         * samples at equal distances are kept as scikit-learn keeps them
+         * and no row is refused for a tie. */
+        const struct model_knn_tree *tree;
 };
 
 /* KNeighborsClassifier (classes given) or KNeighborsRegressor (classes

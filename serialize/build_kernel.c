@@ -342,11 +342,117 @@ static int read_knn_metric(struct build_ctx *bc, const struct pv *obj, int *out)
                           m->kind == PV_STR ? "'" : "");
 }
 
+/* The arrays of a KNeighbors model's pickled search tree, owned by the
+ * builder until model_knn_create has copied them. */
+struct knn_tree_buf {
+        struct model_knn_tree t;
+        int64_t *idx, *start, *end;
+        bool *leaf;
+        double *radius, *bounds;
+};
+
+static void knn_tree_buf_free(struct knn_tree_buf *b)
+{
+        free(b->idx);
+        free(b->start);
+        free(b->end);
+        free(b->leaf);
+        free(b->radius);
+        free(b->bounds);
+}
+
+/* The float64 array v of the given shape (ndim 1..3) into a new buffer. */
+static double *tree_f64(const struct pv *v, size_t ndim, const size_t *shape)
+{
+        if (!build_is_built_array(v) || v->u.arr->ndim != ndim || v->u.arr->dtype->kind != 'f')
+                return NULL;
+        for (size_t d = 0; d < ndim; d++)
+                if (v->u.arr->shape[d] != shape[d])
+                        return NULL;
+        const struct pv_array *a = v->u.arr;
+        double *out = malloc((a->count ? a->count : 1) * sizeof(double));
+        for (size_t i = 0; out && i < a->count; i++)
+                numpy_get_f64(a->dtype, a->data + i * a->dtype->itemsize, &out[i]);
+        return out;
+}
+
+/* _tree: newObj(KDTree or BallTree) with the state tuple (data,
+ * idx_array, node_data, node_bounds, ...). 1 when it is absent or not in
+ * that form (the search is then brute force, refusing boundary ties as
+ * before), 0 when read into b, or a negative errno. */
+static int read_knn_tree(struct build_ctx *bc, const struct pv *obj, size_t n, size_t nf,
+                         struct knn_tree_buf *b)
+{
+        const struct pv *tr = build_attr(bc, obj, "_tree");
+        if (!tr || tr->kind != PV_OBJECT || !tr->u.obj.args ||
+            tr->u.obj.args->kind != PV_TUPLE || tr->u.obj.args->u.seq.len != 1 ||
+            tr->u.obj.args->u.seq.items[0]->kind != PV_GLOBAL || !tr->u.obj.state ||
+            tr->u.obj.state->kind != PV_TUPLE || tr->u.obj.state->u.seq.len < 4)
+                return 1;
+        const char *cls = tr->u.obj.args->u.seq.items[0]->u.global->name;
+        bool ball = strcmp(cls, "BallTree") == 0 || strcmp(cls, "BallTree64") == 0;
+        if (!ball && strcmp(cls, "KDTree") != 0 && strcmp(cls, "KDTree64") != 0)
+                return 1;
+        struct pv **st = tr->u.obj.state->u.seq.items;
+        const struct pv *ia = st[1], *nd = st[2];
+        if (!build_is_built_array(ia) || ia->u.arr->ndim != 1 || ia->u.arr->count != n ||
+            !strchr("iu", ia->u.arr->dtype->kind) || !build_is_built_array(nd) ||
+            nd->u.arr->ndim != 1 || !nd->u.arr->dtype->n_fields)
+                return 1;
+        const struct pv_dtype *dt = nd->u.arr->dtype;
+        int fs = build_field_index(dt, "idx_start"), fe = build_field_index(dt, "idx_end");
+        int fl = build_field_index(dt, "is_leaf"), fr = build_field_index(dt, "radius");
+        if (fs < 0 || fe < 0 || fl < 0 || fr < 0 || !strchr("iu", dt->field_types[fs]->kind) ||
+            !strchr("iu", dt->field_types[fe]->kind) || !strchr("iub", dt->field_types[fl]->kind) ||
+            dt->field_types[fr]->kind != 'f')
+                return 1;
+        size_t nn = nd->u.arr->count;
+        size_t shape[3] = { ball ? 1 : 2, nn, nf };
+        int rc = build_charge(bc, nn * (3 * sizeof(int64_t) + sizeof(double) + 1) +
+                              n * sizeof(int64_t) + shape[0] * nn * nf * sizeof(double),
+                              "KNeighbors _tree");
+        if (rc < 0)
+                return rc;
+        b->idx = malloc((n ? n : 1) * sizeof(int64_t));
+        b->start = malloc((nn ? nn : 1) * sizeof(int64_t));
+        b->end = malloc((nn ? nn : 1) * sizeof(int64_t));
+        b->leaf = malloc((nn ? nn : 1) * sizeof(bool));
+        b->radius = malloc((nn ? nn : 1) * sizeof(double));
+        b->bounds = tree_f64(st[3], 3, shape);
+        if (!b->idx || !b->start || !b->end || !b->leaf || !b->radius) {
+                knn_tree_buf_free(b);
+                *b = (struct knn_tree_buf){ 0 };
+                return build_fail(bc, -ENOMEM, "out of memory for a KNeighbors tree");
+        }
+        if (!b->bounds) {
+                knn_tree_buf_free(b);
+                *b = (struct knn_tree_buf){ 0 };
+                return 1;
+        }
+        for (size_t i = 0; i < n; i++)
+                numpy_get_i64(ia->u.arr->dtype, ia->u.arr->data + i * ia->u.arr->dtype->itemsize,
+                              &b->idx[i]);
+        for (size_t i = 0; i < nn; i++) {
+                const uint8_t *rec = nd->u.arr->data + i * dt->itemsize;
+                int64_t leaf = 0;
+                numpy_get_i64(dt->field_types[fs], rec + dt->field_offsets[fs], &b->start[i]);
+                numpy_get_i64(dt->field_types[fe], rec + dt->field_offsets[fe], &b->end[i]);
+                numpy_get_i64(dt->field_types[fl], rec + dt->field_offsets[fl], &leaf);
+                numpy_get_f64(dt->field_types[fr], rec + dt->field_offsets[fr], &b->radius[i]);
+                b->leaf[i] = leaf != 0;
+        }
+        b->t = (struct model_knn_tree){
+                .ball = ball, .n_nodes = nn, .idx = b->idx, .start = b->start, .end = b->end,
+                .leaf = b->leaf, .radius = ball ? b->radius : NULL, .bounds = b->bounds,
+        };
+        return 0;
+}
+
 /* The common part of both neighbours estimators: _fit_X, n_neighbors,
  * weights and metric. *y, *y_rows, *y_cols: _y as read. */
 static int read_knn(struct build_ctx *bc, const struct pv *obj,
                     struct model_knn_params *kp, double **fit_x, size_t *nf,
-                    double **y, size_t *y_rows, size_t *y_cols)
+                    double **y, size_t *y_rows, size_t *y_cols, struct knn_tree_buf *tb)
 {
         const char *who = build_cls_name(obj);
         const struct pv *w = NULL;
@@ -374,6 +480,11 @@ static int read_knn(struct build_ctx *bc, const struct pv *obj,
         kp->expanded_distances = pv_is_str(method, "brute") && build_saved_before(bc, obj, 1, 0);
         kp->tree_distances = pv_is_str(method, "kd_tree") || pv_is_str(method, "ball_tree");
         kp->name = who;
+        if (kp->tree_distances) {
+                if ((rc = read_knn_tree(bc, obj, kp->n_samples, *nf, tb)) < 0)
+                        return rc;
+                kp->tree = rc == 0 ? &tb->t : NULL;
+        }
         if ((rc = build_check_n_features(bc, obj, *nf)) < 0 ||
             (rc = build_charge(bc, kp->n_samples * (*nf + 2) * sizeof(double), who)) < 0 ||
             (rc = build_attr_f64(bc, obj, "_y", 0, y, y_rows, y_cols)) < 0)
@@ -404,6 +515,7 @@ static int build_knn_outputs(struct build_ctx *bc, const struct pv *obj, struct 
         const char *who = build_cls_name(obj);
         size_t k = build_n_class_outputs(bc, obj), nf = 0, yr = 0, yc = 0, made = 0;
         struct model_knn_params kp = { 0 };
+        struct knn_tree_buf tb = { 0 };
         struct model_error me;
         struct build_labels labels = { 0 };
         struct model **outs = NULL;
@@ -411,7 +523,7 @@ static int build_knn_outputs(struct build_ctx *bc, const struct pv *obj, struct 
         size_t *idx = NULL;
         const struct pv *cl = build_attr(bc, obj, "classes_");
         int rc;
-        if ((rc = read_knn(bc, obj, &kp, &fit_x, &nf, &y, &yr, &yc)) < 0)
+        if ((rc = read_knn(bc, obj, &kp, &fit_x, &nf, &y, &yr, &yc, &tb)) < 0)
                 goto out;
         if (k < 2 || yc != k) {
                 rc = build_fail(bc, -EINVAL, "%s: expected classes_ and _y for the same 2 or "
@@ -451,6 +563,7 @@ out:
         build_labels_free(&labels);
         free(outs);
         free(fit_x);
+        knn_tree_buf_free(&tb);
         free(y);
         free(idx);
         return rc;
@@ -461,6 +574,7 @@ static int build_knn_classifier(struct build_ctx *bc, const struct pv *obj,
 {
         const char *who = build_cls_name(obj);
         struct model_knn_params kp = { 0 };
+        struct knn_tree_buf tb = { 0 };
         struct build_labels labels = { 0 };
         struct model_error me;
         double *fit_x = NULL, *y = NULL;
@@ -468,7 +582,7 @@ static int build_knn_classifier(struct build_ctx *bc, const struct pv *obj,
         int rc;
         if (build_attr_bool(bc, obj, "outputs_2d_", false))
                 return build_knn_outputs(bc, obj, out);
-        if ((rc = read_knn(bc, obj, &kp, &fit_x, &nf, &y, &yr, &yc)) < 0 ||
+        if ((rc = read_knn(bc, obj, &kp, &fit_x, &nf, &y, &yr, &yc, &tb)) < 0 ||
             (rc = build_read_labels(bc, obj, &labels)) < 0)
                 goto out;
         if (yc != 1) {
@@ -488,6 +602,7 @@ static int build_knn_classifier(struct build_ctx *bc, const struct pv *obj,
                 build_model_error(bc, rc, &me);
 out:
         free(fit_x);
+        knn_tree_buf_free(&tb);
         free(y);
         free(idx);
         build_labels_free(&labels);
@@ -498,10 +613,11 @@ static int build_knn_regressor(struct build_ctx *bc, const struct pv *obj,
                                struct model **out)
 {
         struct model_knn_params kp = { 0 };
+        struct knn_tree_buf tb = { 0 };
         struct model_error me;
         double *fit_x = NULL, *y = NULL;
         size_t nf = 0, yr = 0, yc = 0;
-        int rc = read_knn(bc, obj, &kp, &fit_x, &nf, &y, &yr, &yc);
+        int rc = read_knn(bc, obj, &kp, &fit_x, &nf, &y, &yr, &yc, &tb);
         if (rc < 0)
                 goto out;
         kp.y = y;
@@ -515,6 +631,7 @@ static int build_knn_regressor(struct build_ctx *bc, const struct pv *obj,
         model_set_outputs_2d(*out, build_is_built_array(ya) && ya->u.arr->ndim == 2);
 out:
         free(fit_x);
+        knn_tree_buf_free(&tb);
         free(y);
         return rc;
 }

@@ -44,7 +44,6 @@ NOT_YET = {
     "TfidfVectorizer": "text vectorizers are not served yet (issue 8: 'text: later')",
     "KMeans": "KMeans is not served yet",
     "PowerTransformer": "PowerTransformer is not served yet",
-    "knn-tie": "a KNeighbors query with tied k-th and (k+1)-th distances is refused",
 }
 
 EXPECTED = [r for r in ROWS if os.path.exists(os.path.join(CORPUS, r["file"] + ".expected.json"))]

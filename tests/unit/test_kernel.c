@@ -235,6 +235,64 @@ static bool knn_more_neighbours_than_samples_refused(void)
         return true;
 }
 
+/* A tree over 4 samples: root [0,4) split into leaves [0,2) and [2,4). */
+static bool knn_tree_model(const int64_t *idx, const int64_t *start, const int64_t *end,
+                           struct model **m, struct model_error *e)
+{
+        static const double fit[4] = { 0.0, 1.0, 2.0, 3.0 }, y[4] = { 0.0, 1.0, 2.0, 3.0 };
+        static const bool leaf[3] = { false, true, true };
+        static const double bounds[6] = { 0.0, 0.0, 2.0, 3.0, 1.0, 3.0 };
+        struct model_knn_tree t = {
+                .n_nodes = 3, .idx = idx, .start = start, .end = end, .leaf = leaf,
+                .bounds = bounds,
+        };
+        struct model_knn_params p = {
+                .name = "KNeighborsRegressor", .n_samples = 4, .fit_x = fit, .k = 1,
+                .p = 2, .y = y, .tree_distances = true, .tree = &t,
+        };
+        return model_knn_create(&p, 1, 1, NULL, 0, m, e) == 0;
+}
+
+static bool knn_tree_checked_and_searched(void)
+{
+        const int64_t idx[4] = { 0, 1, 2, 3 }, start[3] = { 0, 0, 2 }, end[3] = { 4, 2, 4 };
+        struct model *m = NULL;
+        struct model_error e;
+        EXPECT(knn_tree_model(idx, start, end, &m, &e));
+        const double x[3] = { 2.9, 0.2, 1.5 };
+        double out[3];
+        EXPECT(model_predict_values(m, x, 3, out, &e) == 0);
+        /* 1.5 is as far from 1 as from 2: the nearer leaf [0,2) is searched
+         * first and 2 is not strictly nearer, so 1 stays */
+        EXPECT(out[0] == 3.0 && out[1] == 0.0 && out[2] == 1.0);
+        model_free(m);
+        return true;
+}
+
+static bool knn_tree_not_a_permutation_refused(void)
+{
+        const int64_t idx[4] = { 0, 1, 1, 3 }, start[3] = { 0, 0, 2 }, end[3] = { 4, 2, 4 };
+        struct model *m = NULL;
+        struct model_error e;
+        EXPECT(!knn_tree_model(idx, start, end, &m, &e));
+        EXPECT(m == NULL);
+        EXPECT_CONTAINS(e.message, "idx_array[2]");
+        return true;
+}
+
+static bool knn_tree_overlapping_leaves_refused(void)
+{
+        /* leaves that each cover every sample would make a query read the
+         * samples once per leaf */
+        const int64_t idx[4] = { 0, 1, 2, 3 }, start[3] = { 0, 0, 0 }, end[3] = { 4, 4, 4 };
+        struct model *m = NULL;
+        struct model_error e;
+        EXPECT(!knn_tree_model(idx, start, end, &m, &e));
+        EXPECT(m == NULL);
+        EXPECT_CONTAINS(e.message, "not a split of its parent");
+        return true;
+}
+
 TAP_MAIN(CASE(svm_n_support_not_summing_refused),
          CASE(svm_binary_decision_is_negated_libsvm_value),
          CASE(svm_one_class_predicts_plus_and_minus_one),
@@ -243,4 +301,7 @@ TAP_MAIN(CASE(svm_n_support_not_summing_refused),
          CASE(svm_three_class_probabilities_sum_to_one),
          CASE(knn_zero_distances_take_all_the_weight),
          CASE(knn_disagreeing_tie_at_k_refused),
-         CASE(knn_more_neighbours_than_samples_refused))
+         CASE(knn_more_neighbours_than_samples_refused),
+         CASE(knn_tree_checked_and_searched),
+         CASE(knn_tree_not_a_permutation_refused),
+         CASE(knn_tree_overlapping_leaves_refused))
