@@ -178,8 +178,8 @@ int serialize_trust_check(const struct serialize_trust *trust, const char *path,
                 for (size_t i = 0; i < trust->n_sha256 && !match; i++)
                         match = strcmp(trust->sha256[i], sha256) == 0;
                 if (!match) {
-                        serr_set(err, -1, "%s: the file's SHA-256 is %s; expected %s%s (the "
-                                 "digest pinned for this model)", path, sha256,
+                        serr_set(err, -1, "the file's SHA-256 is %s; expected %s%s (the "
+                                 "digest pinned for this model)", sha256,
                                  trust->n_sha256 > 1 ? "one of the pinned digests, e.g. " : "",
                                  trust->sha256[0]);
                         return -EPERM;

@@ -276,9 +276,12 @@ static void route_of(const char *url, struct route *rt)
 
 /* Who may call a route: health stays open for load balancers (a
  * model's readiness too, as the Open Inference Protocol counts it as
- * health), the repository needs an admin key, the rest a key. */
-static enum auth_need route_need(enum route_kind k)
+ * health), the repository needs an admin key, the rest a key. No
+ * default: a new route must be placed here (a /metrics route needs
+ * auth_metrics_required(a) ? AUTH_NEED_KEY : AUTH_NEED_NONE). */
+static enum auth_need route_need(const struct auth *a, enum route_kind k)
 {
+        (void)a;
         switch (k) {
         case ROUTE_NONE:
         case ROUTE_HEALTHZ:
@@ -292,9 +295,16 @@ static enum auth_need route_need(enum route_kind k)
         case ROUTE_V2_REPO_LOAD:
         case ROUTE_V2_REPO_UNLOAD:
                 return AUTH_NEED_ADMIN;
-        default:
+        case ROUTE_PREDICT:
+        case ROUTE_V2_SERVER:
+        case ROUTE_V2_MODELS:
+        case ROUTE_V2_MODEL:
+        case ROUTE_V2_INFER:
+        case ROUTE_V1_MODELS:
+        case ROUTE_V1_PREDICT:
                 return AUTH_NEED_KEY;
         }
+        return AUTH_NEED_KEY;
 }
 
 static bool method_allowed(const struct route *rt, const char *method)
@@ -532,7 +542,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
         struct reply r = { 0 };
         struct route rt;
         route_of(url, &rt);
-        rt.hide_names = route_need(rt.kind) == AUTH_NEED_NONE && auth_keys_required(srv->auth);
+        rt.hide_names = route_need(srv->auth, rt.kind) == AUTH_NEED_NONE &&
+                        auth_keys_required(srv->auth);
 
         if (!req) {
                 /* First call: headers only. Refuse early what needs no body. */
@@ -550,7 +561,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
                         return send_reply(srv, conn, &r, rt.allow);
                 }
                 enum auth_result ar = auth_check(
-                        srv->auth, route_need(rt.kind),
+                        srv->auth, route_need(srv->auth, rt.kind),
                         MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                     MHD_HTTP_HEADER_AUTHORIZATION));
                 if (ar != AUTH_OK) {

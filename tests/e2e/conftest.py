@@ -130,6 +130,18 @@ class Server:
         self.stop()
 
 
+def wait_for(pred, timeout=20):
+    """pred() polled every 50 ms until it is true or timeout seconds pass;
+    returns its last value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.05)
+    return pred()
+
+
 def run_check(path, timeout=60):
     """Runs `predictd check PATH`; returns the CompletedProcess."""
     return subprocess.run([BIN, "check", path], capture_output=True, text=True,

@@ -11,14 +11,13 @@ import pickle
 import shutil
 import signal
 import subprocess
-import time
 
 import pytest
 from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression
 from sklearn.tree import DecisionTreeClassifier
 
-from conftest import BIN, Server
+from conftest import BIN, Server, wait_for
 
 OPENSSL = shutil.which("openssl")
 USER_KEY = "user-key-6f1c2a9e0d8b4c3a"
@@ -83,16 +82,6 @@ def start_fails(*args, env=None):
                        capture_output=True, text=True, timeout=60, env=env)
     assert p.returncode != 0, p.stderr
     return p.returncode, p.stderr
-
-
-def wait_for(pred, timeout=20):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.05)
-    return pred()
 
 
 def write(path, data):
