@@ -10,7 +10,6 @@ import pickle
 import shutil
 import signal
 import threading
-import time
 
 import numpy as np
 import pytest
