@@ -11,11 +11,14 @@
 
 #include <jansson.h>
 
+extern char **environ;
+
 #include "config.h"
 
 static const char usage[] =
         "Usage: predictd --model [NAME=]PATH [--model ...] [--model-dir DIR] [options]\n"
-        "       predictd check PATH\n"
+        "       predictd check [--verify-key PUBLIC.pem]... PATH\n"
+        "       predictd sign --key PRIVATE.pem PATH   (writes PATH.sig)\n"
         "       predictd eval PATH < rows.json   (every method, as JSON; for testing)\n"
         "       predictd --help | --version\n"
         "\n"
@@ -49,25 +52,44 @@ static const char usage[] =
         "                         does; 0 for never (default 0) [PREDICTD_POLL_INTERVAL]\n"
         "  --reuse-port           share the port with other processes (SO_REUSEPORT);\n"
         "                         without it a port in use is an error [PREDICTD_REUSE_PORT=1]\n"
+        ;
+
+/* Over 4095 characters in one literal is not portable C: the rest. */
+static const char usage_trust[] =
+        "  --api-key-file FILE    inference and metadata need Authorization: Bearer KEY\n"
+        "                         with a key of FILE (one a line; re-read on reload)\n"
+        "                         [PREDICTD_API_KEY_FILE]\n"
+        "  --admin-key-file FILE  the repository endpoints (index, load, unload) need a\n"
+        "                         key of FILE [PREDICTD_ADMIN_KEY_FILE]\n"
+        "  --metrics-auth         /metrics needs a key too [PREDICTD_METRICS_AUTH=1]\n"
+        "  --model-sha256 NAME=HEX  serve model NAME only from a file with this SHA-256;\n"
+        "                         may be repeated [PREDICTD_MODEL_SHA256, comma-separated]\n"
+        "  --verify-key PUBLIC.pem  every model file needs a valid FILE.sig (Ed25519) by\n"
+        "                         one of these keys; may be repeated\n"
+        "                         [PREDICTD_VERIFY_KEY, comma-separated]\n"
         "  --config FILE          JSON file with any of: model (a string or a list of\n"
         "                         strings), model_dir, default_model, host, port, threads,\n"
         "                         max_body_bytes, max_batch_rows, max_model_bytes, timeout,\n"
         "                         drain_grace, drain_timeout, max_connections,\n"
         "                         max_connections_per_client, poll_interval,\n"
-        "                         reuse_port (true or false)\n"
+        "                         api_key_file, admin_key_file, model_sha256 and\n"
+        "                         verify_key (a string or a list of strings),\n"
+        "                         reuse_port and metrics_auth (true or false)\n"
         "  --help, --version\n"
         "\n"
         "Precedence: flags over environment over config file over defaults. The\n"
         "models of one source (--model and --model-dir together) replace those of\n"
-        "the sources below it.\n"
+        "the sources below it, and so do the lists of --model-sha256 and --verify-key.\n"
+        "An unknown PREDICTD_* environment variable is an error.\n"
         "\n"
         "Endpoints: POST /predict, GET /healthz, GET /readyz; the Open Inference\n"
         "Protocol under /v2 (health, metadata, models, infer); KServe V1 under\n"
         "/v1/models.\n";
 
-const char *config_usage(void)
+void config_usage_write(FILE *out)
 {
-        return usage;
+        fputs(usage, out);
+        fputs(usage_trust, out);
 }
 
 static int cfail(struct config_error *err, const char *fmt, ...)
@@ -101,6 +123,30 @@ static void models_from_flags(struct config *cfg)
         models_clear(cfg);
         free(cfg->model_dir);
         cfg->model_dir = NULL;
+}
+
+static int nomem(struct config_error *err)
+{
+        snprintf(err->message, sizeof(err->message), "out of memory");
+        return -ENOMEM;
+}
+
+static void pins_clear(struct config *cfg)
+{
+        for (size_t i = 0; i < cfg->n_pins; i++)
+                free(cfg->pins[i].name);
+        free(cfg->pins);
+        cfg->pins = NULL;
+        cfg->n_pins = 0;
+}
+
+static void verify_keys_clear(struct config *cfg)
+{
+        for (size_t i = 0; i < cfg->n_verify_keys; i++)
+                free(cfg->verify_keys[i]);
+        free(cfg->verify_keys);
+        cfg->verify_keys = NULL;
+        cfg->n_verify_keys = 0;
 }
 
 bool config_name_valid(const char *s)
@@ -204,11 +250,120 @@ static int model_add(struct config *cfg, const char *spec, size_t len,
         return 0;
 }
 
+/* Appends one "NAME=HEX" of len bytes (a --model-sha256). */
+static int pin_add(struct config *cfg, const char *spec, size_t len, const char *where,
+                   struct config_error *err)
+{
+        if (cfg->n_pins >= CONFIG_MAX_PINS)
+                return cfail(err, "%s: at most %d digests, got more", where, CONFIG_MAX_PINS);
+        const char *eq = memchr(spec, '=', len);
+        size_t nl = eq ? (size_t)(eq - spec) : 0;
+        char name[CONFIG_MAX_NAME + 1];
+        if (!eq || nl > CONFIG_MAX_NAME)
+                return cfail(err, "%s: expected NAME=SHA256 (a model name, '=', 64 hex digits), "
+                             "got '%.*s'", where, (int)(len > 120 ? 120 : len), spec);
+        memcpy(name, spec, nl);
+        name[nl] = '\0';
+        if (!config_name_valid(name))
+                return cfail(err, "%s: expected a model name of [A-Za-z0-9_.-] before '=', got "
+                             "'%s'", where, name);
+        const char *hex = eq + 1;
+        size_t hl = len - nl - 1;
+        char digest[65];
+        bool ok = hl == 64;
+        for (size_t i = 0; ok && i < hl; i++) {
+                char c = hex[i];
+                if (c >= 'A' && c <= 'F')
+                        c = (char)(c - 'A' + 'a');
+                ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+                digest[i] = c;
+        }
+        if (!ok)
+                return cfail(err, "%s: expected 64 hex digits (a SHA-256) after '%s=', got "
+                             "'%.*s'", where, name, (int)(hl > 80 ? 80 : hl), hex);
+        digest[64] = '\0';
+        struct config_pin *v = realloc(cfg->pins, (cfg->n_pins + 1) * sizeof(*v));
+        if (!v)
+                return nomem(err);
+        cfg->pins = v;
+        if (!(v[cfg->n_pins].name = strdup(name)))
+                return nomem(err);
+        memcpy(v[cfg->n_pins].sha256, digest, sizeof(digest));
+        cfg->n_pins++;
+        return 0;
+}
+
+/* Appends one public key path of len bytes (a --verify-key). */
+static int verify_key_add(struct config *cfg, const char *spec, size_t len, const char *where,
+                          struct config_error *err)
+{
+        if (cfg->n_verify_keys >= CONFIG_MAX_VERIFY_KEYS)
+                return cfail(err, "%s: at most %d keys, got more", where, CONFIG_MAX_VERIFY_KEYS);
+        if (len == 0)
+                return cfail(err, "%s: expected the path of a public key (PEM), got nothing",
+                             where);
+        char **v = realloc(cfg->verify_keys, (cfg->n_verify_keys + 1) * sizeof(*v));
+        if (!v)
+                return nomem(err);
+        cfg->verify_keys = v;
+        if (!(v[cfg->n_verify_keys] = strndup(spec, len)))
+                return nomem(err);
+        cfg->n_verify_keys++;
+        return 0;
+}
+
+/* A setting that is a list: one item is added by add(cfg, text, len,
+ * where, err), and the list of a higher source replaces a lower one's. */
+typedef int (*list_add_fn)(struct config *cfg, const char *spec, size_t len, const char *where,
+                           struct config_error *err);
+
+/* "a,b,c" (an environment variable's list) */
+static int add_comma_list(struct config *cfg, const char *v, list_add_fn add, const char *where,
+                          struct config_error *err)
+{
+        for (const char *p = v;;) {
+                const char *comma = strchr(p, ',');
+                size_t len = comma ? (size_t)(comma - p) : strlen(p);
+                int rc = add(cfg, p, len, where, err);
+                if (rc < 0)
+                        return rc;
+                if (!comma)
+                        return 0;
+                p = comma + 1;
+        }
+}
+
+/* A config file's string, or non-empty list of strings. */
+static int add_json_list(struct config *cfg, const json_t *val, list_add_fn add,
+                         const char *where, const char *what, struct config_error *err)
+{
+        if (json_is_string(val))
+                return add(cfg, json_string_value(val), json_string_length(val), where, err);
+        size_t i;
+        json_t *item;
+        if (!json_is_array(val) || json_array_size(val) == 0)
+                return cfail(err, "%s must be a string \"%s\" or a non-empty list of them", where,
+                             what);
+        json_array_foreach(val, i, item) {
+                if (!json_is_string(item))
+                        return cfail(err, "%s[%zu] must be a string \"%s\"", where, i, what);
+                int rc = add(cfg, json_string_value(item), json_string_length(item), where, err);
+                if (rc < 0)
+                        return rc;
+        }
+        return 0;
+}
+
 void config_free(struct config *cfg)
 {
         if (!cfg)
                 return;
         free(cfg->model_path);
+        free(cfg->sign_key);
+        free(cfg->api_key_file);
+        free(cfg->admin_key_file);
+        pins_clear(cfg);
+        verify_keys_clear(cfg);
         models_clear(cfg);
         free(cfg->model_dir);
         free(cfg->default_model);
@@ -247,6 +402,94 @@ static const struct num_opt num_opts[] = {
         NUM("--poll-interval", "PREDICTD_POLL_INTERVAL", "poll_interval", 0, 86400,
             poll_interval_s, true),
 };
+
+/* A string setting with the same meaning in every source. */
+struct str_opt {
+        const char *flag, *env, *key;
+        const char *what; /* for "expected ..." */
+        size_t field;     /* offset of a char * in struct config */
+};
+
+static const struct str_opt str_opts[] = {
+        { "--host", "PREDICTD_HOST", "host", "an address", offsetof(struct config, host) },
+        { "--api-key-file", "PREDICTD_API_KEY_FILE", "api_key_file", "FILE",
+          offsetof(struct config, api_key_file) },
+        { "--admin-key-file", "PREDICTD_ADMIN_KEY_FILE", "admin_key_file", "FILE",
+          offsetof(struct config, admin_key_file) },
+};
+
+static char **str_field_of(struct config *cfg, const struct str_opt *o)
+{
+        return (char **)(void *)((char *)cfg + o->field);
+}
+
+/* A switch: a flag without a value, "1"/"0" in the environment, true or
+ * false in the file. */
+struct bool_opt {
+        const char *flag, *env, *key;
+        size_t field; /* offset of a bool in struct config */
+};
+
+static const struct bool_opt bool_opts[] = {
+        { "--reuse-port", "PREDICTD_REUSE_PORT", "reuse_port",
+          offsetof(struct config, reuse_port) },
+        { "--metrics-auth", "PREDICTD_METRICS_AUTH", "metrics_auth",
+          offsetof(struct config, metrics_auth) },
+};
+
+static bool *bool_field_of(struct config *cfg, const struct bool_opt *o)
+{
+        return (bool *)(void *)((char *)cfg + o->field);
+}
+
+/* A repeatable flag: comma-separated in the environment, a string or a
+ * list in the file. */
+struct list_opt {
+        const char *flag, *env, *key;
+        const char *what; /* one item, for messages */
+        list_add_fn add;
+        void (*clear)(struct config *cfg);
+};
+
+static const struct list_opt list_opts[] = {
+        { "--model", "PREDICTD_MODEL", "model", "[NAME=]PATH", model_add, models_clear },
+        { "--model-sha256", "PREDICTD_MODEL_SHA256", "model_sha256", "NAME=SHA256", pin_add,
+          pins_clear },
+        { "--verify-key", "PREDICTD_VERIFY_KEY", "verify_key", "PUBLIC.pem", verify_key_add,
+          verify_keys_clear },
+};
+
+/* Every PREDICTD_* variable is one of the settings': a misspelt one
+ * would otherwise be ignored and its default served. */
+static int check_env(struct config_error *err)
+{
+        static const char *const others[] = { "PREDICTD_MODEL_DIR", "PREDICTD_DEFAULT_MODEL" };
+        for (char **e = environ; *e; e++) {
+                if (strncmp(*e, "PREDICTD_", 9) != 0)
+                        continue;
+                size_t n = strcspn(*e, "=");
+                const char *names[64];
+                size_t k = 0;
+                for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++)
+                        names[k++] = others[i];
+                for (size_t i = 0; i < sizeof(str_opts) / sizeof(str_opts[0]); i++)
+                        names[k++] = str_opts[i].env;
+                for (size_t i = 0; i < sizeof(bool_opts) / sizeof(bool_opts[0]); i++)
+                        names[k++] = bool_opts[i].env;
+                for (size_t i = 0; i < sizeof(list_opts) / sizeof(list_opts[0]); i++)
+                        names[k++] = list_opts[i].env;
+                for (size_t i = 0; i < sizeof(num_opts) / sizeof(num_opts[0]); i++)
+                        names[k++] = num_opts[i].env;
+                bool known = false;
+                for (size_t i = 0; i < k && !known; i++)
+                        known = strlen(names[i]) == n && strncmp(names[i], *e, n) == 0;
+                if (!known)
+                        return cfail(err, "unknown environment variable %.*s: predictd reads "
+                                     "only the PREDICTD_* variables that --help lists (unset "
+                                     "it, or correct its name)", (int)(n > 100 ? 100 : n), *e);
+        }
+        return 0;
+}
 
 /* "1"/"true"/"yes" or "0"/"false"/"no", for environment variables. */
 static int parse_bool(const char *s, const char *where, bool *out, struct config_error *err)
@@ -318,10 +561,12 @@ static int load_file(struct config *cfg, const char *path,
                 goto out;
         }
         json_object_foreach(root, key, val) {
-                char **str_field = strcmp(key, "host") == 0            ? &cfg->host
-                                   : strcmp(key, "model_dir") == 0     ? &cfg->model_dir
+                char **str_field = strcmp(key, "model_dir") == 0       ? &cfg->model_dir
                                    : strcmp(key, "default_model") == 0 ? &cfg->default_model
                                                                        : NULL;
+                for (size_t i = 0; i < sizeof(str_opts) / sizeof(str_opts[0]); i++)
+                        if (strcmp(str_opts[i].key, key) == 0)
+                                str_field = str_field_of(cfg, &str_opts[i]);
                 if (str_field) {
                         if (!json_is_string(val)) {
                                 rc = cfail(err, "config file %s: \"%s\" must be a string", path,
@@ -333,44 +578,29 @@ static int load_file(struct config *cfg, const char *path,
                                 goto out;
                         continue;
                 }
-                if (strcmp(key, "reuse_port") == 0) {
+                const struct bool_opt *bo = NULL;
+                for (size_t i = 0; i < sizeof(bool_opts) / sizeof(bool_opts[0]); i++)
+                        if (strcmp(bool_opts[i].key, key) == 0)
+                                bo = &bool_opts[i];
+                if (bo) {
                         if (!json_is_boolean(val)) {
-                                rc = cfail(err, "config file %s: \"reuse_port\" must be true "
-                                           "or false", path);
+                                rc = cfail(err, "config file %s: \"%s\" must be true or false",
+                                           path, key);
                                 goto out;
                         }
-                        cfg->reuse_port = json_is_true(val);
+                        *bool_field_of(cfg, bo) = json_is_true(val);
                         continue;
                 }
-                if (strcmp(key, "model") == 0) {
+                const struct list_opt *lo = NULL;
+                for (size_t i = 0; i < sizeof(list_opts) / sizeof(list_opts[0]); i++)
+                        if (strcmp(list_opts[i].key, key) == 0)
+                                lo = &list_opts[i];
+                if (lo) {
                         char where[300];
-                        snprintf(where, sizeof(where), "config file %s: \"model\"", path);
-                        models_clear(cfg);
-                        if (json_is_string(val)) {
-                                rc = model_add(cfg, json_string_value(val),
-                                               json_string_length(val), where, err);
-                                if (rc < 0)
-                                        goto out;
-                                continue;
-                        }
-                        size_t i;
-                        json_t *item;
-                        if (!json_is_array(val) || json_array_size(val) == 0) {
-                                rc = cfail(err, "%s must be a string \"[NAME=]PATH\" or a "
-                                           "non-empty list of them", where);
+                        snprintf(where, sizeof(where), "config file %s: \"%s\"", path, key);
+                        lo->clear(cfg);
+                        if ((rc = add_json_list(cfg, val, lo->add, where, lo->what, err)) < 0)
                                 goto out;
-                        }
-                        json_array_foreach(val, i, item) {
-                                if (!json_is_string(item)) {
-                                        rc = cfail(err, "%s[%zu] must be a string \"[NAME=]PATH\"",
-                                                   where, i);
-                                        goto out;
-                                }
-                                rc = model_add(cfg, json_string_value(item),
-                                               json_string_length(item), where, err);
-                                if (rc < 0)
-                                        goto out;
-                        }
                         continue;
                 }
                 const struct num_opt *o = NULL;
@@ -383,7 +613,9 @@ static int load_file(struct config *cfg, const char *path,
                                    "model_dir, default_model, host, port, threads, "
                                    "max_body_bytes, max_batch_rows, max_model_bytes, "
                                    "timeout, drain_grace, drain_timeout, max_connections, "
-                                   "max_connections_per_client, poll_interval, reuse_port)",
+                                   "max_connections_per_client, poll_interval, reuse_port, "
+                                   "api_key_file, admin_key_file, metrics_auth, model_sha256, "
+                                   "verify_key)",
                                    path, key);
                         goto out;
                 }
@@ -413,17 +645,14 @@ static int apply_env(struct config *cfg, struct config_error *err)
                 free(cfg->model_dir);
                 cfg->model_dir = NULL;
         }
-        if ((v = getenv("PREDICTD_MODEL")) && *v) {
-                /* several models: "[NAME=]PATH,[NAME=]PATH" */
-                for (const char *p = v;;) {
-                        const char *comma = strchr(p, ',');
-                        size_t len = comma ? (size_t)(comma - p) : strlen(p);
-                        if ((rc = model_add(cfg, p, len, "PREDICTD_MODEL", err)) < 0)
-                                return rc;
-                        if (!comma)
-                                break;
-                        p = comma + 1;
-                }
+        /* lists: "[NAME=]PATH,[NAME=]PATH", "NAME=HEX,...", "PATH,..." */
+        for (size_t i = 0; i < sizeof(list_opts) / sizeof(list_opts[0]); i++) {
+                if (!(v = getenv(list_opts[i].env)) || !*v)
+                        continue;
+                if (list_opts[i].add != model_add)
+                        list_opts[i].clear(cfg);
+                if ((rc = add_comma_list(cfg, v, list_opts[i].add, list_opts[i].env, err)) < 0)
+                        return rc;
         }
         if ((v = getenv("PREDICTD_MODEL_DIR")) && *v &&
             (rc = set_str(&cfg->model_dir, v, err)) < 0)
@@ -431,11 +660,15 @@ static int apply_env(struct config *cfg, struct config_error *err)
         if ((v = getenv("PREDICTD_DEFAULT_MODEL")) && *v &&
             (rc = set_str(&cfg->default_model, v, err)) < 0)
                 return rc;
-        if ((v = getenv("PREDICTD_HOST")) && *v && (rc = set_str(&cfg->host, v, err)) < 0)
-                return rc;
-        if ((v = getenv("PREDICTD_REUSE_PORT")) && *v &&
-            (rc = parse_bool(v, "PREDICTD_REUSE_PORT", &cfg->reuse_port, err)) < 0)
-                return rc;
+        for (size_t i = 0; i < sizeof(str_opts) / sizeof(str_opts[0]); i++)
+                if ((v = getenv(str_opts[i].env)) && *v &&
+                    (rc = set_str(str_field_of(cfg, &str_opts[i]), v, err)) < 0)
+                        return rc;
+        for (size_t i = 0; i < sizeof(bool_opts) / sizeof(bool_opts[0]); i++)
+                if ((v = getenv(bool_opts[i].env)) && *v &&
+                    (rc = parse_bool(v, bool_opts[i].env, bool_field_of(cfg, &bool_opts[i]),
+                                     err)) < 0)
+                        return rc;
         for (size_t i = 0; i < sizeof(num_opts) / sizeof(num_opts[0]); i++) {
                 unsigned long long n;
                 v = getenv(num_opts[i].env);
@@ -461,6 +694,44 @@ static const char *flag_value(int argc, char **argv, int *i, const char *flag)
         if (*i + 1 >= argc)
                 return "";
         return argv[++*i];
+}
+
+/* check [--verify-key PUBLIC.pem]... PATH, sign --key PRIVATE.pem PATH,
+ * eval PATH: the settings from the command line alone. */
+static int load_subcommand(struct config *cfg, int argc, char **argv, struct config_error *err)
+{
+        const char *cmd = argv[1];
+        cfg->command = cmd[0] == 'c' ? CONFIG_CHECK : cmd[0] == 'e' ? CONFIG_EVAL : CONFIG_SIGN;
+        int rc, paths = 0;
+        for (int i = 2; i < argc; i++) {
+                const char *v;
+                if (cfg->command == CONFIG_CHECK &&
+                    (v = flag_value(argc, argv, &i, "--verify-key"))) {
+                        if ((rc = verify_key_add(cfg, v, strlen(v), "--verify-key", err)) < 0)
+                                return rc;
+                } else if (cfg->command == CONFIG_SIGN && (v = flag_value(argc, argv, &i, "--key"))) {
+                        if (!*v)
+                                return cfail(err, "sign: --key: expected the private key's "
+                                             "file (PEM)");
+                        if ((rc = set_str(&cfg->sign_key, v, err)) < 0)
+                                return rc;
+                } else if (argv[i][0] == '-' && argv[i][1] == '-') {
+                        return cfail(err, "%s: unknown argument '%.100s' (expected %s)", cmd,
+                                     argv[i],
+                                     cfg->command == CONFIG_CHECK ? "--verify-key PUBLIC.pem or PATH"
+                                     : cfg->command == CONFIG_SIGN ? "--key PRIVATE.pem or PATH"
+                                                                   : "PATH");
+                } else {
+                        paths++;
+                        if ((rc = set_str(&cfg->model_path, argv[i], err)) < 0)
+                                return rc;
+                }
+        }
+        if (paths != 1)
+                return cfail(err, "%s: expected exactly one PATH, got %d", cmd, paths);
+        if (cfg->command == CONFIG_SIGN && !cfg->sign_key)
+                return cfail(err, "sign: expected --key PRIVATE.pem (an Ed25519 private key)");
+        return 0;
 }
 
 int config_load(int argc, char **argv, struct config **out,
@@ -489,14 +760,10 @@ int config_load(int argc, char **argv, struct config **out,
                 goto fail;
 
         int first = 1;
-        if (argc > 1 && (strcmp(argv[1], "check") == 0 || strcmp(argv[1], "eval") == 0)) {
-                if (argc != 3) {
-                        rc = cfail(err, "%s: expected exactly one PATH, got %d arguments",
-                                   argv[1], argc - 2);
-                        goto fail;
-                }
-                cfg->command = argv[1][0] == 'c' ? CONFIG_CHECK : CONFIG_EVAL;
-                if ((rc = set_str(&cfg->model_path, argv[2], err)) < 0)
+        if (argc > 1 && (strcmp(argv[1], "check") == 0 || strcmp(argv[1], "eval") == 0 ||
+                         strcmp(argv[1], "sign") == 0)) {
+                rc = load_subcommand(cfg, argc, argv, err);
+                if (rc < 0)
                         goto fail;
                 *out = cfg;
                 return 0;
@@ -508,10 +775,11 @@ int config_load(int argc, char **argv, struct config **out,
                 if (v && (rc = load_file(cfg, v, err)) < 0)
                         goto fail;
         }
-        if ((rc = apply_env(cfg, err)) < 0)
+        if ((rc = check_env(err)) < 0 || (rc = apply_env(cfg, err)) < 0)
                 goto fail;
 
         bool flag_models = false;
+        bool flag_lists[sizeof(list_opts) / sizeof(list_opts[0])] = { false };
         for (int i = first; i < argc; i++) {
                 const char *a = argv[i], *v, *v2 = NULL;
                 if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -526,8 +794,12 @@ int config_load(int argc, char **argv, struct config **out,
                 }
                 if ((v = flag_value(argc, argv, &i, "--config")))
                         continue;
-                if (strcmp(a, "--reuse-port") == 0) {
-                        cfg->reuse_port = true;
+                const struct bool_opt *bo = NULL;
+                for (size_t k = 0; k < sizeof(bool_opts) / sizeof(bool_opts[0]); k++)
+                        if (strcmp(a, bool_opts[k].flag) == 0)
+                                bo = &bool_opts[k];
+                if (bo) {
+                        *bool_field_of(cfg, bo) = true;
                         continue;
                 }
                 if ((v = flag_value(argc, argv, &i, "--model"))) {
@@ -558,12 +830,29 @@ int config_load(int argc, char **argv, struct config **out,
                                 goto fail;
                         continue;
                 }
-                if ((v = flag_value(argc, argv, &i, "--host"))) {
+                const struct str_opt *so = NULL;
+                for (size_t k = 0; k < sizeof(str_opts) / sizeof(str_opts[0]) && !so; k++)
+                        if ((v = flag_value(argc, argv, &i, str_opts[k].flag)))
+                                so = &str_opts[k];
+                if (so) {
                         if (!*v) {
-                                rc = cfail(err, "--host: expected an address");
+                                rc = cfail(err, "%s: expected %s", so->flag, so->what);
                                 goto fail;
                         }
-                        if ((rc = set_str(&cfg->host, v, err)) < 0)
+                        if ((rc = set_str(str_field_of(cfg, so), v, err)) < 0)
+                                goto fail;
+                        continue;
+                }
+                size_t lk = 1; /* list_opts[0], --model, is above */
+                for (; lk < sizeof(list_opts) / sizeof(list_opts[0]); lk++)
+                        if ((v = flag_value(argc, argv, &i, list_opts[lk].flag)))
+                                break;
+                if (lk < sizeof(list_opts) / sizeof(list_opts[0])) {
+                        const struct list_opt *lo = &list_opts[lk];
+                        if (!flag_lists[lk])
+                                lo->clear(cfg);
+                        flag_lists[lk] = true;
+                        if ((rc = lo->add(cfg, v, strlen(v), lo->flag, err)) < 0)
                                 goto fail;
                         continue;
                 }
@@ -596,6 +885,11 @@ int config_load(int argc, char **argv, struct config **out,
                                 goto fail;
                         }
                 }
+        }
+        if (cfg->metrics_auth && !cfg->api_key_file) {
+                rc = cfail(err, "--metrics-auth: expected --api-key-file too (the keys /metrics "
+                           "would need)");
+                goto fail;
         }
         if (cfg->default_model && !config_name_valid(cfg->default_model)) {
                 rc = cfail(err, "--default-model: expected a model name of [A-Za-z0-9_.-], "

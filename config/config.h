@@ -9,11 +9,13 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 enum config_command {
         CONFIG_SERVE,   /* run the server */
         CONFIG_CHECK,   /* predictd check PATH */
         CONFIG_EVAL,    /* predictd eval PATH (rows on stdin) */
+        CONFIG_SIGN,    /* predictd sign --key PRIVATE.pem PATH */
         CONFIG_HELP,    /* --help */
         CONFIG_VERSION, /* --version */
 };
@@ -25,6 +27,17 @@ struct config_model {
         char *path;
 };
 
+/* One --model-sha256: the model name and the digest its file must have
+ * (lower-case hex). A name may be pinned to several digests (versions). */
+struct config_pin {
+        char *name;
+        char sha256[65];
+};
+
+/* Most --model-sha256 pins and --verify-key keys. */
+#define CONFIG_MAX_PINS 1024
+#define CONFIG_MAX_VERIFY_KEYS 64
+
 /* Most models one process serves (--model entries plus --model-dir). */
 #define CONFIG_MAX_MODELS 1024
 /* Longest model name. */
@@ -32,7 +45,8 @@ struct config_model {
 
 struct config {
         enum config_command command;
-        char *model_path;       /* check and eval: the file */
+        char *model_path;       /* check, eval and sign: the file */
+        char *sign_key;         /* sign: the private key (PEM) */
         struct config_model *models; /* serve: --model entries, in order */
         size_t n_models;
         char *model_dir;        /* serve: a Triton-style model repository, or NULL */
@@ -50,6 +64,13 @@ struct config {
         unsigned max_connections; /* open connections at most; more are refused */
         unsigned max_conn_per_client; /* per client address; 0: no limit */
         unsigned poll_interval_s; /* reload the models every S seconds; 0: never */
+        char *api_key_file;     /* inference and metadata need a key from it, or NULL */
+        char *admin_key_file;   /* repository endpoints need a key from it, or NULL */
+        bool metrics_auth;      /* /metrics needs a key too */
+        struct config_pin *pins; /* --model-sha256, in order */
+        size_t n_pins;
+        char **verify_keys;     /* --verify-key public keys (PEM); serve and check */
+        size_t n_verify_keys;
         char threads_how[160];  /* where the thread count came from, for the log */
 };
 
@@ -77,7 +98,7 @@ void config_free(struct config *cfg);
  * 200000/100000"). Never fails: 1 at least. */
 unsigned config_cpu_count(const char *root, char *how, size_t howlen);
 
-/* The --help text. */
-const char *config_usage(void);
+/* Writes the --help text to out. */
+void config_usage_write(FILE *out);
 
 #endif

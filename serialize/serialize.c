@@ -46,8 +46,8 @@ void serialize_info_free(struct serialize_info *info)
 
 /* --- reading and decompressing ------------------------------------------ */
 
-static int read_all(const char *path, size_t max, uint8_t **out, size_t *len,
-                    struct serialize_error *err)
+int serialize_read_file(const char *path, size_t max, uint8_t **out, size_t *len,
+                        struct serialize_error *err)
 {
         int fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
@@ -511,7 +511,7 @@ static const struct pv *feature_names_in(const struct pv *est, size_t depth)
 
 /* --- the load ------------------------------------------------------------ */
 
-static void sha256_hex(const uint8_t *data, size_t len, char out[65])
+void serialize_sha256_hex(const uint8_t *data, size_t len, char out[65])
 {
         unsigned char md[EVP_MAX_MD_SIZE];
         unsigned int mdlen = 0;
@@ -582,11 +582,10 @@ static void note_old_version(struct serialize_error *err, const char *version)
                  "only where their layout matches what predictd reads)", version);
 }
 
-int serialize_load_buffer(const uint8_t *data, size_t len,
-                          const struct serialize_limits *lim,
-                          struct model **model_out,
-                          struct serialize_info **info_out,
-                          struct serialize_error *err)
+/* The load of data, whose SHA-256 is sha256 when not NULL. */
+static int load_bytes(const uint8_t *data, size_t len, const char *sha256,
+                      const struct serialize_limits *lim, struct model **model_out,
+                      struct serialize_info **info_out, struct serialize_error *err)
 {
         struct serialize_limits dflt;
         struct arena arena;
@@ -611,7 +610,10 @@ int serialize_load_buffer(const uint8_t *data, size_t len,
                 serr_set(err, -1, "out of memory");
                 return -ENOMEM;
         }
-        sha256_hex(data, len, info->sha256);
+        if (sha256)
+                memcpy(info->sha256, sha256, sizeof(info->sha256));
+        else
+                serialize_sha256_hex(data, len, info->sha256);
         rc = open_container(data, len, lim, &owned, &stream, &stream_len, kind,
                             sizeof(kind), err);
         if (rc < 0)
@@ -710,23 +712,48 @@ fail:
         return rc;
 }
 
+int serialize_load_buffer(const uint8_t *data, size_t len,
+                          const struct serialize_limits *lim,
+                          struct model **model_out,
+                          struct serialize_info **info_out,
+                          struct serialize_error *err)
+{
+        return load_bytes(data, len, NULL, lim, model_out, info_out, err);
+}
+
 int serialize_load_file(const char *path, const struct serialize_limits *lim,
                         struct model **model_out,
                         struct serialize_info **info_out,
                         struct serialize_error *err)
 {
+        return serialize_load_trusted(path, lim, NULL, model_out, info_out, err);
+}
+
+/* One read; the digest and the signature are checked on those bytes
+ * before the pickle machine sees any of them. */
+int serialize_load_trusted(const char *path, const struct serialize_limits *lim,
+                           const struct serialize_trust *trust, struct model **model_out,
+                           struct serialize_info **info_out, struct serialize_error *err)
+{
         struct serialize_limits dflt;
         uint8_t *data = NULL;
         size_t len = 0;
+        char sha256[65], state[sizeof(((struct serialize_info *)0)->signature)];
         if (!lim) {
                 serialize_limits_default(&dflt);
                 lim = &dflt;
         }
         err->offset = -1;
-        int rc = read_all(path, lim->max_file_bytes, &data, &len, err);
+        int rc = serialize_read_file(path, lim->max_file_bytes, &data, &len, err);
         if (rc < 0)
                 return rc;
-        rc = serialize_load_buffer(data, len, lim, model_out, info_out, err);
+        serialize_sha256_hex(data, len, sha256);
+        struct serialize_info *info = NULL;
+        if ((rc = serialize_trust_check(trust, path, data, len, sha256, state, sizeof(state), err)) == 0 &&
+            (rc = load_bytes(data, len, sha256, lim, model_out, &info, err)) == 0) {
+                memcpy(info->signature, state, sizeof(state));
+                *info_out = info;
+        }
         free(data);
         return rc;
 }

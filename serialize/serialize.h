@@ -49,7 +49,27 @@ struct serialize_info {
         size_t n_feature_names;
         struct serialize_meta *meta; /* other keys of a metadata wrapper */
         size_t n_meta;
+        /* "valid (PATH.sig, Ed25519 key KEY.pem)" when keys were given,
+         * else whether PATH.sig exists; "" after serialize_load_buffer */
+        char signature[400];
 };
+
+/* The public keys model files must be signed by (Ed25519, PEM). */
+struct serialize_keys;
+
+/* What a load checks on the bytes it read, before parsing them. */
+struct serialize_trust {
+        const struct serialize_keys *keys; /* NULL: no signature needed */
+        const char *const *sha256; /* the file's SHA-256 (lower-case hex) must be
+                                    * one of these ... */
+        size_t n_sha256;           /* ... unless there are none */
+};
+
+/* A model file's signature: the raw 64-byte Ed25519 signature of the
+ * whole file, as written by `openssl pkeyutl -sign -rawin`, in a file of
+ * the model's path with this suffix. */
+#define SERIALIZE_SIG_SUFFIX ".sig"
+#define SERIALIZE_SIG_BYTES 64
 
 /* Fills *lim with defaults suited to a server with a few GiB of memory. */
 void serialize_limits_default(struct serialize_limits *lim);
@@ -73,5 +93,32 @@ int serialize_load_buffer(const uint8_t *data, size_t len,
 
 /* Accepts NULL. */
 void serialize_info_free(struct serialize_info *info);
+
+/* Reads the public keys in the PEM files paths[0..n). On success *out is
+ * a new set freed with serialize_keys_free. Errors name the file: -EINVAL
+ * for a file that holds no PEM public key or another kind than Ed25519,
+ * -ENOENT/-EACCES/... from opening it, -ENOMEM. */
+int serialize_keys_load(const char *const *paths, size_t n, struct serialize_keys **out,
+                        struct serialize_error *err);
+
+/* Accepts NULL. */
+void serialize_keys_free(struct serialize_keys *keys);
+
+/* serialize_load_file with the checks of trust (NULL: none) made on the
+ * bytes read, which are then the bytes parsed (the file is read once):
+ * a digest not among trust->sha256 and, with trust->keys, a missing,
+ * malformed or not matching PATH.sig are -EPERM, the message naming
+ * the file. info->signature says what was found. */
+int serialize_load_trusted(const char *path, const struct serialize_limits *lim,
+                           const struct serialize_trust *trust, struct model **model_out,
+                           struct serialize_info **info_out, struct serialize_error *err);
+
+/* Signs the file at path (at most max_bytes) with the Ed25519 private key
+ * in the PEM file key_path, writing PATH.sig (replaced atomically). On
+ * success the file's SHA-256 in hex goes into sha256. -EINVAL for a key
+ * that is not an Ed25519 private key, -EFBIG, errors of reading and
+ * writing; the message names the file. */
+int serialize_sign_file(const char *path, const char *key_path, size_t max_bytes,
+                        char sha256[65], struct serialize_error *err);
 
 #endif

@@ -287,4 +287,23 @@ bool build_is_search(const struct pv *v);
 int build_estimator(struct build_ctx *bc, const struct pv *v,
                     struct model **out);
 
+/* --- reading and integrity (serialize.c, signature.c) ------------- */
+
+/* The whole file at path, at most max bytes, into a new *out (malloc'd).
+ * -EFBIG over max, errors of open and read; the message does not name
+ * the file (the caller does). */
+int serialize_read_file(const char *path, size_t max, uint8_t **out, size_t *len,
+                        struct serialize_error *err);
+
+/* The SHA-256 of data as 64 hex digits (out[0] == '\0' if OpenSSL fails). */
+void serialize_sha256_hex(const uint8_t *data, size_t len, char out[65]);
+
+/* trust's pinned digests and signature keys (trust may be NULL) checked
+ * against the len bytes read from path, whose SHA-256 is sha256. On
+ * success state says what was found about PATH.sig. -EPERM when a check
+ * fails, the message naming the file. */
+int serialize_trust_check(const struct serialize_trust *trust, const char *path, const uint8_t *data,
+                size_t len, const char sha256[65], char *state, size_t statelen,
+                struct serialize_error *err);
+
 #endif

@@ -26,6 +26,7 @@ struct server {
         struct MHD_Daemon *daemon;
         const struct config *cfg;
         struct registry *reg;
+        struct auth *auth;    /* API keys (auth.c) */
         struct pool *pool;    /* inference, apart from the connection threads */
         atomic_bool ready;
         atomic_bool draining; /* readiness 503, Connection: close */
@@ -101,6 +102,9 @@ static enum MHD_Result send_reply(const struct server *srv, struct MHD_Connectio
         }
         if (allow)
                 MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+        if (r->www_authenticate)
+                MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                                        r->www_authenticate);
         enum MHD_Result ret = MHD_queue_response(conn, r->status, resp);
         MHD_destroy_response(resp);
         return ret;
@@ -148,6 +152,7 @@ enum route_kind {
 struct route {
         enum route_kind kind;
         const char *allow;
+        bool hide_names; /* a 404 lists no model names (open route, keys on) */
         char name[CONFIG_MAX_NAME + 2]; /* longer names cannot match */
         char version[24];               /* "" when none is named */
 };
@@ -269,6 +274,39 @@ static void route_of(const char *url, struct route *rt)
         }
 }
 
+/* Who may call a route: health stays open for load balancers (a
+ * model's readiness too, as the Open Inference Protocol counts it as
+ * health), the repository needs an admin key, the rest a key. No
+ * default: a new route must be placed here (a /metrics route needs
+ * auth_metrics_required(a) ? AUTH_NEED_KEY : AUTH_NEED_NONE). */
+static enum auth_need route_need(const struct auth *a, enum route_kind k)
+{
+        (void)a;
+        switch (k) {
+        case ROUTE_NONE:
+        case ROUTE_HEALTHZ:
+        case ROUTE_READYZ:
+        case ROUTE_V2_LIVE:
+        case ROUTE_V2_READY:
+        case ROUTE_V2_MODEL_READY:
+        case ROUTE_V1_MODEL:
+                return AUTH_NEED_NONE;
+        case ROUTE_V2_REPO_INDEX:
+        case ROUTE_V2_REPO_LOAD:
+        case ROUTE_V2_REPO_UNLOAD:
+                return AUTH_NEED_ADMIN;
+        case ROUTE_PREDICT:
+        case ROUTE_V2_SERVER:
+        case ROUTE_V2_MODELS:
+        case ROUTE_V2_MODEL:
+        case ROUTE_V2_INFER:
+        case ROUTE_V1_MODELS:
+        case ROUTE_V1_PREDICT:
+                return AUTH_NEED_KEY;
+        }
+        return AUTH_NEED_KEY;
+}
+
 static bool method_allowed(const struct route *rt, const char *method)
 {
         if (strcmp(rt->allow, "POST") == 0)
@@ -297,7 +335,9 @@ static const struct served_entry *find_model(const struct served_set *set,
         char shown[CONFIG_MAX_NAME + 8], list[400];
         size_t o = 0;
         list[0] = '\0';
-        for (size_t i = 0; i < set->n && o + 110 < sizeof(list); i++) {
+        if (rt->hide_names)
+                snprintf(list, sizeof(list), "not listed without an API key");
+        for (size_t i = 0; i < set->n && o + 110 < sizeof(list) && !rt->hide_names; i++) {
                 const struct server_model_spec *sp = set->e[i].spec;
                 if (name_seen ? strcmp(sp->name, rt->name) != 0
                               : (i > 0 && strcmp(sp->name, set->e[i - 1].spec->name) == 0))
@@ -502,6 +542,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
         struct reply r = { 0 };
         struct route rt;
         route_of(url, &rt);
+        rt.hide_names = route_need(srv->auth, rt.kind) == AUTH_NEED_NONE &&
+                        auth_keys_required(srv->auth);
 
         if (!req) {
                 /* First call: headers only. Refuse early what needs no body. */
@@ -517,6 +559,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
                         reply_error(&r, 405, "method %s is not allowed on %s (expected %s)",
                                     shown_method, shown_url, rt.allow);
                         return send_reply(srv, conn, &r, rt.allow);
+                }
+                enum auth_result ar = auth_check(
+                        srv->auth, route_need(srv->auth, rt.kind),
+                        MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                    MHD_HTTP_HEADER_AUTHORIZATION));
+                if (ar != AUTH_OK) {
+                        auth_reply(srv->auth, ar, &r);
+                        return send_reply(srv, conn, &r, NULL);
                 }
                 if (strcmp(rt.allow, "POST") == 0) {
                         const char *cl = MHD_lookup_connection_value(
@@ -736,6 +786,12 @@ static int listen_on(const struct config *cfg, const struct addrinfo *ai, int *f
         return 0;
 }
 
+/* The registry's reload hook: the key files are re-read with the models. */
+static void reload_keys(void *auth)
+{
+        auth_reload(auth);
+}
+
 int server_start(const struct config *cfg, struct server_model_list *list,
                  struct server **out, char *errbuf, size_t errlen)
 {
@@ -751,22 +807,32 @@ int server_start(const struct config *cfg, struct server_model_list *list,
                                cfg->host, gai_strerror(gai));
         }
         struct server *srv = calloc(1, sizeof(*srv));
-        if (!srv || registry_create(cfg, list, &srv->reg) < 0 ||
-            pool_create(cfg->threads, (size_t)cfg->threads * POOL_QUEUE_PER_THREAD,
-                        &srv->pool) < 0) {
-                if (!srv)
-                        server_model_list_free(list);
+        if (!srv) {
+                server_model_list_free(list);
                 freeaddrinfo(ai);
-                free(srv);
                 return fmt_err(errbuf, errlen, -ENOMEM, "out of memory");
         }
+        int rc = registry_create(cfg, list, &srv->reg, errbuf, errlen);
+        if (rc == 0)
+                rc = auth_create(cfg, &srv->auth, errbuf, errlen);
+        if (rc == 0 && pool_create(cfg->threads, (size_t)cfg->threads * POOL_QUEUE_PER_THREAD,
+                                   &srv->pool) < 0)
+                rc = fmt_err(errbuf, errlen, -ENOMEM, "out of memory");
+        if (rc < 0) {
+                freeaddrinfo(ai);
+                auth_free(srv->auth);
+                registry_free(srv->reg);
+                free(srv);
+                return rc;
+        }
+        registry_on_reload(srv->reg, reload_keys, srv->auth);
         srv->cfg = cfg;
         srv->listen_fd = -1;
         srv->quiesced_fd = -1;
         atomic_init(&srv->ready, false);
         atomic_init(&srv->draining, false);
         atomic_init(&srv->inflight, 0);
-        int rc = listen_on(cfg, ai, &srv->listen_fd, errbuf, errlen);
+        rc = listen_on(cfg, ai, &srv->listen_fd, errbuf, errlen);
         bool v6 = ai->ai_family == AF_INET6;
         freeaddrinfo(ai);
         if (rc < 0) {
@@ -810,6 +876,13 @@ unsigned server_port(const struct server *srv)
 const struct server_model_list *server_models(const struct server *srv)
 {
         return registry_initial(srv->reg)->list;
+}
+
+int server_load_model(struct server *srv, const char *name, const char *path,
+                      struct model **model, struct serialize_info **info, char *err,
+                      size_t errlen)
+{
+        return registry_load(srv->reg, name, path, model, info, err, errlen);
 }
 
 int server_publish_model(struct server *srv, size_t i, struct model *model,
@@ -913,5 +986,6 @@ void server_stop(struct server *srv)
         if (srv->quiesced_fd >= 0)
                 close(srv->quiesced_fd);
         registry_free(srv->reg);
+        auth_free(srv->auth);
         free(srv);
 }

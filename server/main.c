@@ -1,5 +1,6 @@
 /* main.c - predictd's entry point: parse settings, then either check a
- * model file (`predictd check PATH`) or serve models. The server binds its
+ * model file (`predictd check PATH`), sign one (`predictd sign --key
+ * PRIVATE.pem PATH`) or serve models. The server binds its
  * port before loading, so /healthz answers and /readyz says 503 while
  * large models load; it is ready once every model has loaded, and a model
  * that cannot be loaded ends the process with its name, the reason and
@@ -16,17 +17,61 @@
 #include "serialize.h"
 #include "server.h"
 
-static int load(const struct config *cfg, const char *path, struct model **model,
-                struct serialize_info **info)
+/* check: the file as a server would load it, its signature checked
+ * against the --verify-key keys given. */
+static int load_checked(const struct config *cfg, const char *path, struct model **model,
+                        struct serialize_info **info)
 {
         struct serialize_limits lim;
         struct serialize_error err;
+        struct serialize_trust trust = { 0 };
+        struct serialize_keys *keys = NULL;
         serialize_limits_default(&lim);
         lim.max_file_bytes = cfg->max_model_bytes;
-        int rc = serialize_load_file(path, &lim, model, info, &err);
+        if (cfg->n_verify_keys) {
+                if (serialize_keys_load((const char *const *)cfg->verify_keys,
+                                        cfg->n_verify_keys, &keys, &err) < 0) {
+                        fprintf(stderr, "predictd: --verify-key %s\n", err.message);
+                        return -EINVAL;
+                }
+                trust.keys = keys;
+        }
+        int rc = serialize_load_trusted(path, &lim, &trust, model, info, &err);
+        serialize_keys_free(keys);
         if (rc < 0) {
                 fprintf(stderr, "predictd: cannot load %s: %s\n", path, err.message);
                 return rc;
+        }
+        return 0;
+}
+
+static int run_sign(const struct config *cfg)
+{
+        struct serialize_error err;
+        char sha256[65];
+        if (serialize_sign_file(cfg->model_path, cfg->sign_key, cfg->max_model_bytes, sha256,
+                                &err) < 0) {
+                fprintf(stderr, "predictd: sign: %s\n", err.message);
+                return 1;
+        }
+        printf("signed %s (sha256 %s) into %s%s\n", cfg->model_path, sha256, cfg->model_path,
+               SERIALIZE_SIG_SUFFIX);
+        return 0;
+}
+
+/* Every --model-sha256 names a model being served: a pin for a name
+ * nothing serves is a typo that would protect nothing. */
+static int check_pins(const struct config *cfg, const struct server_model_list *models)
+{
+        for (size_t i = 0; i < cfg->n_pins; i++) {
+                bool found = false;
+                for (size_t j = 0; j < models->n && !found; j++)
+                        found = strcmp(models->v[j].name, cfg->pins[i].name) == 0;
+                if (!found) {
+                        fprintf(stderr, "predictd: --model-sha256: no model is named '%s'\n",
+                                cfg->pins[i].name);
+                        return -EINVAL;
+                }
         }
         return 0;
 }
@@ -56,12 +101,13 @@ static int run_check(const struct config *cfg)
 {
         struct model *model;
         struct serialize_info *info;
-        if (load(cfg, cfg->model_path, &model, &info) < 0)
+        if (load_checked(cfg, cfg->model_path, &model, &info) < 0)
                 return 1;
         char desc[2048];
         model_describe(model, desc, sizeof(desc));
         printf("file:            %s\n", cfg->model_path);
         printf("sha256:          %s\n", info->sha256);
+        printf("signature:       %s\n", info->signature);
         printf("container:       %s\n", info->container);
         printf("sklearn_version: %s\n",
                info->sklearn_version[0] ? info->sklearn_version : "(not recorded)");
@@ -128,6 +174,10 @@ static int run_server(const struct config *cfg)
                 return 1;
         }
         const struct server_model_list *models = server_models(srv);
+        if (check_pins(cfg, models) < 0) {
+                server_stop(srv);
+                return 2;
+        }
         fprintf(stderr, "predictd: listening on http://%s:%u (%u threads [%s], %zu model%s)\n",
                 cfg->host, server_port(srv), cfg->threads, cfg->threads_how, models->n,
                 models->n == 1 ? "" : "s");
@@ -136,7 +186,9 @@ static int run_server(const struct config *cfg)
                 const struct server_model_spec *sp = &models->v[i];
                 struct model *model;
                 struct serialize_info *info;
-                if (load(cfg, sp->path, &model, &info) < 0) {
+                if (server_load_model(srv, sp->name, sp->path, &model, &info, errbuf,
+                                      sizeof(errbuf)) < 0) {
+                        fprintf(stderr, "predictd: cannot load %s: %s\n", sp->path, errbuf);
                         fprintf(stderr,
                                 "predictd: model '%s' version %s did not load; not starting\n",
                                 sp->name, sp->version);
@@ -153,10 +205,11 @@ static int run_server(const struct config *cfg)
                         server_stop(srv);
                         return 1;
                 }
-                fprintf(stderr, "predictd: serving %s as '%s' version %s%s (%s)\n", sp->path,
-                        sp->name, sp->version,
+                fprintf(stderr, "predictd: serving %s as '%s' version %s%s (%s)%s%s\n",
+                        sp->path, sp->name, sp->version,
                         models->has_default && models->default_idx == i ? ", the default" : "",
-                        desc);
+                        desc, cfg->n_verify_keys ? "; signature " : "",
+                        cfg->n_verify_keys ? info->signature : "");
         }
         server_set_ready(srv);
         fprintf(stderr, "predictd: ready\n");
@@ -175,13 +228,16 @@ int main(int argc, char **argv)
         int rc = 0;
         switch (cfg->command) {
         case CONFIG_HELP:
-                fputs(config_usage(), stdout);
+                config_usage_write(stdout);
                 break;
         case CONFIG_VERSION:
                 printf("predictd %s\n", PREDICTD_VERSION);
                 break;
         case CONFIG_CHECK:
                 rc = run_check(cfg);
+                break;
+        case CONFIG_SIGN:
+                rc = run_sign(cfg);
                 break;
         case CONFIG_EVAL:
                 rc = server_eval(cfg->model_path);

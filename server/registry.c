@@ -13,7 +13,12 @@
  * go. A file that fails to load leaves its old version serving; the
  * failure is logged and kept as the entry's reason for the repository
  * index. Reloads come from SIGHUP, the --poll-interval timer and the
- * repository extension's load/unload. */
+ * repository extension's load/unload.
+ *
+ * Every load, at start-up and on reload, goes through registry_load: the
+ * file must have a digest --model-sha256 pins for its name (if any) and,
+ * with --verify-key, a valid signature; a replacement that fails either
+ * leaves the old version serving like any other failed load. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -39,6 +44,9 @@ struct registry_model {
 
 struct registry {
         const struct config *cfg;
+        struct serialize_keys *keys; /* --verify-key, or NULL */
+        void (*on_reload)(void *);   /* run before each reload, or NULL */
+        void *on_reload_arg;
         pthread_mutex_t lock; /* guards snap and the reference taken on it */
         struct registry_snap *snap;
 
@@ -163,15 +171,21 @@ int registry_publish(struct registry *reg, size_t i, struct model *model,
         return 0;
 }
 
-/* Loads path as serving would; the reason into err on failure. */
-static int load_file(const struct config *cfg, const char *path, struct model **model,
-                     struct serialize_info **info, char *err, size_t errlen)
+int registry_load(struct registry *reg, const char *name, const char *path,
+                  struct model **model, struct serialize_info **info, char *err,
+                  size_t errlen)
 {
+        const struct config *cfg = reg->cfg;
         struct serialize_limits lim;
         struct serialize_error se;
         serialize_limits_default(&lim);
         lim.max_file_bytes = cfg->max_model_bytes;
-        int rc = serialize_load_file(path, &lim, model, info, &se);
+        const char *pins[CONFIG_MAX_PINS];
+        struct serialize_trust trust = { .keys = reg->keys, .sha256 = pins };
+        for (size_t i = 0; i < cfg->n_pins; i++)
+                if (strcmp(cfg->pins[i].name, name) == 0)
+                        pins[trust.n_sha256++] = cfg->pins[i].sha256;
+        int rc = serialize_load_trusted(path, &lim, &trust, model, info, &se);
         if (rc < 0) {
                 snprintf(err, errlen, "%s", se.message);
                 return rc;
@@ -195,7 +209,7 @@ static struct registry_model *old_model(const struct registry_snap *old,
 }
 
 /* Entry i of s from its file, reusing old's model when it is the same. */
-static void fill_entry(const struct config *cfg, struct registry_snap *s, size_t i,
+static void fill_entry(struct registry *reg, struct registry_snap *s, size_t i,
                        const struct registry_snap *old)
 {
         const struct server_model_spec *sp = &s->list->v[i];
@@ -214,7 +228,8 @@ static void fill_entry(const struct config *cfg, struct registry_snap *s, size_t
                 struct serialize_info *info;
                 if (!have) {
                         snprintf(err, sizeof(err), "%s", strerror(errno));
-                } else if (load_file(cfg, sp->path, &model, &info, err, sizeof(err)) == 0) {
+                } else if (registry_load(reg, sp->name, sp->path, &model, &info, err,
+                                         sizeof(err)) == 0) {
                         if (prev && strcmp(prev->sm->info->sha256, info->sha256) == 0) {
                                 /* touched, not changed: keep the one serving */
                                 model_free(model);
@@ -286,6 +301,8 @@ static void drop_unloaded(const struct registry *reg, struct server_model_list *
 /* One reload: a new snapshot from every source, swapped in. */
 static void reload_once(struct registry *reg)
 {
+        if (reg->on_reload)
+                reg->on_reload(reg->on_reload_arg);
         char errbuf[512] = "";
         struct server_model_list *list;
         if (server_model_list_build(reg->cfg, &list, errbuf, sizeof(errbuf)) < 0) {
@@ -304,7 +321,7 @@ static void reload_once(struct registry *reg)
         }
         struct registry_snap *old = registry_acquire(reg);
         for (size_t i = 0; i < s->set.n; i++)
-                fill_entry(reg->cfg, s, i, old);
+                fill_entry(reg, s, i, old);
         for (size_t i = 0; i < old->set.n; i++) {
                 size_t at;
                 if (!old_model(s, &old->list->v[i], &at))
@@ -351,14 +368,26 @@ static void *loader_main(void *arg)
 }
 
 int registry_create(const struct config *cfg, struct server_model_list *list,
-                    struct registry **out)
+                    struct registry **out, char *err, size_t errlen)
 {
         struct registry *reg = calloc(1, sizeof(*reg));
         if (!reg) {
                 server_model_list_free(list);
+                snprintf(err, errlen, "out of memory");
                 return -ENOMEM;
         }
         reg->cfg = cfg;
+        if (cfg->n_verify_keys) {
+                struct serialize_error se;
+                int rc = serialize_keys_load((const char *const *)cfg->verify_keys,
+                                             cfg->n_verify_keys, &reg->keys, &se);
+                if (rc < 0) {
+                        snprintf(err, errlen, "--verify-key %s", se.message);
+                        server_model_list_free(list);
+                        free(reg);
+                        return rc;
+                }
+        }
         pthread_mutex_init(&reg->lock, NULL);
         pthread_mutex_init(&reg->req_lock, NULL);
         pthread_cond_init(&reg->req_cond, NULL);
@@ -366,10 +395,12 @@ int registry_create(const struct config *cfg, struct server_model_list *list,
         reg->snap = snap_new(list);
         if (!reg->snap) {
                 registry_free(reg);
+                snprintf(err, errlen, "out of memory");
                 return -ENOMEM;
         }
         if (pthread_create(&reg->loader, NULL, loader_main, reg) != 0) {
                 registry_free(reg);
+                snprintf(err, errlen, "cannot start the model loader thread");
                 return -EAGAIN;
         }
         reg->loader_started = true;
@@ -380,6 +411,14 @@ int registry_create(const struct config *cfg, struct server_model_list *list,
 struct registry_snap *registry_initial(struct registry *reg)
 {
         return reg->snap;
+}
+
+void registry_on_reload(struct registry *reg, void (*fn)(void *), void *arg)
+{
+        pthread_mutex_lock(&reg->req_lock);
+        reg->on_reload = fn;
+        reg->on_reload_arg = arg;
+        pthread_mutex_unlock(&reg->req_lock);
 }
 
 void registry_set_ready(struct registry *reg)
@@ -459,6 +498,7 @@ void registry_free(struct registry *reg)
                 pthread_join(reg->loader, NULL);
         }
         registry_release(reg->snap);
+        serialize_keys_free(reg->keys);
         for (size_t i = 0; i < reg->n_unloaded; i++)
                 free(reg->unloaded[i]);
         free(reg->unloaded);

@@ -57,6 +57,15 @@ const struct server_model_list *server_models(const struct server *srv);
 /* The port actually bound (useful with port 0). */
 unsigned server_port(const struct server *srv);
 
+/* Loads the file path to be served as model name, with every check the
+ * configuration asks for (size limit, pinned digest, signature). On
+ * success *model and *info are the caller's (see server_publish_model);
+ * on failure the reason, naming the file where it is about one, goes
+ * into err. */
+int server_load_model(struct server *srv, const char *name, const char *path,
+                      struct model **model, struct serialize_info **info, char *err,
+                      size_t errlen);
+
 /* Hands model i of server_models() and its info to the server, which
  * owns them from then on and frees them in server_stop; that model
  * answers from then on. Returns -ENOMEM (and frees nothing) when the

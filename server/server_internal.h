@@ -10,6 +10,7 @@
 
 struct config;
 struct model;
+struct reply;
 struct model_error;
 struct serialize_info;
 struct server_model_spec;
@@ -69,9 +70,18 @@ struct registry_snap {
 };
 
 /* A registry serving list (taken, also on failure), with its loader
- * thread started. Returns -ENOMEM or -EAGAIN. */
+ * thread started and cfg's --verify-key keys read. Returns -EINVAL (a key
+ * file: the reason in err), -ENOMEM or -EAGAIN. */
 int registry_create(const struct config *cfg, struct server_model_list *list,
-                    struct registry **out);
+                    struct registry **out, char *err, size_t errlen);
+/* fn(arg) runs in the loader thread at the start of every reload. */
+void registry_on_reload(struct registry *reg, void (*fn)(void *), void *arg);
+/* Loads path as model name is served: --max-model-bytes, the digests
+ * --model-sha256 pins for name, the signature --verify-key asks for. The
+ * reason into err on failure. */
+int registry_load(struct registry *reg, const char *name, const char *path,
+                  struct model **model, struct serialize_info **info, char *err,
+                  size_t errlen);
 /* The start-up snapshot, filled by registry_publish before any reload. */
 struct registry_snap *registry_initial(struct registry *reg);
 /* Start-up: model i of the initial snapshot (taken on success). */
@@ -90,6 +100,36 @@ int registry_load_unload(struct registry *reg, const char *name, bool load,
                          unsigned timeout_s);
 /* Stops the loader and frees the registry (accepts NULL). */
 void registry_free(struct registry *reg);
+
+/* API keys (auth.c). */
+struct auth;
+/* What an endpoint needs: nothing (health), a key from --api-key-file
+ * (inference, metadata; an admin key does too), or an admin key. */
+enum auth_need { AUTH_NEED_NONE, AUTH_NEED_KEY, AUTH_NEED_ADMIN };
+enum auth_result {
+        AUTH_OK,
+        AUTH_MISSING,   /* 401: no bearer key sent */
+        AUTH_WRONG,     /* 401: a key that is in neither file */
+        AUTH_FORBIDDEN, /* 403: a valid key without the admin right */
+};
+/* Reads cfg's key files (cfg outlives the result). -EINVAL for a file
+ * with no key or a malformed line, errors of reading; the reason (file
+ * and line, never a key) into err. */
+int auth_create(const struct config *cfg, struct auth **out, char *err, size_t errlen);
+/* Re-reads the key files; on any error logs it and keeps the keys in
+ * use. Safe while requests are checked. */
+void auth_reload(struct auth *a);
+/* Whether need is met by the Authorization header authorization (may be
+ * NULL). Every stored key is compared, in constant time. */
+enum auth_result auth_check(struct auth *a, enum auth_need need, const char *authorization);
+/* The 401 or 403 answer (with WWW-Authenticate) for res != AUTH_OK. */
+void auth_reply(const struct auth *a, enum auth_result res, struct reply *r);
+/* Whether /metrics needs a key (--metrics-auth): AUTH_NEED_KEY then. */
+bool auth_metrics_required(const struct auth *a);
+/* Whether inference and metadata need a key (--api-key-file). */
+bool auth_keys_required(const struct auth *a);
+/* Accepts NULL. */
+void auth_free(struct auth *a);
 
 /* A bounded pool of compute threads (pool.c). */
 struct pool;
@@ -120,6 +160,7 @@ void out_double(struct out_buf *b, double v);
 /* The result of a request, for http.c to send. body is malloc'd JSON. */
 struct reply {
         unsigned retry_after; /* seconds for a Retry-After header; 0: none */
+        const char *www_authenticate; /* a WWW-Authenticate header (static), or NULL */
         unsigned status;
         char *body;
         size_t len;

@@ -254,17 +254,25 @@ void v2_model_metadata(const struct served_set *set, const struct served_entry *
         /* a metadata wrapper's other keys, and what a search chose: plain
          * values as they are, lists and dicts as their JSON text (the
          * protocol's parameters hold strings, numbers and booleans); a key
-         * predictd already sets keeps predictd's value */
+         * predictd already sets (the wrapper's own 'version' or
+         * 'sklearn_version') is shown as "wrapper.KEY" beside predictd's */
         for (size_t j = 0; params && j < info->n_meta; j++) {
-                if (cJSON_GetObjectItemCaseSensitive(params, info->meta[j].key))
-                        continue;
+                const char *key = info->meta[j].key;
+                char prefixed[160];
+                if (cJSON_GetObjectItemCaseSensitive(params, key)) {
+                        if ((size_t)snprintf(prefixed, sizeof(prefixed), "wrapper.%s", key) >=
+                                    sizeof(prefixed) ||
+                            cJSON_GetObjectItemCaseSensitive(params, prefixed))
+                                continue;
+                        key = prefixed;
+                }
                 cJSON *v = cJSON_Parse(info->meta[j].json);
                 if (v && (cJSON_IsArray(v) || cJSON_IsObject(v) || cJSON_IsNull(v))) {
                         cJSON_Delete(v);
                         v = cJSON_CreateString(info->meta[j].json);
                 }
                 if (v)
-                        cJSON_AddItemToObject(params, info->meta[j].key, v);
+                        cJSON_AddItemToObject(params, key, v);
         }
         cJSON_AddItemToObject(o, "parameters", params);
         reply_json(r, o);

@@ -18,7 +18,14 @@ import pytest
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FIXTURES = os.path.join(REPO, "tests", "fixtures")
 SHARED = os.path.join(os.path.dirname(REPO), "shared")
-BIN = os.environ.get("PREDICTD_BIN", os.path.join(REPO, "build", "predictd"))
+# The test harness's own PREDICTD_* variables are taken out of the
+# environment the servers inherit: predictd refuses to start with a
+# PREDICTD_* variable it does not know (a misspelt setting).
+HARNESS_ENV = {name: os.environ.pop(name)
+               for name in ("PREDICTD_BIN", "PREDICTD_MATRIX_REPORT",
+                            "PREDICTD_TEST_AS_LIMIT_MB", "PREDICTD_BUILD_DIR")
+               if name in os.environ}
+BIN = HARNESS_ENV.get("PREDICTD_BIN", os.path.join(REPO, "build", "predictd"))
 
 # Servers stop on SIGTERM at once unless a test asks for a drain grace
 # (flags win over the environment), or every stop would take the default 5 s.
@@ -121,6 +128,18 @@ class Server:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+def wait_for(pred, timeout=20):
+    """pred() polled every 50 ms until it is true or timeout seconds pass;
+    returns its last value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.05)
+    return pred()
 
 
 def run_check(path, timeout=60):

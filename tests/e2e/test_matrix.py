@@ -24,10 +24,10 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import BIN, FIXTURES
+from conftest import BIN, FIXTURES, HARNESS_ENV
 
 MATRIX = os.path.join(FIXTURES, "matrix")
-REPORT = os.environ.get("PREDICTD_MATRIX_REPORT")
+REPORT = HARNESS_ENV.get("PREDICTD_MATRIX_REPORT")
 
 
 def committed_cases():

@@ -43,7 +43,7 @@ import zlib
 
 import pytest
 
-from conftest import BIN, FIXTURES, Server, run_check
+from conftest import BIN, FIXTURES, HARNESS_ENV, Server, run_check
 import iris_models
 
 REG_DIR = os.path.join(FIXTURES, "regressions")
@@ -53,7 +53,7 @@ MANIFEST_PATH = os.path.join(REG_DIR, "cases.json")
 CHECK_TIMEOUT = 20        # seconds per `predictd check`
 MAX_RSS_MB = 512          # bounded cases: peak resident memory
 MAX_SECONDS = 10          # bounded cases: wall time
-AS_LIMIT_MB = int(os.environ.get("PREDICTD_TEST_AS_LIMIT_MB", "2048"))
+AS_LIMIT_MB = int(HARNESS_ENV.get("PREDICTD_TEST_AS_LIMIT_MB", "2048"))
 TIME = "/usr/bin/time"      # GNU time (Debian package "time")
 # scikit-learn pickles embed fitted floats: compared by manifest, not bytes
 FITTED = ("logreg_nan_coef.pkl", "pipeline_scaler_zero_scale.pkl")

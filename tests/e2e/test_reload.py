@@ -10,7 +10,6 @@ import pickle
 import shutil
 import signal
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -18,7 +17,7 @@ from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression
 from sklearn.tree import DecisionTreeClassifier
 
-from conftest import BIN, Server
+from conftest import BIN, Server, wait_for
 
 
 def call(port, method, path, body=None, timeout=60):
@@ -69,16 +68,6 @@ def model_dir_server(repo, *args):
         with open(fixed, "wb") as f:
             pickle.dump(LogisticRegression(max_iter=1000).fit(X, y), f)
     return Server("fixed=" + fixed, "--model-dir", str(repo), *args, drain_output=True)
-
-
-def wait_for(pred, timeout=20):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.05)
-    return pred()
 
 
 def test_twenty_reloads_under_load(versions, tmp_path):

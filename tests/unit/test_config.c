@@ -3,7 +3,9 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -284,7 +286,89 @@ static bool config_lifecycle_settings(void)
         return true;
 }
 
+static bool config_trust_settings_merged_and_checked(void)
+{
+        struct config *c;
+        struct config_error e;
+        static const char hex[] =
+                "0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef";
+        char pin[100];
+        snprintf(pin, sizeof(pin), "m=%s", hex);
+        clear_env();
+        setenv("PREDICTD_VERIFY_KEY", "/env/a.pem,/env/b.pem", 1);
+        setenv("PREDICTD_MODEL_SHA256", pin, 1);
+        setenv("PREDICTD_API_KEY_FILE", "/env/keys", 1);
+        EXPECT(parse(&c, &e, 5, "--model", "m.pkl", "--verify-key", "/flag/c.pem") == 0);
+        /* the flag's list replaces the environment's; the pins stay */
+        EXPECT(c->n_verify_keys == 1 && strcmp(c->verify_keys[0], "/flag/c.pem") == 0);
+        EXPECT(c->n_pins == 1 && strcmp(c->pins[0].name, "m") == 0);
+        EXPECT(strncmp(c->pins[0].sha256, "0123456789abcdef0123", 20) == 0);
+        EXPECT(strcmp(c->api_key_file, "/env/keys") == 0 && !c->metrics_auth);
+        config_free(c);
+        EXPECT(parse(&c, &e, 4, "--model", "m.pkl", "--metrics-auth") == 0);
+        EXPECT(c->metrics_auth && c->n_verify_keys == 2);
+        config_free(c);
+        unsetenv("PREDICTD_API_KEY_FILE");
+        EXPECT(parse(&c, &e, 4, "--model", "m.pkl", "--metrics-auth") == -EINVAL);
+        EXPECT_CONTAINS(e.message, "--api-key-file");
+        setenv("PREDICTD_MODEL_SHA256", "m=12ab", 1);
+        EXPECT(parse(&c, &e, 3, "--model", "m.pkl") == -EINVAL);
+        EXPECT_CONTAINS(e.message, "PREDICTD_MODEL_SHA256: expected 64 hex digits");
+        unsetenv("PREDICTD_MODEL_SHA256");
+        unsetenv("PREDICTD_VERIFY_KEY");
+        EXPECT(parse(&c, &e, 5, "--model", "m.pkl", "--model-sha256", hex) == -EINVAL);
+        EXPECT_CONTAINS(e.message, "--model-sha256: expected NAME=SHA256");
+        EXPECT(parse(&c, &e, 5, "--model", "m.pkl", "--api-key-file", "") == -EINVAL);
+        EXPECT_CONTAINS(e.message, "--api-key-file: expected FILE");
+        return true;
+}
+
+static bool config_unknown_environment_variable_refused(void)
+{
+        struct config *c;
+        struct config_error e;
+        clear_env();
+        setenv("PREDICTD_MAX_BODY_BYTE", "100", 1);
+        EXPECT(parse(&c, &e, 3, "--model", "m.pkl") == -EINVAL);
+        EXPECT_CONTAINS(e.message, "unknown environment variable PREDICTD_MAX_BODY_BYTE");
+        unsetenv("PREDICTD_MAX_BODY_BYTE");
+        setenv("PREDICTD_MAX_BODY_BYTES", "100", 1);
+        setenv("PREDICTD_METRICS_AUTH", "0", 1);
+        EXPECT(parse(&c, &e, 3, "--model", "m.pkl") == 0);
+        EXPECT(c->max_body_bytes == 100);
+        config_free(c);
+        unsetenv("PREDICTD_MAX_BODY_BYTES");
+        unsetenv("PREDICTD_METRICS_AUTH");
+        return true;
+}
+
+static bool config_sign_and_check_arguments(void)
+{
+        struct config *c;
+        struct config_error e;
+        clear_env();
+        EXPECT(parse(&c, &e, 5, "sign", "--key", "k.pem", "m.pkl") == 0);
+        EXPECT(c->command == CONFIG_SIGN && strcmp(c->sign_key, "k.pem") == 0 &&
+               strcmp(c->model_path, "m.pkl") == 0);
+        config_free(c);
+        EXPECT(parse(&c, &e, 3, "sign", "m.pkl") == -EINVAL);
+        EXPECT_CONTAINS(e.message, "--key PRIVATE.pem");
+        EXPECT(parse(&c, &e, 6, "check", "--verify-key=a.pem", "--verify-key", "b.pem",
+                     "m.pkl") == 0);
+        EXPECT(c->command == CONFIG_CHECK && c->n_verify_keys == 2 &&
+               strcmp(c->verify_keys[1], "b.pem") == 0);
+        config_free(c);
+        EXPECT(parse(&c, &e, 4, "check", "--key", "m.pkl") == -EINVAL);
+        EXPECT_CONTAINS(e.message, "unknown argument '--key'");
+        EXPECT(parse(&c, &e, 4, "eval", "a.pkl", "b.pkl") == -EINVAL);
+        EXPECT_CONTAINS(e.message, "exactly one PATH, got 2");
+        return true;
+}
+
 TAP_MAIN(CASE(config_cpu_count_follows_cgroup_quota),
+         CASE(config_trust_settings_merged_and_checked),
+         CASE(config_unknown_environment_variable_refused),
+         CASE(config_sign_and_check_arguments),
          CASE(config_lifecycle_settings),
          CASE(config_models_named_and_repeated),
          CASE(config_models_sources_replace_each_other),
