@@ -44,6 +44,7 @@ extern const struct build_entry build_ensemble_entries[];
 extern const struct build_entry build_hist_entries[];
 extern const struct build_entry build_boosting_entries[];
 extern const struct build_entry build_search_entries[];
+extern const struct build_entry build_cluster_entries[];
 
 /* A search (GridSearchCV, ...) is served through its best_estimator_;
  * -EINVAL when it was saved with refit=False. */
