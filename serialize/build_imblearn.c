@@ -57,10 +57,11 @@ const struct build_entry build_imblearn_entries[] = {
         /* the samplers' parts: the NearestNeighbors of SMOTE, ADASYN,
          * NearMiss and the cleaning rules (its search tree and metric are
          * build_kernel.c's inert parts); sampling_strategy_ is an
-         * OrderedDict, whose items are dropped unread */
+         * OrderedDict, read as the plain dict it holds (never as a class:
+         * NEWOBJ or BUILD of it is refused) */
         { { "sklearn.neighbors._unsupervised", "NearestNeighbors", ROLE_ESTIMATOR,
             "NearestNeighbors" }, NULL },
-        { { "collections", "OrderedDict", ROLE_INERT, NULL }, NULL },
+        { { "collections", "OrderedDict", ROLE_ORDERED_DICT, NULL }, NULL },
         /* SMOTEN's OrdinalEncoder (imbalanced-learn 0.12 on) is made with
          * dtype=numpy.int32: a type named as data, never called */
         { { "numpy", "int32", ROLE_INERT, NULL }, NULL },

@@ -1059,6 +1059,16 @@ static int call_global(struct vm *vm, const struct pv *fn, struct pv *args,
                 *out = s;
                 return 0;
         }
+        case ROLE_ORDERED_DICT: {
+                if (n != 0)
+                        return fail(vm, -EINVAL, "collections.OrderedDict(): expected no "
+                                    "arguments (its items follow as SETITEMS), found %zu", n);
+                struct pv *d = new_pv(vm, PV_DICT);
+                if (!d)
+                        return oom(vm);
+                *out = d;
+                return 0;
+        }
         case ROLE_PARTIAL:
                 return make_partial(vm, fn, args, out);
         case ROLE_DATETIME:

@@ -184,3 +184,19 @@ def test_published_churn_pipeline_agrees_with_imbalanced_learn():
         assert status == 200, body
         assert body["predictions"] == want, (body["predictions"], want)
         np.testing.assert_allclose(body["probabilities"], proba, rtol=1e-9, atol=1e-12)
+
+
+def test_ordered_dict_is_only_a_dict(tmp_path):
+    """collections.OrderedDict is allowed for sampling_strategy_, and only as
+    pickle writes a dict subclass: called with no arguments, its items
+    following. Made with NEWOBJ and given a state by BUILD, it is refused."""
+    path = tmp_path / "model.pkl"
+    path.write_bytes(b"\x80\x02ccollections\nOrderedDict\n)\x81}X\x03\x00\x00\x00cmdK\x01sb.")
+    p = run_check(str(path))
+    assert p.returncode == 1, p.stdout
+    assert "byte offset 28: NEWOBJ needs an allowed class, found collections.OrderedDict" \
+        in p.stderr, p.stderr
+    path.write_bytes(b"\x80\x02ccollections\nOrderedDict\nK\x01\x85R.")
+    p = run_check(str(path))
+    assert p.returncode == 1, p.stdout
+    assert "collections.OrderedDict(): expected no arguments" in p.stderr, p.stderr
