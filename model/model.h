@@ -778,6 +778,19 @@ int model_iforest_create(size_t n_features, const struct model_iforest_tree *tre
                          size_t n_trees, double max_samples, double offset,
                          struct model **out, struct model_error *err);
 
+/* --- clustering (model/cluster.c) ----------------------------------- */
+
+/* KMeans or MiniBatchKMeans (name is one of the two) with centers
+ * n_clusters x n_features (cluster_centers_, copied, finite). predict is
+ * the nearest centre as scikit-learn's lloyd step computes it, served as a
+ * classifier whose labels are the ints 0 .. n_clusters-1 (no
+ * predict_proba); transform is the euclidean distance to each centre
+ * (n_clusters columns). -EINVAL for another name or a non-finite centre,
+ * -ENOMEM. */
+int model_kmeans_create(const char *name, size_t n_features, size_t n_clusters,
+                        const double *centers, struct model **out,
+                        struct model_error *err);
+
 /* --- string columns (model/strings.c) ------------------------------ */
 
 /* Encoders and imputers fitted on string columns compare strings. A

@@ -115,5 +115,8 @@ void model_softmax_row(double *row, size_t n);
 double model_logsumexp(const double *a, size_t n, double *scratch);
 /* scipy.special.expit. */
 double model_expit(double x);
+/* np.einsum("ij,ij->i", x, x) of one contiguous row of n values (sklearn's
+ * row_norms(squared=True)), rounded as numpy's kernel rounds it. */
+double model_einsum_sumsq(const double *x, size_t n);
 
 #endif

@@ -85,3 +85,23 @@ double model_expit(double x)
 {
         return 1.0 / (1.0 + exp(-x));
 }
+
+/* numpy's x86-64 baseline kernel for a contiguous float64 einsum reduction
+ * (sum_of_products_contig_contig_outstride0_two): two SSE2 lanes, lane l
+ * taking elements l, l+2, ...; per block of eight it adds the block's
+ * four products of each lane last-first, then one per lane for the rest,
+ * then lane 0 + lane 1. Multiply and add are separate roundings. Checked
+ * bit for bit against np.einsum of numpy 1.24, 2.2 and 2.4. */
+double model_einsum_sumsq(const double *x, size_t n)
+{
+        double lane[2] = { 0.0, 0.0 };
+        size_t i = 0;
+        for (; n - i >= 8; i += 8)
+                for (size_t k = 4; k-- > 0;)
+                        for (size_t l = 0; l < 2; l++)
+                                lane[l] = x[i + 2 * k + l] * x[i + 2 * k + l] + lane[l];
+        for (; i < n; i += 2)
+                for (size_t l = 0; l < 2 && i + l < n; l++)
+                        lane[l] = x[i + l] * x[i + l] + lane[l];
+        return lane[0] + lane[1];
+}

@@ -244,7 +244,9 @@ int model_pipeline_create(struct model **steps, const char *const *names,
                 prev_kinds = s->out_kinds;
                 if (!first_width)
                         first_width = s->n_features;
-                if (i + 1 < n && s->type != MODEL_TYPE_TRANSFORMER) {
+                /* a step before the last only needs transform (KMeans'
+                 * distances may feed a classifier, as in scikit-learn) */
+                if (i + 1 < n && !model_transform_width(s)) {
                         model_set_error(err,
                                         "Pipeline: step '%s' (%s) is not a transformer, "
                                         "only the last step may be",

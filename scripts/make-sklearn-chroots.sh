@@ -11,8 +11,9 @@
 #
 # Each chroot is $CHROOT_DIR/SUITE (default /var/tmp/predictd-chroots), made with
 # `debootstrap --variant=minbase` from the mirror apt already uses, then given
-# python3-sklearn, python3-joblib and python3-pandas (the matrix fits some
-# models on DataFrames), all --no-install-recommends. About 700 MB and a few
+# python3-sklearn, python3-joblib, python3-pandas (the matrix fits some
+# models on DataFrames) and python3-imblearn (imbalanced-learn's Pipeline
+# cases), all --no-install-recommends. About 700 MB and a few
 # minutes each. Run suites in parallel by starting one per suite.
 #
 # Idempotent: a chroot in which sklearn and pandas already import is left
@@ -44,7 +45,7 @@ MIRROR=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2
 
 export DEBIAN_FRONTEND=noninteractive
 APT_OPTS=(-o Acquire::Check-Valid-Until=false -o Acquire::Check-Date=false)
-PACKAGES=(python3-sklearn python3-joblib python3-pandas)
+PACKAGES=(python3-sklearn python3-joblib python3-pandas python3-imblearn)
 
 if ! command -v debootstrap >/dev/null 2>&1; then
     log "installing debootstrap"
@@ -65,11 +66,11 @@ in_chroot() {
     chroot "$dir" /usr/bin/env -i "${envs[@]}" "$@"
 }
 
-# Prints the chroot's scikit-learn version; fails unless sklearn, joblib and
-# pandas all import there.
+# Prints the chroot's scikit-learn version; fails unless sklearn, joblib,
+# pandas and imblearn all import there.
 sklearn_version() {
     [ -x "$1/usr/bin/python3" ] || return 1
-    in_chroot "$1" python3 -c 'import sklearn, joblib, pandas, sys; sys.stdout.write(sklearn.__version__)' 2>/dev/null
+    in_chroot "$1" python3 -c 'import sklearn, joblib, pandas, imblearn, sys; sys.stdout.write(sklearn.__version__)' 2>/dev/null
 }
 
 has_mounts_under() {
@@ -88,7 +89,7 @@ make_one() {
     t0=$(date +%s)
 
     if v=$(sklearn_version "$dir"); then
-        log "$suite: skipped, $dir already has scikit-learn $v and pandas"
+        log "$suite: skipped, $dir already has scikit-learn $v, pandas and imblearn"
         return 0
     fi
 
@@ -139,8 +140,8 @@ EOF
     PROC_MOUNTED=()
 
     local versions
-    versions=$(in_chroot "$dir" python3 -c 'import sys, sklearn, numpy, joblib, pandas; print("python %d.%d.%d, scikit-learn %s, numpy %s, joblib %s, pandas %s" % (sys.version_info[:3] + (sklearn.__version__, numpy.__version__, joblib.__version__, pandas.__version__)))') \
-        || die "$suite: scikit-learn or pandas does not import after install"
+    versions=$(in_chroot "$dir" python3 -c 'import sys, sklearn, numpy, joblib, pandas, imblearn; print("python %d.%d.%d, scikit-learn %s, numpy %s, joblib %s, pandas %s, imblearn %s" % (sys.version_info[:3] + (sklearn.__version__, numpy.__version__, joblib.__version__, pandas.__version__, imblearn.__version__)))') \
+        || die "$suite: scikit-learn, pandas or imblearn does not import after install"
     log "$suite: done in $(( $(date +%s) - t0 )) s: $dir: $versions ($(du -sh --one-file-system "$dir" | cut -f1))"
 }
 

@@ -94,7 +94,10 @@ static const struct {
         { "tensorflow", "a TensorFlow model, not scikit-learn" },
         { "torch", "a PyTorch model, not scikit-learn" },
         { "statsmodels", "a statsmodels model, not scikit-learn" },
-        { "imblearn", "an imbalanced-learn object, not scikit-learn" },
+        /* imbalanced-learn's Pipeline and samplers are served
+         * (build_imblearn.c); its other objects are not */
+        { "imblearn", "an imbalanced-learn object that predictd does not serve (of "
+                      "imbalanced-learn it serves the Pipeline, with its samplers)" },
 };
 
 /* Modules of Python itself and of the libraries a model file legitimately
@@ -119,8 +122,10 @@ void allowlist_explain(const char *module, size_t module_len, char *buf, size_t 
                 top++;
         for (size_t i = 0; i < sizeof(foreign) / sizeof(foreign[0]); i++) {
                 if (strlen(foreign[i].module) == top && memcmp(foreign[i].module, module, top) == 0) {
-                        snprintf(buf, len, "%s: predictd serves scikit-learn estimators only",
-                                 foreign[i].what);
+                        snprintf(buf, len, "%s%s", foreign[i].what,
+                                 strstr(foreign[i].what, "not scikit-learn")
+                                         ? ": predictd serves scikit-learn estimators only"
+                                         : "");
                         return;
                 }
         }

@@ -23,8 +23,8 @@ static int build_member(struct build_ctx *bc, const struct pv *e, const char *wh
         return rc;
 }
 
-static int build_pipeline(struct build_ctx *bc, const struct pv *obj,
-                          struct model **out)
+int build_pipeline_steps(struct build_ctx *bc, const struct pv *obj, bool samplers,
+                         struct model **out)
 {
         const struct pv *steps = NULL;
         int rc = build_need_attr(bc, obj, "steps", &steps);
@@ -60,6 +60,16 @@ static int build_pipeline(struct build_ctx *bc, const struct pv *obj,
                 const struct pv *e = st->u.seq.items[1];
                 if (e->kind == PV_NONE || pv_is_str(e, "passthrough"))
                         continue;
+                /* imbalanced-learn: a sampler resamples at fit time only */
+                if (samplers && build_is_sampler(e)) {
+                        if (i + 1 < n)
+                                continue;
+                        rc = build_fail(bc, -EINVAL,
+                                        "Pipeline step '%.60s': the last step is %s, a sampler, "
+                                        "which has no predict or transform", names[i],
+                                        build_cls_name(e));
+                        goto out;
+                }
                 if ((rc = build_member(bc, e, "Pipeline step", names[i], &built[i])) < 0)
                         goto out;
         }
@@ -316,6 +326,32 @@ static int read_columns(struct build_ctx *bc, const struct pv *spec, const struc
                                                   "_RemainderColsList to hold a list under "
                                                   "'data', found %s", part, pv_kind_name(data));
                         return read_columns(bc, data, names, cs, n_features, part);
+                }
+                /* a pandas Index of names (df.select_dtypes(...).columns):
+                 * _new_Index(Index, {'data': object array, ...}), read as data */
+                if (spec->u.obj.cls->role == ROLE_INERT &&
+                    strcmp(spec->u.obj.cls->name, "_new_Index") == 0) {
+                        const struct pv *a = spec->u.obj.args, *d = NULL;
+                        if (a && a->kind == PV_TUPLE && a->u.seq.len == 2)
+                                d = build_state_get(bc, a->u.seq.items[1], "data");
+                        if (!d || d->kind != PV_ARRAY || !d->u.arr->built || d->u.arr->ndim != 1 ||
+                            d->u.arr->dtype->kind != 'O')
+                                return build_fail(bc, -EINVAL,
+                                                  "ColumnTransformer part '%.60s': expected a "
+                                                  "pandas Index of column names", part);
+                        for (size_t k = 0; k < d->u.arr->count; k++) {
+                                const struct pv *e = d->u.arr->objects[k];
+                                int rc = e->kind == PV_STR
+                                                 ? col_name(bc, names, e, cs, n_features, part)
+                                                 : build_fail(bc, -EINVAL,
+                                                              "ColumnTransformer part '%.60s': "
+                                                              "Index entry %zu expected a name, "
+                                                              "found %s", part, k,
+                                                              pv_kind_name(e));
+                                if (rc < 0)
+                                        return rc;
+                        }
+                        return 0;
                 }
                 return read_slice(bc, spec, cs, n_features, part);
         default:
@@ -658,6 +694,11 @@ out:
 
 /* FunctionTransformer is allowed so that ColumnTransformer's identity
  * passthrough loads; on its own it is refused. */
+static int build_pipeline(struct build_ctx *bc, const struct pv *obj, struct model **out)
+{
+        return build_pipeline_steps(bc, obj, false, out);
+}
+
 static int build_function_transformer(struct build_ctx *bc, const struct pv *obj,
                                       struct model **out)
 {

@@ -44,6 +44,17 @@ extern const struct build_entry build_ensemble_entries[];
 extern const struct build_entry build_hist_entries[];
 extern const struct build_entry build_boosting_entries[];
 extern const struct build_entry build_search_entries[];
+extern const struct build_entry build_cluster_entries[];
+extern const struct build_entry build_imblearn_entries[];
+
+/* A Pipeline's steps into a model (build_compose.c). With samplers
+ * (imbalanced-learn's Pipeline), a step that build_is_sampler names is
+ * skipped, as imbalanced-learn skips it at predict time; -EINVAL when the
+ * last step is one. */
+int build_pipeline_steps(struct build_ctx *bc, const struct pv *obj, bool samplers,
+                         struct model **out);
+/* Whether v is one of imbalanced-learn's samplers (build_imblearn.c). */
+bool build_is_sampler(const struct pv *v);
 
 /* A search (GridSearchCV, ...) is served through its best_estimator_;
  * -EINVAL when it was saved with refit=False. */

@@ -17,6 +17,8 @@ static const struct build_entry *const families[] = {
         build_hist_entries,
         build_search_entries,
         build_boosting_entries,
+        build_cluster_entries,
+        build_imblearn_entries,
 };
 
 const struct build_entry *build_find(const char *module, size_t module_len,

@@ -50,7 +50,7 @@ static int vfail_at(struct vm *vm, size_t off, int code, const char *prefix,
 static int vfail_at(struct vm *vm, size_t off, int code, const char *prefix,
                     const char *fmt, va_list ap)
 {
-        char msg[400];
+        char msg[480];
         vsnprintf(msg, sizeof(msg), fmt, ap);
         serr_set(vm->ctx->err, (long long)off, "byte offset %zu: %s%s", off, prefix, msg);
         return code;
@@ -618,6 +618,124 @@ static int decode_raw_unicode(struct vm *vm, const char *s, size_t n,
 
 /* --- globals and calls --------------------------------------------- */
 
+/* The topmost scikit-learn object on the stack below position `below`
+ * (its state is being read), or SIZE_MAX. */
+static size_t estimator_below(const struct vm *vm, size_t below)
+{
+        for (size_t i = below; i-- > 0;) {
+                const struct pv *o = vm->stack[i];
+                if (o->kind == PV_OBJECT && o->u.obj.cls && o->u.obj.cls->role == ROLE_ESTIMATOR &&
+                    o->u.obj.cls->sk_name)
+                        return i;
+        }
+        return SIZE_MAX;
+}
+
+/* The attribute whose value is being read in the state of the object at
+ * stack position `at`, or NULL: the key pending among its state's items,
+ * which sit above it as key, value, ... (after the state dict, in a
+ * SETITEMS batch from protocol 1 on, one SETITEM at a time in protocol 0);
+ * a value still being built (a container) ends the run. */
+static const struct pv *pending_key(const struct vm *vm, size_t at, size_t *key_at)
+{
+        size_t m = 0, lo = at + 1, hi = vm->sp;
+        if (lo < hi && vm->stack[lo]->kind == PV_DICT)
+                lo++;
+        while (m < vm->nmarks && vm->marks[m] <= at)
+                m++;
+        if (m < vm->nmarks && vm->marks[m] == lo)
+                hi = m + 1 < vm->nmarks ? vm->marks[m + 1] : vm->sp;
+        else if (m < vm->nmarks)
+                hi = vm->marks[m];
+        if (hi <= lo)
+                return NULL;
+        size_t k = (hi - lo) % 2 ? hi - 1 : hi - 2;
+        if (vm->stack[k]->kind != PV_STR)
+                return NULL;
+        *key_at = k;
+        return vm->stack[k];
+}
+
+/* Whether key names a list of (name, estimator, ...) steps. */
+static bool is_steps_key(const struct pv *key)
+{
+        static const char *const keys[] = { "steps", "transformers", "transformer_list",
+                                            "estimators" };
+        for (size_t i = 0; key && i < sizeof(keys) / sizeof(keys[0]); i++)
+                if (strcmp(key->u.s.data, keys[i]) == 0)
+                        return true;
+        return false;
+}
+
+/* "Pipeline step 'ct': ColumnTransformer step 'f': " when the object at
+ * `at` is the estimator of a step of the estimator below it, and so on
+ * outwards (at most 4 levels); else empty. */
+static void step_prefix(const struct vm *vm, size_t at, char *buf, size_t len)
+{
+        size_t chain[4], n = 0, k = 0, o = 0;
+        buf[0] = '\0';
+        while (n < 4) {
+                size_t outer = estimator_below(vm, at);
+                if (outer == SIZE_MAX || at == 0 || vm->stack[at - 1]->kind != PV_STR ||
+                    !is_steps_key(pending_key(vm, outer, &k)))
+                        break;
+                chain[n++] = at;
+                at = outer;
+        }
+        while (n-- > 0 && o < len) {
+                size_t s = chain[n];
+                o += (size_t)snprintf(buf + o, len - o, "%s step '%.60s': ",
+                                      vm->stack[estimator_below(vm, s)]->u.obj.cls->sk_name,
+                                      vm->stack[s - 1]->u.s.data);
+        }
+}
+
+/* For a global refused while the state of a scikit-learn object is being
+ * read: "Pipeline step 'f': FunctionTransformer(func=numpy.log1p) is not
+ * supported: ", naming the estimator, the attribute and the step the
+ * global sits in, so that the user learns which part of a supported model
+ * is not. Empty when the global is not inside an estimator. */
+static void refusal_context(const struct vm *vm, const char *mod, size_t mlen,
+                            const char *name, size_t nlen, char *buf, size_t len)
+{
+        buf[0] = '\0';
+        size_t at = estimator_below(vm, vm->sp), key_at = 0;
+        if (at == SIZE_MAX)
+                return;
+        const char *cls = vm->stack[at]->u.obj.cls->sk_name;
+        const struct pv *key = pending_key(vm, at, &key_at);
+        bool direct = key && key_at + 1 == vm->sp;
+        char step[260];
+        step_prefix(vm, at, step, sizeof(step));
+        /* the global is the estimator of one of this object's steps (in
+         * protocol 0 the class is copyreg._reconstructor's argument) */
+        const struct pv *top = vm->stack[vm->sp - 1];
+        if (top->kind == PV_GLOBAL && top->u.global->role == ROLE_RECONSTRUCTOR && vm->sp > 1)
+                top = vm->stack[vm->sp - 2];
+        if (!direct && is_steps_key(key) && top->kind == PV_STR) {
+                snprintf(buf, len, "%s%s step '%.80s': ", step, cls, top->u.s.data);
+                return;
+        }
+        /* numpy's ufuncs pickle under their C module; users write numpy.X */
+        static const char *const ufunc_modules[] = {
+                "numpy.core._multiarray_umath", "numpy._core._multiarray_umath",
+                "numpy.core.umath", "numpy._core.umath",
+        };
+        bool ufunc = false;
+        for (size_t i = 0; i < sizeof(ufunc_modules) / sizeof(ufunc_modules[0]); i++)
+                ufunc |= strlen(ufunc_modules[i]) == mlen && memcmp(ufunc_modules[i], mod, mlen) == 0;
+        int ml = ufunc ? 5 : (int)(mlen > 100 ? 100 : mlen), nl = (int)(nlen > 100 ? 100 : nlen);
+        if (direct)
+                snprintf(buf, len, "%s%s(%.60s=%.*s.%.*s) is not supported: ", step, cls,
+                         key->u.s.data, ml, mod, nl, name);
+        else if (key)
+                snprintf(buf, len, "%s%s(%.60s=...%.*s.%.*s...) is not supported: ", step, cls,
+                         key->u.s.data, ml, mod, nl, name);
+        else
+                snprintf(buf, len, "%s%s holds %.*s.%.*s, which is not supported: ", step, cls,
+                         ml, mod, nl, name);
+}
+
 static int resolve_global(struct vm *vm, const char *mod, size_t mlen,
                           const char *name, size_t nlen, struct pv **out)
 {
@@ -631,14 +749,17 @@ static int resolve_global(struct vm *vm, const char *mod, size_t mlen,
                             (int)mlen, mod, (int)nlen, name, vm->ctx->max_protocol_seen);
         if (!c) {
                 int ml = (int)(mlen > 200 ? 200 : mlen), nl = (int)(nlen > 200 ? 200 : nlen);
+                char where[400];
+                refusal_context(vm, mod, mlen, name, nlen, where, sizeof(where));
                 if (mlen >= 8 && memcmp(mod, "sklearn.", 8) == 0)
                         return fail(vm, -EPERM,
-                                    "refused global %.*s.%.*s: this scikit-learn class is "
+                                    "%srefused global %.*s.%.*s: this scikit-learn class is "
                                     "not supported by predictd",
-                                    ml, mod, nl, name);
+                                    where, ml, mod, nl, name);
                 char why[300];
                 allowlist_explain(mod, mlen, why, sizeof(why));
-                return fail(vm, -EPERM, "refused global %.*s.%.*s: %s", ml, mod, nl, name, why);
+                return fail(vm, -EPERM, "%srefused global %.*s.%.*s: %s", where, ml, mod, nl,
+                            name, why);
         }
         struct pv *v = new_pv(vm, PV_GLOBAL);
         if (!v)
@@ -936,6 +1057,16 @@ static int call_global(struct vm *vm, const struct pv *fn, struct pv *args,
                         return fail(vm, -EINVAL, "set(): expected a list");
                 }
                 *out = s;
+                return 0;
+        }
+        case ROLE_ORDERED_DICT: {
+                if (n != 0)
+                        return fail(vm, -EINVAL, "collections.OrderedDict(): expected no "
+                                    "arguments (its items follow as SETITEMS), found %zu", n);
+                struct pv *d = new_pv(vm, PV_DICT);
+                if (!d)
+                        return oom(vm);
+                *out = d;
                 return 0;
         }
         case ROLE_PARTIAL:

@@ -37,6 +37,9 @@ enum pv_role {
         ROLE_RECONSTRUCTOR,   /* copyreg._reconstructor(cls, object, None) */
         ROLE_OBJECT,          /* builtins.object, only as _reconstructor's arg */
         ROLE_SET,             /* set(list) / frozenset(list) */
+        ROLE_ORDERED_DICT,    /* collections.OrderedDict(): a plain dict,
+                               * as pickle writes one (REDUCE of (), then
+                               * SETITEMS) */
         ROLE_DATETIME,        /* datetime.datetime(bytes) */
         ROLE_DATE,            /* datetime.date(bytes) */
         ROLE_JOBLIB_WRAPPER,  /* joblib NumpyArrayWrapper */

@@ -144,9 +144,13 @@ static int run_check(const struct config *cfg)
                 printf("classes:         [");
                 print_labels(model);
                 printf("]\n");
-                printf("outputs:         prediction (class label)%s%s\n",
+                printf("outputs:         prediction (class label)%s%s",
                        model_has_proba(model) ? ", probabilities (one per class)" : "",
                        model_decision_width(model) ? ", decision_function" : "");
+                /* KMeans: its distances to the centres, asked for by name */
+                if (model_transform_width(model))
+                        printf(", transform (V2, %zu columns)", model_transform_width(model));
+                printf("\n");
         }
         for (size_t i = 0; i < info->n_meta; i++)
                 printf("%s%s = %s\n", i ? "                 " : "metadata:        ",

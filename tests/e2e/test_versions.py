@@ -97,11 +97,11 @@ def test_old_hist_gradient_boosting_agrees(name):
 
 
 def test_old_file_refused_at_load_names_its_version_and_the_gap():
-    path = os.path.join(LEGACY, "0.23.2", "kmeans_iris.pkl")
+    path = os.path.join(LEGACY, "0.23.2", "dbscan_iris.pkl")
     p = run_check(path)
     assert p.returncode == 1, p.stdout
     # what is missing: the class predictd does not serve
-    assert "refused global sklearn.cluster._kmeans.KMeans" in p.stderr, p.stderr
+    assert "refused global sklearn.cluster._dbscan.DBSCAN" in p.stderr, p.stderr
     assert "written by scikit-learn 0.23.2" in p.stderr, p.stderr
     s = Server(path, wait_ready=False)
     try:
@@ -113,14 +113,14 @@ def test_old_file_refused_at_load_names_its_version_and_the_gap():
 
 
 def test_current_file_refusal_names_no_old_version(tmp_path):
-    from sklearn.cluster import KMeans
+    from sklearn.cluster import DBSCAN
     import pickle
     X, _ = load_iris(return_X_y=True)
-    path = tmp_path / "kmeans.pkl"
+    path = tmp_path / "dbscan.pkl"
     with open(path, "wb") as f:
-        pickle.dump(KMeans(n_clusters=2, n_init=1, random_state=0).fit(X), f)
+        pickle.dump(DBSCAN(eps=0.5).fit(X), f)
     p = run_check(str(path))
-    assert p.returncode == 1 and "KMeans" in p.stderr, p.stderr
+    assert p.returncode == 1 and "DBSCAN" in p.stderr, p.stderr
     assert "written by scikit-learn" not in p.stderr, p.stderr
 
 
