@@ -17,6 +17,7 @@ static const struct build_entry *const families[] = {
         build_hist_entries,
         build_search_entries,
         build_boosting_entries,
+        build_nonlinear_entries,
 };
 
 const struct build_entry *build_find(const char *module, size_t module_len,
