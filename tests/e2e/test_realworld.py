@@ -42,7 +42,6 @@ with open(MANIFEST, newline="") as f:
 NOT_YET = {
     "TfidfVectorizer": "text vectorizers are not served yet (issue 8: 'text: later')",
     "KMeans": "KMeans is not served yet",
-    "PowerTransformer": "PowerTransformer is not served yet",
     "knn-tie": "a KNeighbors query with tied k-th and (k+1)-th distances is refused",
 }
 
