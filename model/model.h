@@ -373,6 +373,56 @@ struct model_encoder_params {
 int model_encoder_create(const struct model_encoder_params *p, struct model **out,
                          struct model_error *err);
 
+/* --- non-linear transformers (model/nonlinear.c) ------------------------ */
+
+/* How PowerTransformer maps x with lambda l. */
+enum model_power_method {
+        MODEL_POWER_YEO_JOHNSON,       /* scikit-learn < 1.9: (pow(x + 1, l) - 1) / l */
+        MODEL_POWER_YEO_JOHNSON_EXPM1, /* 1.9+, scipy.stats.yeojohnson: expm1(l log1p(x)) / l */
+        MODEL_POWER_BOX_COX,           /* scipy.special.boxcox; a batch with x <= 0 is
+                                        * refused (-EINVAL naming the cell) */
+};
+
+/* PowerTransformer: lambdas_ per feature, then (x - mean) / scale when
+ * standardize (mean and scale from its StandardScaler; NULL without).
+ * Arrays are n_features long and copied. NaN in gives NaN out. */
+int model_power_create(size_t n_features, enum model_power_method method,
+                       const double *lambdas, const double *mean, const double *scale,
+                       struct model **out, struct model_error *err);
+
+/* QuantileTransformer: quantiles is quantiles_ (n_quantiles x n_features,
+ * row-major), references is references_ (n_quantiles); normal maps the
+ * uniform output through norm.ppf, clipped as scikit-learn clips it.
+ * Copied; -EINVAL for non-finite values or a count past the limit. */
+int model_quantile_create(size_t n_features, size_t n_quantiles, const double *quantiles,
+                          const double *references, bool normal, struct model **out,
+                          struct model_error *err);
+
+enum model_spline_extrapolation {
+        MODEL_SPLINE_ERROR,    /* a value outside the knots refuses the batch */
+        MODEL_SPLINE_CONSTANT,
+        MODEL_SPLINE_LINEAR,
+        MODEL_SPLINE_CONTINUE,
+        MODEL_SPLINE_PERIODIC,
+};
+
+/* SplineTransformer: feature j's BSpline has knots[j * n_t .. +n_t) and
+ * coefficients coef[j * n_coef * n_splines ..] (n_coef x n_splines,
+ * row-major, n_coef = n_t - degree - 1), both copied. Output: n_splines
+ * columns per feature, the last dropped without include_bias. */
+struct model_spline_params {
+        size_t n_features, degree, n_splines, n_t, n_coef;
+        const double *knots;
+        const double *coef;
+        enum model_spline_extrapolation extrapolation;
+        bool include_bias;
+        bool missing_zeros;     /* handle_missing='zeros' (1.9+): NaN gives zeros */
+        bool zero_period_zeros; /* 1.9+: periodic with a zero period maps x to 0 */
+};
+
+int model_spline_create(const struct model_spline_params *p, struct model **out,
+                        struct model_error *err);
+
 /* --- kernel family (model/kernel.c) -------------------------- */
 /* (issue 3: SVMs and nearest neighbours are declared here) */
 

@@ -68,6 +68,14 @@ int model_base_init(struct model *m, const struct model_ops *ops,
                     struct model_error *err);
 /* Frees what model_base_init allocated. */
 void model_base_release(struct model *m);
+/* Allocates a transformer of size bytes (a struct starting with struct
+ * model) into *(struct model **)res with its header filled for
+ * n_features in and n_out out; -EINVAL when either is 0, -ENOMEM
+ * (preprocess.c). */
+int model_transformer_new(size_t size, const struct model_ops *ops, size_t n_features,
+                          size_t n_out, void *res, struct model_error *err);
+/* Destroys the half-built m and reports ENOMEM naming it. */
+int model_transformer_nomem(struct model *m, struct model_error *err);
 
 /* --- string cells (strings.c) --- */
 

@@ -32,10 +32,8 @@ static double *dup_f64(const double *src, size_t n, bool *failed)
         return d;
 }
 
-/* Allocates a transformer of the given size with its header filled. */
-static int transformer_new(size_t size, const struct model_ops *ops,
-                           size_t n_features, size_t n_out, void *res,
-                           struct model_error *err)
+int model_transformer_new(size_t size, const struct model_ops *ops, size_t n_features,
+                          size_t n_out, void *res, struct model_error *err)
 {
         if (n_features == 0 || n_out == 0) {
                 model_set_error(err, "%s: expected at least 1 feature in and out, got "
@@ -57,8 +55,7 @@ static int transformer_new(size_t size, const struct model_ops *ops,
         return 0;
 }
 
-/* Frees a half-built transformer and reports ENOMEM. */
-static int nomem(struct model *m, struct model_error *err)
+int model_transformer_nomem(struct model *m, struct model_error *err)
 {
         model_set_error(err, "%s: out of memory", m->ops->name);
         m->ops->destroy(m);
@@ -151,7 +148,7 @@ static int affine_create(const struct model_ops *ops, enum affine_kind kind,
                          struct affine **res, struct model_error *err)
 {
         struct affine *s = NULL;
-        int rc = transformer_new(sizeof(*s), ops, nf, nf, &s, err);
+        int rc = model_transformer_new(sizeof(*s), ops, nf, nf, &s, err);
         if (rc < 0)
                 return rc;
         bool failed = false;
@@ -159,7 +156,7 @@ static int affine_create(const struct model_ops *ops, enum affine_kind kind,
         s->a = dup_f64(a, nf, &failed);
         s->b = dup_f64(b, nf, &failed);
         if (failed)
-                return nomem(&s->base, err);
+                return model_transformer_nomem(&s->base, err);
         *res = s;
         return 0;
 }
@@ -282,7 +279,7 @@ int model_normalizer_create(size_t n_features, enum model_norm norm,
                             struct model **out, struct model_error *err)
 {
         struct normalizer *s = NULL;
-        int rc = transformer_new(sizeof(*s), &normalizer_ops, n_features, n_features, &s,
+        int rc = model_transformer_new(sizeof(*s), &normalizer_ops, n_features, n_features, &s,
                                  err);
         if (rc < 0)
                 return rc;
@@ -469,7 +466,7 @@ int model_poly_create(size_t n_features, size_t min_degree,
         }
         free(deg);
         struct poly *p = NULL;
-        int rc = transformer_new(sizeof(*p), &poly_ops, n_features, n_out ? n_out : 1, &p,
+        int rc = model_transformer_new(sizeof(*p), &poly_ops, n_features, n_out ? n_out : 1, &p,
                                  err);
         if (rc < 0) {
                 free(src);
@@ -482,7 +479,7 @@ int model_poly_create(size_t n_features, size_t min_degree,
         p->keep = keep;
         p->n_full = n_full;
         if (!planned)
-                return nomem(&p->base, err);
+                return model_transformer_nomem(&p->base, err);
         if (n_out == 0) {
                 /* e.g. degree (3, 3) with interaction_only over 2 features */
                 model_set_error(err, "PolynomialFeatures: degrees %zu..%zu over %zu features "
@@ -584,7 +581,7 @@ int model_projection_create(const char *name, size_t n_features,
         const struct model_ops *ops = ops_named(projection_ops, 2, name, err);
         if (!ops)
                 return -EINVAL;
-        int rc = transformer_new(sizeof(*p), ops, n_features, n_components, &p, err);
+        int rc = model_transformer_new(sizeof(*p), ops, n_features, n_components, &p, err);
         if (rc < 0)
                 return rc;
         bool failed = false;
@@ -603,7 +600,7 @@ int model_projection_create(const char *name, size_t n_features,
         }
         p->scale = dup_f64(variance, n_components, &failed);
         if (failed)
-                return nomem(&p->base, err);
+                return model_transformer_nomem(&p->base, err);
         for (size_t k = 0; p->scale && k < n_components; k++) {
                 p->scale[k] = sqrt(p->scale[k]);
                 if (clip_eps && p->scale[k] < DBL_EPSILON)
@@ -678,12 +675,12 @@ int model_select_create(const char *name, size_t n_features,
         const struct model_ops *ops = ops_named(select_ops, 3, name, err);
         if (!ops)
                 return -EINVAL;
-        int rc = transformer_new(sizeof(*s), ops, n_features, n_out, &s, err);
+        int rc = model_transformer_new(sizeof(*s), ops, n_features, n_out, &s, err);
         if (rc < 0)
                 return rc;
         s->cols = malloc(n_out * sizeof(size_t));
         if (!s->cols)
-                return nomem(&s->base, err);
+                return model_transformer_nomem(&s->base, err);
         for (size_t j = 0, k = 0; j < n_features; j++)
                 if (mask[j])
                         s->cols[k++] = j;
@@ -806,7 +803,7 @@ int model_imputer_create(size_t n_features, const double *statistics,
                 return -EINVAL;
         }
         struct imputer *s = NULL;
-        int rc = transformer_new(sizeof(*s), &imputer_ops, n_features, n_out, &s, err);
+        int rc = model_transformer_new(sizeof(*s), &imputer_ops, n_features, n_out, &s, err);
         if (rc < 0)
                 return rc;
         s->missing_nan = missing_nan;
@@ -817,14 +814,14 @@ int model_imputer_create(size_t n_features, const double *statistics,
         s->fill = malloc(n_kept * sizeof(double));
         s->ind = malloc((n_indicator ? n_indicator : 1) * sizeof(size_t));
         if (!s->cols || !s->fill || !s->ind)
-                return nomem(&s->base, err);
+                return model_transformer_nomem(&s->base, err);
         if (n_indicator)
                 memcpy(s->ind, indicator, n_indicator * sizeof(size_t));
         uint8_t *kin = calloc(n_features, 1), *kout = calloc(n_out, 1);
         if (!kin || !kout) {
                 free(kin);
                 free(kout);
-                return nomem(&s->base, err);
+                return model_transformer_nomem(&s->base, err);
         }
         for (size_t j = 0, k = 0; j < n_features; j++) {
                 if (model_is_string_value(statistics[j]))
@@ -949,7 +946,7 @@ int model_kbins_create(size_t n_features, const size_t *offsets,
                         n_out += n - 1;
         }
         struct kbins *s = NULL;
-        int rc = transformer_new(sizeof(*s), &kbins_ops, n_features, n_out, &s, err);
+        int rc = model_transformer_new(sizeof(*s), &kbins_ops, n_features, n_out, &s, err);
         if (rc < 0)
                 return rc;
         bool failed = false;
@@ -958,7 +955,7 @@ int model_kbins_create(size_t n_features, const size_t *offsets,
         s->offsets = malloc((n_features + 1) * sizeof(size_t));
         s->edges = dup_f64(edges, offsets[n_features], &failed);
         if (failed || !s->offsets)
-                return nomem(&s->base, err);
+                return model_transformer_nomem(&s->base, err);
         memcpy(s->offsets, offsets, (n_features + 1) * sizeof(size_t));
         *out = &s->base;
         return 0;

@@ -197,6 +197,29 @@ int build_attr_f64_nan(struct build_ctx *bc, const struct pv *obj,
         return attr_f64(bc, obj, name, want_ndim, true, out, shape0, shape1);
 }
 
+const char *build_attr_str(struct build_ctx *bc, const struct pv *obj, const char *name)
+{
+        const struct pv *v = build_attr(bc, obj, name);
+        return v && v->kind == PV_STR ? v->u.s.data : NULL;
+}
+
+int build_attr_vec(struct build_ctx *bc, const struct pv *obj, const char *name,
+                   bool allow_nan, double **out, size_t *n)
+{
+        size_t len = 0, one = 0;
+        int rc = attr_f64(bc, obj, name, 1, allow_nan, out, &len, &one);
+        if (rc < 0)
+                return rc;
+        if (*n && len != *n) {
+                free(*out);
+                *out = NULL;
+                return build_fail(bc, -EINVAL, "%s.%s: expected %zu values, found %zu",
+                                  build_cls_name(obj), name, *n, len);
+        }
+        *n = len;
+        return 0;
+}
+
 /* --- class labels ------------------------------------------------------ */
 
 void build_labels_free(struct build_labels *l)

@@ -55,6 +55,7 @@ int build_pipeline_steps(struct build_ctx *bc, const struct pv *obj, bool sample
                          struct model **out);
 /* Whether v is one of imbalanced-learn's samplers (build_imblearn.c). */
 bool build_is_sampler(const struct pv *v);
+extern const struct build_entry build_nonlinear_entries[];
 
 /* A search (GridSearchCV, ...) is served through its best_estimator_;
  * -EINVAL when it was saved with refit=False. */
@@ -106,6 +107,12 @@ int build_attr_f64(struct build_ctx *bc, const struct pv *obj,
 int build_attr_f64_nan(struct build_ctx *bc, const struct pv *obj,
                        const char *name, size_t want_ndim, double **out,
                        size_t *shape0, size_t *shape1);
+/* A 1-D array attribute that must hold exactly *n values (*n 0: any,
+ * then *n gets the length); NaN accepted when allow_nan. */
+int build_attr_vec(struct build_ctx *bc, const struct pv *obj, const char *name,
+                   bool allow_nan, double **out, size_t *n);
+/* A str attribute, or NULL when absent or of another kind. */
+const char *build_attr_str(struct build_ctx *bc, const struct pv *obj, const char *name);
 /* As build_attr_f64 for a value already in hand (an element of an object
  * array); obj and name only name it in messages. */
 int build_value_f64(struct build_ctx *bc, const struct pv *obj,

@@ -59,35 +59,6 @@ out:
 }
 
 
-/* A Python number (int, float, bool or numpy scalar) as a double. */
-/* A str attribute, or NULL when absent or of another kind. */
-static const char *attr_str(struct build_ctx *bc, const struct pv *obj,
-                            const char *name)
-{
-        const struct pv *v = build_attr(bc, obj, name);
-        return v && v->kind == PV_STR ? v->u.s.data : NULL;
-}
-
-/* Reads a 1-D array attribute that must hold exactly n values (n 0: any,
- * then *n gets the length). */
-static int attr_vec(struct build_ctx *bc, const struct pv *obj, const char *name,
-                    bool allow_nan, double **out, size_t *n)
-{
-        size_t len = 0, one = 0;
-        int rc = allow_nan ? build_attr_f64_nan(bc, obj, name, 1, out, &len, &one)
-                           : build_attr_f64(bc, obj, name, 1, out, &len, &one);
-        if (rc < 0)
-                return rc;
-        if (*n && len != *n) {
-                free(*out);
-                *out = NULL;
-                return build_fail(bc, -EINVAL, "%s.%s: expected %zu values, found %zu",
-                                  build_cls_name(obj), name, *n, len);
-        }
-        *n = len;
-        return 0;
-}
-
 /* The input width from n_features_in_ (scikit-learn >= 0.24). */
 static int attr_n_features(struct build_ctx *bc, const struct pv *obj,
                            const char *old_name, size_t *out)
@@ -136,8 +107,8 @@ static int build_minmax(struct build_ctx *bc, const struct pv *obj,
                      !build_pv_number(fr->u.seq.items[1], &hi)))
                 return build_fail(bc, -EINVAL, "MinMaxScaler.feature_range: expected a pair "
                                   "of numbers, found %s", pv_kind_name(fr));
-        if ((rc = attr_vec(bc, obj, "scale_", false, &scale, &n)) < 0 ||
-            (rc = attr_vec(bc, obj, "min_", false, &min, &n)) < 0 ||
+        if ((rc = build_attr_vec(bc, obj, "scale_", false, &scale, &n)) < 0 ||
+            (rc = build_attr_vec(bc, obj, "min_", false, &min, &n)) < 0 ||
             (rc = build_check_n_features(bc, obj, n)) < 0 ||
             (rc = build_charge(bc, 2 * n * sizeof(double), "MinMaxScaler")) < 0)
                 goto out;
@@ -155,7 +126,7 @@ static int build_maxabs(struct build_ctx *bc, const struct pv *obj,
         size_t n = 0;
         struct model_error me;
         int rc;
-        if ((rc = attr_vec(bc, obj, "scale_", false, &scale, &n)) < 0 ||
+        if ((rc = build_attr_vec(bc, obj, "scale_", false, &scale, &n)) < 0 ||
             (rc = no_zeros(bc, obj, "scale_", scale, n)) < 0 ||
             (rc = build_check_n_features(bc, obj, n)) < 0 ||
             (rc = build_charge(bc, n * sizeof(double), "MaxAbsScaler")) < 0)
@@ -175,9 +146,9 @@ static int build_robust(struct build_ctx *bc, const struct pv *obj,
         int rc = 0;
         bool with_centering = build_attr_bool(bc, obj, "with_centering", true);
         bool with_scaling = build_attr_bool(bc, obj, "with_scaling", true);
-        if (with_centering && (rc = attr_vec(bc, obj, "center_", false, &center, &n)) < 0)
+        if (with_centering && (rc = build_attr_vec(bc, obj, "center_", false, &center, &n)) < 0)
                 goto out;
-        if (with_scaling && ((rc = attr_vec(bc, obj, "scale_", false, &scale, &n)) < 0 ||
+        if (with_scaling && ((rc = build_attr_vec(bc, obj, "scale_", false, &scale, &n)) < 0 ||
                              (rc = no_zeros(bc, obj, "scale_", scale, n)) < 0))
                 goto out;
         if (!with_centering && !with_scaling &&
@@ -198,7 +169,7 @@ static int build_normalizer(struct build_ctx *bc, const struct pv *obj,
 {
         size_t n = 0;
         struct model_error me;
-        const char *norm = attr_str(bc, obj, "norm");
+        const char *norm = build_attr_str(bc, obj, "norm");
         enum model_norm kind;
         if (norm && strcmp(norm, "l1") == 0)
                 kind = MODEL_NORM_L1;
@@ -282,9 +253,9 @@ static int build_projection(struct build_ctx *bc, const struct pv *obj,
         }
         bool whiten = is_pca && build_attr_bool(bc, obj, "whiten", false);
         const struct pv *m = is_pca ? build_attr(bc, obj, "mean_") : NULL;
-        if (m && m->kind != PV_NONE && (rc = attr_vec(bc, obj, "mean_", false, &mean, &nf)) < 0)
+        if (m && m->kind != PV_NONE && (rc = build_attr_vec(bc, obj, "mean_", false, &mean, &nf)) < 0)
                 goto out;
-        if (whiten && (rc = attr_vec(bc, obj, "explained_variance_", false, &var, &nc)) < 0)
+        if (whiten && (rc = build_attr_vec(bc, obj, "explained_variance_", false, &var, &nc)) < 0)
                 goto out;
         if ((rc = build_check_n_features(bc, obj, nf)) < 0 ||
             (rc = build_charge(bc, (nc * nf + nf + 2 * nc) * sizeof(double), name)) < 0)
@@ -335,7 +306,7 @@ static int build_variance(struct build_ctx *bc, const struct pv *obj,
                                   "number, found %s",
                                   pv_kind_name(build_attr(bc, obj, "threshold")));
         /* nanvar of an all-NaN column is NaN: such a column is never kept */
-        if ((rc = attr_vec(bc, obj, "variances_", true, &var, &n)) < 0)
+        if ((rc = build_attr_vec(bc, obj, "variances_", true, &var, &n)) < 0)
                 return rc;
         if (!(mask = calloc(n ? n : 1, sizeof(bool)))) {
                 rc = build_fail(bc, -ENOMEM, "out of memory for VarianceThreshold");
@@ -398,7 +369,7 @@ static int build_kbest(struct build_ctx *bc, const struct pv *obj,
         if (!k || !(pv_is_str(k, "all") || (k->kind == PV_INT && k->u.i >= 0)))
                 return build_fail(bc, -EINVAL, "SelectKBest.k: expected 'all' or a "
                                   "non-negative int, found %s", pv_kind_name(k));
-        if ((rc = attr_vec(bc, obj, "scores_", true, &scores, &n)) < 0)
+        if ((rc = build_attr_vec(bc, obj, "scores_", true, &scores, &n)) < 0)
                 return rc;
         if (!(mask = calloc(n ? n : 1, sizeof(bool)))) {
                 rc = build_fail(bc, -ENOMEM, "out of memory for SelectKBest");
@@ -435,7 +406,7 @@ static bool near_one(double x)
 static int default_is_l1(struct build_ctx *bc, const struct pv *est)
 {
         const char *name = build_cls_name(est);
-        const char *penalty = attr_str(bc, est, "penalty");
+        const char *penalty = build_attr_str(bc, est, "penalty");
         double l1_ratio = 0.0;
         bool has_ratio = build_pv_number(build_attr(bc, est, "l1_ratio"), &l1_ratio);
         if ((penalty && strcmp(penalty, "l1") == 0) || strstr(name, "Lasso"))
@@ -648,7 +619,7 @@ static int imputer_statistics(struct build_ctx *bc, const struct pv *obj,
 {
         const struct pv *v = build_attr(bc, obj, "statistics_");
         if (!build_is_built_array(v) || !strchr("OU", v->u.arr->dtype->kind))
-                return attr_vec(bc, obj, "statistics_", true, out, n);
+                return build_attr_vec(bc, obj, "statistics_", true, out, n);
         const struct pv_array *a = v->u.arr;
         if (a->ndim != 1 || a->count == 0)
                 return build_fail(bc, -EINVAL, "SimpleImputer.statistics_: expected a 1-D "
@@ -737,7 +708,7 @@ static int build_imputer(struct build_ctx *bc, const struct pv *obj,
         } else {
                 missing_nan = isnan(missing);
         }
-        const char *strategy = attr_str(bc, obj, "strategy");
+        const char *strategy = build_attr_str(bc, obj, "strategy");
         if (!strategy || (strcmp(strategy, "mean") && strcmp(strategy, "median") &&
                           strcmp(strategy, "most_frequent") && strcmp(strategy, "constant")))
                 return build_fail(bc, -ENOTSUP, "SimpleImputer.strategy: expected mean, "
@@ -777,7 +748,7 @@ static int build_kbins(struct build_ctx *bc, const struct pv *obj,
         double *edges = NULL;
         struct model_error me;
         int rc;
-        const char *encode = attr_str(bc, obj, "encode");
+        const char *encode = build_attr_str(bc, obj, "encode");
         /* 'onehot' gives scikit-learn a sparse matrix with the same
          * values; predictd's matrices are dense, and a model after it
          * (LogisticRegression) computes the same products from either */

@@ -19,6 +19,7 @@ static const struct build_entry *const families[] = {
         build_boosting_entries,
         build_cluster_entries,
         build_imblearn_entries,
+        build_nonlinear_entries,
 };
 
 const struct build_entry *build_find(const char *module, size_t module_len,
