@@ -17,6 +17,7 @@ static const char usage[] =
         "Usage: predictd --model [NAME=]PATH [--model ...] [--model-dir DIR] [options]\n"
         "       predictd check PATH\n"
         "       predictd eval PATH < rows.json   (every method, as JSON; for testing)\n"
+        "       predictd bench PATH --input X.npy [--batch N] [--threads T] [--repeat K]\n"
         "       predictd --help | --version\n"
         "\n"
         "Serves pickled or joblib-saved scikit-learn models over HTTP without\n"
