@@ -19,9 +19,12 @@
 
 #include "model_internal.h"
 
+/* 16 bytes rather than 24: the threshold is kept as the float32 t32 that
+ * threshold_f32() chooses, so the walk compares two floats and a node's
+ * neighbours share its cache line. */
 struct tnode {
-        double threshold;
-        int32_t left; /* -1 for a leaf */
+        float threshold; /* threshold_f32(the file's float64 threshold) */
+        int32_t left;    /* -1 for a leaf */
         int32_t right;
         int32_t feature;
 };
@@ -69,13 +72,32 @@ static int cast_row(const double *x, size_t nf, size_t row, float *xf,
         return 0;
 }
 
+/* The largest float32 t32 <= t (t is not NaN: check_nodes refuses it).
+ *
+ * scikit-learn decides (double)f <= t for the float32 input f. Claim: for
+ * every float32 f, (double)f <= t  iff  f <= t32.
+ *  - If f <= t32, then f <= t32 <= t.
+ *  - If f <= t, f is one of the float32 values <= t, whose largest is t32
+ *    (the set is not empty, -inf is in it); so f <= t32.
+ *  - A NaN f makes both sides false.
+ * Edge cases follow from the same argument: t above FLT_MAX gives
+ * t32 = FLT_MAX (+inf is not <= t, nor <= FLT_MAX), t below -FLT_MAX gives
+ * -inf, t = +-inf gives itself. (float)t rounds to a neighbour of t in any
+ * rounding mode; one step down fixes a neighbour above t. */
+static float threshold_f32(double t)
+{
+        float r = (float)t;
+        if ((double)r > t)
+                r = nextafterf(r, -INFINITY);
+        return r;
+}
+
 static size_t tree_leaf(const struct tree *t, const float *xf)
 {
         size_t node = 0;
         while (t->nodes[node].left >= 0) {
                 const struct tnode *n = &t->nodes[node];
-                node = (double)xf[n->feature] <= n->threshold ? (size_t)n->left
-                                                              : (size_t)n->right;
+                node = xf[n->feature] <= n->threshold ? (size_t)n->left : (size_t)n->right;
         }
         return node;
 }
@@ -220,7 +242,7 @@ static int tree_alloc(const char *who, size_t n_features, size_t n_nodes,
         if (!t->nodes || !t->value || (with_proba && !t->proba))
                 goto nomem;
         for (size_t i = 0; i < n_nodes; i++) {
-                t->nodes[i].threshold = nodes[i].threshold;
+                t->nodes[i].threshold = threshold_f32(nodes[i].threshold);
                 t->nodes[i].left = (int32_t)nodes[i].left;
                 t->nodes[i].right = (int32_t)nodes[i].right;
                 t->nodes[i].feature = (int32_t)nodes[i].feature;
