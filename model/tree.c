@@ -348,65 +348,102 @@ int model_tree_regressor_create(size_t n_features, size_t n_nodes,
         return 0;
 }
 
-static void forest_classify_row(const struct model *m, const float *xf,
-                                size_t r, void *ctx)
+/* Rows are walked FOREST_BLOCK at a time, tree by tree: each tree's nodes
+ * are read once per block rather than once per row, which keeps a large
+ * forest's working set in cache. Each row still adds its trees' leaf rows
+ * in tree order, so the sums are the ones scikit-learn makes. */
+#define FOREST_BLOCK 32
+
+/* The forest's rows [r0, r0 + nb) of X cast to float32 into xf, then
+ * acc[b * width ..] = sum over trees, in order, of the leaf's row of
+ * proba (classifiers) or value (regressors), divided by n_trees. */
+static int forest_block(const struct forest *f, const double *X, size_t r0, size_t nb,
+                        bool use_proba, float *xf, double *acc, struct model_error *err)
 {
-        const struct forest *f = (const struct forest *)m;
-        struct classify_ctx *c = ctx;
-        size_t nc = m->n_classes;
-        for (size_t k = 0; k < nc; k++)
-                c->acc[k] = 0.0;
+        size_t nf = f->base.n_features, w = f->trees[0]->n_values;
+        for (size_t b = 0; b < nb; b++) {
+                int rc = cast_row(X + (r0 + b) * nf, nf, r0 + b, xf + b * nf, err);
+                if (rc < 0)
+                        return rc;
+        }
+        for (size_t i = 0; i < nb * w; i++)
+                acc[i] = 0.0;
         for (size_t i = 0; i < f->n_trees; i++) {
                 const struct tree *t = f->trees[i];
-                const double *p = t->proba + tree_leaf(t, xf) * nc;
-                for (size_t k = 0; k < nc; k++)
-                        c->acc[k] += p[k];
+                const double *table = use_proba ? t->proba : t->value;
+                for (size_t b = 0; b < nb; b++) {
+                        const double *v = table + tree_leaf(t, xf + b * nf) * w;
+                        double *a = acc + b * w;
+                        for (size_t k = 0; k < w; k++)
+                                a[k] += v[k];
+                }
         }
-        for (size_t k = 0; k < nc; k++)
-                c->acc[k] /= (double)f->n_trees;
-        c->class_idx[r] = model_np_argmax(c->acc, nc);
-        if (c->proba)
-                memcpy(c->proba + r * nc, c->acc, nc * sizeof(double));
+        for (size_t i = 0; i < nb * w; i++)
+                acc[i] /= (double)f->n_trees;
+        return 0;
 }
 
+/* Runs forest_block over every block of rows, then done(r, its acc row) for
+ * each row of the block. */
+typedef void (*forest_done_fn)(size_t r, const double *acc, size_t w, void *ctx);
+
+static int forest_for_blocks(const struct model *m, const double *X, size_t rows,
+                             bool use_proba, forest_done_fn done, void *ctx,
+                             struct model_error *err)
+{
+        const struct forest *f = (const struct forest *)m;
+        size_t w = f->trees[0]->n_values;
+        float *xf = malloc(FOREST_BLOCK * m->n_features * sizeof(float));
+        double *acc = malloc(FOREST_BLOCK * w * sizeof(double));
+        int rc = 0;
+        if (!xf || !acc) {
+                model_set_error(err, "out of memory");
+                rc = -ENOMEM;
+                goto done;
+        }
+        for (size_t r0 = 0; r0 < rows; r0 += FOREST_BLOCK) {
+                size_t nb = rows - r0 < FOREST_BLOCK ? rows - r0 : FOREST_BLOCK;
+                rc = forest_block(f, X, r0, nb, use_proba, xf, acc, err);
+                if (rc < 0)
+                        goto done;
+                for (size_t b = 0; b < nb; b++)
+                        done(r0 + b, acc + b * w, w, ctx);
+        }
+done:
+        free(xf);
+        free(acc);
+        return rc;
+}
+
+static void forest_classified(size_t r, const double *acc, size_t nc, void *ctx)
+{
+        struct classify_ctx *c = ctx;
+        c->class_idx[r] = model_np_argmax(acc, nc);
+        if (c->proba)
+                memcpy(c->proba + r * nc, acc, nc * sizeof(double));
+}
+
+/* ForestClassifier.predict_proba: the trees' probabilities added in order,
+ * then divided by the number of trees; predict is their argmax. */
 static int forest_classify(const struct model *m, const double *X, size_t rows,
                            size_t *class_idx, double *proba,
                            struct model_error *err)
 {
-        struct classify_ctx c = { class_idx, proba, malloc(m->n_classes * sizeof(double)) };
-        if (!c.acc) {
-                model_set_error(err, "out of memory");
-                return -ENOMEM;
-        }
-        int rc = for_each_row(m, X, rows, forest_classify_row, &c, err);
-        free(c.acc);
-        return rc;
+        struct classify_ctx c = { class_idx, proba, NULL };
+        return forest_for_blocks(m, X, rows, true, forest_classified, &c, err);
+}
+
+static void forest_regressed(size_t r, const double *acc, size_t no, void *ctx)
+{
+        memcpy((double *)ctx + r * no, acc, no * sizeof(double));
 }
 
 /* ForestRegressor.predict: y_hat += tree.predict(X) for each tree in
  * order, then y_hat /= len(estimators_). */
-static void forest_regress_row(const struct model *m, const float *xf, size_t r,
-                               void *ctx)
-{
-        const struct forest *f = (const struct forest *)m;
-        size_t no = m->n_outputs;
-        double *y = (double *)ctx + r * no;
-        for (size_t k = 0; k < no; k++)
-                y[k] = 0.0;
-        for (size_t i = 0; i < f->n_trees; i++) {
-                const struct tree *t = f->trees[i];
-                const double *v = t->value + tree_leaf(t, xf) * no;
-                for (size_t k = 0; k < no; k++)
-                        y[k] += v[k];
-        }
-        for (size_t k = 0; k < no; k++)
-                y[k] /= (double)f->n_trees;
-}
-
 static int forest_regress(const struct model *m, const double *X, size_t rows,
                           double *out, struct model_error *err)
 {
-        return for_each_row(m, X, rows, forest_regress_row, out, err);
+        return forest_for_blocks(m, X, rows, false, forest_regressed, out, err);
 }
 
 static void forest_describe(const struct model *m, char *buf, size_t len)
