@@ -26,13 +26,14 @@ struct tnode {
         float threshold; /* threshold_f32(the file's float64 threshold) */
         int32_t left;    /* -1 for a leaf */
         int32_t right;
-        int32_t feature;
+        int32_t feature; /* 0 for a leaf, so a lockstep walk can read it */
 };
 
 struct tree {
         struct model base;
         size_t n_nodes;
         size_t n_values; /* values per node: classes, or outputs (regressor) */
+        size_t depth;    /* edges on the longest root-to-leaf path */
         struct tnode *nodes;
         double *value; /* n_nodes x n_values, as stored in the file */
         double *proba; /* n_nodes x n_values, normalised; classifiers only */
@@ -100,6 +101,35 @@ static size_t tree_leaf(const struct tree *t, const float *xf)
                 node = xf[n->feature] <= n->threshold ? (size_t)n->left : (size_t)n->right;
         }
         return node;
+}
+
+/* Trees no deeper than this are walked in lockstep (tree_leaves). */
+#define TREE_LOCKSTEP_DEPTH 12
+
+/* leaf[b] = tree_leaf(t, row b of xf) for nb rows of nf floats. A shallow
+ * tree walks all rows one level at a time for exactly t->depth levels,
+ * without branches (a row at a leaf stays there): the rows' loads are
+ * independent, so the processor overlaps them. A deep tree, where rows
+ * stop at very different depths, walks each row on its own. */
+static void tree_leaves(const struct tree *t, const float *xf, size_t nf, size_t nb,
+                        int32_t *leaf)
+{
+        if (t->depth > TREE_LOCKSTEP_DEPTH) {
+                for (size_t b = 0; b < nb; b++)
+                        leaf[b] = (int32_t)tree_leaf(t, xf + b * nf);
+                return;
+        }
+        const struct tnode *nodes = t->nodes;
+        for (size_t b = 0; b < nb; b++)
+                leaf[b] = 0;
+        for (size_t d = 0; d < t->depth; d++)
+                for (size_t b = 0; b < nb; b++) {
+                        const struct tnode *n = &nodes[leaf[b]];
+                        int32_t next = xf[b * nf + (size_t)n->feature] <= n->threshold
+                                               ? n->left
+                                               : n->right;
+                        leaf[b] = next < 0 ? leaf[b] : next;
+                }
 }
 
 /* Runs fn(model, xf, r, ctx) for every row r of X cast to float32: the
@@ -241,12 +271,26 @@ static int tree_alloc(const char *who, size_t n_features, size_t n_nodes,
                 t->proba = malloc(n_nodes * n_values * sizeof(double));
         if (!t->nodes || !t->value || (with_proba && !t->proba))
                 goto nomem;
+        /* children come after their parent (check_nodes), so one forward
+         * pass gives every node's depth */
+        size_t *depth = calloc(n_nodes, sizeof(*depth));
+        if (!depth)
+                goto nomem;
+        depth[0] = 0;
         for (size_t i = 0; i < n_nodes; i++) {
+                bool leaf = nodes[i].left == -1;
                 t->nodes[i].threshold = threshold_f32(nodes[i].threshold);
                 t->nodes[i].left = (int32_t)nodes[i].left;
                 t->nodes[i].right = (int32_t)nodes[i].right;
-                t->nodes[i].feature = (int32_t)nodes[i].feature;
+                t->nodes[i].feature = leaf ? 0 : (int32_t)nodes[i].feature;
+                if (leaf) {
+                        if (depth[i] > t->depth)
+                                t->depth = depth[i];
+                } else {
+                        depth[nodes[i].left] = depth[nodes[i].right] = depth[i] + 1;
+                }
         }
+        free(depth);
         memcpy(t->value, values, n_nodes * n_values * sizeof(double));
         *out = t;
         return 0;
@@ -368,11 +412,13 @@ static int forest_block(const struct forest *f, const double *X, size_t r0, size
         }
         for (size_t i = 0; i < nb * w; i++)
                 acc[i] = 0.0;
+        int32_t leaf[FOREST_BLOCK];
         for (size_t i = 0; i < f->n_trees; i++) {
                 const struct tree *t = f->trees[i];
                 const double *table = use_proba ? t->proba : t->value;
+                tree_leaves(t, xf, nf, nb, leaf);
                 for (size_t b = 0; b < nb; b++) {
-                        const double *v = table + tree_leaf(t, xf + b * nf) * w;
+                        const double *v = table + (size_t)leaf[b] * w;
                         double *a = acc + b * w;
                         for (size_t k = 0; k < w; k++)
                                 a[k] += v[k];
@@ -587,30 +633,73 @@ int model_forest_create(struct model **trees, size_t n_trees,
 
 /* --- gradient boosting ------------------------------------------------ */
 
-/* raw[0..k): init, then raw[j] += learning_rate * value for every stage i
- * and tree j in that order (predict_stages). */
-static void gb_raw(const struct gb *g, const float *xf, double *raw)
+/* For rows [r0, r0 + nb) of X, cast to float32 into xf:
+ * raw[b * k + j] = init, then += learning_rate * value for every stage i
+ * and tree j in that order (predict_stages), FOREST_BLOCK rows at most. */
+static int gb_block(const struct gb *g, const double *X, size_t r0, size_t nb, float *xf,
+                    double *raw, struct model_error *err)
 {
-        memcpy(raw, g->init_raw, g->k * sizeof(double));
+        size_t nf = g->base.n_features, k = g->k;
+        for (size_t b = 0; b < nb; b++) {
+                int rc = cast_row(X + (r0 + b) * nf, nf, r0 + b, xf + b * nf, err);
+                if (rc < 0)
+                        return rc;
+                memcpy(raw + b * k, g->init_raw, k * sizeof(double));
+        }
+        int32_t leaf[FOREST_BLOCK];
         for (size_t i = 0; i < g->n_stages; i++)
-                for (size_t j = 0; j < g->k; j++) {
-                        const struct tree *t = g->trees[i * g->k + j];
-                        raw[j] += g->learning_rate * t->value[tree_leaf(t, xf)];
+                for (size_t j = 0; j < k; j++) {
+                        const struct tree *t = g->trees[i * k + j];
+                        tree_leaves(t, xf, nf, nb, leaf);
+                        for (size_t b = 0; b < nb; b++)
+                                raw[b * k + j] += g->learning_rate * t->value[leaf[b]];
                 }
+        return 0;
 }
 
-static void gb_raw_row(const struct model *m, const float *xf, size_t r,
-                       void *ctx)
+typedef void (*gb_done_fn)(const struct gb *g, size_t r, double *raw, void *ctx);
+
+/* gb_block over every block of rows, then done(g, r, raw row, ctx) per row;
+ * done may use raw[k .. k + n_classes) as scratch. */
+static int gb_for_blocks(const struct gb *g, const double *X, size_t rows, gb_done_fn done,
+                         void *ctx, struct model_error *err)
 {
-        const struct gb *g = (const struct gb *)m;
-        gb_raw(g, xf, (double *)ctx + r * g->k);
+        size_t k = g->k, w = k + g->base.n_classes;
+        float *xf = malloc(FOREST_BLOCK * g->base.n_features * sizeof(float));
+        double *raw = malloc(FOREST_BLOCK * k * sizeof(double) + w * sizeof(double));
+        int rc = 0;
+        if (!xf || !raw) {
+                model_set_error(err, "out of memory");
+                rc = -ENOMEM;
+                goto done;
+        }
+        double *row = raw + FOREST_BLOCK * k;
+        for (size_t r0 = 0; r0 < rows; r0 += FOREST_BLOCK) {
+                size_t nb = rows - r0 < FOREST_BLOCK ? rows - r0 : FOREST_BLOCK;
+                rc = gb_block(g, X, r0, nb, xf, raw, err);
+                if (rc < 0)
+                        goto done;
+                for (size_t b = 0; b < nb; b++) {
+                        memcpy(row, raw + b * k, k * sizeof(double));
+                        done(g, r0 + b, row, ctx);
+                }
+        }
+done:
+        free(xf);
+        free(raw);
+        return rc;
+}
+
+static void gb_raw_done(const struct gb *g, size_t r, double *raw, void *ctx)
+{
+        memcpy((double *)ctx + r * g->k, raw, g->k * sizeof(double));
 }
 
 /* regress and decision_function both return the raw predictions */
 static int gb_raw_rows(const struct model *m, const double *X, size_t rows,
                        double *out, struct model_error *err)
 {
-        return for_each_row(m, X, rows, gb_raw_row, out, err);
+        return gb_for_blocks((const struct gb *)m, X, rows, gb_raw_done, out, err);
 }
 
 /* MultinomialDeviance._raw_prediction_to_proba (< 1.4):
@@ -625,14 +714,11 @@ static void legacy_multinomial_proba(const double *raw, size_t n, double *p)
         }
 }
 
-static void gb_classify_row(const struct model *m, const float *xf, size_t r,
-                            void *ctx)
+static void gb_classified(const struct gb *g, size_t r, double *raw, void *ctx)
 {
-        const struct gb *g = (const struct gb *)m;
         struct classify_ctx *c = ctx;
-        size_t nc = m->n_classes;
-        double *raw = c->acc, *p = c->acc + g->k;
-        gb_raw(g, xf, raw);
+        size_t nc = g->base.n_classes;
+        double *p = raw + g->k;
         switch (g->loss) {
         case MODEL_GB_BINOMIAL:
         case MODEL_GB_EXPONENTIAL:
@@ -665,16 +751,8 @@ static void gb_classify_row(const struct model *m, const float *xf, size_t r,
 static int gb_classify(const struct model *m, const double *X, size_t rows,
                        size_t *class_idx, double *proba, struct model_error *err)
 {
-        const struct gb *g = (const struct gb *)m;
-        struct classify_ctx c = { class_idx, proba,
-                                  malloc((g->k + m->n_classes) * sizeof(double)) };
-        if (!c.acc) {
-                model_set_error(err, "out of memory");
-                return -ENOMEM;
-        }
-        int rc = for_each_row(m, X, rows, gb_classify_row, &c, err);
-        free(c.acc);
-        return rc;
+        struct classify_ctx c = { class_idx, proba, NULL };
+        return gb_for_blocks((const struct gb *)m, X, rows, gb_classified, &c, err);
 }
 
 static void gb_describe(const struct model *m, char *buf, size_t len)
