@@ -281,7 +281,9 @@ static int tree_alloc(const char *who, size_t n_features, size_t n_nodes,
                 bool leaf = nodes[i].left == -1;
                 t->nodes[i].threshold = threshold_f32(nodes[i].threshold);
                 t->nodes[i].left = (int32_t)nodes[i].left;
-                t->nodes[i].right = (int32_t)nodes[i].right;
+                /* a leaf's right is -1 whatever the file says (check_nodes
+                 * looks only at left), so the lockstep walk stays put there */
+                t->nodes[i].right = leaf ? -1 : (int32_t)nodes[i].right;
                 t->nodes[i].feature = leaf ? 0 : (int32_t)nodes[i].feature;
                 if (leaf) {
                         if (depth[i] > t->depth)

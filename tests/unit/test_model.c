@@ -187,6 +187,28 @@ static bool reg_tree_multi_output_returns_leaf_values(void)
         return true;
 }
 
+/* A leaf is a node whose left child is -1, whatever its right says: a
+ * forest's rows walked in lockstep must stop there too. Node 1 is a leaf
+ * (class 0) whose right field names node 3 (class 1). */
+static bool forest_leaf_with_right_child_stops(void)
+{
+        const struct model_tree_node nodes[5] = {
+                { 1, 2, 0, 0.5 }, { -1, 3, 0, -2.0 }, { 3, 4, 0, 1.5 },
+                { -1, -1, -2, -2.0 }, { -1, -1, -2, -2.0 },
+        };
+        const double values[10] = { 1, 1, 4, 0, 1, 1, 0, 4, 3, 0 };
+        struct model *t[1] = { NULL }, *f = NULL;
+        struct model_error e;
+        EXPECT(model_tree_create(2, 5, nodes, values, 2, true, NULL, &t[0], &e) == 0);
+        EXPECT(model_forest_create(t, 1, int_labels, 2, &f, &e) == 0);
+        double x[6] = { 0.0, 0.0, 1.0, 0.0, 2.0, 0.0 };
+        size_t idx[3];
+        EXPECT(model_predict(f, x, 3, idx, NULL, &e) == 0);
+        EXPECT(idx[0] == 0 && idx[1] == 1 && idx[2] == 0);
+        model_free(f);
+        return true;
+}
+
 static bool forest_regressor_averages_in_order(void)
 {
         const double l0[1] = { 1.0 }, r0[1] = { 2.0 }, l1[1] = { 4.0 }, r1[1] = { 8.0 };
@@ -498,6 +520,7 @@ TAP_MAIN(CASE(tree_backward_child_refused),
          CASE(tree_float32_overflow_refused),
          CASE(forest_mixed_widths_refused),
          CASE(reg_tree_multi_output_returns_leaf_values),
+         CASE(forest_leaf_with_right_child_stops),
          CASE(forest_regressor_averages_in_order),
          CASE(forest_regressor_classifier_tree_refused),
          CASE(gb_binary_tie_follows_version),
