@@ -31,6 +31,23 @@ struct hnode {
         uint8_t is_leaf, missing_go_to_left, is_categorical;
 };
 
+/* The compact form of a numerical-only model's nodes (hgb_fast): 16
+ * bytes, left child implicit at i + 1 (scikit-learn's predictor arrays are
+ * filled in pre-order), the float64 threshold kept as it is. A leaf points
+ * right at itself, has threshold NaN and no missing-left bit, so a walk
+ * that goes on past it stays there; its value is in fast_value. */
+struct hfast {
+        double threshold;
+        uint32_t fm; /* feature | HFAST_MISSING_LEFT */
+        uint32_t right;
+};
+
+#define HFAST_MISSING_LEFT 0x80000000u
+/* Trees no deeper than this walk a block of rows in lockstep. */
+#define HGB_LOCKSTEP_DEPTH 12
+/* Rows walked together, tree by tree. */
+#define HGB_BLOCK 32
+
 struct hgb {
         struct model base;
         enum model_hgb_link link;
@@ -48,6 +65,12 @@ struct hgb {
          * position. */
         struct model_hgb_input *inputs;
         size_t **cat_index;
+        /* NULL unless no split is categorical, no input is encoded and
+         * every left child is its parent's next node: then the nodes
+         * again, compact, indexed as nodes is */
+        struct hfast *fast;
+        double *fast_value;   /* every node's value (leaves') */
+        uint8_t *fast_depth;  /* n_iter * k: edges on the longest path, capped */
 };
 
 /* <X_BINNED_DTYPE_C>data_val for data_val >= 0: C's double to unsigned
@@ -150,6 +173,70 @@ static void hgb_raw(const struct hgb *h, const double *x, double *raw)
                         raw[j] += tree_value(h, i * h->k + j, x);
 }
 
+/* pos[b] = the leaf row b of X (nb rows of nf doubles) ends at in tree t
+ * of the compact nodes. A shallow tree walks every row one level at a
+ * time for exactly its depth, without branches, so the rows' loads
+ * overlap; a deeper one walks each row to its leaf. The side is the one
+ * tree_value picks: x <= threshold, or missing_go_to_left for NaN. */
+static void fast_leaves(const struct hgb *h, size_t t, const double *X, size_t nf, size_t nb,
+                        uint32_t *pos)
+{
+        const struct hfast *nodes = h->fast + h->node_start[t];
+        size_t depth = h->fast_depth[t];
+        for (size_t b = 0; b < nb; b++)
+                pos[b] = 0;
+        if (depth <= HGB_LOCKSTEP_DEPTH) {
+                for (size_t d = 0; d < depth; d++)
+                        for (size_t b = 0; b < nb; b++) {
+                                const struct hfast *n = &nodes[pos[b]];
+                                double v = X[b * nf + (n->fm & ~HFAST_MISSING_LEFT)];
+                                bool left = (v <= n->threshold) |
+                                            (isnan(v) & ((n->fm & HFAST_MISSING_LEFT) != 0));
+                                pos[b] = left ? pos[b] + 1 : n->right;
+                        }
+                return;
+        }
+        for (size_t b = 0; b < nb; b++) {
+                uint32_t i = 0;
+                for (;;) {
+                        const struct hfast *n = &nodes[i];
+                        if (n->right == i)
+                                break;
+                        double v = X[b * nf + (n->fm & ~HFAST_MISSING_LEFT)];
+                        bool left = isnan(v) ? (n->fm & HFAST_MISSING_LEFT) != 0
+                                             : v <= n->threshold;
+                        i = left ? i + 1 : n->right;
+                }
+                pos[b] = i;
+        }
+}
+
+/* raw[b * k ..] for rows [0, nb <= HGB_BLOCK) of X: what hgb_raw gives
+ * each row, with the same additions in the same order (baseline, then
+ * iteration by iteration, tree by tree), walking the block tree by tree
+ * so each tree's nodes are read once per block. scratch: n_features. */
+static void hgb_raw_block(const struct hgb *h, const double *X, size_t nb, double *raw,
+                          double *scratch)
+{
+        size_t nf = h->base.n_features, k = h->k;
+        if (!h->fast) {
+                for (size_t b = 0; b < nb; b++)
+                        hgb_raw(h, tree_input(h, X + b * nf, scratch), raw + b * k);
+                return;
+        }
+        for (size_t b = 0; b < nb; b++)
+                memcpy(raw + b * k, h->baseline, k * sizeof(double));
+        uint32_t pos[HGB_BLOCK];
+        for (size_t i = 0; i < h->n_iter; i++)
+                for (size_t j = 0; j < k; j++) {
+                        size_t t = i * k + j;
+                        const double *value = h->fast_value + h->node_start[t];
+                        fast_leaves(h, t, X, nf, nb, pos);
+                        for (size_t b = 0; b < nb; b++)
+                                raw[b * k + j] += value[pos[b]];
+                }
+}
+
 static int hgb_decision(const struct model *m, const double *X, size_t rows,
                         double *out, struct model_error *err)
 {
@@ -159,8 +246,10 @@ static int hgb_decision(const struct model *m, const double *X, size_t rows,
                 model_set_error(err, "out of memory");
                 return -ENOMEM;
         }
-        for (size_t r = 0; r < rows; r++)
-                hgb_raw(h, tree_input(h, X + r * m->n_features, scratch), out + r * h->k);
+        for (size_t r0 = 0; r0 < rows; r0 += HGB_BLOCK) {
+                size_t nb = rows - r0 < HGB_BLOCK ? rows - r0 : HGB_BLOCK;
+                hgb_raw_block(h, X + r0 * m->n_features, nb, out + r0 * h->k, scratch);
+        }
         free(scratch);
         return 0;
 }
@@ -183,14 +272,19 @@ static int hgb_classify(const struct model *m, const double *X, size_t rows,
 {
         const struct hgb *h = (const struct hgb *)m;
         size_t nc = m->n_classes;
-        double *raw = malloc((h->k + nc + m->n_features) * sizeof(double));
-        if (!raw) {
+        double *block = malloc((HGB_BLOCK * h->k + nc + m->n_features) * sizeof(double));
+        if (!block) {
                 model_set_error(err, "out of memory");
                 return -ENOMEM;
         }
-        double *p = raw + h->k, *scratch = p + nc;
+        double *p = block + HGB_BLOCK * h->k, *scratch = p + nc;
         for (size_t r = 0; r < rows; r++) {
-                hgb_raw(h, tree_input(h, X + r * m->n_features, scratch), raw);
+                size_t b = r % HGB_BLOCK;
+                if (!b)
+                        hgb_raw_block(h, X + r * m->n_features,
+                                      rows - r < HGB_BLOCK ? rows - r : HGB_BLOCK, block,
+                                      scratch);
+                const double *raw = block + b * h->k;
                 if (h->link == MODEL_HGB_LOGIT) {
                         /* HalfBinomialLoss.predict_proba */
                         p[1] = model_expit(raw[0]);
@@ -205,7 +299,7 @@ static int hgb_classify(const struct model *m, const double *X, size_t rows,
                 if (proba)
                         memcpy(proba + r * nc, p, nc * sizeof(double));
         }
-        free(raw);
+        free(block);
         return 0;
 }
 
@@ -233,6 +327,9 @@ static void hgb_destroy(struct model *m)
                 }
         free(h->inputs);
         free(h->cat_index);
+        free(h->fast);
+        free(h->fast_value);
+        free(h->fast_depth);
         free(h);
 }
 
@@ -404,6 +501,65 @@ static int hgb_kinds(struct model *m, const struct model_hgb_params *p,
         return rc;
 }
 
+/* Fills h->fast from h->nodes when the model qualifies (see struct hgb);
+ * leaves it NULL otherwise, and on a failed allocation (the plain walk
+ * gives the same answers). */
+static void hgb_fast_build(struct hgb *h, const struct model_hgb_params *p, size_t total)
+{
+        size_t n_trees = p->n_iter * p->k;
+        if (p->inputs || p->n_features > ~HFAST_MISSING_LEFT)
+                return;
+        for (size_t i = 0; i < total; i++)
+                if (h->nodes[i].is_categorical)
+                        return;
+        for (size_t t = 0; t < n_trees; t++)
+                for (size_t i = 0; i < p->trees[t].n_nodes; i++)
+                        if (!p->trees[t].nodes[i].is_leaf && p->trees[t].nodes[i].left != i + 1)
+                                return;
+        struct hfast *fast = malloc(total * sizeof(*fast));
+        double *value = malloc(total * sizeof(*value));
+        uint8_t *fdepth = calloc(n_trees, 1);
+        uint8_t *depth = calloc(total, 1);
+        if (!fast || !value || !fdepth || !depth) {
+                free(fast);
+                free(value);
+                free(fdepth);
+                free(depth);
+                return;
+        }
+        for (size_t t = 0; t < n_trees; t++) {
+                const struct hnode *src = h->nodes + h->node_start[t];
+                struct hfast *dst = fast + h->node_start[t];
+                uint8_t *d = depth + h->node_start[t];
+                /* children come after their parent (check_tree): one pass */
+                for (size_t i = 0; i < p->trees[t].n_nodes; i++) {
+                        value[h->node_start[t] + i] = src[i].value;
+                        if (src[i].is_leaf) {
+                                dst[i] = (struct hfast){ NAN, 0, (uint32_t)i };
+                                if (d[i] > fdepth[t])
+                                        fdepth[t] = d[i];
+                                continue;
+                        }
+                        dst[i] = (struct hfast){
+                                src[i].num_threshold,
+                                src[i].feature | (src[i].missing_go_to_left ? HFAST_MISSING_LEFT : 0),
+                                src[i].right,
+                        };
+                        /* the longest path: a malformed file may give a node
+                         * two parents */
+                        uint8_t next = d[i] < UINT8_MAX ? (uint8_t)(d[i] + 1) : UINT8_MAX;
+                        if (next > d[i + 1])
+                                d[i + 1] = next;
+                        if (next > d[src[i].right])
+                                d[src[i].right] = next;
+                }
+        }
+        free(depth);
+        h->fast = fast;
+        h->fast_value = value;
+        h->fast_depth = fdepth;
+}
+
 int model_hgb_create(const struct model_hgb_params *p,
                      const struct model_label *classes, size_t n_classes,
                      struct model **out, struct model_error *err)
@@ -463,6 +619,7 @@ int model_hgb_create(const struct model_hgb_params *p,
                 si += tr->n_bitsets;
         }
         h->known_start = si;
+        hgb_fast_build(h, p, total_nodes);
         if (p->n_cat)
                 memcpy(h->bitsets + si * BITSET_WORDS, p->known_cat_bitsets,
                        p->n_cat * BITSET_WORDS * sizeof(uint32_t));

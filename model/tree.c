@@ -289,7 +289,13 @@ static int tree_alloc(const char *who, size_t n_features, size_t n_nodes,
                         if (depth[i] > t->depth)
                                 t->depth = depth[i];
                 } else {
-                        depth[nodes[i].left] = depth[nodes[i].right] = depth[i] + 1;
+                        /* the longest path: a malformed file may give a
+                         * node two parents */
+                        size_t l = (size_t)nodes[i].left, r = (size_t)nodes[i].right;
+                        if (depth[i] + 1 > depth[l])
+                                depth[l] = depth[i] + 1;
+                        if (depth[i] + 1 > depth[r])
+                                depth[r] = depth[i] + 1;
                 }
         }
         free(depth);
