@@ -43,8 +43,9 @@ struct hfast {
 };
 
 #define HFAST_MISSING_LEFT 0x80000000u
-/* Trees no deeper than this walk a block of rows in lockstep. */
-#define HGB_LOCKSTEP_DEPTH 12
+/* Trees no deeper than this walk in lockstep: a row at a leaf stays there,
+ * which costs less than the branches it saves (HGB 100x3, 31 leaves). */
+#define HGB_LOCKSTEP_DEPTH 24
 /* Rows walked together, tree by tree. */
 #define HGB_BLOCK 32
 
@@ -192,7 +193,10 @@ static void fast_leaves(const struct hgb *h, size_t t, const double *X, size_t n
                                 double v = X[b * nf + (n->fm & ~HFAST_MISSING_LEFT)];
                                 bool left = (v <= n->threshold) |
                                             (isnan(v) & ((n->fm & HFAST_MISSING_LEFT) != 0));
-                                pos[b] = left ? pos[b] + 1 : n->right;
+                                /* a mask, not a branch: the sides are
+                                 * unpredictable */
+                                uint32_t go = (uint32_t)left - 1u; /* right: all ones */
+                                pos[b] = ((pos[b] + 1) & ~go) | (n->right & go);
                         }
                 return;
         }
@@ -211,6 +215,38 @@ static void fast_leaves(const struct hgb *h, size_t t, const double *X, size_t n
         }
 }
 
+/* Fewer rows than this walk one row at a time, HGB_GROUP trees at once. */
+#define HGB_FEW_ROWS 8
+#define HGB_GROUP 16
+
+/* pos[g] = the leaf row x ends at in tree t0 + g, for ng <= HGB_GROUP
+ * trees: as fast_leaves, the independent loads coming from different
+ * trees of one row. */
+static void fast_group_leaves(const struct hgb *h, size_t t0, size_t ng, const double *x,
+                              uint32_t *pos)
+{
+        size_t depth = 0;
+        for (size_t g = 0; g < ng; g++) {
+                pos[g] = 0;
+                if (h->fast_depth[t0 + g] > depth)
+                        depth = h->fast_depth[t0 + g];
+        }
+        if (depth > HGB_LOCKSTEP_DEPTH) {
+                for (size_t g = 0; g < ng; g++)
+                        fast_leaves(h, t0 + g, x, 0, 1, pos + g);
+                return;
+        }
+        for (size_t d = 0; d < depth; d++)
+                for (size_t g = 0; g < ng; g++) {
+                        const struct hfast *n = &h->fast[h->node_start[t0 + g] + pos[g]];
+                        double v = x[n->fm & ~HFAST_MISSING_LEFT];
+                        bool left = (v <= n->threshold) |
+                                    (isnan(v) & ((n->fm & HFAST_MISSING_LEFT) != 0));
+                        uint32_t go = (uint32_t)left - 1u;
+                        pos[g] = ((pos[g] + 1) & ~go) | (n->right & go);
+                }
+}
+
 /* raw[b * k ..] for rows [0, nb <= HGB_BLOCK) of X: what hgb_raw gives
  * each row, with the same additions in the same order (baseline, then
  * iteration by iteration, tree by tree), walking the block tree by tree
@@ -227,6 +263,19 @@ static void hgb_raw_block(const struct hgb *h, const double *X, size_t nb, doubl
         for (size_t b = 0; b < nb; b++)
                 memcpy(raw + b * k, h->baseline, k * sizeof(double));
         uint32_t pos[HGB_BLOCK];
+        if (nb < HGB_FEW_ROWS) {
+                /* iteration by iteration, tree by tree is the trees' order */
+                size_t n = h->n_iter * k;
+                for (size_t b = 0; b < nb; b++)
+                        for (size_t t = 0; t < n; t += HGB_GROUP) {
+                                size_t ng = n - t < HGB_GROUP ? n - t : HGB_GROUP;
+                                fast_group_leaves(h, t, ng, X + b * nf, pos);
+                                for (size_t g = 0; g < ng; g++)
+                                        raw[b * k + (t + g) % k] +=
+                                                h->fast_value[h->node_start[t + g] + pos[g]];
+                        }
+                return;
+        }
         for (size_t i = 0; i < h->n_iter; i++)
                 for (size_t j = 0; j < k; j++) {
                         size_t t = i * k + j;

@@ -103,6 +103,14 @@ static size_t tree_leaf(const struct tree *t, const float *xf)
         return node;
 }
 
+/* The child x goes to, left when x <= threshold, computed with a mask
+ * rather than a branch: in a lockstep walk the sides are unpredictable. */
+static inline int32_t tnode_child(const struct tnode *n, float x)
+{
+        int32_t right = -(int32_t)!(x <= n->threshold);
+        return n->left ^ ((n->left ^ n->right) & right);
+}
+
 /* Trees no deeper than this are walked in lockstep (tree_leaves). */
 #define TREE_LOCKSTEP_DEPTH 12
 
@@ -125,10 +133,39 @@ static void tree_leaves(const struct tree *t, const float *xf, size_t nf, size_t
         for (size_t d = 0; d < t->depth; d++)
                 for (size_t b = 0; b < nb; b++) {
                         const struct tnode *n = &nodes[leaf[b]];
-                        int32_t next = xf[b * nf + (size_t)n->feature] <= n->threshold
-                                               ? n->left
-                                               : n->right;
+                        int32_t next = tnode_child(n, xf[b * nf + (size_t)n->feature]);
                         leaf[b] = next < 0 ? leaf[b] : next;
+                }
+}
+
+/* A block smaller than this walks its rows one at a time, several trees
+ * at once (tree_group_leaves), rather than several rows at once. */
+#define TREE_FEW_ROWS 8
+/* Trees walked together for one row. */
+#define TREE_GROUP 16
+
+/* leaf[g] = tree_leaf(trees[g], xf) for ng <= TREE_GROUP trees and one
+ * row: the few-rows counterpart of tree_leaves, where the independent
+ * loads come from different trees instead of different rows. */
+static void tree_group_leaves(struct tree *const *trees, size_t ng, const float *xf,
+                              int32_t *leaf)
+{
+        size_t depth = 0;
+        for (size_t g = 0; g < ng; g++) {
+                leaf[g] = 0;
+                if (trees[g]->depth > depth)
+                        depth = trees[g]->depth;
+        }
+        if (depth > TREE_LOCKSTEP_DEPTH) {
+                for (size_t g = 0; g < ng; g++)
+                        leaf[g] = (int32_t)tree_leaf(trees[g], xf);
+                return;
+        }
+        for (size_t d = 0; d < depth; d++)
+                for (size_t g = 0; g < ng; g++) {
+                        const struct tnode *n = &trees[g]->nodes[leaf[g]];
+                        int32_t next = tnode_child(n, xf[n->feature]);
+                        leaf[g] = next < 0 ? leaf[g] : next;
                 }
 }
 
@@ -420,6 +457,24 @@ static int forest_block(const struct forest *f, const double *X, size_t r0, size
         }
         for (size_t i = 0; i < nb * w; i++)
                 acc[i] = 0.0;
+        if (nb < TREE_FEW_ROWS) {
+                int32_t leaf[TREE_GROUP];
+                for (size_t b = 0; b < nb; b++)
+                        for (size_t i = 0; i < f->n_trees; i += TREE_GROUP) {
+                                size_t ng = f->n_trees - i < TREE_GROUP ? f->n_trees - i
+                                                                        : TREE_GROUP;
+                                tree_group_leaves(f->trees + i, ng, xf + b * nf, leaf);
+                                double *a = acc + b * w;
+                                for (size_t g = 0; g < ng; g++) {
+                                        const struct tree *t = f->trees[i + g];
+                                        const double *v = (use_proba ? t->proba : t->value) +
+                                                          (size_t)leaf[g] * w;
+                                        for (size_t k = 0; k < w; k++)
+                                                a[k] += v[k];
+                                }
+                        }
+                goto average;
+        }
         int32_t leaf[FOREST_BLOCK];
         for (size_t i = 0; i < f->n_trees; i++) {
                 const struct tree *t = f->trees[i];
@@ -432,6 +487,7 @@ static int forest_block(const struct forest *f, const double *X, size_t r0, size
                                 a[k] += v[k];
                 }
         }
+average:
         for (size_t i = 0; i < nb * w; i++)
                 acc[i] /= (double)f->n_trees;
         return 0;
@@ -653,6 +709,21 @@ static int gb_block(const struct gb *g, const double *X, size_t r0, size_t nb, f
                 if (rc < 0)
                         return rc;
                 memcpy(raw + b * k, g->init_raw, k * sizeof(double));
+        }
+        if (nb < TREE_FEW_ROWS) {
+                /* stage by stage, class by class is the trees' order */
+                size_t n = g->n_stages * k;
+                int32_t leaf[TREE_GROUP];
+                for (size_t b = 0; b < nb; b++)
+                        for (size_t i = 0; i < n; i += TREE_GROUP) {
+                                size_t ng = n - i < TREE_GROUP ? n - i : TREE_GROUP;
+                                tree_group_leaves(g->trees + i, ng, xf + b * nf, leaf);
+                                for (size_t q = 0; q < ng; q++)
+                                        raw[b * k + (i + q) % k] +=
+                                                g->learning_rate *
+                                                g->trees[i + q]->value[leaf[q]];
+                        }
+                return 0;
         }
         int32_t leaf[FOREST_BLOCK];
         for (size_t i = 0; i < g->n_stages; i++)
