@@ -43,11 +43,8 @@ struct hfast {
 };
 
 #define HFAST_MISSING_LEFT 0x80000000u
-/* Trees no deeper than this walk in lockstep: a row at a leaf stays there,
- * which costs less than the branches it saves (HGB 100x3, 31 leaves). */
-#define HGB_LOCKSTEP_DEPTH 24
 /* Rows walked together, tree by tree. */
-#define HGB_BLOCK 32
+#define HGB_BLOCK 128
 
 struct hgb {
         struct model base;
@@ -71,7 +68,6 @@ struct hgb {
          * again, compact, indexed as nodes is */
         struct hfast *fast;
         double *fast_value;   /* every node's value (leaves') */
-        uint8_t *fast_depth;  /* n_iter * k: edges on the longest path, capped */
 };
 
 /* <X_BINNED_DTYPE_C>data_val for data_val >= 0: C's double to unsigned
@@ -174,44 +170,41 @@ static void hgb_raw(const struct hgb *h, const double *x, double *raw)
                         raw[j] += tree_value(h, i * h->k + j, x);
 }
 
+/* The node after n for x: its left child (the next node) when x <= the
+ * threshold, or when x is NaN and missing values go left, else its right
+ * one; a leaf's next node is itself. A mask, not a branch: in a lockstep
+ * walk the sides are unpredictable. */
+static inline uint32_t hfast_next(const struct hfast *n, uint32_t i, const double *x)
+{
+        double v = x[n->fm & ~HFAST_MISSING_LEFT];
+        bool left = (v <= n->threshold) | (isnan(v) & ((n->fm & HFAST_MISSING_LEFT) != 0));
+        uint32_t go_right = (uint32_t)left - 1u;
+        return ((i + 1) & ~go_right) | (n->right & go_right);
+}
+
+/* Levels walked between two checks that every row has reached a leaf. */
+#define HGB_CHECK_EVERY 4
+
 /* pos[b] = the leaf row b of X (nb rows of nf doubles) ends at in tree t
- * of the compact nodes. A shallow tree walks every row one level at a
- * time for exactly its depth, without branches, so the rows' loads
- * overlap; a deeper one walks each row to its leaf. The side is the one
- * tree_value picks: x <= threshold, or missing_go_to_left for NaN. */
+ * of the compact nodes, the leaf tree_value reaches. Every row walks one
+ * level at a time, without branches, so the rows' loads overlap; the walk
+ * ends when all rows are at leaves (children come after their parent, so
+ * it does). */
 static void fast_leaves(const struct hgb *h, size_t t, const double *X, size_t nf, size_t nb,
                         uint32_t *pos)
 {
         const struct hfast *nodes = h->fast + h->node_start[t];
-        size_t depth = h->fast_depth[t];
         for (size_t b = 0; b < nb; b++)
                 pos[b] = 0;
-        if (depth <= HGB_LOCKSTEP_DEPTH) {
-                for (size_t d = 0; d < depth; d++)
-                        for (size_t b = 0; b < nb; b++) {
-                                const struct hfast *n = &nodes[pos[b]];
-                                double v = X[b * nf + (n->fm & ~HFAST_MISSING_LEFT)];
-                                bool left = (v <= n->threshold) |
-                                            (isnan(v) & ((n->fm & HFAST_MISSING_LEFT) != 0));
-                                /* a mask, not a branch: the sides are
-                                 * unpredictable */
-                                uint32_t go = (uint32_t)left - 1u; /* right: all ones */
-                                pos[b] = ((pos[b] + 1) & ~go) | (n->right & go);
-                        }
-                return;
-        }
-        for (size_t b = 0; b < nb; b++) {
-                uint32_t i = 0;
-                for (;;) {
-                        const struct hfast *n = &nodes[i];
-                        if (n->right == i)
-                                break;
-                        double v = X[b * nf + (n->fm & ~HFAST_MISSING_LEFT)];
-                        bool left = isnan(v) ? (n->fm & HFAST_MISSING_LEFT) != 0
-                                             : v <= n->threshold;
-                        i = left ? i + 1 : n->right;
-                }
-                pos[b] = i;
+        for (;;) {
+                for (size_t d = 0; d < HGB_CHECK_EVERY; d++)
+                        for (size_t b = 0; b < nb; b++)
+                                pos[b] = hfast_next(&nodes[pos[b]], pos[b], X + b * nf);
+                size_t at_leaf = 0;
+                for (size_t b = 0; b < nb; b++)
+                        at_leaf += nodes[pos[b]].right == pos[b];
+                if (at_leaf == nb)
+                        return;
         }
 }
 
@@ -225,26 +218,21 @@ static void fast_leaves(const struct hgb *h, size_t t, const double *X, size_t n
 static void fast_group_leaves(const struct hgb *h, size_t t0, size_t ng, const double *x,
                               uint32_t *pos)
 {
-        size_t depth = 0;
+        const struct hfast *nodes[HGB_GROUP];
         for (size_t g = 0; g < ng; g++) {
                 pos[g] = 0;
-                if (h->fast_depth[t0 + g] > depth)
-                        depth = h->fast_depth[t0 + g];
+                nodes[g] = h->fast + h->node_start[t0 + g];
         }
-        if (depth > HGB_LOCKSTEP_DEPTH) {
+        for (;;) {
+                for (size_t d = 0; d < HGB_CHECK_EVERY; d++)
+                        for (size_t g = 0; g < ng; g++)
+                                pos[g] = hfast_next(&nodes[g][pos[g]], pos[g], x);
+                size_t at_leaf = 0;
                 for (size_t g = 0; g < ng; g++)
-                        fast_leaves(h, t0 + g, x, 0, 1, pos + g);
-                return;
+                        at_leaf += nodes[g][pos[g]].right == pos[g];
+                if (at_leaf == ng)
+                        return;
         }
-        for (size_t d = 0; d < depth; d++)
-                for (size_t g = 0; g < ng; g++) {
-                        const struct hfast *n = &h->fast[h->node_start[t0 + g] + pos[g]];
-                        double v = x[n->fm & ~HFAST_MISSING_LEFT];
-                        bool left = (v <= n->threshold) |
-                                    (isnan(v) & ((n->fm & HFAST_MISSING_LEFT) != 0));
-                        uint32_t go = (uint32_t)left - 1u;
-                        pos[g] = ((pos[g] + 1) & ~go) | (n->right & go);
-                }
 }
 
 /* raw[b * k ..] for rows [0, nb <= HGB_BLOCK) of X: what hgb_raw gives
@@ -378,7 +366,6 @@ static void hgb_destroy(struct model *m)
         free(h->cat_index);
         free(h->fast);
         free(h->fast_value);
-        free(h->fast_depth);
         free(h);
 }
 
@@ -567,46 +554,28 @@ static void hgb_fast_build(struct hgb *h, const struct model_hgb_params *p, size
                                 return;
         struct hfast *fast = malloc(total * sizeof(*fast));
         double *value = malloc(total * sizeof(*value));
-        uint8_t *fdepth = calloc(n_trees, 1);
-        uint8_t *depth = calloc(total, 1);
-        if (!fast || !value || !fdepth || !depth) {
+        if (!fast || !value) {
                 free(fast);
                 free(value);
-                free(fdepth);
-                free(depth);
                 return;
         }
+        for (size_t i = 0; i < total; i++)
+                value[i] = h->nodes[i].value;
         for (size_t t = 0; t < n_trees; t++) {
                 const struct hnode *src = h->nodes + h->node_start[t];
                 struct hfast *dst = fast + h->node_start[t];
-                uint8_t *d = depth + h->node_start[t];
-                /* children come after their parent (check_tree): one pass */
-                for (size_t i = 0; i < p->trees[t].n_nodes; i++) {
-                        value[h->node_start[t] + i] = src[i].value;
-                        if (src[i].is_leaf) {
-                                dst[i] = (struct hfast){ NAN, 0, (uint32_t)i };
-                                if (d[i] > fdepth[t])
-                                        fdepth[t] = d[i];
-                                continue;
-                        }
-                        dst[i] = (struct hfast){
-                                src[i].num_threshold,
-                                src[i].feature | (src[i].missing_go_to_left ? HFAST_MISSING_LEFT : 0),
-                                src[i].right,
-                        };
-                        /* the longest path: a malformed file may give a node
-                         * two parents */
-                        uint8_t next = d[i] < UINT8_MAX ? (uint8_t)(d[i] + 1) : UINT8_MAX;
-                        if (next > d[i + 1])
-                                d[i + 1] = next;
-                        if (next > d[src[i].right])
-                                d[src[i].right] = next;
-                }
+                for (size_t i = 0; i < p->trees[t].n_nodes; i++)
+                        dst[i] = src[i].is_leaf
+                                         ? (struct hfast){ NAN, 0, (uint32_t)i }
+                                         : (struct hfast){ src[i].num_threshold,
+                                                           src[i].feature |
+                                                                   (src[i].missing_go_to_left
+                                                                            ? HFAST_MISSING_LEFT
+                                                                            : 0),
+                                                           src[i].right };
         }
-        free(depth);
         h->fast = fast;
         h->fast_value = value;
-        h->fast_depth = fdepth;
 }
 
 int model_hgb_create(const struct model_hgb_params *p,

@@ -111,31 +111,34 @@ static inline int32_t tnode_child(const struct tnode *n, float x)
         return n->left ^ ((n->left ^ n->right) & right);
 }
 
-/* Trees no deeper than this are walked in lockstep (tree_leaves). */
-#define TREE_LOCKSTEP_DEPTH 12
+/* A lockstep walk checks every this many levels whether all its rows
+ * have reached a leaf, so a deep tree costs about its rows' longest path,
+ * not its own depth. */
+#define TREE_CHECK_EVERY 4
 
-/* leaf[b] = tree_leaf(t, row b of xf) for nb rows of nf floats. A shallow
- * tree walks all rows one level at a time for exactly t->depth levels,
- * without branches (a row at a leaf stays there): the rows' loads are
- * independent, so the processor overlaps them. A deep tree, where rows
- * stop at very different depths, walks each row on its own. */
+/* leaf[b] = tree_leaf(t, row b of xf) for nb rows of nf floats. All rows
+ * walk one level at a time, without branches (a row at a leaf stays
+ * there): the rows' loads are independent, so the processor overlaps
+ * them. */
 static void tree_leaves(const struct tree *t, const float *xf, size_t nf, size_t nb,
                         int32_t *leaf)
 {
-        if (t->depth > TREE_LOCKSTEP_DEPTH) {
-                for (size_t b = 0; b < nb; b++)
-                        leaf[b] = (int32_t)tree_leaf(t, xf + b * nf);
-                return;
-        }
         const struct tnode *nodes = t->nodes;
         for (size_t b = 0; b < nb; b++)
                 leaf[b] = 0;
-        for (size_t d = 0; d < t->depth; d++)
-                for (size_t b = 0; b < nb; b++) {
-                        const struct tnode *n = &nodes[leaf[b]];
-                        int32_t next = tnode_child(n, xf[b * nf + (size_t)n->feature]);
-                        leaf[b] = next < 0 ? leaf[b] : next;
-                }
+        for (size_t d = 0; d < t->depth;) {
+                for (size_t e = d + TREE_CHECK_EVERY; d < e && d < t->depth; d++)
+                        for (size_t b = 0; b < nb; b++) {
+                                const struct tnode *n = &nodes[leaf[b]];
+                                int32_t next = tnode_child(n, xf[b * nf + (size_t)n->feature]);
+                                leaf[b] = next < 0 ? leaf[b] : next;
+                        }
+                size_t at_leaf = 0;
+                for (size_t b = 0; b < nb; b++)
+                        at_leaf += nodes[leaf[b]].left < 0;
+                if (at_leaf == nb)
+                        break;
+        }
 }
 
 /* A block smaller than this walks its rows one at a time, several trees
@@ -156,17 +159,19 @@ static void tree_group_leaves(struct tree *const *trees, size_t ng, const float 
                 if (trees[g]->depth > depth)
                         depth = trees[g]->depth;
         }
-        if (depth > TREE_LOCKSTEP_DEPTH) {
+        for (size_t d = 0; d < depth;) {
+                for (size_t e = d + TREE_CHECK_EVERY; d < e && d < depth; d++)
+                        for (size_t g = 0; g < ng; g++) {
+                                const struct tnode *n = &trees[g]->nodes[leaf[g]];
+                                int32_t next = tnode_child(n, xf[n->feature]);
+                                leaf[g] = next < 0 ? leaf[g] : next;
+                        }
+                size_t at_leaf = 0;
                 for (size_t g = 0; g < ng; g++)
-                        leaf[g] = (int32_t)tree_leaf(trees[g], xf);
-                return;
+                        at_leaf += trees[g]->nodes[leaf[g]].left < 0;
+                if (at_leaf == ng)
+                        break;
         }
-        for (size_t d = 0; d < depth; d++)
-                for (size_t g = 0; g < ng; g++) {
-                        const struct tnode *n = &trees[g]->nodes[leaf[g]];
-                        int32_t next = tnode_child(n, xf[n->feature]);
-                        leaf[g] = next < 0 ? leaf[g] : next;
-                }
 }
 
 /* Runs fn(model, xf, r, ctx) for every row r of X cast to float32: the
@@ -441,7 +446,21 @@ int model_tree_regressor_create(size_t n_features, size_t n_nodes,
  * are read once per block rather than once per row, which keeps a large
  * forest's working set in cache. Each row still adds its trees' leaf rows
  * in tree order, so the sums are the ones scikit-learn makes. */
-#define FOREST_BLOCK 32
+#define FOREST_BLOCK 256
+/* ... fewer when the rows are wide, so the block's float32 copy stays
+ * near this size (in L2 with the tree being walked) */
+#define FOREST_BLOCK_BYTES (64 * 1024)
+
+/* Rows per block for rows of nf features, a batch of rows. */
+static size_t block_rows(size_t nf, size_t rows)
+{
+        size_t n = nf ? FOREST_BLOCK_BYTES / (nf * sizeof(float)) : FOREST_BLOCK;
+        if (n > FOREST_BLOCK)
+                n = FOREST_BLOCK;
+        if (n < TREE_FEW_ROWS)
+                n = TREE_FEW_ROWS;
+        return rows < n ? (rows ? rows : 1) : n;
+}
 
 /* The forest's rows [r0, r0 + nb) of X cast to float32 into xf, then
  * acc[b * width ..] = sum over trees, in order, of the leaf's row of
@@ -503,16 +522,17 @@ static int forest_for_blocks(const struct model *m, const double *X, size_t rows
 {
         const struct forest *f = (const struct forest *)m;
         size_t w = f->trees[0]->n_values;
-        float *xf = malloc(FOREST_BLOCK * m->n_features * sizeof(float));
-        double *acc = malloc(FOREST_BLOCK * w * sizeof(double));
+        size_t bs = block_rows(m->n_features, rows);
+        float *xf = malloc(bs * m->n_features * sizeof(float));
+        double *acc = malloc(bs * w * sizeof(double));
         int rc = 0;
         if (!xf || !acc) {
                 model_set_error(err, "out of memory");
                 rc = -ENOMEM;
                 goto done;
         }
-        for (size_t r0 = 0; r0 < rows; r0 += FOREST_BLOCK) {
-                size_t nb = rows - r0 < FOREST_BLOCK ? rows - r0 : FOREST_BLOCK;
+        for (size_t r0 = 0; r0 < rows; r0 += bs) {
+                size_t nb = rows - r0 < bs ? rows - r0 : bs;
                 rc = forest_block(f, X, r0, nb, use_proba, xf, acc, err);
                 if (rc < 0)
                         goto done;
@@ -744,17 +764,18 @@ static int gb_for_blocks(const struct gb *g, const double *X, size_t rows, gb_do
                          void *ctx, struct model_error *err)
 {
         size_t k = g->k, w = k + g->base.n_classes;
-        float *xf = malloc(FOREST_BLOCK * g->base.n_features * sizeof(float));
-        double *raw = malloc(FOREST_BLOCK * k * sizeof(double) + w * sizeof(double));
+        size_t bs = block_rows(g->base.n_features, rows);
+        float *xf = malloc(bs * g->base.n_features * sizeof(float));
+        double *raw = malloc(bs * k * sizeof(double) + w * sizeof(double));
         int rc = 0;
         if (!xf || !raw) {
                 model_set_error(err, "out of memory");
                 rc = -ENOMEM;
                 goto done;
         }
-        double *row = raw + FOREST_BLOCK * k;
-        for (size_t r0 = 0; r0 < rows; r0 += FOREST_BLOCK) {
-                size_t nb = rows - r0 < FOREST_BLOCK ? rows - r0 : FOREST_BLOCK;
+        double *row = raw + bs * k;
+        for (size_t r0 = 0; r0 < rows; r0 += bs) {
+                size_t nb = rows - r0 < bs ? rows - r0 : bs;
                 rc = gb_block(g, X, r0, nb, xf, raw, err);
                 if (rc < 0)
                         goto done;
