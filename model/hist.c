@@ -732,10 +732,10 @@ double model_iforest_average_path_length(double n)
         return 2.0 * (log(n - 1.0) + euler_gamma) - 2.0 * (n - 1.0) / n;
 }
 
-/* -score_samples' positive part for one row, or -EINVAL when the row does
- * not fit float32 or holds NaN that the version refuses (before 1.9). */
-static int iforest_score(const struct iforest *f, const double *x, size_t r, float *xf,
-                         double *score, struct model_error *err)
+/* Row r of X cast to float32 into xf, or -EINVAL when it does not fit
+ * float32 or holds NaN that the version refuses (before 1.9). */
+static int iforest_cast(const struct iforest *f, const double *x, size_t r, float *xf,
+                        struct model_error *err)
 {
         size_t nf = f->base.n_features;
         for (size_t j = 0; j < nf; j++) {
@@ -747,43 +747,80 @@ static int iforest_score(const struct iforest *f, const double *x, size_t r, flo
                         return -EINVAL;
                 }
         }
-        double depths = 0.0;
-        for (size_t t = 0; t < f->n_trees; t++) {
-                const struct inode *nodes = f->nodes + f->node_start[t];
-                const uint32_t *col = f->columns + t * nf;
-                const struct inode *n = &nodes[0];
-                while (n->left >= 0) {
-                        double v = xf[col[n->feature]];
-                        bool left = isnan(v) ? n->missing_left : v <= n->threshold;
-                        n = &nodes[left ? n->left : n->right];
-                }
-                depths += n->term;
-        }
-        /* np.divide(..., where=denominator != 0) leaves 1 where it is 0 */
-        double ratio = f->denominator != 0 ? depths / f->denominator : 1.0;
-        *score = pow(2.0, -ratio);
         return 0;
 }
 
+/* Rows walked together, tree by tree, and levels between two checks that
+ * all have reached a leaf. */
+#define IFOREST_BLOCK 64
+#define IFOREST_CHECK_EVERY 4
+
+/* depths[b] += the term of the leaf row b of xf (nb rows of nf floats)
+ * reaches in tree t. All rows walk one level at a time, the side chosen
+ * with a mask rather than a branch (a leaf's children are both -1, so a
+ * row there stays), until every row is at a leaf. */
+static void iforest_tree_add(const struct iforest *f, size_t t, const float *xf, size_t nb,
+                             double *depths)
+{
+        size_t nf = f->base.n_features;
+        const struct inode *nodes = f->nodes + f->node_start[t];
+        const uint32_t *col = f->columns + t * nf;
+        int32_t pos[IFOREST_BLOCK];
+        for (size_t b = 0; b < nb; b++)
+                pos[b] = 0;
+        for (;;) {
+                for (size_t d = 0; d < IFOREST_CHECK_EVERY; d++)
+                        for (size_t b = 0; b < nb; b++) {
+                                const struct inode *n = &nodes[pos[b]];
+                                double v = xf[b * nf + col[n->feature]];
+                                bool left = (v <= n->threshold) | (isnan(v) & n->missing_left);
+                                int32_t go_right = (int32_t)left - 1;
+                                int32_t next = n->left ^ ((n->left ^ n->right) & go_right);
+                                pos[b] = next < 0 ? pos[b] : next;
+                        }
+                size_t at_leaf = 0;
+                for (size_t b = 0; b < nb; b++)
+                        at_leaf += nodes[pos[b]].left < 0;
+                if (at_leaf == nb)
+                        break;
+        }
+        for (size_t b = 0; b < nb; b++)
+                depths[b] += nodes[pos[b]].term;
+}
+
 /* score_samples (-score) minus shift: offset_ for decision_function, 0
- * for score_samples itself (x - 0 is x, so both round as sklearn's). */
+ * for score_samples itself (x - 0 is x, so both round as sklearn's).
+ * Each row adds its trees' terms in tree order, as scikit-learn does. */
 static int iforest_shifted(const struct model *m, const double *X, size_t rows,
                            double shift, double *out, struct model_error *err)
 {
         const struct iforest *f = (const struct iforest *)m;
-        float *xf = malloc(m->n_features * sizeof(float));
+        size_t nf = m->n_features, bs = rows < IFOREST_BLOCK ? (rows ? rows : 1) : IFOREST_BLOCK;
+        float *xf = malloc(bs * nf * sizeof(float));
         if (!xf) {
                 model_set_error(err, "out of memory");
                 return -ENOMEM;
         }
-        for (size_t r = 0; r < rows; r++) {
-                double s = 0;
-                int rc = iforest_score(f, X + r * m->n_features, r, xf, &s, err);
-                if (rc < 0) {
-                        free(xf);
-                        return rc;
+        double depths[IFOREST_BLOCK];
+        for (size_t r0 = 0; r0 < rows; r0 += bs) {
+                size_t nb = rows - r0 < bs ? rows - r0 : bs;
+                for (size_t b = 0; b < nb; b++) {
+                        int rc = iforest_cast(f, X + (r0 + b) * nf, r0 + b, xf + b * nf, err);
+                        if (rc < 0) {
+                                free(xf);
+                                return rc;
+                        }
+                        depths[b] = 0.0;
                 }
-                out[r] = -s - shift;
+                for (size_t t = 0; t < f->n_trees; t++)
+                        iforest_tree_add(f, t, xf, nb, depths);
+                for (size_t b = 0; b < nb; b++) {
+                        /* np.divide(..., where=denominator != 0) leaves 1 where
+                         * it is 0 */
+                        double ratio = f->denominator != 0 ? depths[b] / f->denominator : 1.0;
+                        double score = pow(2.0, -ratio);
+                        out[r0 + b] = -score - shift;
+                }
         }
         free(xf);
         return 0;
@@ -932,10 +969,13 @@ int model_iforest_create(size_t n_features, const struct model_iforest_tree *tre
                         f->nodes[ni] = (struct inode){
                                 .threshold = s->threshold,
                                 .term = tr->path_length[i] + tr->avg_path_length[i] - 1.0,
+                                /* a leaf (left -1) gets right -1 and feature 0
+                                 * whatever the file says: iforest_tree_add
+                                 * reads them and must stay put */
                                 .left = (int32_t)s->left,
-                                .right = (int32_t)s->right,
-                                .feature = (int32_t)s->feature,
-                                .missing_left = tr->missing_go_to_left &&
+                                .right = s->left == -1 ? -1 : (int32_t)s->right,
+                                .feature = s->left == -1 ? 0 : (int32_t)s->feature,
+                                .missing_left = s->left != -1 && tr->missing_go_to_left &&
                                                 tr->missing_go_to_left[i],
                         };
                 }
