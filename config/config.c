@@ -20,6 +20,7 @@ static const char usage[] =
         "       predictd check [--verify-key PUBLIC.pem]... PATH\n"
         "       predictd sign --key PRIVATE.pem PATH   (writes PATH.sig)\n"
         "       predictd eval PATH < rows.json   (every method, as JSON; for testing)\n"
+        "       predictd bench PATH --input X.npy [--batch N] [--threads T] [--repeat K]\n"
         "       predictd --help | --version\n"
         "\n"
         "Serves pickled or joblib-saved scikit-learn models over HTTP without\n"

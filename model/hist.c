@@ -31,6 +31,21 @@ struct hnode {
         uint8_t is_leaf, missing_go_to_left, is_categorical;
 };
 
+/* The compact form of a numerical-only model's nodes (hgb_fast): 16
+ * bytes, left child implicit at i + 1 (scikit-learn's predictor arrays are
+ * filled in pre-order), the float64 threshold kept as it is. A leaf points
+ * right at itself, has threshold NaN and no missing-left bit, so a walk
+ * that goes on past it stays there; its value is in fast_value. */
+struct hfast {
+        double threshold;
+        uint32_t fm; /* feature | HFAST_MISSING_LEFT */
+        uint32_t right;
+};
+
+#define HFAST_MISSING_LEFT 0x80000000u
+/* Rows walked together, tree by tree. */
+#define HGB_BLOCK 128
+
 struct hgb {
         struct model base;
         enum model_hgb_link link;
@@ -48,6 +63,11 @@ struct hgb {
          * position. */
         struct model_hgb_input *inputs;
         size_t **cat_index;
+        /* NULL unless no split is categorical, no input is encoded and
+         * every left child is its parent's next node: then the nodes
+         * again, compact, indexed as nodes is */
+        struct hfast *fast;
+        double *fast_value;   /* every node's value (leaves') */
 };
 
 /* <X_BINNED_DTYPE_C>data_val for data_val >= 0: C's double to unsigned
@@ -150,6 +170,110 @@ static void hgb_raw(const struct hgb *h, const double *x, double *raw)
                         raw[j] += tree_value(h, i * h->k + j, x);
 }
 
+/* The node after n for x: its left child (the next node) when x <= the
+ * threshold, or when x is NaN and missing values go left, else its right
+ * one; a leaf's next node is itself. A mask, not a branch: in a lockstep
+ * walk the sides are unpredictable. */
+static inline uint32_t hfast_next(const struct hfast *n, uint32_t i, const double *x)
+{
+        double v = x[n->fm & ~HFAST_MISSING_LEFT];
+        bool left = (v <= n->threshold) | (isnan(v) & ((n->fm & HFAST_MISSING_LEFT) != 0));
+        uint32_t go_right = (uint32_t)left - 1u;
+        return ((i + 1) & ~go_right) | (n->right & go_right);
+}
+
+/* Levels walked between two checks that every row has reached a leaf. */
+#define HGB_CHECK_EVERY 4
+
+/* pos[b] = the leaf row b of X (nb rows of nf doubles) ends at in tree t
+ * of the compact nodes, the leaf tree_value reaches. Every row walks one
+ * level at a time, without branches, so the rows' loads overlap; the walk
+ * ends when all rows are at leaves (children come after their parent, so
+ * it does). */
+static void fast_leaves(const struct hgb *h, size_t t, const double *X, size_t nf, size_t nb,
+                        uint32_t *pos)
+{
+        const struct hfast *nodes = h->fast + h->node_start[t];
+        for (size_t b = 0; b < nb; b++)
+                pos[b] = 0;
+        for (;;) {
+                for (size_t d = 0; d < HGB_CHECK_EVERY; d++)
+                        for (size_t b = 0; b < nb; b++)
+                                pos[b] = hfast_next(&nodes[pos[b]], pos[b], X + b * nf);
+                size_t at_leaf = 0;
+                for (size_t b = 0; b < nb; b++)
+                        at_leaf += nodes[pos[b]].right == pos[b];
+                if (at_leaf == nb)
+                        return;
+        }
+}
+
+/* Fewer rows than this walk one row at a time, HGB_GROUP trees at once. */
+#define HGB_FEW_ROWS 8
+#define HGB_GROUP 16
+
+/* pos[g] = the leaf row x ends at in tree t0 + g, for ng <= HGB_GROUP
+ * trees: as fast_leaves, the independent loads coming from different
+ * trees of one row. */
+static void fast_group_leaves(const struct hgb *h, size_t t0, size_t ng, const double *x,
+                              uint32_t *pos)
+{
+        const struct hfast *nodes[HGB_GROUP];
+        for (size_t g = 0; g < ng; g++) {
+                pos[g] = 0;
+                nodes[g] = h->fast + h->node_start[t0 + g];
+        }
+        for (;;) {
+                for (size_t d = 0; d < HGB_CHECK_EVERY; d++)
+                        for (size_t g = 0; g < ng; g++)
+                                pos[g] = hfast_next(&nodes[g][pos[g]], pos[g], x);
+                size_t at_leaf = 0;
+                for (size_t g = 0; g < ng; g++)
+                        at_leaf += nodes[g][pos[g]].right == pos[g];
+                if (at_leaf == ng)
+                        return;
+        }
+}
+
+/* raw[b * k ..] for rows [0, nb <= HGB_BLOCK) of X: what hgb_raw gives
+ * each row, with the same additions in the same order (baseline, then
+ * iteration by iteration, tree by tree), walking the block tree by tree
+ * so each tree's nodes are read once per block. scratch: n_features. */
+static void hgb_raw_block(const struct hgb *h, const double *X, size_t nb, double *raw,
+                          double *scratch)
+{
+        size_t nf = h->base.n_features, k = h->k;
+        if (!h->fast) {
+                for (size_t b = 0; b < nb; b++)
+                        hgb_raw(h, tree_input(h, X + b * nf, scratch), raw + b * k);
+                return;
+        }
+        for (size_t b = 0; b < nb; b++)
+                memcpy(raw + b * k, h->baseline, k * sizeof(double));
+        uint32_t pos[HGB_BLOCK];
+        if (nb < HGB_FEW_ROWS) {
+                /* iteration by iteration, tree by tree is the trees' order */
+                size_t n = h->n_iter * k;
+                for (size_t b = 0; b < nb; b++)
+                        for (size_t t = 0; t < n; t += HGB_GROUP) {
+                                size_t ng = n - t < HGB_GROUP ? n - t : HGB_GROUP;
+                                fast_group_leaves(h, t, ng, X + b * nf, pos);
+                                for (size_t g = 0; g < ng; g++)
+                                        raw[b * k + (t + g) % k] +=
+                                                h->fast_value[h->node_start[t + g] + pos[g]];
+                        }
+                return;
+        }
+        for (size_t i = 0; i < h->n_iter; i++)
+                for (size_t j = 0; j < k; j++) {
+                        size_t t = i * k + j;
+                        const double *value = h->fast_value + h->node_start[t];
+                        fast_leaves(h, t, X, nf, nb, pos);
+                        for (size_t b = 0; b < nb; b++)
+                                raw[b * k + j] += value[pos[b]];
+                }
+}
+
 static int hgb_decision(const struct model *m, const double *X, size_t rows,
                         double *out, struct model_error *err)
 {
@@ -159,8 +283,10 @@ static int hgb_decision(const struct model *m, const double *X, size_t rows,
                 model_set_error(err, "out of memory");
                 return -ENOMEM;
         }
-        for (size_t r = 0; r < rows; r++)
-                hgb_raw(h, tree_input(h, X + r * m->n_features, scratch), out + r * h->k);
+        for (size_t r0 = 0; r0 < rows; r0 += HGB_BLOCK) {
+                size_t nb = rows - r0 < HGB_BLOCK ? rows - r0 : HGB_BLOCK;
+                hgb_raw_block(h, X + r0 * m->n_features, nb, out + r0 * h->k, scratch);
+        }
         free(scratch);
         return 0;
 }
@@ -183,14 +309,19 @@ static int hgb_classify(const struct model *m, const double *X, size_t rows,
 {
         const struct hgb *h = (const struct hgb *)m;
         size_t nc = m->n_classes;
-        double *raw = malloc((h->k + nc + m->n_features) * sizeof(double));
-        if (!raw) {
+        double *block = malloc((HGB_BLOCK * h->k + nc + m->n_features) * sizeof(double));
+        if (!block) {
                 model_set_error(err, "out of memory");
                 return -ENOMEM;
         }
-        double *p = raw + h->k, *scratch = p + nc;
+        double *p = block + HGB_BLOCK * h->k, *scratch = p + nc;
         for (size_t r = 0; r < rows; r++) {
-                hgb_raw(h, tree_input(h, X + r * m->n_features, scratch), raw);
+                size_t b = r % HGB_BLOCK;
+                if (!b)
+                        hgb_raw_block(h, X + r * m->n_features,
+                                      rows - r < HGB_BLOCK ? rows - r : HGB_BLOCK, block,
+                                      scratch);
+                const double *raw = block + b * h->k;
                 if (h->link == MODEL_HGB_LOGIT) {
                         /* HalfBinomialLoss.predict_proba */
                         p[1] = model_expit(raw[0]);
@@ -205,7 +336,7 @@ static int hgb_classify(const struct model *m, const double *X, size_t rows,
                 if (proba)
                         memcpy(proba + r * nc, p, nc * sizeof(double));
         }
-        free(raw);
+        free(block);
         return 0;
 }
 
@@ -233,6 +364,8 @@ static void hgb_destroy(struct model *m)
                 }
         free(h->inputs);
         free(h->cat_index);
+        free(h->fast);
+        free(h->fast_value);
         free(h);
 }
 
@@ -404,6 +537,47 @@ static int hgb_kinds(struct model *m, const struct model_hgb_params *p,
         return rc;
 }
 
+/* Fills h->fast from h->nodes when the model qualifies (see struct hgb);
+ * leaves it NULL otherwise, and on a failed allocation (the plain walk
+ * gives the same answers). */
+static void hgb_fast_build(struct hgb *h, const struct model_hgb_params *p, size_t total)
+{
+        size_t n_trees = p->n_iter * p->k;
+        if (p->inputs || p->n_features > ~HFAST_MISSING_LEFT)
+                return;
+        for (size_t i = 0; i < total; i++)
+                if (h->nodes[i].is_categorical)
+                        return;
+        for (size_t t = 0; t < n_trees; t++)
+                for (size_t i = 0; i < p->trees[t].n_nodes; i++)
+                        if (!p->trees[t].nodes[i].is_leaf && p->trees[t].nodes[i].left != i + 1)
+                                return;
+        struct hfast *fast = malloc(total * sizeof(*fast));
+        double *value = malloc(total * sizeof(*value));
+        if (!fast || !value) {
+                free(fast);
+                free(value);
+                return;
+        }
+        for (size_t i = 0; i < total; i++)
+                value[i] = h->nodes[i].value;
+        for (size_t t = 0; t < n_trees; t++) {
+                const struct hnode *src = h->nodes + h->node_start[t];
+                struct hfast *dst = fast + h->node_start[t];
+                for (size_t i = 0; i < p->trees[t].n_nodes; i++)
+                        dst[i] = src[i].is_leaf
+                                         ? (struct hfast){ NAN, 0, (uint32_t)i }
+                                         : (struct hfast){ src[i].num_threshold,
+                                                           src[i].feature |
+                                                                   (src[i].missing_go_to_left
+                                                                            ? HFAST_MISSING_LEFT
+                                                                            : 0),
+                                                           src[i].right };
+        }
+        h->fast = fast;
+        h->fast_value = value;
+}
+
 int model_hgb_create(const struct model_hgb_params *p,
                      const struct model_label *classes, size_t n_classes,
                      struct model **out, struct model_error *err)
@@ -463,6 +637,7 @@ int model_hgb_create(const struct model_hgb_params *p,
                 si += tr->n_bitsets;
         }
         h->known_start = si;
+        hgb_fast_build(h, p, total_nodes);
         if (p->n_cat)
                 memcpy(h->bitsets + si * BITSET_WORDS, p->known_cat_bitsets,
                        p->n_cat * BITSET_WORDS * sizeof(uint32_t));
@@ -557,10 +732,10 @@ double model_iforest_average_path_length(double n)
         return 2.0 * (log(n - 1.0) + euler_gamma) - 2.0 * (n - 1.0) / n;
 }
 
-/* -score_samples' positive part for one row, or -EINVAL when the row does
- * not fit float32 or holds NaN that the version refuses (before 1.9). */
-static int iforest_score(const struct iforest *f, const double *x, size_t r, float *xf,
-                         double *score, struct model_error *err)
+/* Row r of X cast to float32 into xf, or -EINVAL when it does not fit
+ * float32 or holds NaN that the version refuses (before 1.9). */
+static int iforest_cast(const struct iforest *f, const double *x, size_t r, float *xf,
+                        struct model_error *err)
 {
         size_t nf = f->base.n_features;
         for (size_t j = 0; j < nf; j++) {
@@ -572,43 +747,80 @@ static int iforest_score(const struct iforest *f, const double *x, size_t r, flo
                         return -EINVAL;
                 }
         }
-        double depths = 0.0;
-        for (size_t t = 0; t < f->n_trees; t++) {
-                const struct inode *nodes = f->nodes + f->node_start[t];
-                const uint32_t *col = f->columns + t * nf;
-                const struct inode *n = &nodes[0];
-                while (n->left >= 0) {
-                        double v = xf[col[n->feature]];
-                        bool left = isnan(v) ? n->missing_left : v <= n->threshold;
-                        n = &nodes[left ? n->left : n->right];
-                }
-                depths += n->term;
-        }
-        /* np.divide(..., where=denominator != 0) leaves 1 where it is 0 */
-        double ratio = f->denominator != 0 ? depths / f->denominator : 1.0;
-        *score = pow(2.0, -ratio);
         return 0;
 }
 
+/* Rows walked together, tree by tree, and levels between two checks that
+ * all have reached a leaf. */
+#define IFOREST_BLOCK 64
+#define IFOREST_CHECK_EVERY 4
+
+/* depths[b] += the term of the leaf row b of xf (nb rows of nf floats)
+ * reaches in tree t. All rows walk one level at a time, the side chosen
+ * with a mask rather than a branch (a leaf's children are both -1, so a
+ * row there stays), until every row is at a leaf. */
+static void iforest_tree_add(const struct iforest *f, size_t t, const float *xf, size_t nb,
+                             double *depths)
+{
+        size_t nf = f->base.n_features;
+        const struct inode *nodes = f->nodes + f->node_start[t];
+        const uint32_t *col = f->columns + t * nf;
+        int32_t pos[IFOREST_BLOCK];
+        for (size_t b = 0; b < nb; b++)
+                pos[b] = 0;
+        for (;;) {
+                for (size_t d = 0; d < IFOREST_CHECK_EVERY; d++)
+                        for (size_t b = 0; b < nb; b++) {
+                                const struct inode *n = &nodes[pos[b]];
+                                double v = xf[b * nf + col[n->feature]];
+                                bool left = (v <= n->threshold) | (isnan(v) & n->missing_left);
+                                int32_t go_right = (int32_t)left - 1;
+                                int32_t next = n->left ^ ((n->left ^ n->right) & go_right);
+                                pos[b] = next < 0 ? pos[b] : next;
+                        }
+                size_t at_leaf = 0;
+                for (size_t b = 0; b < nb; b++)
+                        at_leaf += nodes[pos[b]].left < 0;
+                if (at_leaf == nb)
+                        break;
+        }
+        for (size_t b = 0; b < nb; b++)
+                depths[b] += nodes[pos[b]].term;
+}
+
 /* score_samples (-score) minus shift: offset_ for decision_function, 0
- * for score_samples itself (x - 0 is x, so both round as sklearn's). */
+ * for score_samples itself (x - 0 is x, so both round as sklearn's).
+ * Each row adds its trees' terms in tree order, as scikit-learn does. */
 static int iforest_shifted(const struct model *m, const double *X, size_t rows,
                            double shift, double *out, struct model_error *err)
 {
         const struct iforest *f = (const struct iforest *)m;
-        float *xf = malloc(m->n_features * sizeof(float));
+        size_t nf = m->n_features, bs = rows < IFOREST_BLOCK ? (rows ? rows : 1) : IFOREST_BLOCK;
+        float *xf = malloc(bs * nf * sizeof(float));
         if (!xf) {
                 model_set_error(err, "out of memory");
                 return -ENOMEM;
         }
-        for (size_t r = 0; r < rows; r++) {
-                double s = 0;
-                int rc = iforest_score(f, X + r * m->n_features, r, xf, &s, err);
-                if (rc < 0) {
-                        free(xf);
-                        return rc;
+        double depths[IFOREST_BLOCK];
+        for (size_t r0 = 0; r0 < rows; r0 += bs) {
+                size_t nb = rows - r0 < bs ? rows - r0 : bs;
+                for (size_t b = 0; b < nb; b++) {
+                        int rc = iforest_cast(f, X + (r0 + b) * nf, r0 + b, xf + b * nf, err);
+                        if (rc < 0) {
+                                free(xf);
+                                return rc;
+                        }
+                        depths[b] = 0.0;
                 }
-                out[r] = -s - shift;
+                for (size_t t = 0; t < f->n_trees; t++)
+                        iforest_tree_add(f, t, xf, nb, depths);
+                for (size_t b = 0; b < nb; b++) {
+                        /* np.divide(..., where=denominator != 0) leaves 1 where
+                         * it is 0 */
+                        double ratio = f->denominator != 0 ? depths[b] / f->denominator : 1.0;
+                        double score = pow(2.0, -ratio);
+                        out[r0 + b] = -score - shift;
+                }
         }
         free(xf);
         return 0;
@@ -757,10 +969,13 @@ int model_iforest_create(size_t n_features, const struct model_iforest_tree *tre
                         f->nodes[ni] = (struct inode){
                                 .threshold = s->threshold,
                                 .term = tr->path_length[i] + tr->avg_path_length[i] - 1.0,
+                                /* a leaf (left -1) gets right -1 and feature 0
+                                 * whatever the file says: iforest_tree_add
+                                 * reads them and must stay put */
                                 .left = (int32_t)s->left,
-                                .right = (int32_t)s->right,
-                                .feature = (int32_t)s->feature,
-                                .missing_left = tr->missing_go_to_left &&
+                                .right = s->left == -1 ? -1 : (int32_t)s->right,
+                                .feature = s->left == -1 ? 0 : (int32_t)s->feature,
+                                .missing_left = s->left != -1 && tr->missing_go_to_left &&
                                                 tr->missing_go_to_left[i],
                         };
                 }

@@ -19,17 +19,21 @@
 
 #include "model_internal.h"
 
+/* 16 bytes rather than 24: the threshold is kept as the float32 t32 that
+ * threshold_f32() chooses, so the walk compares two floats and a node's
+ * neighbours share its cache line. */
 struct tnode {
-        double threshold;
-        int32_t left; /* -1 for a leaf */
+        float threshold; /* threshold_f32(the file's float64 threshold) */
+        int32_t left;    /* -1 for a leaf */
         int32_t right;
-        int32_t feature;
+        int32_t feature; /* 0 for a leaf, so a lockstep walk can read it */
 };
 
 struct tree {
         struct model base;
         size_t n_nodes;
         size_t n_values; /* values per node: classes, or outputs (regressor) */
+        size_t depth;    /* edges on the longest root-to-leaf path */
         struct tnode *nodes;
         double *value; /* n_nodes x n_values, as stored in the file */
         double *proba; /* n_nodes x n_values, normalised; classifiers only */
@@ -69,15 +73,105 @@ static int cast_row(const double *x, size_t nf, size_t row, float *xf,
         return 0;
 }
 
+/* The largest float32 t32 <= t (t is not NaN: check_nodes refuses it).
+ *
+ * scikit-learn decides (double)f <= t for the float32 input f. Claim: for
+ * every float32 f, (double)f <= t  iff  f <= t32.
+ *  - If f <= t32, then f <= t32 <= t.
+ *  - If f <= t, f is one of the float32 values <= t, whose largest is t32
+ *    (the set is not empty, -inf is in it); so f <= t32.
+ *  - A NaN f makes both sides false.
+ * Edge cases follow from the same argument: t above FLT_MAX gives
+ * t32 = FLT_MAX (+inf is not <= t, nor <= FLT_MAX), t below -FLT_MAX gives
+ * -inf, t = +-inf gives itself. (float)t rounds to a neighbour of t in any
+ * rounding mode; one step down fixes a neighbour above t. */
+static float threshold_f32(double t)
+{
+        float r = (float)t;
+        if ((double)r > t)
+                r = nextafterf(r, -INFINITY);
+        return r;
+}
+
 static size_t tree_leaf(const struct tree *t, const float *xf)
 {
         size_t node = 0;
         while (t->nodes[node].left >= 0) {
                 const struct tnode *n = &t->nodes[node];
-                node = (double)xf[n->feature] <= n->threshold ? (size_t)n->left
-                                                              : (size_t)n->right;
+                node = xf[n->feature] <= n->threshold ? (size_t)n->left : (size_t)n->right;
         }
         return node;
+}
+
+/* The child x goes to, left when x <= threshold, computed with a mask
+ * rather than a branch: in a lockstep walk the sides are unpredictable. */
+static inline int32_t tnode_child(const struct tnode *n, float x)
+{
+        int32_t right = -(int32_t)!(x <= n->threshold);
+        return n->left ^ ((n->left ^ n->right) & right);
+}
+
+/* A lockstep walk checks every this many levels whether all its rows
+ * have reached a leaf, so a deep tree costs about its rows' longest path,
+ * not its own depth. */
+#define TREE_CHECK_EVERY 4
+
+/* leaf[b] = tree_leaf(t, row b of xf) for nb rows of nf floats. All rows
+ * walk one level at a time, without branches (a row at a leaf stays
+ * there): the rows' loads are independent, so the processor overlaps
+ * them. */
+static void tree_leaves(const struct tree *t, const float *xf, size_t nf, size_t nb,
+                        int32_t *leaf)
+{
+        const struct tnode *nodes = t->nodes;
+        for (size_t b = 0; b < nb; b++)
+                leaf[b] = 0;
+        for (size_t d = 0; d < t->depth;) {
+                for (size_t e = d + TREE_CHECK_EVERY; d < e && d < t->depth; d++)
+                        for (size_t b = 0; b < nb; b++) {
+                                const struct tnode *n = &nodes[leaf[b]];
+                                int32_t next = tnode_child(n, xf[b * nf + (size_t)n->feature]);
+                                leaf[b] = next < 0 ? leaf[b] : next;
+                        }
+                size_t at_leaf = 0;
+                for (size_t b = 0; b < nb; b++)
+                        at_leaf += nodes[leaf[b]].left < 0;
+                if (at_leaf == nb)
+                        break;
+        }
+}
+
+/* A block smaller than this walks its rows one at a time, several trees
+ * at once (tree_group_leaves), rather than several rows at once. */
+#define TREE_FEW_ROWS 8
+/* Trees walked together for one row. */
+#define TREE_GROUP 16
+
+/* leaf[g] = tree_leaf(trees[g], xf) for ng <= TREE_GROUP trees and one
+ * row: the few-rows counterpart of tree_leaves, where the independent
+ * loads come from different trees instead of different rows. */
+static void tree_group_leaves(struct tree *const *trees, size_t ng, const float *xf,
+                              int32_t *leaf)
+{
+        size_t depth = 0;
+        for (size_t g = 0; g < ng; g++) {
+                leaf[g] = 0;
+                if (trees[g]->depth > depth)
+                        depth = trees[g]->depth;
+        }
+        for (size_t d = 0; d < depth;) {
+                for (size_t e = d + TREE_CHECK_EVERY; d < e && d < depth; d++)
+                        for (size_t g = 0; g < ng; g++) {
+                                const struct tnode *n = &trees[g]->nodes[leaf[g]];
+                                int32_t next = tnode_child(n, xf[n->feature]);
+                                leaf[g] = next < 0 ? leaf[g] : next;
+                        }
+                size_t at_leaf = 0;
+                for (size_t g = 0; g < ng; g++)
+                        at_leaf += trees[g]->nodes[leaf[g]].left < 0;
+                if (at_leaf == ng)
+                        break;
+        }
 }
 
 /* Runs fn(model, xf, r, ctx) for every row r of X cast to float32: the
@@ -219,12 +313,34 @@ static int tree_alloc(const char *who, size_t n_features, size_t n_nodes,
                 t->proba = malloc(n_nodes * n_values * sizeof(double));
         if (!t->nodes || !t->value || (with_proba && !t->proba))
                 goto nomem;
+        /* children come after their parent (check_nodes), so one forward
+         * pass gives every node's depth */
+        size_t *depth = calloc(n_nodes, sizeof(*depth));
+        if (!depth)
+                goto nomem;
+        depth[0] = 0;
         for (size_t i = 0; i < n_nodes; i++) {
-                t->nodes[i].threshold = nodes[i].threshold;
+                bool leaf = nodes[i].left == -1;
+                t->nodes[i].threshold = threshold_f32(nodes[i].threshold);
                 t->nodes[i].left = (int32_t)nodes[i].left;
-                t->nodes[i].right = (int32_t)nodes[i].right;
-                t->nodes[i].feature = (int32_t)nodes[i].feature;
+                /* a leaf's right is -1 whatever the file says (check_nodes
+                 * looks only at left), so the lockstep walk stays put there */
+                t->nodes[i].right = leaf ? -1 : (int32_t)nodes[i].right;
+                t->nodes[i].feature = leaf ? 0 : (int32_t)nodes[i].feature;
+                if (leaf) {
+                        if (depth[i] > t->depth)
+                                t->depth = depth[i];
+                } else {
+                        /* the longest path: a malformed file may give a
+                         * node two parents */
+                        size_t l = (size_t)nodes[i].left, r = (size_t)nodes[i].right;
+                        if (depth[i] + 1 > depth[l])
+                                depth[l] = depth[i] + 1;
+                        if (depth[i] + 1 > depth[r])
+                                depth[r] = depth[i] + 1;
+                }
         }
+        free(depth);
         memcpy(t->value, values, n_nodes * n_values * sizeof(double));
         *out = t;
         return 0;
@@ -326,65 +442,138 @@ int model_tree_regressor_create(size_t n_features, size_t n_nodes,
         return 0;
 }
 
-static void forest_classify_row(const struct model *m, const float *xf,
-                                size_t r, void *ctx)
+/* Rows are walked FOREST_BLOCK at a time, tree by tree: each tree's nodes
+ * are read once per block rather than once per row, which keeps a large
+ * forest's working set in cache. Each row still adds its trees' leaf rows
+ * in tree order, so the sums are the ones scikit-learn makes. */
+#define FOREST_BLOCK 256
+/* ... fewer when the rows are wide, so the block's float32 copy stays
+ * near this size (in L2 with the tree being walked) */
+#define FOREST_BLOCK_BYTES (64 * 1024)
+
+/* Rows per block for rows of nf features, a batch of rows. */
+static size_t block_rows(size_t nf, size_t rows)
 {
-        const struct forest *f = (const struct forest *)m;
-        struct classify_ctx *c = ctx;
-        size_t nc = m->n_classes;
-        for (size_t k = 0; k < nc; k++)
-                c->acc[k] = 0.0;
-        for (size_t i = 0; i < f->n_trees; i++) {
-                const struct tree *t = f->trees[i];
-                const double *p = t->proba + tree_leaf(t, xf) * nc;
-                for (size_t k = 0; k < nc; k++)
-                        c->acc[k] += p[k];
-        }
-        for (size_t k = 0; k < nc; k++)
-                c->acc[k] /= (double)f->n_trees;
-        c->class_idx[r] = model_np_argmax(c->acc, nc);
-        if (c->proba)
-                memcpy(c->proba + r * nc, c->acc, nc * sizeof(double));
+        size_t n = nf ? FOREST_BLOCK_BYTES / (nf * sizeof(float)) : FOREST_BLOCK;
+        if (n > FOREST_BLOCK)
+                n = FOREST_BLOCK;
+        if (n < TREE_FEW_ROWS)
+                n = TREE_FEW_ROWS;
+        return rows < n ? (rows ? rows : 1) : n;
 }
 
+/* The forest's rows [r0, r0 + nb) of X cast to float32 into xf, then
+ * acc[b * width ..] = sum over trees, in order, of the leaf's row of
+ * proba (classifiers) or value (regressors), divided by n_trees. */
+static int forest_block(const struct forest *f, const double *X, size_t r0, size_t nb,
+                        bool use_proba, float *xf, double *acc, struct model_error *err)
+{
+        size_t nf = f->base.n_features, w = f->trees[0]->n_values;
+        for (size_t b = 0; b < nb; b++) {
+                int rc = cast_row(X + (r0 + b) * nf, nf, r0 + b, xf + b * nf, err);
+                if (rc < 0)
+                        return rc;
+        }
+        for (size_t i = 0; i < nb * w; i++)
+                acc[i] = 0.0;
+        if (nb < TREE_FEW_ROWS) {
+                int32_t leaf[TREE_GROUP];
+                for (size_t b = 0; b < nb; b++)
+                        for (size_t i = 0; i < f->n_trees; i += TREE_GROUP) {
+                                size_t ng = f->n_trees - i < TREE_GROUP ? f->n_trees - i
+                                                                        : TREE_GROUP;
+                                tree_group_leaves(f->trees + i, ng, xf + b * nf, leaf);
+                                double *a = acc + b * w;
+                                for (size_t g = 0; g < ng; g++) {
+                                        const struct tree *t = f->trees[i + g];
+                                        const double *v = (use_proba ? t->proba : t->value) +
+                                                          (size_t)leaf[g] * w;
+                                        for (size_t k = 0; k < w; k++)
+                                                a[k] += v[k];
+                                }
+                        }
+                goto average;
+        }
+        int32_t leaf[FOREST_BLOCK];
+        for (size_t i = 0; i < f->n_trees; i++) {
+                const struct tree *t = f->trees[i];
+                const double *table = use_proba ? t->proba : t->value;
+                tree_leaves(t, xf, nf, nb, leaf);
+                for (size_t b = 0; b < nb; b++) {
+                        const double *v = table + (size_t)leaf[b] * w;
+                        double *a = acc + b * w;
+                        for (size_t k = 0; k < w; k++)
+                                a[k] += v[k];
+                }
+        }
+average:
+        for (size_t i = 0; i < nb * w; i++)
+                acc[i] /= (double)f->n_trees;
+        return 0;
+}
+
+/* Runs forest_block over every block of rows, then done(r, its acc row) for
+ * each row of the block. */
+typedef void (*forest_done_fn)(size_t r, const double *acc, size_t w, void *ctx);
+
+static int forest_for_blocks(const struct model *m, const double *X, size_t rows,
+                             bool use_proba, forest_done_fn done, void *ctx,
+                             struct model_error *err)
+{
+        const struct forest *f = (const struct forest *)m;
+        size_t w = f->trees[0]->n_values;
+        size_t bs = block_rows(m->n_features, rows);
+        float *xf = malloc(bs * m->n_features * sizeof(float));
+        double *acc = malloc(bs * w * sizeof(double));
+        int rc = 0;
+        if (!xf || !acc) {
+                model_set_error(err, "out of memory");
+                rc = -ENOMEM;
+                goto done;
+        }
+        for (size_t r0 = 0; r0 < rows; r0 += bs) {
+                size_t nb = rows - r0 < bs ? rows - r0 : bs;
+                rc = forest_block(f, X, r0, nb, use_proba, xf, acc, err);
+                if (rc < 0)
+                        goto done;
+                for (size_t b = 0; b < nb; b++)
+                        done(r0 + b, acc + b * w, w, ctx);
+        }
+done:
+        free(xf);
+        free(acc);
+        return rc;
+}
+
+static void forest_classified(size_t r, const double *acc, size_t nc, void *ctx)
+{
+        struct classify_ctx *c = ctx;
+        c->class_idx[r] = model_np_argmax(acc, nc);
+        if (c->proba)
+                memcpy(c->proba + r * nc, acc, nc * sizeof(double));
+}
+
+/* ForestClassifier.predict_proba: the trees' probabilities added in order,
+ * then divided by the number of trees; predict is their argmax. */
 static int forest_classify(const struct model *m, const double *X, size_t rows,
                            size_t *class_idx, double *proba,
                            struct model_error *err)
 {
-        struct classify_ctx c = { class_idx, proba, malloc(m->n_classes * sizeof(double)) };
-        if (!c.acc) {
-                model_set_error(err, "out of memory");
-                return -ENOMEM;
-        }
-        int rc = for_each_row(m, X, rows, forest_classify_row, &c, err);
-        free(c.acc);
-        return rc;
+        struct classify_ctx c = { class_idx, proba, NULL };
+        return forest_for_blocks(m, X, rows, true, forest_classified, &c, err);
+}
+
+static void forest_regressed(size_t r, const double *acc, size_t no, void *ctx)
+{
+        memcpy((double *)ctx + r * no, acc, no * sizeof(double));
 }
 
 /* ForestRegressor.predict: y_hat += tree.predict(X) for each tree in
  * order, then y_hat /= len(estimators_). */
-static void forest_regress_row(const struct model *m, const float *xf, size_t r,
-                               void *ctx)
-{
-        const struct forest *f = (const struct forest *)m;
-        size_t no = m->n_outputs;
-        double *y = (double *)ctx + r * no;
-        for (size_t k = 0; k < no; k++)
-                y[k] = 0.0;
-        for (size_t i = 0; i < f->n_trees; i++) {
-                const struct tree *t = f->trees[i];
-                const double *v = t->value + tree_leaf(t, xf) * no;
-                for (size_t k = 0; k < no; k++)
-                        y[k] += v[k];
-        }
-        for (size_t k = 0; k < no; k++)
-                y[k] /= (double)f->n_trees;
-}
-
 static int forest_regress(const struct model *m, const double *X, size_t rows,
                           double *out, struct model_error *err)
 {
-        return for_each_row(m, X, rows, forest_regress_row, out, err);
+        return forest_for_blocks(m, X, rows, false, forest_regressed, out, err);
 }
 
 static void forest_describe(const struct model *m, char *buf, size_t len)
@@ -528,30 +717,89 @@ int model_forest_create(struct model **trees, size_t n_trees,
 
 /* --- gradient boosting ------------------------------------------------ */
 
-/* raw[0..k): init, then raw[j] += learning_rate * value for every stage i
- * and tree j in that order (predict_stages). */
-static void gb_raw(const struct gb *g, const float *xf, double *raw)
+/* For rows [r0, r0 + nb) of X, cast to float32 into xf:
+ * raw[b * k + j] = init, then += learning_rate * value for every stage i
+ * and tree j in that order (predict_stages), FOREST_BLOCK rows at most. */
+static int gb_block(const struct gb *g, const double *X, size_t r0, size_t nb, float *xf,
+                    double *raw, struct model_error *err)
 {
-        memcpy(raw, g->init_raw, g->k * sizeof(double));
+        size_t nf = g->base.n_features, k = g->k;
+        for (size_t b = 0; b < nb; b++) {
+                int rc = cast_row(X + (r0 + b) * nf, nf, r0 + b, xf + b * nf, err);
+                if (rc < 0)
+                        return rc;
+                memcpy(raw + b * k, g->init_raw, k * sizeof(double));
+        }
+        if (nb < TREE_FEW_ROWS) {
+                /* stage by stage, class by class is the trees' order */
+                size_t n = g->n_stages * k;
+                int32_t leaf[TREE_GROUP];
+                for (size_t b = 0; b < nb; b++)
+                        for (size_t i = 0; i < n; i += TREE_GROUP) {
+                                size_t ng = n - i < TREE_GROUP ? n - i : TREE_GROUP;
+                                tree_group_leaves(g->trees + i, ng, xf + b * nf, leaf);
+                                for (size_t q = 0; q < ng; q++)
+                                        raw[b * k + (i + q) % k] +=
+                                                g->learning_rate *
+                                                g->trees[i + q]->value[leaf[q]];
+                        }
+                return 0;
+        }
+        int32_t leaf[FOREST_BLOCK];
         for (size_t i = 0; i < g->n_stages; i++)
-                for (size_t j = 0; j < g->k; j++) {
-                        const struct tree *t = g->trees[i * g->k + j];
-                        raw[j] += g->learning_rate * t->value[tree_leaf(t, xf)];
+                for (size_t j = 0; j < k; j++) {
+                        const struct tree *t = g->trees[i * k + j];
+                        tree_leaves(t, xf, nf, nb, leaf);
+                        for (size_t b = 0; b < nb; b++)
+                                raw[b * k + j] += g->learning_rate * t->value[leaf[b]];
                 }
+        return 0;
 }
 
-static void gb_raw_row(const struct model *m, const float *xf, size_t r,
-                       void *ctx)
+typedef void (*gb_done_fn)(const struct gb *g, size_t r, double *raw, void *ctx);
+
+/* gb_block over every block of rows, then done(g, r, raw row, ctx) per row;
+ * done may use raw[k .. k + n_classes) as scratch. */
+static int gb_for_blocks(const struct gb *g, const double *X, size_t rows, gb_done_fn done,
+                         void *ctx, struct model_error *err)
 {
-        const struct gb *g = (const struct gb *)m;
-        gb_raw(g, xf, (double *)ctx + r * g->k);
+        size_t k = g->k, w = k + g->base.n_classes;
+        size_t bs = block_rows(g->base.n_features, rows);
+        float *xf = malloc(bs * g->base.n_features * sizeof(float));
+        double *raw = malloc(bs * k * sizeof(double) + w * sizeof(double));
+        int rc = 0;
+        if (!xf || !raw) {
+                model_set_error(err, "out of memory");
+                rc = -ENOMEM;
+                goto done;
+        }
+        double *row = raw + bs * k;
+        for (size_t r0 = 0; r0 < rows; r0 += bs) {
+                size_t nb = rows - r0 < bs ? rows - r0 : bs;
+                rc = gb_block(g, X, r0, nb, xf, raw, err);
+                if (rc < 0)
+                        goto done;
+                for (size_t b = 0; b < nb; b++) {
+                        memcpy(row, raw + b * k, k * sizeof(double));
+                        done(g, r0 + b, row, ctx);
+                }
+        }
+done:
+        free(xf);
+        free(raw);
+        return rc;
+}
+
+static void gb_raw_done(const struct gb *g, size_t r, double *raw, void *ctx)
+{
+        memcpy((double *)ctx + r * g->k, raw, g->k * sizeof(double));
 }
 
 /* regress and decision_function both return the raw predictions */
 static int gb_raw_rows(const struct model *m, const double *X, size_t rows,
                        double *out, struct model_error *err)
 {
-        return for_each_row(m, X, rows, gb_raw_row, out, err);
+        return gb_for_blocks((const struct gb *)m, X, rows, gb_raw_done, out, err);
 }
 
 /* MultinomialDeviance._raw_prediction_to_proba (< 1.4):
@@ -566,14 +814,11 @@ static void legacy_multinomial_proba(const double *raw, size_t n, double *p)
         }
 }
 
-static void gb_classify_row(const struct model *m, const float *xf, size_t r,
-                            void *ctx)
+static void gb_classified(const struct gb *g, size_t r, double *raw, void *ctx)
 {
-        const struct gb *g = (const struct gb *)m;
         struct classify_ctx *c = ctx;
-        size_t nc = m->n_classes;
-        double *raw = c->acc, *p = c->acc + g->k;
-        gb_raw(g, xf, raw);
+        size_t nc = g->base.n_classes;
+        double *p = raw + g->k;
         switch (g->loss) {
         case MODEL_GB_BINOMIAL:
         case MODEL_GB_EXPONENTIAL:
@@ -606,16 +851,8 @@ static void gb_classify_row(const struct model *m, const float *xf, size_t r,
 static int gb_classify(const struct model *m, const double *X, size_t rows,
                        size_t *class_idx, double *proba, struct model_error *err)
 {
-        const struct gb *g = (const struct gb *)m;
-        struct classify_ctx c = { class_idx, proba,
-                                  malloc((g->k + m->n_classes) * sizeof(double)) };
-        if (!c.acc) {
-                model_set_error(err, "out of memory");
-                return -ENOMEM;
-        }
-        int rc = for_each_row(m, X, rows, gb_classify_row, &c, err);
-        free(c.acc);
-        return rc;
+        struct classify_ctx c = { class_idx, proba, NULL };
+        return gb_for_blocks((const struct gb *)m, X, rows, gb_classified, &c, err);
 }
 
 static void gb_describe(const struct model *m, char *buf, size_t len)

@@ -91,6 +91,14 @@ int serialize_load_buffer(const uint8_t *data, size_t len,
                           struct serialize_info **info_out,
                           struct serialize_error *err);
 
+/* Reads a .npy file holding a 2-D float64 matrix (np.save of an array of
+ * dtype float64, C or Fortran order). On success *out is rows x cols
+ * doubles in C order, which the caller frees with free(). Errors: -errno
+ * from opening, -EFBIG when the data is over max_bytes, -EINVAL for any
+ * other dtype, a shape that is not 2-D, or a size that does not match. */
+int serialize_npy_read_f64(const char *path, size_t max_bytes, double **out,
+                           size_t *rows, size_t *cols, struct serialize_error *err);
+
 /* Accepts NULL. */
 void serialize_info_free(struct serialize_info *info);
 

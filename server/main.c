@@ -223,6 +223,9 @@ static int run_server(const struct config *cfg)
 
 int main(int argc, char **argv)
 {
+        /* bench has flags of its own that the server's config does not know. */
+        if (argc > 1 && strcmp(argv[1], "bench") == 0)
+                return server_bench(argc, argv);
         struct config *cfg;
         struct config_error cerr;
         if (config_load(argc, argv, &cfg, &cerr) < 0) {

@@ -107,6 +107,12 @@ void server_drain_close(struct server *srv);
 /* Requests whose headers have arrived and whose answer is not yet sent. */
 size_t server_inflight(const struct server *srv);
 
+/* `predictd bench PATH --input X.npy [--batch N] [--threads T] [--repeat
+ * K]` (argv as main received it, argv[1] being "bench"): times the model
+ * core on the rows of X.npy and prints one JSON object. Returns the
+ * process exit status (2 for bad arguments, 1 for a file it refuses). */
+int server_bench(int argc, char **argv);
+
 /* Stops accepting, waits for requests in flight, frees everything.
  * Accepts NULL. */
 void server_stop(struct server *srv);

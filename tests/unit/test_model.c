@@ -2,7 +2,10 @@
  * rules scikit-learn applies (float32 casts for trees). Numbers against
  * scikit-learn are the end-to-end tests' job. */
 #include <errno.h>
+#include <float.h>
 #include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "model.h"
@@ -87,6 +90,63 @@ static bool tree_compares_in_float32(void)
         return true;
 }
 
+/* The tree keeps a float32 threshold; for every float32 input within 32
+ * steps of each threshold (exact float32 values, doubles between two
+ * float32s, subnormals, around +-FLT_MAX, huge and infinite thresholds,
+ * and 20,000 pseudo-random doubles), the stump's side must be the one the
+ * float64 comparison (double)f <= t that scikit-learn makes gives. */
+static bool tree_float32_threshold_same_side_as_float64(void)
+{
+        enum { SPAN = 32, N = 2 * SPAN + 1, RANDOM = 20000 };
+        double fixed[] = { 0.5, 0.5 + 1e-12, 0.5 - 1e-12, 0.1, -0.1, 0.0, -0.0, 1e-40,
+                           -1e-40, 1e-45, -1e-45, 1e-300, -1e-300, 3.0e38, FLT_MAX,
+                           (double)FLT_MAX * (1 + 1e-9), -(double)FLT_MAX * (1 + 1e-9), 1e300,
+                           -1e300, INFINITY, -INFINITY, 16777217.0, -16777217.0, 1.0 / 3 };
+        size_t nfix = sizeof(fixed) / sizeof(fixed[0]);
+        double x[2 * N];
+        size_t idx[N];
+        uint64_t seed = 0x9e3779b97f4a7c15u;
+        for (size_t k = 0; k < nfix + RANDOM; k++) {
+                double t;
+                if (k < nfix) {
+                        t = fixed[k];
+                } else {
+                        seed = seed * 6364136223846793005u + 1442695040888963407u;
+                        /* random sign, exponent in [-60, 60), mantissa */
+                        double mant = (double)(seed >> 11) / 9007199254740992.0;
+                        int ex = (int)((seed >> 3) % 120) - 60;
+                        t = ldexp(0.5 + mant / 2, ex) * ((seed & 1) ? -1 : 1);
+                }
+                if (isinf(t))
+                        continue; /* scikit-learn never stores one; covered by +-1e300 */
+                struct model *m = NULL;
+                struct model_error e;
+                EXPECT(stump(t, &m, &e) == 0);
+                float f = (float)t;
+                for (int i = 0; i < SPAN; i++)
+                        f = nextafterf(f, -INFINITY);
+                float fs[N];
+                for (int i = 0; i < N; i++) {
+                        fs[i] = f;
+                        x[2 * i] = isinf(f) ? (f > 0 ? FLT_MAX : -FLT_MAX) : (double)f;
+                        x[2 * i + 1] = 0.0;
+                        f = nextafterf(f, INFINITY);
+                }
+                EXPECT(model_predict(m, x, N, idx, NULL, &e) == 0);
+                for (int i = 0; i < N; i++) {
+                        size_t want = x[2 * i] <= t ? 0 : 1;
+                        if (idx[i] != want) {
+                                fprintf(stderr, "# threshold %.17g, input %.9g: went %zu, "
+                                        "float64 says %zu\n", t, (double)fs[i], idx[i], want);
+                                model_free(m);
+                                return false;
+                        }
+                }
+                model_free(m);
+        }
+        return true;
+}
+
 static bool tree_float32_overflow_refused(void)
 {
         struct model *m = NULL;
@@ -142,6 +202,28 @@ static bool reg_tree_multi_output_returns_leaf_values(void)
         EXPECT(model_predict_values(m, x, 2, y, &e) == 0);
         EXPECT(y[0] == -1.5 && y[1] == 7.0 && y[2] == 2.5 && y[3] == -3.0);
         model_free(m);
+        return true;
+}
+
+/* A leaf is a node whose left child is -1, whatever its right says: a
+ * forest's rows walked in lockstep must stop there too. Node 1 is a leaf
+ * (class 0) whose right field names node 3 (class 1). */
+static bool forest_leaf_with_right_child_stops(void)
+{
+        const struct model_tree_node nodes[5] = {
+                { 1, 2, 0, 0.5 }, { -1, 3, 0, -2.0 }, { 3, 4, 0, 1.5 },
+                { -1, -1, -2, -2.0 }, { -1, -1, -2, -2.0 },
+        };
+        const double values[10] = { 1, 1, 4, 0, 1, 1, 0, 4, 3, 0 };
+        struct model *t[1] = { NULL }, *f = NULL;
+        struct model_error e;
+        EXPECT(model_tree_create(2, 5, nodes, values, 2, true, NULL, &t[0], &e) == 0);
+        EXPECT(model_forest_create(t, 1, int_labels, 2, &f, &e) == 0);
+        double x[6] = { 0.0, 0.0, 1.0, 0.0, 2.0, 0.0 };
+        size_t idx[3];
+        EXPECT(model_predict(f, x, 3, idx, NULL, &e) == 0);
+        EXPECT(idx[0] == 0 && idx[1] == 1 && idx[2] == 0);
+        model_free(f);
         return true;
 }
 
@@ -453,9 +535,11 @@ TAP_MAIN(CASE(tree_backward_child_refused),
          CASE(ordinal_words_in_english),
          CASE(tree_feature_out_of_range_refused),
          CASE(tree_compares_in_float32),
+         CASE(tree_float32_threshold_same_side_as_float64),
          CASE(tree_float32_overflow_refused),
          CASE(forest_mixed_widths_refused),
          CASE(reg_tree_multi_output_returns_leaf_values),
+         CASE(forest_leaf_with_right_child_stops),
          CASE(forest_regressor_averages_in_order),
          CASE(forest_regressor_classifier_tree_refused),
          CASE(gb_binary_tie_follows_version),
