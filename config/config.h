@@ -50,6 +50,12 @@ struct config {
         unsigned max_connections; /* open connections at most; more are refused */
         unsigned max_conn_per_client; /* per client address; 0: no limit */
         unsigned poll_interval_s; /* reload the models every S seconds; 0: never */
+        /* most seconds from a request line to the end of its body, however
+         * the bytes trickle in (the idle --timeout is reset by each one) */
+        unsigned receive_timeout_s;
+        /* most seconds a compute request waits for and runs on the pool;
+         * 0: no limit */
+        unsigned request_timeout_s;
         char threads_how[160];  /* where the thread count came from, for the log */
 };
 
