@@ -19,16 +19,11 @@
 static int load(const struct config *cfg, const char *path, struct model **model,
                 struct serialize_info **info)
 {
-        struct serialize_limits lim;
-        struct serialize_error err;
-        serialize_limits_default(&lim);
-        lim.max_file_bytes = cfg->max_model_bytes;
-        int rc = serialize_load_file(path, &lim, model, info, &err);
-        if (rc < 0) {
-                fprintf(stderr, "predictd: cannot load %s: %s\n", path, err.message);
-                return rc;
-        }
-        return 0;
+        char err[600];
+        int rc = server_model_load(cfg, path, model, info, err, sizeof(err));
+        if (rc < 0)
+                fprintf(stderr, "predictd: cannot load %s: %s\n", path, err);
+        return rc;
 }
 
 static void print_label(const struct model_label *l)

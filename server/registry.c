@@ -163,9 +163,8 @@ int registry_publish(struct registry *reg, size_t i, struct model *model,
         return 0;
 }
 
-/* Loads path as serving would; the reason into err on failure. */
-static int load_file(const struct config *cfg, const char *path, struct model **model,
-                     struct serialize_info **info, char *err, size_t errlen)
+int server_model_load(const struct config *cfg, const char *path, struct model **model,
+                      struct serialize_info **info, char *err, size_t errlen)
 {
         struct serialize_limits lim;
         struct serialize_error se;
@@ -214,7 +213,7 @@ static void fill_entry(const struct config *cfg, struct registry_snap *s, size_t
                 struct serialize_info *info;
                 if (!have) {
                         snprintf(err, sizeof(err), "%s", strerror(errno));
-                } else if (load_file(cfg, sp->path, &model, &info, err, sizeof(err)) == 0) {
+                } else if (server_model_load(cfg, sp->path, &model, &info, err, sizeof(err)) == 0) {
                         if (prev && strcmp(prev->sm->info->sha256, info->sha256) == 0) {
                                 /* touched, not changed: keep the one serving */
                                 model_free(model);

@@ -39,6 +39,14 @@ struct server_model_list {
 int server_model_list_build(const struct config *cfg, struct server_model_list **out,
                             char *errbuf, size_t errlen);
 
+/* Loads the model file at path as serving does (cfg's limits), for the
+ * start-up, every reload and `predictd check`. On success *model and
+ * *info are new and the caller's (model_free, serialize_info_free); on
+ * failure returns serialize's negative errno and writes the reason into
+ * err. */
+int server_model_load(const struct config *cfg, const char *path, struct model **model,
+                      struct serialize_info **info, char *err, size_t errlen);
+
 /* Accepts NULL. */
 void server_model_list_free(struct server_model_list *list);
 
