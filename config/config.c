@@ -51,6 +51,12 @@ static const char usage[] =
         "                         [PREDICTD_MAX_CONNECTIONS_PER_CLIENT]\n"
         "  --poll-interval S      re-read every model source every S seconds, as SIGHUP\n"
         "                         does; 0 for never (default 0) [PREDICTD_POLL_INTERVAL]\n"
+        "  --receive-timeout S    most seconds to receive a whole request, headers and\n"
+        "                         body, from its request line; bytes trickled in do not\n"
+        "                         extend it (default 30) [PREDICTD_RECEIVE_TIMEOUT]\n"
+        "  --request-timeout S    most seconds a request may wait for and run on a compute\n"
+        "                         thread: 503 if it had not started, 504 if it had; 0 for\n"
+        "                         no limit (default 60) [PREDICTD_REQUEST_TIMEOUT]\n"
         "  --reuse-port           share the port with other processes (SO_REUSEPORT);\n"
         "                         without it a port in use is an error [PREDICTD_REUSE_PORT=1]\n"
         ;
@@ -73,6 +79,7 @@ static const char usage_trust[] =
         "                         max_body_bytes, max_batch_rows, max_model_bytes, timeout,\n"
         "                         drain_grace, drain_timeout, max_connections,\n"
         "                         max_connections_per_client, poll_interval,\n"
+        "                         receive_timeout, request_timeout,\n"
         "                         api_key_file, admin_key_file, model_sha256 and\n"
         "                         verify_key (a string or a list of strings),\n"
         "                         reuse_port and metrics_auth (true or false)\n"
@@ -402,6 +409,10 @@ static const struct num_opt num_opts[] = {
             "max_connections_per_client", 0, 1000000, max_conn_per_client, true),
         NUM("--poll-interval", "PREDICTD_POLL_INTERVAL", "poll_interval", 0, 86400,
             poll_interval_s, true),
+        NUM("--receive-timeout", "PREDICTD_RECEIVE_TIMEOUT", "receive_timeout", 1, 86400,
+            receive_timeout_s, true),
+        NUM("--request-timeout", "PREDICTD_REQUEST_TIMEOUT", "request_timeout", 0, 86400,
+            request_timeout_s, true),
 };
 
 /* A string setting with the same meaning in every source. */
@@ -614,7 +625,8 @@ static int load_file(struct config *cfg, const char *path,
                                    "model_dir, default_model, host, port, threads, "
                                    "max_body_bytes, max_batch_rows, max_model_bytes, "
                                    "timeout, drain_grace, drain_timeout, max_connections, "
-                                   "max_connections_per_client, poll_interval, reuse_port, "
+                                   "max_connections_per_client, poll_interval, "
+                                   "receive_timeout, request_timeout, reuse_port, "
                                    "api_key_file, admin_key_file, metrics_auth, model_sha256, "
                                    "verify_key)",
                                    path, key);
@@ -757,6 +769,8 @@ int config_load(int argc, char **argv, struct config **out,
         cfg->drain_timeout_s = 30;
         cfg->max_connections = 4096;
         cfg->max_conn_per_client = 0;
+        cfg->receive_timeout_s = 30;
+        cfg->request_timeout_s = 60;
         if ((rc = set_str(&cfg->host, "0.0.0.0", err)) < 0)
                 goto fail;
 

@@ -71,6 +71,12 @@ struct config {
         size_t n_pins;
         char **verify_keys;     /* --verify-key public keys (PEM); serve and check */
         size_t n_verify_keys;
+        /* most seconds from a request line to the end of its body, however
+         * the bytes trickle in (the idle --timeout is reset by each one) */
+        unsigned receive_timeout_s;
+        /* most seconds a compute request waits for and runs on the pool;
+         * 0: no limit */
+        unsigned request_timeout_s;
         char threads_how[160];  /* where the thread count came from, for the log */
 };
 

@@ -19,6 +19,7 @@
 #include <microhttpd.h>
 
 #include "config.h"
+#include "deadline_internal.h"
 #include "server.h"
 #include "server_internal.h"
 
@@ -28,6 +29,7 @@ struct server {
         struct registry *reg;
         struct auth *auth;    /* API keys (auth.c) */
         struct pool *pool;    /* inference, apart from the connection threads */
+        struct deadline *dl;  /* --receive-timeout */
         atomic_bool ready;
         atomic_bool draining; /* readiness 503, Connection: close */
         atomic_size_t inflight; /* requests past their headers, not completed */
@@ -39,8 +41,14 @@ struct server {
 struct route;
 
 /* Per-request state, from the first call of the handler to completion.
- * A compute request is suspended while a pool worker answers it. */
+ * A compute request is suspended while a pool worker answers it; the
+ * worker holds a reference of its own, since with --request-timeout the
+ * client may be answered (and the request completed) while the model
+ * still runs. */
 struct request {
+        atomic_uint refs;      /* the connection's, and the pool job's */
+        atomic_bool answered;  /* REQ_QUEUED: the worker or the timeout won */
+        bool v2_binary;        /* an Inference-Header-Content-Length header */
         char *body;
         size_t len, cap;
         bool too_large;  /* over max_body_bytes: answer 413 */
@@ -73,6 +81,7 @@ static void add_headers(const struct server *srv, struct MHD_Response *resp)
 static enum MHD_Result send_reply(const struct server *srv, struct MHD_Connection *conn,
                                   struct reply *r, const char *allow)
 {
+        deadline_received(srv->dl, conn); /* also an answer before the body */
         if (!r->body) {
                 /* only when even the error body could not be allocated */
                 static const char oom[] = "{\"error\":\"out of memory\"}";
@@ -389,8 +398,8 @@ static void v1_list(const struct served_set *set, struct reply *r)
 
 /* The request of a route that names a model, once its body is read. */
 static void handle_model_route(struct server *srv, const struct served_set *set,
-                               const struct route *rt, struct MHD_Connection *conn,
-                               const struct request *req, struct reply *r)
+                               const struct route *rt, const struct request *req,
+                               struct reply *r)
 {
         const struct served_entry *e = find_model(set, rt, r);
         if (!e)
@@ -414,8 +423,7 @@ static void handle_model_route(struct server *srv, const struct served_set *set,
                 reply_printf(r, 200, "{\"name\":\"%s\",\"ready\":true}", name);
                 break;
         case ROUTE_V2_INFER:
-                if (MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                "Inference-Header-Content-Length")) {
+                if (req->v2_binary) {
                         reply_error(r, 400, "the binary tensor data extension is not "
                                     "supported; send the tensors as JSON (binary_data=False)");
                         break;
@@ -451,23 +459,59 @@ static void predict_default(struct server *srv, struct registry_snap *snap,
                 predict_handle(sm, srv->cfg, req->body ? req->body : "", req->len, r);
 }
 
-/* A pool worker: computes the answer of a suspended request, then hands
- * the connection back to libmicrohttpd, which calls handle again. */
+static void request_unref(void *arg)
+{
+        struct request *req = arg;
+        if (atomic_fetch_sub_explicit(&req->refs, 1, memory_order_acq_rel) != 1)
+                return;
+        registry_release(req->snap);
+        free(req->rt);
+        free(req->reply.body);
+        free(req->body);
+        free(req);
+}
+
+/* The first of the worker and the timeout to answer a suspended request
+ * hands it back to libmicrohttpd, which calls handle again to send it. */
+static void answer_suspended(struct request *req, struct reply *r)
+{
+        if (atomic_exchange_explicit(&req->answered, true, memory_order_acq_rel)) {
+                free(r->body); /* too late: the client has its answer */
+                return;
+        }
+        req->reply = *r;
+        req->state = REQ_DONE;
+        MHD_resume_connection(req->conn);
+}
+
+/* A pool worker: computes the answer of a suspended request. */
 static void compute_job(void *arg)
 {
         struct request *req = arg;
         struct server *srv = req->srv;
+        struct reply r = { 0 };
         if (req->rt->kind == ROUTE_PREDICT)
-                predict_default(srv, req->snap, req, &req->reply);
+                predict_default(srv, req->snap, req, &r);
         else
-                handle_model_route(srv, &req->snap->set, req->rt, req->conn, req,
-                                   &req->reply);
-        registry_release(req->snap);
-        req->snap = NULL;
-        free(req->rt);
-        req->rt = NULL;
-        req->state = REQ_DONE;
-        MHD_resume_connection(req->conn);
+                handle_model_route(srv, &req->snap->set, req->rt, req, &r);
+        answer_suspended(req, &r);
+}
+
+/* --request-timeout ran out for a compute request. */
+static void compute_expired(void *arg, bool started)
+{
+        struct request *req = arg;
+        unsigned t = req->srv->cfg->request_timeout_s;
+        struct reply r = { 0 };
+        if (started) {
+                reply_error(&r, 504, "the computation took longer than the request timeout "
+                            "of %u s (--request-timeout) and was given up", t);
+        } else {
+                reply_error(&r, 503, "no compute thread became free within the request "
+                            "timeout of %u s (--request-timeout); retry shortly", t);
+                r.retry_after = 1;
+        }
+        answer_suspended(req, &r);
 }
 
 /* Hands a compute request to the pool; false with a 503 in r when its
@@ -490,10 +534,16 @@ static bool queue_compute(struct server *srv, struct MHD_Connection *conn,
         req->conn = conn;
         req->snap = registry_acquire(srv->reg);
         req->state = REQ_QUEUED;
+        /* the worker may run after the connection has gone: nothing of it
+         * is looked up there */
+        req->v2_binary = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                     "Inference-Header-Content-Length");
+        atomic_fetch_add_explicit(&req->refs, 1, memory_order_relaxed);
         /* suspended before the job can run, so its resume always finds
          * the connection suspended */
         MHD_suspend_connection(conn);
-        pool_submit(srv->pool, compute_job, req);
+        struct pool_job job = { compute_job, compute_expired, request_unref, req };
+        pool_submit(srv->pool, &job);
         return true;
 }
 
@@ -587,6 +637,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
                 req = calloc(1, sizeof(*req));
                 if (!req)
                         return MHD_NO;
+                atomic_init(&req->refs, 1);
+                atomic_init(&req->answered, false);
                 *con_cls = req;
                 atomic_fetch_add_explicit(&srv->inflight, 1, memory_order_relaxed);
                 return MHD_YES;
@@ -619,6 +671,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
                 return MHD_YES;
         }
 
+        deadline_received(srv->dl, conn); /* the body is complete */
         bool ready = atomic_load_explicit(&srv->ready, memory_order_acquire);
         bool draining = atomic_load_explicit(&srv->draining, memory_order_acquire);
         if (req->too_large) {
@@ -692,7 +745,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
         case ROUTE_V2_MODEL:
         case ROUTE_V2_MODEL_READY:
         case ROUTE_V1_MODEL:
-                handle_model_route(srv, set, &rt, conn, req, &r);
+                handle_model_route(srv, set, &rt, req, &r);
                 break;
         case ROUTE_PREDICT:
         case ROUTE_V2_INFER:
@@ -726,14 +779,12 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
         struct server *srv = cls;
         struct request *req = *con_cls;
-        (void)conn;
         (void)toe;
+        deadline_answered(srv->dl, conn);
         if (!req)
                 return;
         atomic_fetch_sub_explicit(&srv->inflight, 1, memory_order_release);
-        free(req->reply.body);
-        free(req->body);
-        free(req);
+        request_unref(req);
         *con_cls = NULL;
 }
 
@@ -815,11 +866,14 @@ int server_start(const struct config *cfg, struct server_model_list *list,
         int rc = registry_create(cfg, list, &srv->reg, errbuf, errlen);
         if (rc == 0)
                 rc = auth_create(cfg, &srv->auth, errbuf, errlen);
-        if (rc == 0 && pool_create(cfg->threads, (size_t)cfg->threads * POOL_QUEUE_PER_THREAD,
-                                   &srv->pool) < 0)
+        if (rc == 0 &&
+            (deadline_create(cfg->receive_timeout_s, cfg->timeout_s, &srv->dl) < 0 ||
+             pool_create(cfg->threads, (size_t)cfg->threads * POOL_QUEUE_PER_THREAD,
+                         cfg->request_timeout_s, &srv->pool) < 0))
                 rc = fmt_err(errbuf, errlen, -ENOMEM, "out of memory");
         if (rc < 0) {
                 freeaddrinfo(ai);
+                deadline_free(srv->dl);
                 auth_free(srv->auth);
                 registry_free(srv->reg);
                 free(srv);
@@ -852,6 +906,8 @@ int server_start(const struct config *cfg, struct server_model_list *list,
                 MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
                 MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)cfg->max_conn_per_client,
                 MHD_OPTION_NOTIFY_COMPLETED, completed, srv,
+                MHD_OPTION_NOTIFY_CONNECTION, deadline_notify_connection, srv->dl,
+                MHD_OPTION_URI_LOG_CALLBACK, deadline_uri_logged, srv->dl,
                 MHD_OPTION_END);
         if (!srv->daemon) {
                 server_stop(srv);
@@ -981,6 +1037,7 @@ void server_stop(struct server *srv)
         if (srv->daemon)
                 MHD_stop_daemon(srv->daemon);
         pool_free(srv->pool);
+        deadline_free(srv->dl);
         if (srv->listen_fd >= 0)
                 close(srv->listen_fd);
         if (srv->quiesced_fd >= 0)

@@ -133,13 +133,26 @@ void auth_free(struct auth *a);
 
 /* A bounded pool of compute threads (pool.c). */
 struct pool;
-/* threads workers and room for max_queue waiting jobs. -ENOMEM, -EAGAIN. */
-int pool_create(unsigned threads, size_t max_queue, struct pool **out);
+/* A job: run(arg) on a pool thread. With a timeout, at its deadline
+ * expire(arg, started) is called once from another thread, at once for a
+ * job still queued (started false; run is never called) or while run is
+ * still going (started true): it answers the client now and run's result
+ * is to be dropped. done(arg) comes last, once run has returned and any
+ * expire is over: the job's hold on arg ends. */
+struct pool_job {
+        void (*run)(void *arg);
+        void (*expire)(void *arg, bool started);
+        void (*done)(void *arg);
+        void *arg;
+};
+/* threads workers and room for max_queue waiting jobs; a job is given up
+ * timeout_s seconds after it is submitted (0: never). -ENOMEM, -EAGAIN. */
+int pool_create(unsigned threads, size_t max_queue, unsigned timeout_s, struct pool **out);
 /* Reserves a place in the queue: -EAGAIN at once when it is full (or the
  * pool is stopping). Every 0 must be followed by one pool_submit. */
 int pool_reserve(struct pool *p);
-/* Queues fn(arg) into the place reserved. */
-void pool_submit(struct pool *p, void (*fn)(void *), void *arg);
+/* Queues *j (copied) into the place reserved. */
+void pool_submit(struct pool *p, const struct pool_job *j);
 /* Stops taking jobs, runs every queued one, joins the workers. */
 void pool_drain(struct pool *p);
 /* pool_drain, then frees. Accepts NULL. */

@@ -254,3 +254,69 @@ def test_full_compute_queue_is_503_with_retry_after(forest):
         assert 503 in statuses and 200 in statuses, statuses
         assert all(r == "1" and "queue is full" in e for r, e in retry), retry[:3]
         assert get(s.port, "/healthz")[0] == 200
+
+
+def _quota_cgroup(tmp_name):
+    """A real cgroup with a quota of half a CPU, as (directory, phrase the
+    start-up line should give), or None when this machine allows none."""
+    v1 = "/sys/fs/cgroup/cpu"
+    v2 = "/sys/fs/cgroup"
+    cands = []
+    if os.path.exists(os.path.join(v1, "cpu.cfs_quota_us")):
+        cands.append((os.path.join(v1, tmp_name), "cpu.cfs_quota_us", "50000",
+                      "cgroup cpu.cfs_quota_us 50000/100000"))
+    try:
+        with open(os.path.join(v2, "cgroup.subtree_control")) as f:
+            if "cpu" in f.read().split():
+                cands.append((os.path.join(v2, tmp_name), "cpu.max", "50000 100000",
+                              "cgroup cpu.max 50000/100000"))
+    except OSError:
+        pass
+    for d, name, value, phrase in cands:
+        try:
+            os.mkdir(d)
+        except OSError:
+            continue
+        try:
+            with open(os.path.join(d, name), "w") as f:
+                f.write(value)
+            return d, phrase
+        except OSError:
+            os.rmdir(d)
+    return None
+
+
+def test_thread_count_follows_a_real_cgroup_quota(forest):
+    """The default thread count inside a cgroup with a quota of half a CPU
+    (one level below the hierarchy's root, as under systemd or a pod) is
+    1, and the start-up line names the file that decided it."""
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("one CPU: a quota cannot lower the thread count")
+    cg = _quota_cgroup("predictd-test-%d" % os.getpid())
+    if cg is None:
+        pytest.skip("no writable cgroup with the cpu controller here")
+    d, phrase = cg
+    _, path = forest
+
+    def enter():
+        with open(os.path.join(d, "cgroup.procs"), "w") as f:
+            f.write(str(os.getpid()))
+
+    p = subprocess.Popen([BIN, "--model", path, "--host", "127.0.0.1", "--port", "0"],
+                         stderr=subprocess.PIPE, text=True, preexec_fn=enter)
+    try:
+        line = ""
+        for _ in range(20):
+            line = p.stderr.readline()
+            if "listening on" in line or not line:
+                break
+        assert "(1 threads [the default: %s]" % phrase in line, line
+    finally:
+        p.terminate()
+        p.wait(timeout=20)
+        for _ in range(50):  # the cgroup empties once the process is reaped
+            try:
+                os.rmdir(d)
+                break
+            except OSError:
+                time.sleep(0.1)

@@ -365,7 +365,33 @@ static bool config_sign_and_check_arguments(void)
         return true;
 }
 
+/* --receive-timeout (at least 1 s: 0 would cut every request) and
+ * --request-timeout (0: no limit) from their defaults, the environment
+ * and flags. */
+static bool config_deadlines(void)
+{
+        struct config *c;
+        struct config_error e;
+        clear_env();
+        EXPECT(parse(&c, &e, 3, "--model", "m.pkl") == 0);
+        EXPECT(c->receive_timeout_s == 30 && c->request_timeout_s == 60);
+        config_free(c);
+        setenv("PREDICTD_REQUEST_TIMEOUT", "0", 1);
+        EXPECT(parse(&c, &e, 4, "--model", "m.pkl", "--receive-timeout=5") == 0);
+        EXPECT(c->receive_timeout_s == 5 && c->request_timeout_s == 0);
+        config_free(c);
+        unsetenv("PREDICTD_REQUEST_TIMEOUT");
+        EXPECT(parse(&c, &e, 5, "--model", "m.pkl", "--receive-timeout", "0") == -EINVAL);
+        EXPECT_CONTAINS(e.message, "--receive-timeout: expected a whole number in [1, 86400]");
+        setenv("PREDICTD_RECEIVE_TIMEOUT", "soon", 1);
+        EXPECT(parse(&c, &e, 3, "--model", "m.pkl") == -EINVAL);
+        EXPECT_CONTAINS(e.message, "PREDICTD_RECEIVE_TIMEOUT");
+        unsetenv("PREDICTD_RECEIVE_TIMEOUT");
+        return true;
+}
+
 TAP_MAIN(CASE(config_cpu_count_follows_cgroup_quota),
+         CASE(config_deadlines),
          CASE(config_trust_settings_merged_and_checked),
          CASE(config_unknown_environment_variable_refused),
          CASE(config_sign_and_check_arguments),
