@@ -25,7 +25,7 @@ import re
 import numpy as np
 import pytest
 
-from conftest import SHARED, Server, run_check
+from conftest import HARNESS_ENV, SHARED, Server, run_check
 
 CORPUS = os.path.join(SHARED, "corpus", "realworld")
 MANIFEST = os.path.join(CORPUS, "MANIFEST.tsv")
@@ -106,7 +106,7 @@ def _v2_inputs(meta, rows, named):
              "shape": [n, len(data[0]) if data else 0], "data": data}]
 
 
-REPORT = os.environ.get("PREDICTD_MATRIX_REPORT")
+REPORT = HARNESS_ENV.get("PREDICTD_MATRIX_REPORT")
 
 
 def _report_agreement(path, entry):
