@@ -23,6 +23,8 @@ static int load(const struct config *cfg, const char *path, struct model **model
         struct serialize_error err;
         serialize_limits_default(&lim);
         lim.max_file_bytes = cfg->max_model_bytes;
+        /* and what stays in memory after the load: model, names, metadata */
+        lim.max_model_bytes = cfg->max_model_bytes;
         int rc = serialize_load_file(path, &lim, model, info, &err);
         if (rc < 0) {
                 fprintf(stderr, "predictd: cannot load %s: %s\n", path, err.message);
