@@ -507,8 +507,8 @@ cJSON *predict_parse_body(const char *body, size_t len, const char *what, struct
                         reply_error(r, 500, "out of memory checking the request's keys");
                 else
                         reply_error(r, 400,
-                                    "request body has the key \"%.200s\" twice in one object; "
-                                    "each key may appear once",
+                                    "request body: the key \"%.200s\" is given more than once "
+                                    "in one object; each key may appear once",
                                     dup);
                 cJSON_Delete(root);
                 return NULL;

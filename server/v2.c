@@ -643,7 +643,9 @@ static int read_element(const struct served_model *sm, const struct tensor *t, s
         } else {
                 if (!cJSON_IsNumber(v) || !whole_in_range(v, t->dt)) {
                         char got[64];
-                        if (cJSON_IsNumber(v) && v->valuestring)
+                        /* the text where a double would misstate it */
+                        if (cJSON_IsNumber(v) && v->valuestring &&
+                            !(fabs(v->valuedouble) < 9007199254740992.0))
                                 snprintf(got, sizeof(got), "%.40s", v->valuestring);
                         else if (cJSON_IsNumber(v))
                                 snprintf(got, sizeof(got), "%.17g", v->valuedouble);

@@ -96,7 +96,7 @@ def test_duplicate_key_is_400_naming_it(servers, path, body, key):
     status, reply = s.request("POST", path, body.encode())
     assert status == 400, (status, reply)
     assert set(reply) == {"error"}, reply
-    assert '"%s" twice' % key in reply["error"], reply
+    assert 'the key "%s" is given more than once' % key in reply["error"], reply
 
 
 def test_same_key_in_two_objects_is_not_a_duplicate(servers):
