@@ -60,7 +60,8 @@ static long run_dir(const char *dir)
                 names[n++] = strdup(e->d_name);
         }
         closedir(d);
-        qsort(names, n, sizeof(*names), cmp);
+        if (n)
+                qsort(names, n, sizeof(*names), cmp);
         for (size_t i = 0; i < n; i++) {
                 char path[4096];
                 struct stat st;
