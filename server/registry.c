@@ -66,8 +66,10 @@ static void snap_free(struct registry_snap *s)
 {
         if (!s)
                 return;
-        for (size_t i = 0; i < s->set.n; i++)
+        for (size_t i = 0; i < s->set.n; i++) {
                 model_unref(s->owner[i]);
+                free(s->reason[i]);
+        }
         free(s->owner);
         free(s->reason);
         free(s->set.e);
