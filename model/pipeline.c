@@ -39,6 +39,37 @@ static int forget_column(int rc, bool transformed, struct model_error *err)
         return rc;
 }
 
+/* scikit-learn's next step validates its input and raises on infinity
+ * ("Input contains infinity"), so an output of step i that overflowed is
+ * an error when a later step reads it; only the output of a pipeline's
+ * last transformer (what transform returns) may hold one. */
+static int check_no_infinity(const struct pipeline *p, size_t i, const double *out,
+                             size_t rows, struct model_error *err)
+{
+        size_t j = i + 1;
+        while (j < p->n && !p->steps[j])
+                j++;
+        if (j == p->n)
+                return 0;
+        size_t w = p->steps[i]->n_out;
+        for (size_t r = 0; r < rows; r++) {
+                for (size_t k = 0; k < w; k++) {
+                        if (isinf(out[r * w + k])) {
+                                model_set_error(err,
+                                                "row %zu: step '%s' (%s) overflowed to infinity "
+                                                "in its output column %zu, which step '%s' "
+                                                "cannot take",
+                                                r, p->names[i], p->steps[i]->ops->name, k,
+                                                p->names[j]);
+                                if (err)
+                                        err->column = MODEL_NO_COLUMN;
+                                return -EINVAL;
+                        }
+                }
+        }
+        return 0;
+}
+
 static int run_transforms(const struct pipeline *p, const double *X,
                           size_t rows, const double **Xt, double **buf,
                           size_t last, struct model_error *err)
@@ -63,6 +94,10 @@ static int run_transforms(const struct pipeline *p, const double *X,
                 }
                 owned = next;
                 cur = next;
+                if ((rc = check_no_infinity(p, i, next, rows, err)) < 0) {
+                        free(owned);
+                        return rc;
+                }
         }
         *Xt = cur;
         *buf = owned;

@@ -51,7 +51,7 @@ const struct pv *build_state_get(struct build_ctx *bc, const struct pv *dict,
         if (!dict || dict->kind != PV_DICT)
                 return NULL;
         bc->lookups += dict->u.dict.len;
-        if (bc->lookups > MAX_LOOKUPS)
+        if (bc->lookups > bc->max_lookups)
                 return NULL;
         return pv_dict_get(dict, name);
 }
@@ -67,7 +67,7 @@ int build_too_much_work(struct build_ctx *bc)
         return build_fail(bc, -EFBIG,
                      "the model's object graph is too large to build (more than %zu "
                      "attribute entries scanned)",
-                     MAX_LOOKUPS);
+                     bc->max_lookups);
 }
 
 bool build_is_built_array(const struct pv *v)
@@ -93,7 +93,7 @@ int build_need_attr(struct build_ctx *bc, const struct pv *obj,
                      const char *name, const struct pv **out)
 {
         const struct pv *v = build_attr(bc, obj, name);
-        if (bc->lookups > MAX_LOOKUPS)
+        if (bc->lookups > bc->max_lookups)
                 return build_too_much_work(bc);
         if (!v) {
                 /* files before 1.0 may lack it by layout, not by mistake */
@@ -497,4 +497,21 @@ int build_field_index(const struct pv_dtype *dt, const char *name)
                 if (strcmp(dt->field_names[i], name) == 0)
                         return (int)i;
         return -1;
+}
+
+int build_check_node_count(struct build_ctx *bc, const char *who, const struct pv *tree,
+                           size_t n_nodes)
+{
+        const struct pv *nc = build_state_get(bc, tree->u.obj.state, "node_count");
+        if (bc->lookups > bc->max_lookups)
+                return build_too_much_work(bc);
+        if (!nc)
+                return 0; /* hand-made graphs; scikit-learn always writes it */
+        if (nc->kind != PV_INT || nc->u.i < 0 || (uint64_t)nc->u.i != n_nodes)
+                return build_fail(bc, -EINVAL,
+                                  "%s.tree_: node_count says %lld but nodes holds %zu nodes "
+                                  "(scikit-learn would answer from the first node_count "
+                                  "values only, or read past them): an inconsistent tree",
+                                  who, nc->kind == PV_INT ? (long long)nc->u.i : -1LL, n_nodes);
+        return 0;
 }

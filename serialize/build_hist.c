@@ -72,7 +72,7 @@ static int read_loss(struct build_ctx *bc, const char *who, const struct pv *obj
                      enum model_hgb_link *out)
 {
         const struct pv *loss = build_attr(bc, obj, "_loss");
-        if (bc->lookups > MAX_LOOKUPS)
+        if (bc->lookups > bc->max_lookups)
                 return build_too_much_work(bc);
         const struct pv *old = loss ? NULL : build_attr(bc, obj, "loss_");
         if (old)
@@ -817,6 +817,8 @@ static int read_itree(struct build_ctx *bc, const char *who, const struct pv *ob
         size_t n = na->count, nf = (size_t)args->u.seq.items[0]->u.i;
         if (n == 0 || nf > SIZE_MAX / sizeof(int64_t))
                 return build_fail(bc, -EINVAL, "%s.estimators_[%zu]: empty tree", who, t);
+        if ((rc = build_check_node_count(bc, who, tree, n)) < 0)
+                return rc;
         int fm = nan_routed ? build_field_index(nd, "missing_go_to_left") : -1;
         if (nan_routed && (fm < 0 || !strchr("iub", nd->field_types[fm]->kind)))
                 return build_fail(bc, -EINVAL, "%s.estimators_[%zu].tree_.nodes: expected an "
@@ -916,9 +918,21 @@ static int build_iforest(struct build_ctx *bc, const struct pv *obj, struct mode
             (rc = build_need_attr(bc, obj, "estimators_", &ests)) < 0 ||
             (rc = build_need_attr(bc, obj, "offset_", &off)) < 0)
                 return rc;
+        /* score_samples divides by the path length of max_samples_ in
+         * 1.2 and of _max_samples in 1.4 and later; fit sets both to one
+         * number, so a file where they differ has no one answer */
         ms = build_attr(bc, obj, "_max_samples");
+        const struct pv *ms2 = build_attr(bc, obj, "max_samples_");
+        if (ms && ms2 && !(ms->kind == ms2->kind &&
+                           (ms->kind == PV_INT ? ms->u.i == ms2->u.i
+                            : ms->kind == PV_FLOAT && ms->u.f == ms2->u.f)))
+                return build_fail(bc, -EINVAL,
+                                  "%s: _max_samples and max_samples_ differ (scikit-learn 1.2 "
+                                  "scores with max_samples_, 1.4 and later with _max_samples): "
+                                  "an inconsistent model",
+                                  who);
         if (!ms)
-                ms = build_attr(bc, obj, "max_samples_");
+                ms = ms2;
         if (!ms || (ms->kind != PV_INT && ms->kind != PV_FLOAT) ||
             (off->kind != PV_INT && off->kind != PV_FLOAT))
                 return build_fail(bc, -EINVAL, "%s: expected numbers in _max_samples and "

@@ -21,6 +21,13 @@
  * (a forest listing one tree a million times); counting every dict entry
  * scanned turns such a file into an error instead of hours of work. */
 #define MAX_LOOKUPS ((size_t)1 << 27)
+/* ...and a file may not make more than this many per byte of its stream
+ * (plus LOOKUPS_BASE), so that a small file is refused in milliseconds:
+ * a real model's dicts are each written out once, and a builder looks up
+ * a few dozen names in each; only shared references multiply scans.
+ * (Every file in tests/fixtures makes at most 0.4 per byte.) */
+#define LOOKUPS_PER_BYTE 16
+#define LOOKUPS_BASE ((size_t)1 << 20)
 /* Step and feature names are copied into the model; a name longer than
  * this is no name but a way to multiply memory through references. */
 #define MAX_NAME_BYTES 4096
@@ -74,6 +81,10 @@ int build_fail(struct build_ctx *bc, int code, const char *fmt, ...)
 int build_model_error(struct build_ctx *bc, int rc, const struct model_error *me);
 /* Counts bytes of native memory against max_model_bytes; -EFBIG past it. */
 int build_charge(struct build_ctx *bc, size_t bytes, const char *what);
+/* A Tree's node_count, where the file has one, must be the number of
+ * records in its nodes array; -EINVAL naming both otherwise. */
+int build_check_node_count(struct build_ctx *bc, const char *who, const struct pv *tree,
+                           size_t n_nodes);
 /* The error for a graph whose lookups passed MAX_LOOKUPS. */
 int build_too_much_work(struct build_ctx *bc);
 

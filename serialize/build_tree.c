@@ -48,9 +48,19 @@ static int read_tree(struct build_ctx *bc, const struct pv *owner,
                              "supported yet", who, (long long)n_outputs);
         if (nf <= 0)
                 return build_fail(bc, -EINVAL, "%s.tree_: n_features is %lld", who, (long long)nf);
+        /* predict reads n_outputs_ and the tree's values shape both; when
+         * they differ scikit-learn raises (or, for a regressor told 1 of
+         * a 2-output tree, answers the first output only) */
+        const struct pv *own = build_attr(bc, owner, "n_outputs_");
+        if (own && (own->kind != PV_INT || own->u.i != n_outputs))
+                return build_fail(bc, -EINVAL,
+                                  "%s: n_outputs_ is %lld but its tree_ has %lld outputs: an "
+                                  "inconsistent estimator",
+                                  who, own->kind == PV_INT ? (long long)own->u.i : -1LL,
+                                  (long long)n_outputs);
         const struct pv *nodes = build_state_get(bc, tree->u.obj.state, "nodes");
         const struct pv *values = build_state_get(bc, tree->u.obj.state, "values");
-        if (bc->lookups > MAX_LOOKUPS)
+        if (bc->lookups > bc->max_lookups)
                 return build_too_much_work(bc);
         if (!build_is_built_array(nodes) || nodes->u.arr->ndim != 1 ||
             !nodes->u.arr->dtype->n_fields)
@@ -68,6 +78,9 @@ static int read_tree(struct build_ctx *bc, const struct pv *owner,
                              "feature and float threshold fields",
                              who);
         size_t n_nodes = na->count, no = (size_t)n_outputs;
+        int rc = build_check_node_count(bc, who, tree, n_nodes);
+        if (rc < 0)
+                return rc;
         if (!build_is_built_array(values) || values->u.arr->ndim != 3 ||
             values->u.arr->dtype->kind != 'f' || values->u.arr->shape[0] != n_nodes ||
             values->u.arr->shape[1] != no || values->u.arr->shape[2] != n_classes)
@@ -76,7 +89,7 @@ static int read_tree(struct build_ctx *bc, const struct pv *owner,
                              who, n_nodes, no, n_classes);
         /* the shape matched an array the file holds, so n_val is bounded */
         size_t n_val = values->u.arr->count;
-        int rc = build_charge(bc, n_nodes * 24 + 2 * n_val * sizeof(double), who);
+        rc = build_charge(bc, n_nodes * 24 + 2 * n_val * sizeof(double), who);
         if (rc < 0)
                 return rc;
         struct model_tree_node *tn = malloc((n_nodes ? n_nodes : 1) * sizeof(*tn));
@@ -584,7 +597,7 @@ static int gb_read_loss(struct build_ctx *bc, const char *who, const struct pv *
         const struct pv *loss = build_attr(bc, obj, "_loss");
         if (!loss)
                 loss = build_attr(bc, obj, "loss_"); /* before 1.1 */
-        if (bc->lookups > MAX_LOOKUPS)
+        if (bc->lookups > bc->max_lookups)
                 return build_too_much_work(bc);
         if (!loss || loss->kind != PV_OBJECT)
                 return build_fail(bc, -EINVAL, "%s: expected a loss object in _loss, found %s",

@@ -16,6 +16,7 @@
 #include <zlib.h>
 
 #include "model.h"
+#include "build_internal.h"
 #include "serialize_internal.h"
 
 void serialize_limits_default(struct serialize_limits *lim)
@@ -264,13 +265,44 @@ static int open_container(const uint8_t *data, size_t len,
 
 /* --- metadata ------------------------------------------------------------ */
 
-/* Metadata is for display. A value bigger than this many JSON nodes (or a
- * graph built to expand exponentially through shared references) is
- * replaced by a note instead of being walked to the end. */
-#define META_MAX_NODES 10000
+/* Metadata is for display. One budget of rendered JSON bytes covers the
+ * whole wrapper (every key and value); a value that does not fit in
+ * what is left (a graph built to expand through shared references, a
+ * long string referenced by many keys) is replaced by a note instead of
+ * being walked to the end. */
+#define META_MAX_BYTES (1u << 20)
+#define META_NODE_BYTES 16 /* what one value costs at least */
 /* The seed's wrapper has six keys; checking duplicates is quadratic. */
 #define MAX_WRAPPER_KEYS 1024
 #define META_MAX_DEPTH 16
+#define META_TOO_LARGE "\"(too large to show)\""
+
+/* Takes n bytes from the budget; false (and the budget spent) when it
+ * has fewer. */
+static bool meta_charge(size_t *budget, size_t n)
+{
+        if (n > *budget) {
+                *budget = 0;
+                return false;
+        }
+        *budget -= n;
+        return true;
+}
+
+/* The bytes s takes as a JSON string: cJSON writes a control character
+ * as six (\u00XX), a quote or backslash as two. */
+static size_t meta_string_cost(const char *s, size_t len)
+{
+        size_t n = len + 2;
+        for (size_t i = 0; i < len; i++) {
+                unsigned char c = (unsigned char)s[i];
+                if (c < 0x20)
+                        n += 5;
+                else if (c == '"' || c == '\\')
+                        n += 1;
+        }
+        return n;
+}
 
 /* Python's repr of a float: the shortest digits that read back the same,
  * with ".0" on integral values. */
@@ -290,13 +322,12 @@ static cJSON *meta_float(double f)
 }
 
 /* Plain data becomes JSON; anything else a string naming its kind. NULL
- * when out of memory or over the node budget. */
+ * when out of memory or over the byte budget. */
 static cJSON *meta_json(const struct pv *v, size_t depth, size_t *budget)
 {
         char num[32];
-        if (*budget == 0)
+        if (!meta_charge(budget, META_NODE_BYTES))
                 return NULL;
-        (*budget)--;
         if (depth > META_MAX_DEPTH)
                 return cJSON_CreateString("...");
         switch (v->kind) {
@@ -307,13 +338,13 @@ static cJSON *meta_json(const struct pv *v, size_t depth, size_t *budget)
                 return cJSON_CreateRaw(num);
         case PV_FLOAT: return meta_float(v->u.f);
         case PV_STR:
-                /* a long string costs its length, so references to one
-                 * cannot multiply memory */
-                if (v->u.s.len / 64 >= *budget) {
+                /* a string costs what it renders to, each time it is
+                 * referenced; the scan is paid for by the budget too */
+                if (v->u.s.len + 2 > *budget ||
+                    !meta_charge(budget, meta_string_cost(v->u.s.data, v->u.s.len))) {
                         *budget = 0;
                         return NULL;
                 }
-                *budget -= v->u.s.len / 64;
                 return cJSON_CreateString(v->u.s.data);
         case PV_TUPLE:
         case PV_LIST:
@@ -335,6 +366,10 @@ static cJSON *meta_json(const struct pv *v, size_t depth, size_t *budget)
                         const struct pv *key = v->u.dict.keys[i];
                         if (key->kind != PV_STR)
                                 continue;
+                        if (!meta_charge(budget, meta_string_cost(key->u.s.data, key->u.s.len))) {
+                                cJSON_Delete(o);
+                                return NULL;
+                        }
                         cJSON *item = meta_json(v->u.dict.vals[i], depth + 1, budget);
                         if (!item || !cJSON_AddItemToObject(o, key->u.s.data, item)) {
                                 cJSON_Delete(item);
@@ -349,16 +384,25 @@ static cJSON *meta_json(const struct pv *v, size_t depth, size_t *budget)
         }
 }
 
+/* What the metadata may still take: the rendered-JSON budget shared by
+ * every key and value (META_MAX_BYTES in all), and the room left under
+ * max_model_bytes once the model and feature names are counted. */
+struct meta_acc {
+        size_t budget;
+        size_t room;
+        size_t limit;
+};
+
 /* One metadata item: key and v rendered as JSON (a note in place of a
- * value over the node budget). The caller's info owns it, also when
- * memory runs out half-way (serialize_info_free takes NULL fields). */
+ * value over the budget). The caller's info owns it, also when memory
+ * runs out half-way (serialize_info_free takes NULL fields). 1 when the
+ * budget cannot even name the key (the item is left out). */
 static int meta_append(struct serialize_info *info, const char *key, const struct pv *v,
-                       struct serialize_error *err)
+                       struct meta_acc *acc, struct serialize_error *err)
 {
-        size_t budget = META_MAX_NODES;
-        cJSON *j = meta_json(v, 0, &budget);
-        if (!j && budget == 0)
-                j = cJSON_CreateString("(too large to show)");
+        if (!meta_charge(&acc->budget, meta_string_cost(key, strlen(key))))
+                return 1;
+        cJSON *j = meta_json(v, 0, &acc->budget);
         struct serialize_meta *nm = realloc(info->meta, (info->n_meta + 1) * sizeof(*nm));
         if (!nm) {
                 cJSON_Delete(j);
@@ -367,11 +411,20 @@ static int meta_append(struct serialize_info *info, const char *key, const struc
         info->meta = nm;
         struct serialize_meta *m = &info->meta[info->n_meta];
         m->key = strdup(key);
-        m->json = j ? cJSON_PrintUnformatted(j) : NULL;
+        m->json = j ? cJSON_PrintUnformatted(j) : acc->budget == 0 ? strdup(META_TOO_LARGE) : NULL;
         cJSON_Delete(j);
         info->n_meta++;
         if (!m->key || !m->json)
                 goto nomem;
+        size_t kept = strlen(m->key) + strlen(m->json) + 2;
+        if (kept > acc->room) {
+                serr_set(err, -1,
+                         "metadata wrapper: the model and its metadata need more than "
+                         "the limit of %zu bytes",
+                         acc->limit);
+                return -EFBIG;
+        }
+        acc->room -= kept;
         return 0;
 nomem:
         serr_set(err, -1, "out of memory collecting metadata");
@@ -379,8 +432,8 @@ nomem:
 }
 
 /* The metadata wrapper's keys other than 'model'. */
-static int collect_meta(const struct pv *dict, struct serialize_info *info,
-                        struct serialize_error *err)
+static int collect_meta(const struct pv *dict, struct meta_acc *acc,
+                        struct serialize_info *info, struct serialize_error *err)
 {
         for (size_t i = 0; i < dict->u.dict.len; i++) {
                 const struct pv *k = dict->u.dict.keys[i];
@@ -389,9 +442,11 @@ static int collect_meta(const struct pv *dict, struct serialize_info *info,
                 /* a later duplicate key wins, as in a Python dict */
                 if (pv_dict_get(dict, k->u.s.data) != dict->u.dict.vals[i])
                         continue;
-                int rc = meta_append(info, k->u.s.data, dict->u.dict.vals[i], err);
+                int rc = meta_append(info, k->u.s.data, dict->u.dict.vals[i], acc, err);
                 if (rc < 0)
                         return rc;
+                if (rc > 0)
+                        break; /* no room even to name the rest: not shown */
         }
         return 0;
 }
@@ -400,14 +455,14 @@ static int collect_meta(const struct pv *dict, struct serialize_info *info,
  * best_estimator_; `check` and the model metadata show which search it
  * was and what it chose (best_params_, best_score_ as best_params,
  * best_score), as metadata items. */
-static int collect_search(const struct pv *search, struct serialize_info *info,
-                          struct serialize_error *err)
+static int collect_search(const struct pv *search, struct meta_acc *acc,
+                          struct serialize_info *info, struct serialize_error *err)
 {
         const struct pv name = {
                 .kind = PV_STR,
                 .u.s = { search->u.obj.cls->name, strlen(search->u.obj.cls->name) },
         };
-        int rc = meta_append(info, "search", &name, err);
+        int rc = meta_append(info, "search", &name, acc, err);
         static const char *const keys[] = { "best_params_", "best_score_" };
         const struct pv *st = search->u.obj.state;
         for (size_t i = 0; rc == 0 && i < sizeof(keys) / sizeof(keys[0]); i++) {
@@ -418,9 +473,9 @@ static int collect_search(const struct pv *search, struct serialize_info *info,
                 size_t kl = strlen(keys[i]) - 1; /* without the trailing '_' */
                 memcpy(key, keys[i], kl);
                 key[kl] = '\0';
-                rc = meta_append(info, key, v, err);
+                rc = meta_append(info, key, v, acc, err);
         }
-        return rc;
+        return rc < 0 ? rc : 0;
 }
 
 /* Input column names: the wrapper's 'features', else feature_names_in_. */
@@ -428,8 +483,8 @@ static int collect_search(const struct pv *search, struct serialize_info *info,
  * that one long string referenced many times cannot multiply memory. */
 #define MAX_FEATURE_NAME_BYTES (16u << 20)
 
-static int collect_features(const struct pv *names, size_t n_features,
-                            struct serialize_info *info,
+static int collect_features(const struct pv *names, size_t n_features, size_t limit,
+                            size_t *room, struct serialize_info *info,
                             struct serialize_error *err)
 {
         size_t n, total = 0;
@@ -464,6 +519,14 @@ static int collect_features(const struct pv *names, size_t n_features,
                         return -EFBIG;
                 }
         }
+        total += n * sizeof(char *);
+        if (total > *room) {
+                serr_set(err, -1, "feature names: the model and its %zu bytes of feature names "
+                         "need more than the limit of %zu bytes",
+                         total, limit);
+                return -EFBIG;
+        }
+        *room -= total;
         info->feature_names = calloc(n ? n : 1, sizeof(char *));
         if (!info->feature_names)
                 goto nomem;
@@ -666,8 +729,6 @@ static int load_bytes(const uint8_t *data, size_t len, const char *sha256,
                         rc = -EINVAL;
                         goto fail;
                 }
-                if ((rc = collect_meta(root, info, err)) < 0)
-                        goto fail;
                 features = pv_dict_get(root, "features");
         }
         if (est->kind != PV_OBJECT || est->u.obj.cls->role != ROLE_ESTIMATOR) {
@@ -680,10 +741,11 @@ static int load_bytes(const uint8_t *data, size_t len, const char *sha256,
         }
         if (!features)
                 features = feature_names_in(est, 0);
-        if (build_is_search(est) && (rc = collect_search(est, info, err)) < 0)
-                goto fail;
 
         struct build_ctx bc = { .lim = lim, .err = err, .partials = &ctx.partials };
+        bc.max_lookups = stream_len > (MAX_LOOKUPS - LOOKUPS_BASE) / LOOKUPS_PER_BYTE
+                                 ? MAX_LOOKUPS
+                                 : LOOKUPS_BASE + LOOKUPS_PER_BYTE * stream_len;
         rc = build_estimator(&bc, est, &model);
         if (rc == 0)
                 rc = partial_check_placed(&ctx.partials, err);
@@ -695,10 +757,22 @@ static int load_bytes(const uint8_t *data, size_t len, const char *sha256,
         model_attach_strings(model, bc.strings);
         snprintf(info->sklearn_version, sizeof(info->sklearn_version), "%s",
                  bc.sklearn_version);
+        /* what is kept besides the model counts against the same limit */
+        struct meta_acc acc = {
+                .budget = META_MAX_BYTES,
+                .room = lim->max_model_bytes - bc.model_bytes,
+                .limit = lim->max_model_bytes,
+        };
         if (features && features->kind != PV_NONE) {
-                if ((rc = collect_features(features, model_n_features(model), info, err)) < 0)
+                if ((rc = collect_features(features, model_n_features(model),
+                                           lim->max_model_bytes, &acc.room, info,
+                                           err)) < 0)
                         goto fail;
         }
+        if (root->kind == PV_DICT && (rc = collect_meta(root, &acc, info, err)) < 0)
+                goto fail;
+        if (build_is_search(est) && (rc = collect_search(est, &acc, info, err)) < 0)
+                goto fail;
         arena_release(&arena);
         free(owned);
         *model_out = model;

@@ -274,6 +274,7 @@ struct build_ctx {
         size_t model_bytes; /* native memory committed so far */
         size_t lookups;     /* dict entries scanned: bounds the work a graph
                              * of shared references can cause */
+        size_t max_lookups; /* the bound: grows with the stream's size */
         char sklearn_version[32];
         /* the strings the model compares (string categories), attached
          * to the outermost model when it is built */

@@ -132,7 +132,13 @@ static int read_rows(const struct model *m, const char *text, size_t len, size_t
 {
         cJSON *root = cJSON_ParseWithLength(text, len);
         const cJSON *inst = cJSON_GetObjectItemCaseSensitive(root, "instances");
+        const char *dup = NULL;
         int rc = -EINVAL;
+        if (predict_json_duplicate_key(root, &dup)) {
+                fprintf(stderr, "predictd eval: the key \"%s\" appears twice in one object\n",
+                        dup ? dup : "");
+                goto out;
+        }
         if (!cJSON_IsArray(inst)) {
                 fprintf(stderr, "predictd eval: expected {\"instances\": [[...], ...]} on stdin\n");
                 goto out;
@@ -226,7 +232,9 @@ int server_eval(const char *path)
                 out_str(&b, "]");
                 if (model_has_proba(model)) {
                         FIELD("predict_proba");
-                        put_matrix(&b, buf, rows, nc > 1 ? nc : 2, true);
+                        /* one column per class, as scikit-learn: a
+                         * classifier fitted on one class has one */
+                        put_matrix(&b, buf, rows, nc, true);
                 }
         } else if (model_get_type(model) == MODEL_TYPE_MULTI_CLASSIFIER) {
                 if (put_multi(&b, sm, X, rows, &me) < 0)

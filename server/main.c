@@ -28,6 +28,8 @@ static int load_checked(const struct config *cfg, const char *path, struct model
         struct serialize_keys *keys = NULL;
         serialize_limits_default(&lim);
         lim.max_file_bytes = cfg->max_model_bytes;
+        /* and what stays in memory after the load: model, names, metadata */
+        lim.max_model_bytes = cfg->max_model_bytes;
         if (cfg->n_verify_keys) {
                 if (serialize_keys_load((const char *const *)cfg->verify_keys,
                                         cfg->n_verify_keys, &keys, &err) < 0) {

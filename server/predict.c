@@ -424,6 +424,53 @@ static bool has_nul_character(const char *body, size_t len)
         return false;
 }
 
+static int key_cmp(const void *a, const void *b)
+{
+        return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* cJSON keeps every member of an object, duplicates included, and its
+ * lookups answer with the first; Python's json answers with the last.
+ * Rather than pick one, a request with a key twice in one object is
+ * refused, so that no proxy or validator in front of predictd can read a
+ * different request from the one predicted. Sorting the keys keeps an
+ * object of n keys at n log n. */
+int predict_json_duplicate_key(const cJSON *v, const char **dup)
+{
+        if (cJSON_IsObject(v)) {
+                size_t n = 0, i = 0;
+                const cJSON *c;
+                cJSON_ArrayForEach(c, v)
+                        n++;
+                if (n > 1) {
+                        const char **keys = malloc(n * sizeof(*keys));
+                        if (!keys)
+                                return -ENOMEM;
+                        cJSON_ArrayForEach(c, v)
+                                keys[i++] = c->string ? c->string : "";
+                        qsort(keys, n, sizeof(*keys), key_cmp);
+                        for (i = 1; i < n; i++) {
+                                if (strcmp(keys[i - 1], keys[i]) == 0) {
+                                        *dup = keys[i];
+                                        free(keys);
+                                        return 1;
+                                }
+                        }
+                        free(keys);
+                }
+        }
+        if (cJSON_IsObject(v) || cJSON_IsArray(v)) {
+                const cJSON *c;
+                /* depth is bounded by cJSON's nesting limit */
+                cJSON_ArrayForEach(c, v) {
+                        int rc = predict_json_duplicate_key(c, dup);
+                        if (rc)
+                                return rc;
+                }
+        }
+        return 0;
+}
+
 cJSON *predict_parse_body(const char *body, size_t len, const char *what, struct reply *r)
 {
         const char *end = NULL;
@@ -450,6 +497,19 @@ cJSON *predict_parse_body(const char *body, size_t len, const char *what, struct
         if (has_nul_character(body, len)) {
                 reply_error(r, 400, "request body has a NUL character (\\u0000) in a string, "
                             "which no category or column name holds");
+                cJSON_Delete(root);
+                return NULL;
+        }
+        const char *dup = NULL;
+        int drc = predict_json_duplicate_key(root, &dup);
+        if (drc) {
+                if (drc < 0)
+                        reply_error(r, 500, "out of memory checking the request's keys");
+                else
+                        reply_error(r, 400,
+                                    "request body: the key \"%.200s\" is given more than once "
+                                    "in one object; each key may appear once",
+                                    dup);
                 cJSON_Delete(root);
                 return NULL;
         }

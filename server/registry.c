@@ -182,6 +182,8 @@ int registry_load(struct registry *reg, const char *name, const char *path,
         struct serialize_error se;
         serialize_limits_default(&lim);
         lim.max_file_bytes = cfg->max_model_bytes;
+        /* and what stays in memory after the load: model, names, metadata */
+        lim.max_model_bytes = cfg->max_model_bytes;
         const char *pins[CONFIG_MAX_PINS];
         struct serialize_trust trust = { .keys = reg->keys, .sha256 = pins };
         for (size_t i = 0; i < cfg->n_pins; i++)

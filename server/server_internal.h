@@ -197,6 +197,11 @@ void reply_error(struct reply *r, unsigned status, const char *fmt, ...)
 /* out_str of s as a JSON string (quoted and escaped). */
 void out_json_string(struct out_buf *b, const char *s);
 
+/* 1 with *dup set to the key when some object in v (v itself or any
+ * object nested in it) has a key twice, 0 when none has, -ENOMEM. *dup
+ * points into v. */
+int predict_json_duplicate_key(const cJSON *v, const char **dup);
+
 /* Parses body as one JSON document: NULL with a 400 in r when it is not
  * valid JSON, or not an object. what names the expected object. */
 cJSON *predict_parse_body(const char *body, size_t len, const char *what, struct reply *r);

@@ -285,22 +285,24 @@ enum v2_dtype {
         DT_UINT64, DT_UINT32, DT_UINT16, DT_UINT8, DT_BYTES,
 };
 
+/* Integer ranges as decimal text: a JSON number is compared with them
+ * digit by digit, since a double cannot tell 2^63 - 1 from 2^63. */
 static const struct {
         const char *name;
         enum v2_dtype dt;
-        double lo, hi; /* integer types: the range */
+        const char *lo, *hi; /* integer types: the range */
 } dtypes[] = {
-        { "FP64", DT_FP64, 0, 0 },
-        { "FP32", DT_FP32, 0, 0 },
-        { "INT64", DT_INT64, -9223372036854775808.0, 9223372036854775807.0 },
-        { "INT32", DT_INT32, -2147483648.0, 2147483647.0 },
-        { "INT16", DT_INT16, -32768.0, 32767.0 },
-        { "INT8", DT_INT8, -128.0, 127.0 },
-        { "UINT64", DT_UINT64, 0, 18446744073709551615.0 },
-        { "UINT32", DT_UINT32, 0, 4294967295.0 },
-        { "UINT16", DT_UINT16, 0, 65535.0 },
-        { "UINT8", DT_UINT8, 0, 255.0 },
-        { "BYTES", DT_BYTES, 0, 0 },
+        { "FP64", DT_FP64, NULL, NULL },
+        { "FP32", DT_FP32, NULL, NULL },
+        { "INT64", DT_INT64, "-9223372036854775808", "9223372036854775807" },
+        { "INT32", DT_INT32, "-2147483648", "2147483647" },
+        { "INT16", DT_INT16, "-32768", "32767" },
+        { "INT8", DT_INT8, "-128", "127" },
+        { "UINT64", DT_UINT64, "0", "18446744073709551615" },
+        { "UINT32", DT_UINT32, "0", "4294967295" },
+        { "UINT16", DT_UINT16, "0", "65535" },
+        { "UINT8", DT_UINT8, "0", "255" },
+        { "BYTES", DT_BYTES, NULL, NULL },
 };
 
 #define DTYPE_LIST "FP64, FP32, INT64, INT32, INT16, INT8, UINT64, UINT32, UINT16, UINT8 or BYTES"
@@ -458,6 +460,171 @@ static int read_tensor(const cJSON *in, size_t idx, size_t max, struct tensor *t
         return 0;
 }
 
+/* --- exact integers ----------------------------------------------- */
+
+/* The longest integer text worth comparing: more digits than any range. */
+#define INT_TEXT_MAX 24
+
+/* The JSON number text tok (valid JSON number syntax) as a canonical
+ * integer: sign and digits without leading zeros ("0" for zero). False
+ * when the number is not a whole number or has more than INT_TEXT_MAX
+ * digits (out of every range then). */
+static bool integer_text(const char *tok, size_t n, bool *neg, char *digits)
+{
+        size_t i = 0, nd = 0;
+        char mant[INT_TEXT_MAX * 2 + 2];
+        long long point = 0, exp = 0; /* digits before the point; exponent */
+        *neg = false;
+        if (i < n && tok[i] == '-') {
+                *neg = true;
+                i++;
+        }
+        bool lead = true;
+        for (; i < n && tok[i] >= '0' && tok[i] <= '9'; i++) {
+                if (lead && tok[i] == '0')
+                        continue;
+                lead = false;
+                if (nd >= sizeof(mant) - 1)
+                        return false;
+                mant[nd++] = tok[i];
+                point++;
+        }
+        if (i < n && tok[i] == '.') {
+                for (i++; i < n && tok[i] >= '0' && tok[i] <= '9'; i++) {
+                        if (lead && tok[i] == '0') {
+                                point--;
+                                continue;
+                        }
+                        lead = false;
+                        if (nd >= sizeof(mant) - 1) {
+                                if (tok[i] != '0')
+                                        return false; /* a fraction or too long */
+                                continue;
+                        }
+                        mant[nd++] = tok[i];
+                }
+        }
+        if (i < n && (tok[i] == 'e' || tok[i] == 'E')) {
+                bool eneg = false;
+                i++;
+                if (i < n && (tok[i] == '+' || tok[i] == '-'))
+                        eneg = tok[i++] == '-';
+                for (; i < n && tok[i] >= '0' && tok[i] <= '9'; i++)
+                        if (exp < 100000)
+                                exp = exp * 10 + (tok[i] - '0');
+                exp = eneg ? -exp : exp;
+        }
+        while (nd && mant[nd - 1] == '0') /* trailing zeros are a power of ten */
+                nd--;
+        if (nd == 0) {
+                memcpy(digits, "0", 2);
+                *neg = false;
+                return true;
+        }
+        long long len = point + exp; /* digits of the integer part */
+        if (len < (long long)nd || len > INT_TEXT_MAX)
+                return false; /* a fraction remains, or too large */
+        memcpy(digits, mant, nd);
+        memset(digits + nd, '0', (size_t)len - nd);
+        digits[len] = '\0';
+        return true;
+}
+
+/* a <= b for canonical non-negative digit strings */
+static bool digits_le(const char *a, const char *b)
+{
+        size_t la = strlen(a), lb = strlen(b);
+        return la != lb ? la < lb : strcmp(a, b) <= 0;
+}
+
+/* Whether the number text is a whole number within [lo, hi] (decimal). */
+static bool integer_in_range(const char *tok, size_t n, const char *lo, const char *hi)
+{
+        bool neg;
+        char d[INT_TEXT_MAX + 1];
+        if (!integer_text(tok, n, &neg, d))
+                return false;
+        if (!neg)
+                return hi[0] != '-' && digits_le(d, hi);
+        return lo[0] == '-' && digits_le(d, lo + 1);
+}
+
+/* The number tokens of a JSON text, in document order, which is the
+ * order of cJSON's number nodes in a pre-order walk: numbers occur only
+ * as values, outside strings, and start with '-' or a digit. */
+struct num_cursor {
+        const char *p, *end;
+};
+
+static bool next_number(struct num_cursor *c, const char **tok, size_t *n)
+{
+        while (c->p < c->end) {
+                char ch = *c->p;
+                if (ch == '"') {
+                        for (c->p++; c->p < c->end && *c->p != '"'; c->p++)
+                                if (*c->p == '\\')
+                                        c->p++;
+                        c->p++;
+                        continue;
+                }
+                if (ch == '-' || (ch >= '0' && ch <= '9')) {
+                        const char *s0 = c->p;
+                        while (c->p < c->end && strchr("+-.eE0123456789", *c->p) && *c->p)
+                                c->p++;
+                        *tok = s0;
+                        *n = (size_t)(c->p - s0);
+                        return true;
+                }
+                c->p++;
+        }
+        return false;
+}
+
+/* Keeps the text of every number a double may misstate as an integer
+ * (beyond 2^53, or written with a point or an exponent) in its node's
+ * valuestring, which cJSON_Delete frees. -ENOMEM, or -EINVAL when the
+ * text and the tree disagree (they cannot for a text cJSON parsed). */
+static int keep_number_texts(cJSON *v, struct num_cursor *c)
+{
+        if (cJSON_IsNumber(v)) {
+                const char *tok;
+                size_t n;
+                if (!next_number(c, &tok, &n))
+                        return -EINVAL;
+                double d = v->valuedouble;
+                if (v->valuestring || !(fabs(d) >= 9007199254740992.0 ||
+                                        memchr(tok, '.', n) || memchr(tok, 'e', n) ||
+                                        memchr(tok, 'E', n)))
+                        return 0;
+                if (!(v->valuestring = strndup(tok, n)))
+                        return -ENOMEM;
+                return 0;
+        }
+        cJSON *ch;
+        cJSON_ArrayForEach(ch, v) {
+                int rc = keep_number_texts(ch, c);
+                if (rc < 0)
+                        return rc;
+        }
+        return 0;
+}
+
+/* Whether number v is a whole number in dtype dt's range: by its text
+ * where keep_number_texts kept it, else exactly by its double (which
+ * then holds an integer below 2^53, or a value that is none). */
+static bool whole_in_range(const cJSON *v, int dt)
+{
+        if (v->valuestring)
+                return integer_in_range(v->valuestring, strlen(v->valuestring), dtypes[dt].lo,
+                                        dtypes[dt].hi);
+        double d = v->valuedouble;
+        char text[40];
+        if (!isfinite(d) || d != floor(d))
+                return false;
+        snprintf(text, sizeof(text), "%.0f", d);
+        return integer_in_range(text, strlen(text), dtypes[dt].lo, dtypes[dt].hi);
+}
+
 /* Element v of tensor t into *x, for model column col. */
 static int read_element(const struct served_model *sm, const struct tensor *t, size_t col,
                         const cJSON *v, double *x, const char *pos, struct reply *r)
@@ -483,15 +650,17 @@ static int read_element(const struct served_model *sm, const struct tensor *t, s
                         return -EINVAL;
                 }
         } else {
-                double d = cJSON_IsNumber(v) ? v->valuedouble : NAN;
-                if (!cJSON_IsNumber(v) || d != floor(d) || d < dtypes[t->dt].lo ||
-                    d > dtypes[t->dt].hi) {
+                if (!cJSON_IsNumber(v) || !whole_in_range(v, t->dt)) {
                         char got[64];
-                        if (cJSON_IsNumber(v))
-                                snprintf(got, sizeof(got), "%.17g", d);
+                        /* the text where a double would misstate it */
+                        if (cJSON_IsNumber(v) && v->valuestring &&
+                            !(fabs(v->valuedouble) < 9007199254740992.0))
+                                snprintf(got, sizeof(got), "%.40s", v->valuestring);
+                        else if (cJSON_IsNumber(v))
+                                snprintf(got, sizeof(got), "%.17g", v->valuedouble);
                         else
                                 snprintf(got, sizeof(got), "%s", json_type_name(v));
-                        reply_error(r, 400, "%s%s: expected a whole number in [%.0f, %.0f] "
+                        reply_error(r, 400, "%s%s: expected a whole number in [%s, %s] "
                                     "(datatype %s), got %s", where, pos, dtypes[t->dt].lo,
                                     dtypes[t->dt].hi, dtypes[t->dt].name, got);
                         return -EINVAL;
@@ -730,6 +899,14 @@ void v2_infer(const struct served_entry *e, const struct served_model *sm,
                 body, len, "an inference request object {\"inputs\": [...]}", r);
         if (!root)
                 return;
+        struct num_cursor nc = { body, body + len };
+        int krc = keep_number_texts(root, &nc);
+        if (krc < 0) {
+                reply_error(r, krc == -ENOMEM ? 500 : 400,
+                            krc == -ENOMEM ? "out of memory reading the request's numbers"
+                                           : "request body: numbers do not match the document");
+                goto out;
+        }
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(root, "id");
         const cJSON *params = cJSON_GetObjectItemCaseSensitive(root, "parameters");
         const cJSON *inputs = cJSON_GetObjectItemCaseSensitive(root, "inputs");
