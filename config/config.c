@@ -47,6 +47,13 @@ static const char usage[] =
         "                         [PREDICTD_MAX_CONNECTIONS_PER_CLIENT]\n"
         "  --poll-interval S      re-read every model source every S seconds, as SIGHUP\n"
         "                         does; 0 for never (default 0) [PREDICTD_POLL_INTERVAL]\n"
+        "  --log-format F         json (default) or text, for every log line\n"
+        "                         [PREDICTD_LOG_FORMAT]\n"
+        "  --log-level L          debug, info (default), warn or error: the least level\n"
+        "                         of message written; access lines are always written\n"
+        "                         [PREDICTD_LOG_LEVEL]\n"
+        "  --access-log FILE      one line per request into FILE (reopened on SIGUSR1);\n"
+        "                         - for stderr (default: stderr) [PREDICTD_ACCESS_LOG]\n"
         "  --reuse-port           share the port with other processes (SO_REUSEPORT);\n"
         "                         without it a port in use is an error [PREDICTD_REUSE_PORT=1]\n"
         "  --config FILE          JSON file with any of: model (a string or a list of\n"
@@ -54,6 +61,7 @@ static const char usage[] =
         "                         max_body_bytes, max_batch_rows, max_model_bytes, timeout,\n"
         "                         drain_grace, drain_timeout, max_connections,\n"
         "                         max_connections_per_client, poll_interval,\n"
+        "                         log_format, log_level, access_log,\n"
         "                         reuse_port (true or false)\n"
         "  --help, --version\n"
         "\n"
@@ -213,6 +221,7 @@ void config_free(struct config *cfg)
         free(cfg->model_dir);
         free(cfg->default_model);
         free(cfg->host);
+        free(cfg->access_log);
         free(cfg);
 }
 
@@ -247,6 +256,58 @@ static const struct num_opt num_opts[] = {
         NUM("--poll-interval", "PREDICTD_POLL_INTERVAL", "poll_interval", 0, 86400,
             poll_interval_s, true),
 };
+
+static int set_str(char **field, const char *v, struct config_error *err);
+
+/* A setting that takes one of a few words, stored as the word's index
+ * (the enum's value). */
+struct choice_opt {
+        const char *flag;
+        const char *env;
+        const char *key;
+        const char *const *words; /* NULL-terminated */
+        size_t field;             /* offset of an enum in struct config */
+};
+
+static const char *const log_formats[] = { "json", "text", NULL };
+static const char *const log_levels[] = { "debug", "info", "warn", "error", NULL };
+static const struct choice_opt choice_opts[] = {
+        { "--log-format", "PREDICTD_LOG_FORMAT", "log_format", log_formats,
+          offsetof(struct config, log_format) },
+        { "--log-level", "PREDICTD_LOG_LEVEL", "log_level", log_levels,
+          offsetof(struct config, log_level) },
+};
+
+static int set_choice(struct config *cfg, const struct choice_opt *o, const char *v,
+                      const char *where, struct config_error *err)
+{
+        char want[80] = "";
+        size_t n = 0;
+        for (size_t i = 0; o->words[i]; i++) {
+                if (strcmp(v, o->words[i]) == 0) {
+                        /* both enums start at 0 and count up */
+                        *(unsigned *)(void *)((char *)cfg + o->field) = (unsigned)i;
+                        return 0;
+                }
+                n += (size_t)snprintf(want + n, sizeof(want) - n, "%s%s", i ? ", " : "",
+                                      o->words[i]);
+        }
+        return cfail(err, "%s: expected one of %s, got '%.100s'", where, want, v);
+}
+
+/* --access-log: "-" is stderr (NULL), so a flag can undo a config file. */
+static int set_access_log(struct config *cfg, const char *v, const char *where,
+                          struct config_error *err)
+{
+        if (!*v)
+                return cfail(err, "%s: expected a FILE or -", where);
+        if (strcmp(v, "-") == 0) {
+                free(cfg->access_log);
+                cfg->access_log = NULL;
+                return 0;
+        }
+        return set_str(&cfg->access_log, v, err);
+}
 
 /* "1"/"true"/"yes" or "0"/"false"/"no", for environment variables. */
 static int parse_bool(const char *s, const char *where, bool *out, struct config_error *err)
@@ -333,6 +394,23 @@ static int load_file(struct config *cfg, const char *path,
                                 goto out;
                         continue;
                 }
+                const struct choice_opt *co = NULL;
+                for (size_t i = 0; i < sizeof(choice_opts) / sizeof(choice_opts[0]); i++)
+                        if (strcmp(choice_opts[i].key, key) == 0)
+                                co = &choice_opts[i];
+                if (co || strcmp(key, "access_log") == 0) {
+                        char where[300];
+                        snprintf(where, sizeof(where), "config file %s: \"%s\"", path, key);
+                        if (!json_is_string(val)) {
+                                rc = cfail(err, "%s must be a string", where);
+                                goto out;
+                        }
+                        rc = co ? set_choice(cfg, co, json_string_value(val), where, err)
+                                : set_access_log(cfg, json_string_value(val), where, err);
+                        if (rc < 0)
+                                goto out;
+                        continue;
+                }
                 if (strcmp(key, "reuse_port") == 0) {
                         if (!json_is_boolean(val)) {
                                 rc = cfail(err, "config file %s: \"reuse_port\" must be true "
@@ -383,7 +461,8 @@ static int load_file(struct config *cfg, const char *path,
                                    "model_dir, default_model, host, port, threads, "
                                    "max_body_bytes, max_batch_rows, max_model_bytes, "
                                    "timeout, drain_grace, drain_timeout, max_connections, "
-                                   "max_connections_per_client, poll_interval, reuse_port)",
+                                   "max_connections_per_client, poll_interval, log_format, "
+                                   "log_level, access_log, reuse_port)",
                                    path, key);
                         goto out;
                 }
@@ -436,6 +515,13 @@ static int apply_env(struct config *cfg, struct config_error *err)
         if ((v = getenv("PREDICTD_REUSE_PORT")) && *v &&
             (rc = parse_bool(v, "PREDICTD_REUSE_PORT", &cfg->reuse_port, err)) < 0)
                 return rc;
+        for (size_t i = 0; i < sizeof(choice_opts) / sizeof(choice_opts[0]); i++)
+                if ((v = getenv(choice_opts[i].env)) && *v &&
+                    (rc = set_choice(cfg, &choice_opts[i], v, choice_opts[i].env, err)) < 0)
+                        return rc;
+        if ((v = getenv("PREDICTD_ACCESS_LOG")) && *v &&
+            (rc = set_access_log(cfg, v, "PREDICTD_ACCESS_LOG", err)) < 0)
+                return rc;
         for (size_t i = 0; i < sizeof(num_opts) / sizeof(num_opts[0]); i++) {
                 unsigned long long n;
                 v = getenv(num_opts[i].env);
@@ -485,6 +571,8 @@ int config_load(int argc, char **argv, struct config **out,
         cfg->drain_timeout_s = 30;
         cfg->max_connections = 4096;
         cfg->max_conn_per_client = 0;
+        cfg->log_format = CONFIG_LOG_JSON;
+        cfg->log_level = CONFIG_LOG_INFO;
         if ((rc = set_str(&cfg->host, "0.0.0.0", err)) < 0)
                 goto fail;
 
@@ -564,6 +652,20 @@ int config_load(int argc, char **argv, struct config **out,
                                 goto fail;
                         }
                         if ((rc = set_str(&cfg->host, v, err)) < 0)
+                                goto fail;
+                        continue;
+                }
+                if ((v = flag_value(argc, argv, &i, "--access-log"))) {
+                        if ((rc = set_access_log(cfg, v, "--access-log", err)) < 0)
+                                goto fail;
+                        continue;
+                }
+                const struct choice_opt *co = NULL;
+                for (size_t k = 0; k < sizeof(choice_opts) / sizeof(choice_opts[0]) && !co; k++)
+                        if ((v = flag_value(argc, argv, &i, choice_opts[k].flag)))
+                                co = &choice_opts[k];
+                if (co) {
+                        if ((rc = set_choice(cfg, co, v, co->flag, err)) < 0)
                                 goto fail;
                         continue;
                 }

@@ -51,6 +51,12 @@ struct config {
         unsigned max_conn_per_client; /* per client address; 0: no limit */
         unsigned poll_interval_s; /* reload the models every S seconds; 0: never */
         char threads_how[160];  /* where the thread count came from, for the log */
+        enum config_log_format { CONFIG_LOG_JSON, CONFIG_LOG_TEXT } log_format;
+        /* messages below this level are not written (access lines always are) */
+        enum config_log_level {
+                CONFIG_LOG_DEBUG, CONFIG_LOG_INFO, CONFIG_LOG_WARN, CONFIG_LOG_ERROR
+        } log_level;
+        char *access_log;       /* the access log's file, or NULL for stderr */
 };
 
 struct config_error {

@@ -20,6 +20,7 @@
 
 #include "config.h"
 #include "server.h"
+#include "obs_internal.h"
 #include "server_internal.h"
 
 struct server {
@@ -62,11 +63,20 @@ struct request {
 
 /* While draining, every answer closes its connection, so keep-alive
  * clients move to another instance rather than holding this one open. */
-static void add_headers(const struct server *srv, struct MHD_Response *resp)
+static void add_headers(const struct server *srv, struct MHD_Response *resp, const char *type)
 {
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                type ? type : "application/json");
         if (atomic_load_explicit(&srv->draining, memory_order_acquire))
                 MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+}
+
+/* The connection's access-log record (log.c), or NULL. */
+static struct log_request *log_of(struct MHD_Connection *conn)
+{
+        const union MHD_ConnectionInfo *ci =
+                MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        return ci ? ci->socket_context : NULL;
 }
 
 static enum MHD_Result send_reply(const struct server *srv, struct MHD_Connection *conn,
@@ -82,7 +92,8 @@ static enum MHD_Result send_reply(const struct server *srv, struct MHD_Connectio
                         r->len, r->body, MHD_RESPMEM_PERSISTENT);
                 if (!resp)
                         return MHD_NO;
-                add_headers(srv, resp);
+                add_headers(srv, resp, NULL);
+                log_request_reply(log_of(conn), r, resp);
                 enum MHD_Result ret = MHD_queue_response(conn, r->status, resp);
                 MHD_destroy_response(resp);
                 return ret;
@@ -93,7 +104,8 @@ static enum MHD_Result send_reply(const struct server *srv, struct MHD_Connectio
                 free(r->body);
                 return MHD_NO;
         }
-        add_headers(srv, resp);
+        add_headers(srv, resp, r->content_type);
+        log_request_reply(log_of(conn), r, resp);
         if (r->retry_after) {
                 char ra[16];
                 snprintf(ra, sizeof(ra), "%u", r->retry_after);
@@ -143,6 +155,7 @@ enum route_kind {
         ROUTE_V1_MODELS,      /* GET /v1/models */
         ROUTE_V1_MODEL,       /* GET /v1/models/N[/versions/V] */
         ROUTE_V1_PREDICT,     /* POST /v1/models/N[/versions/V]:predict */
+        ROUTE_METRICS,        /* GET /metrics (Prometheus) */
 };
 
 struct route {
@@ -157,7 +170,8 @@ struct route {
         "GET /v2/health/ready, GET /v2/models, GET /v2/models/NAME[/versions/V], "  \
         "GET .../ready, POST .../infer, GET /v1/models, GET /v1/models/NAME, "      \
         "POST /v1/models/NAME:predict, POST /v2/repository/index, "                  \
-        "POST /v2/repository/models/NAME/load, POST /v2/repository/models/NAME/unload"
+        "POST /v2/repository/models/NAME/load, POST /v2/repository/models/NAME/unload, " \
+        "GET /metrics"
 
 /* Splits path at '/' into at most max non-empty segments (in buf). */
 static size_t split(const char *path, char *buf, size_t buflen, char **seg, size_t max)
@@ -208,6 +222,7 @@ static void route_of(const char *url, struct route *rt)
                 { "/v2/models", ROUTE_V2_MODELS },
                 { "/v2/repository/index", ROUTE_V2_REPO_INDEX },
                 { "/v1/models", ROUTE_V1_MODELS },
+                { "/metrics", ROUTE_METRICS },
         };
         memset(rt, 0, sizeof(*rt));
         for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
@@ -357,6 +372,7 @@ static void handle_model_route(struct server *srv, const struct served_set *set,
                 return;
         const struct served_model *sm = atomic_load_explicit(&e->sm, memory_order_acquire);
         const char *name = e->spec->name;
+        r->model = e->metrics;
         if (!sm) {
                 if (rt->kind == ROUTE_V2_MODEL_READY || rt->kind == ROUTE_V1_MODEL)
                         reply_printf(r, 503, "{\"name\":\"%s\",\"ready\":false}", name);
@@ -405,6 +421,7 @@ static void predict_default(struct server *srv, struct registry_snap *snap,
                 return;
         }
         sm = atomic_load_explicit(&snap->set.e[l->default_idx].sm, memory_order_acquire);
+        r->model = snap->set.e[l->default_idx].metrics;
         if (!sm)
                 reply_error(r, 503, "the model is still loading; retry when /readyz is 200");
         else
@@ -417,6 +434,7 @@ static void compute_job(void *arg)
 {
         struct request *req = arg;
         struct server *srv = req->srv;
+        log_request_job(log_of(req->conn));
         if (req->rt->kind == ROUTE_PREDICT)
                 predict_default(srv, req->snap, req, &req->reply);
         else
@@ -455,6 +473,20 @@ static bool queue_compute(struct server *srv, struct MHD_Connection *conn,
         MHD_suspend_connection(conn);
         pool_submit(srv->pool, compute_job, req);
         return true;
+}
+
+/* GET /metrics */
+static void metrics_reply(struct server *srv, const struct served_set *set, struct reply *r)
+{
+        struct metrics_gauges g = {
+                .in_flight = atomic_load_explicit(&srv->inflight, memory_order_relaxed),
+        };
+        pool_stats(srv->pool, &g.queued, &g.busy, &g.threads, &g.queue_capacity);
+        struct out_buf b = { 0 };
+        metrics_render(&b, set, &g);
+        reply_take(r, &b);
+        if (r->status == 200)
+                r->content_type = METRICS_CONTENT_TYPE;
 }
 
 /* The answer to load/unload NAME once the reload it asked for is done:
@@ -502,8 +534,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
         struct reply r = { 0 };
         struct route rt;
         route_of(url, &rt);
+        struct log_request *lr = log_of(conn);
 
         if (!req) {
+                log_request_begin(lr, conn, method, url);
                 /* First call: headers only. Refuse early what needs no body. */
                 char shown_method[24], shown_url[128];
                 printable(method, shown_method, sizeof(shown_method));
@@ -545,6 +579,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
         if (*upload_data_size) {
                 size_t n = *upload_data_size;
                 *upload_data_size = 0;
+                log_request_read(lr, n);
                 if (req->too_large || n > srv->cfg->max_body_bytes - req->len) {
                         /* libmicrohttpd 0.9.75 closes without an answer when a
                          * response is queued mid-upload, so the rest is read
@@ -569,6 +604,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
                 return MHD_YES;
         }
 
+        log_request_body_done(lr);
         bool ready = atomic_load_explicit(&srv->ready, memory_order_acquire);
         bool draining = atomic_load_explicit(&srv->draining, memory_order_acquire);
         if (req->too_large) {
@@ -639,6 +675,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
         case ROUTE_V1_MODELS:
                 v1_list(set, &r);
                 break;
+        case ROUTE_METRICS:
+                metrics_reply(srv, set, &r);
+                break;
         case ROUTE_V2_MODEL:
         case ROUTE_V2_MODEL_READY:
         case ROUTE_V1_MODEL:
@@ -676,8 +715,7 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
         struct server *srv = cls;
         struct request *req = *con_cls;
-        (void)conn;
-        (void)toe;
+        log_request_end(log_of(conn), (int)toe);
         if (!req)
                 return;
         atomic_fetch_sub_explicit(&srv->inflight, 1, memory_order_release);
@@ -685,6 +723,19 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         free(req->body);
         free(req);
         *con_cls = NULL;
+}
+
+/* A connection opens or closes: its access-log record. */
+static void connection_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+                              enum MHD_ConnectionNotificationCode toe)
+{
+        (void)cls;
+        if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+                *socket_context = log_request_new(conn);
+        } else {
+                free(*socket_context);
+                *socket_context = NULL;
+        }
 }
 
 static int fmt_err(char *errbuf, size_t errlen, int code, const char *fmt, ...)
@@ -780,12 +831,15 @@ int server_start(const struct config *cfg, struct server_model_list *list,
                 flags |= MHD_USE_IPv6;
         srv->daemon = MHD_start_daemon(
                 flags, (uint16_t)cfg->port, NULL, NULL, handle, srv,
+                /* first, or libmicrohttpd logs some messages its own way */
+                MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL,
                 MHD_OPTION_LISTEN_SOCKET, srv->listen_fd,
                 MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->threads,
                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->timeout_s,
                 MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
                 MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)cfg->max_conn_per_client,
                 MHD_OPTION_NOTIFY_COMPLETED, completed, srv,
+                MHD_OPTION_NOTIFY_CONNECTION, connection_notify, srv,
                 MHD_OPTION_END);
         if (!srv->daemon) {
                 server_stop(srv);

@@ -12,12 +12,15 @@
 
 #include "config.h"
 #include "model.h"
+#include "obs_internal.h"
 #include "predictd_version.h"
 #include "serialize.h"
 #include "server.h"
 
+/* check prints its refusal on stderr as "predictd: cannot load PATH:
+ * REASON" (a contract of the tests); the server logs it. */
 static int load(const struct config *cfg, const char *path, struct model **model,
-                struct serialize_info **info)
+                struct serialize_info **info, bool serving)
 {
         struct serialize_limits lim;
         struct serialize_error err;
@@ -25,7 +28,10 @@ static int load(const struct config *cfg, const char *path, struct model **model
         lim.max_file_bytes = cfg->max_model_bytes;
         int rc = serialize_load_file(path, &lim, model, info, &err);
         if (rc < 0) {
-                fprintf(stderr, "predictd: cannot load %s: %s\n", path, err.message);
+                if (serving)
+                        log_msg(LOG_LEVEL_ERROR, "cannot load %s: %s", path, err.message);
+                else
+                        fprintf(stderr, "predictd: cannot load %s: %s\n", path, err.message);
                 return rc;
         }
         return 0;
@@ -55,7 +61,7 @@ static int run_check(const struct config *cfg)
 {
         struct model *model;
         struct serialize_info *info;
-        if (load(cfg, cfg->model_path, &model, &info) < 0)
+        if (load(cfg, cfg->model_path, &model, &info, false) < 0)
                 return 1;
         char desc[2048];
         model_describe(model, desc, sizeof(desc));
@@ -114,20 +120,26 @@ static int run_server(const struct config *cfg)
         sigset_t sigs;
         /* Block before any thread starts, so only server_run sees them. */
         server_signals_block(&sigs);
+        metrics_init();
+
+        char errbuf[512] = "";
+        if (log_setup(cfg, errbuf, sizeof(errbuf)) < 0) {
+                log_msg(LOG_LEVEL_ERROR, "%s", errbuf);
+                return 1;
+        }
 
         struct server *srv;
         struct server_model_list *list;
-        char errbuf[512] = "";
         if (server_model_list_build(cfg, &list, errbuf, sizeof(errbuf)) < 0) {
-                fprintf(stderr, "predictd: %s\n", errbuf[0] ? errbuf : "out of memory");
+                log_msg(LOG_LEVEL_ERROR, "%s", errbuf[0] ? errbuf : "out of memory");
                 return 1;
         }
         if (server_start(cfg, list, &srv, errbuf, sizeof(errbuf)) < 0) {
-                fprintf(stderr, "predictd: %s\n", errbuf);
+                log_msg(LOG_LEVEL_ERROR, "%s", errbuf);
                 return 1;
         }
         const struct server_model_list *models = server_models(srv);
-        fprintf(stderr, "predictd: listening on http://%s:%u (%u threads [%s], %zu model%s)\n",
+        log_msg(LOG_LEVEL_INFO, "listening on http://%s:%u (%u threads [%s], %zu model%s)",
                 cfg->host, server_port(srv), cfg->threads, cfg->threads_how, models->n,
                 models->n == 1 ? "" : "s");
 
@@ -135,9 +147,10 @@ static int run_server(const struct config *cfg)
                 const struct server_model_spec *sp = &models->v[i];
                 struct model *model;
                 struct serialize_info *info;
-                if (load(cfg, sp->path, &model, &info) < 0) {
-                        fprintf(stderr,
-                                "predictd: model '%s' version %s did not load; not starting\n",
+                if (load(cfg, sp->path, &model, &info, true) < 0) {
+                        metrics_count_load(sp->name, METRICS_LOAD_FAILED);
+                        log_msg(LOG_LEVEL_ERROR,
+                                "model '%s' version %s did not load; not starting",
                                 sp->name, sp->version);
                         server_stop(srv);
                         return 1;
@@ -145,20 +158,20 @@ static int run_server(const struct config *cfg)
                 char desc[2048];
                 model_describe(model, desc, sizeof(desc));
                 if (server_publish_model(srv, i, model, info) < 0) {
-                        fprintf(stderr, "predictd: out of memory publishing model '%s'\n",
+                        log_msg(LOG_LEVEL_ERROR, "out of memory publishing model '%s'",
                                 sp->name);
                         model_free(model);
                         serialize_info_free(info);
                         server_stop(srv);
                         return 1;
                 }
-                fprintf(stderr, "predictd: serving %s as '%s' version %s%s (%s)\n", sp->path,
+                log_msg(LOG_LEVEL_INFO, "serving %s as '%s' version %s%s (%s)", sp->path,
                         sp->name, sp->version,
                         models->has_default && models->default_idx == i ? ", the default" : "",
                         desc);
         }
         server_set_ready(srv);
-        fprintf(stderr, "predictd: ready\n");
+        log_msg(LOG_LEVEL_INFO, "ready");
 
         return server_run(srv, cfg, &sigs);
 }

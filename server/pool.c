@@ -21,6 +21,7 @@ struct pool {
         struct job *q; /* ring of cap jobs */
         size_t cap, head, n;
         size_t reserved; /* slots promised by pool_reserve */
+        size_t running;  /* jobs being run */
         bool stopping;
         pthread_t *threads;
         size_t n_threads;
@@ -38,9 +39,11 @@ static void *worker(void *arg)
                 struct job j = p->q[p->head];
                 p->head = (p->head + 1) % p->cap;
                 p->n--;
+                p->running++;
                 pthread_mutex_unlock(&p->lock);
                 j.fn(j.arg);
                 pthread_mutex_lock(&p->lock);
+                p->running--;
         }
         pthread_mutex_unlock(&p->lock);
         return NULL;
@@ -88,6 +91,16 @@ void pool_submit(struct pool *p, void (*fn)(void *), void *arg)
         p->q[(p->head + p->n) % p->cap] = (struct job){ fn, arg };
         p->n++;
         pthread_cond_signal(&p->cond);
+        pthread_mutex_unlock(&p->lock);
+}
+
+void pool_stats(struct pool *p, size_t *queued, size_t *busy, size_t *threads, size_t *cap)
+{
+        pthread_mutex_lock(&p->lock);
+        *queued = p->n;
+        *busy = p->running;
+        *threads = p->n_threads;
+        *cap = p->cap;
         pthread_mutex_unlock(&p->lock);
 }
 
