@@ -284,6 +284,52 @@ static bool config_lifecycle_settings(void)
         return true;
 }
 
+static bool config_log_settings_from_every_source(void)
+{
+        struct config *c;
+        struct config_error e;
+        clear_env();
+        EXPECT(parse(&c, &e, 3, "--model", "m.pkl") == 0);
+        EXPECT(c->log_format == CONFIG_LOG_JSON && c->log_level == CONFIG_LOG_INFO);
+        EXPECT(c->access_log == NULL);
+        config_free(c);
+
+        char path[] = "/tmp/predictd-config-XXXXXX";
+        int fd = mkstemp(path);
+        EXPECT(fd >= 0);
+        const char text[] = "{\"log_format\": \"text\", \"log_level\": \"error\", "
+                            "\"access_log\": \"/var/log/a.log\"}";
+        EXPECT(write(fd, text, sizeof(text) - 1) == (ssize_t)(sizeof(text) - 1));
+        close(fd);
+        setenv("PREDICTD_LOG_LEVEL", "warn", 1);
+        int rc = parse(&c, &e, 5, "--config", path, "--model", "m.pkl");
+        EXPECT(rc == 0);
+        EXPECT(c->log_format == CONFIG_LOG_TEXT);   /* the file */
+        EXPECT(c->log_level == CONFIG_LOG_WARN);    /* env over file */
+        EXPECT(c->access_log && strcmp(c->access_log, "/var/log/a.log") == 0);
+        config_free(c);
+        /* a flag over both; "-" puts the access log back on stderr */
+        rc = parse(&c, &e, 8, "--config", path, "--model", "m.pkl", "--log-level=debug",
+                   "--access-log", "-");
+        unlink(path);
+        unsetenv("PREDICTD_LOG_LEVEL");
+        EXPECT(rc == 0);
+        EXPECT(c->log_level == CONFIG_LOG_DEBUG && c->access_log == NULL);
+        config_free(c);
+
+        EXPECT(parse(&c, &e, 5, "--model", "m", "--log-format", "xml") == -EINVAL);
+        EXPECT_CONTAINS(e.message, "--log-format");
+        EXPECT_CONTAINS(e.message, "json, text");
+        EXPECT_CONTAINS(e.message, "'xml'");
+        setenv("PREDICTD_LOG_LEVEL", "verbose", 1);
+        EXPECT(parse(&c, &e, 3, "--model", "m") == -EINVAL);
+        EXPECT_CONTAINS(e.message, "PREDICTD_LOG_LEVEL");
+        unsetenv("PREDICTD_LOG_LEVEL");
+        EXPECT(parse(&c, &e, 4, "--model", "m", "--access-log") == -EINVAL);
+        EXPECT_CONTAINS(e.message, "--access-log");
+        return true;
+}
+
 TAP_MAIN(CASE(config_cpu_count_follows_cgroup_quota),
          CASE(config_lifecycle_settings),
          CASE(config_models_named_and_repeated),
@@ -292,4 +338,5 @@ TAP_MAIN(CASE(config_cpu_count_follows_cgroup_quota),
          CASE(config_flags_override_env_override_file),
          CASE(config_bad_numbers_refused_with_name),
          CASE(config_unknown_flag_and_key_refused),
-         CASE(config_check_and_missing_model))
+         CASE(config_check_and_missing_model),
+         CASE(config_log_settings_from_every_source))
