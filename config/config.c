@@ -57,6 +57,13 @@ static const char usage[] =
         "  --request-timeout S    most seconds a request may wait for and run on a compute\n"
         "                         thread: 503 if it had not started, 504 if it had; 0 for\n"
         "                         no limit (default 60) [PREDICTD_REQUEST_TIMEOUT]\n"
+        "  --log-format F         json (default) or text, for every log line\n"
+        "                         [PREDICTD_LOG_FORMAT]\n"
+        "  --log-level L          debug, info (default), warn or error: the least level\n"
+        "                         of message written; access lines are always written\n"
+        "                         [PREDICTD_LOG_LEVEL]\n"
+        "  --access-log FILE      one line per request into FILE (reopened on SIGUSR1);\n"
+        "                         - for stderr (default: stderr) [PREDICTD_ACCESS_LOG]\n"
         "  --reuse-port           share the port with other processes (SO_REUSEPORT);\n"
         "                         without it a port in use is an error [PREDICTD_REUSE_PORT=1]\n"
         ;
@@ -80,6 +87,7 @@ static const char usage_trust[] =
         "                         drain_grace, drain_timeout, max_connections,\n"
         "                         max_connections_per_client, poll_interval,\n"
         "                         receive_timeout, request_timeout,\n"
+        "                         log_format, log_level, access_log,\n"
         "                         api_key_file, admin_key_file, model_sha256 and\n"
         "                         verify_key (a string or a list of strings),\n"
         "                         reuse_port and metrics_auth (true or false)\n"
@@ -376,6 +384,7 @@ void config_free(struct config *cfg)
         free(cfg->model_dir);
         free(cfg->default_model);
         free(cfg->host);
+        free(cfg->access_log);
         free(cfg);
 }
 
@@ -414,6 +423,58 @@ static const struct num_opt num_opts[] = {
         NUM("--request-timeout", "PREDICTD_REQUEST_TIMEOUT", "request_timeout", 0, 86400,
             request_timeout_s, true),
 };
+
+static int set_str(char **field, const char *v, struct config_error *err);
+
+/* A setting that takes one of a few words, stored as the word's index
+ * (the enum's value). */
+struct choice_opt {
+        const char *flag;
+        const char *env;
+        const char *key;
+        const char *const *words; /* NULL-terminated */
+        size_t field;             /* offset of an enum in struct config */
+};
+
+static const char *const log_formats[] = { "json", "text", NULL };
+static const char *const log_levels[] = { "debug", "info", "warn", "error", NULL };
+static const struct choice_opt choice_opts[] = {
+        { "--log-format", "PREDICTD_LOG_FORMAT", "log_format", log_formats,
+          offsetof(struct config, log_format) },
+        { "--log-level", "PREDICTD_LOG_LEVEL", "log_level", log_levels,
+          offsetof(struct config, log_level) },
+};
+
+static int set_choice(struct config *cfg, const struct choice_opt *o, const char *v,
+                      const char *where, struct config_error *err)
+{
+        char want[80] = "";
+        size_t n = 0;
+        for (size_t i = 0; o->words[i]; i++) {
+                if (strcmp(v, o->words[i]) == 0) {
+                        /* both enums start at 0 and count up */
+                        *(unsigned *)(void *)((char *)cfg + o->field) = (unsigned)i;
+                        return 0;
+                }
+                n += (size_t)snprintf(want + n, sizeof(want) - n, "%s%s", i ? ", " : "",
+                                      o->words[i]);
+        }
+        return cfail(err, "%s: expected one of %s, got '%.100s'", where, want, v);
+}
+
+/* --access-log: "-" is stderr (NULL), so a flag can undo a config file. */
+static int set_access_log(struct config *cfg, const char *v, const char *where,
+                          struct config_error *err)
+{
+        if (!*v)
+                return cfail(err, "%s: expected a FILE or -", where);
+        if (strcmp(v, "-") == 0) {
+                free(cfg->access_log);
+                cfg->access_log = NULL;
+                return 0;
+        }
+        return set_str(&cfg->access_log, v, err);
+}
 
 /* A string setting with the same meaning in every source. */
 struct str_opt {
@@ -475,7 +536,8 @@ static const struct list_opt list_opts[] = {
  * would otherwise be ignored and its default served. */
 static int check_env(struct config_error *err)
 {
-        static const char *const others[] = { "PREDICTD_MODEL_DIR", "PREDICTD_DEFAULT_MODEL" };
+        static const char *const others[] = { "PREDICTD_MODEL_DIR", "PREDICTD_DEFAULT_MODEL",
+                                               "PREDICTD_ACCESS_LOG" };
         for (char **e = environ; *e; e++) {
                 if (strncmp(*e, "PREDICTD_", 9) != 0)
                         continue;
@@ -492,6 +554,8 @@ static int check_env(struct config_error *err)
                         names[k++] = list_opts[i].env;
                 for (size_t i = 0; i < sizeof(num_opts) / sizeof(num_opts[0]); i++)
                         names[k++] = num_opts[i].env;
+                for (size_t i = 0; i < sizeof(choice_opts) / sizeof(choice_opts[0]); i++)
+                        names[k++] = choice_opts[i].env;
                 bool known = false;
                 for (size_t i = 0; i < k && !known; i++)
                         known = strlen(names[i]) == n && strncmp(names[i], *e, n) == 0;
@@ -590,6 +654,23 @@ static int load_file(struct config *cfg, const char *path,
                                 goto out;
                         continue;
                 }
+                const struct choice_opt *co = NULL;
+                for (size_t i = 0; i < sizeof(choice_opts) / sizeof(choice_opts[0]); i++)
+                        if (strcmp(choice_opts[i].key, key) == 0)
+                                co = &choice_opts[i];
+                if (co || strcmp(key, "access_log") == 0) {
+                        char where[300];
+                        snprintf(where, sizeof(where), "config file %s: \"%s\"", path, key);
+                        if (!json_is_string(val)) {
+                                rc = cfail(err, "%s must be a string", where);
+                                goto out;
+                        }
+                        rc = co ? set_choice(cfg, co, json_string_value(val), where, err)
+                                : set_access_log(cfg, json_string_value(val), where, err);
+                        if (rc < 0)
+                                goto out;
+                        continue;
+                }
                 const struct bool_opt *bo = NULL;
                 for (size_t i = 0; i < sizeof(bool_opts) / sizeof(bool_opts[0]); i++)
                         if (strcmp(bool_opts[i].key, key) == 0)
@@ -626,9 +707,9 @@ static int load_file(struct config *cfg, const char *path,
                                    "max_body_bytes, max_batch_rows, max_model_bytes, "
                                    "timeout, drain_grace, drain_timeout, max_connections, "
                                    "max_connections_per_client, poll_interval, "
-                                   "receive_timeout, request_timeout, reuse_port, "
-                                   "api_key_file, admin_key_file, metrics_auth, model_sha256, "
-                                   "verify_key)",
+                                   "receive_timeout, request_timeout, log_format, log_level, "
+                                   "access_log, reuse_port, api_key_file, admin_key_file, "
+                                   "metrics_auth, model_sha256, verify_key)",
                                    path, key);
                         goto out;
                 }
@@ -682,6 +763,13 @@ static int apply_env(struct config *cfg, struct config_error *err)
                     (rc = parse_bool(v, bool_opts[i].env, bool_field_of(cfg, &bool_opts[i]),
                                      err)) < 0)
                         return rc;
+        for (size_t i = 0; i < sizeof(choice_opts) / sizeof(choice_opts[0]); i++)
+                if ((v = getenv(choice_opts[i].env)) && *v &&
+                    (rc = set_choice(cfg, &choice_opts[i], v, choice_opts[i].env, err)) < 0)
+                        return rc;
+        if ((v = getenv("PREDICTD_ACCESS_LOG")) && *v &&
+            (rc = set_access_log(cfg, v, "PREDICTD_ACCESS_LOG", err)) < 0)
+                return rc;
         for (size_t i = 0; i < sizeof(num_opts) / sizeof(num_opts[0]); i++) {
                 unsigned long long n;
                 v = getenv(num_opts[i].env);
@@ -771,6 +859,8 @@ int config_load(int argc, char **argv, struct config **out,
         cfg->max_conn_per_client = 0;
         cfg->receive_timeout_s = 30;
         cfg->request_timeout_s = 60;
+        cfg->log_format = CONFIG_LOG_JSON;
+        cfg->log_level = CONFIG_LOG_INFO;
         if ((rc = set_str(&cfg->host, "0.0.0.0", err)) < 0)
                 goto fail;
 
@@ -868,6 +958,20 @@ int config_load(int argc, char **argv, struct config **out,
                                 lo->clear(cfg);
                         flag_lists[lk] = true;
                         if ((rc = lo->add(cfg, v, strlen(v), lo->flag, err)) < 0)
+                                goto fail;
+                        continue;
+                }
+                if ((v = flag_value(argc, argv, &i, "--access-log"))) {
+                        if ((rc = set_access_log(cfg, v, "--access-log", err)) < 0)
+                                goto fail;
+                        continue;
+                }
+                const struct choice_opt *co = NULL;
+                for (size_t k = 0; k < sizeof(choice_opts) / sizeof(choice_opts[0]) && !co; k++)
+                        if ((v = flag_value(argc, argv, &i, choice_opts[k].flag)))
+                                co = &choice_opts[k];
+                if (co) {
+                        if ((rc = set_choice(cfg, co, v, co->flag, err)) < 0)
                                 goto fail;
                         continue;
                 }

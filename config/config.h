@@ -78,6 +78,12 @@ struct config {
          * 0: no limit */
         unsigned request_timeout_s;
         char threads_how[160];  /* where the thread count came from, for the log */
+        enum config_log_format { CONFIG_LOG_JSON, CONFIG_LOG_TEXT } log_format;
+        /* messages below this level are not written (access lines always are) */
+        enum config_log_level {
+                CONFIG_LOG_DEBUG, CONFIG_LOG_INFO, CONFIG_LOG_WARN, CONFIG_LOG_ERROR
+        } log_level;
+        char *access_log;       /* the access log's file, or NULL for stderr */
 };
 
 struct config_error {

@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "server_internal.h"
+#include "obs_internal.h"
 
 /* Bounds on a key file and on one key. */
 #define KEY_FILE_MAX_BYTES ((size_t)1 << 20)
@@ -194,7 +195,7 @@ void auth_reload(struct auth *a)
         if (read_all_keys(a, &user, &admin, err, sizeof(err)) < 0) {
                 keyset_clear(&user);
                 keyset_clear(&admin);
-                fprintf(stderr, "predictd: reload: %s; the API keys in use are unchanged\n", err);
+                log_msg(LOG_LEVEL_ERROR, "reload: %s; the API keys in use are unchanged", err);
                 return;
         }
         pthread_rwlock_wrlock(&a->lock);
@@ -204,7 +205,7 @@ void auth_reload(struct auth *a)
         pthread_rwlock_unlock(&a->lock);
         keyset_clear(&ou);
         keyset_clear(&oa);
-        fprintf(stderr, "predictd: reload: %zu API key%s, %zu admin key%s\n", user.n,
+        log_msg(LOG_LEVEL_INFO, "reload: %zu API key%s, %zu admin key%s", user.n,
                 user.n == 1 ? "" : "s", admin.n, admin.n == 1 ? "" : "s");
 }
 

@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include "deadline_internal.h"
+#include "obs_internal.h"
 
 struct conn_clock {
         struct conn_clock *prev, *next;
@@ -62,7 +63,8 @@ static struct conn_clock *clock_of(struct MHD_Connection *conn)
 {
         const union MHD_ConnectionInfo *ci =
                 MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-        return ci ? ci->socket_context : NULL;
+        const struct conn_ctx *cc = ci ? ci->socket_context : NULL;
+        return cc ? cc->clock : NULL;
 }
 
 static void *sweep_main(void *arg)
@@ -90,8 +92,8 @@ static void *sweep_main(void *arg)
                         }
                 }
                 if (cut)
-                        fprintf(stderr, "predictd: closed %zu connection%s that did not send "
-                                "a whole request in time (--receive-timeout %u s)\n", cut,
+                        log_msg(LOG_LEVEL_WARN, "closed %zu connection%s that did not send "
+                                "a whole request in time (--receive-timeout %u s)", cut,
                                 cut == 1 ? "" : "s", d->receive_s);
         }
         pthread_mutex_unlock(&d->lock);

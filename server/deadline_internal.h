@@ -9,6 +9,14 @@
 
 struct deadline;
 
+/* What each connection carries in libmicrohttpd's socket context: its
+ * receive clock (deadline.c) and its access-log record (log.c). http.c
+ * makes and frees it in its connection callback. */
+struct conn_ctx {
+        void *clock;              /* struct conn_clock, or NULL */
+        struct log_request *log;  /* or NULL */
+};
+
 /* A deadline of receive_s seconds from a request line to the end of its
  * body, and of idle_s + receive_s from a connection's accept (or its last
  * answer) to its next request line, with the sweeper thread started.
@@ -19,7 +27,8 @@ int deadline_create(unsigned receive_s, unsigned idle_s, struct deadline **out);
  * Accepts NULL. */
 void deadline_free(struct deadline *d);
 
-/* MHD_OPTION_NOTIFY_CONNECTION (cls: d): a clock per connection, kept in
+/* From http.c's MHD_OPTION_NOTIFY_CONNECTION (cls: d; socket_context:
+ * &conn_ctx.clock): a clock per connection, kept in
  * its socket context. */
 void deadline_notify_connection(void *cls, struct MHD_Connection *conn,
                                 void **socket_context, enum MHD_ConnectionNotificationCode code);

@@ -21,6 +21,7 @@
 #include "config.h"
 #include "deadline_internal.h"
 #include "server.h"
+#include "obs_internal.h"
 #include "server_internal.h"
 
 struct server {
@@ -71,11 +72,21 @@ struct request {
 
 /* While draining, every answer closes its connection, so keep-alive
  * clients move to another instance rather than holding this one open. */
-static void add_headers(const struct server *srv, struct MHD_Response *resp)
+static void add_headers(const struct server *srv, struct MHD_Response *resp, const char *type)
 {
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                type ? type : "application/json");
         if (atomic_load_explicit(&srv->draining, memory_order_acquire))
                 MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+}
+
+/* The connection's access-log record (log.c), or NULL. */
+static struct log_request *log_of(struct MHD_Connection *conn)
+{
+        const union MHD_ConnectionInfo *ci =
+                MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        const struct conn_ctx *cc = ci ? ci->socket_context : NULL;
+        return cc ? cc->log : NULL;
 }
 
 static enum MHD_Result send_reply(const struct server *srv, struct MHD_Connection *conn,
@@ -92,7 +103,8 @@ static enum MHD_Result send_reply(const struct server *srv, struct MHD_Connectio
                         r->len, r->body, MHD_RESPMEM_PERSISTENT);
                 if (!resp)
                         return MHD_NO;
-                add_headers(srv, resp);
+                add_headers(srv, resp, NULL);
+                log_request_reply(log_of(conn), r, resp);
                 enum MHD_Result ret = MHD_queue_response(conn, r->status, resp);
                 MHD_destroy_response(resp);
                 return ret;
@@ -103,7 +115,8 @@ static enum MHD_Result send_reply(const struct server *srv, struct MHD_Connectio
                 free(r->body);
                 return MHD_NO;
         }
-        add_headers(srv, resp);
+        add_headers(srv, resp, r->content_type);
+        log_request_reply(log_of(conn), r, resp);
         if (r->retry_after) {
                 char ra[16];
                 snprintf(ra, sizeof(ra), "%u", r->retry_after);
@@ -156,6 +169,7 @@ enum route_kind {
         ROUTE_V1_MODELS,      /* GET /v1/models */
         ROUTE_V1_MODEL,       /* GET /v1/models/N[/versions/V] */
         ROUTE_V1_PREDICT,     /* POST /v1/models/N[/versions/V]:predict */
+        ROUTE_METRICS,        /* GET /metrics (Prometheus) */
 };
 
 struct route {
@@ -171,7 +185,8 @@ struct route {
         "GET /v2/health/ready, GET /v2/models, GET /v2/models/NAME[/versions/V], "  \
         "GET .../ready, POST .../infer, GET /v1/models, GET /v1/models/NAME, "      \
         "POST /v1/models/NAME:predict, POST /v2/repository/index, "                  \
-        "POST /v2/repository/models/NAME/load, POST /v2/repository/models/NAME/unload"
+        "POST /v2/repository/models/NAME/load, POST /v2/repository/models/NAME/unload, " \
+        "GET /metrics"
 
 /* Splits path at '/' into at most max non-empty segments (in buf). */
 static size_t split(const char *path, char *buf, size_t buflen, char **seg, size_t max)
@@ -222,6 +237,7 @@ static void route_of(const char *url, struct route *rt)
                 { "/v2/models", ROUTE_V2_MODELS },
                 { "/v2/repository/index", ROUTE_V2_REPO_INDEX },
                 { "/v1/models", ROUTE_V1_MODELS },
+                { "/metrics", ROUTE_METRICS },
         };
         memset(rt, 0, sizeof(*rt));
         for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
@@ -285,13 +301,14 @@ static void route_of(const char *url, struct route *rt)
 
 /* Who may call a route: health stays open for load balancers (a
  * model's readiness too, as the Open Inference Protocol counts it as
- * health), the repository needs an admin key, the rest a key. No
- * default: a new route must be placed here (a /metrics route needs
- * auth_metrics_required(a) ? AUTH_NEED_KEY : AUTH_NEED_NONE). */
+ * health), /metrics is open unless --metrics-auth, the repository
+ * needs an admin key, the rest a key. No default: a new route must be
+ * placed here. */
 static enum auth_need route_need(const struct auth *a, enum route_kind k)
 {
-        (void)a;
         switch (k) {
+        case ROUTE_METRICS:
+                return auth_metrics_required(a) ? AUTH_NEED_KEY : AUTH_NEED_NONE;
         case ROUTE_NONE:
         case ROUTE_HEALTHZ:
         case ROUTE_READYZ:
@@ -406,6 +423,7 @@ static void handle_model_route(struct server *srv, const struct served_set *set,
                 return;
         const struct served_model *sm = atomic_load_explicit(&e->sm, memory_order_acquire);
         const char *name = e->spec->name;
+        r->model = e->metrics;
         if (!sm) {
                 if (rt->kind == ROUTE_V2_MODEL_READY || rt->kind == ROUTE_V1_MODEL)
                         reply_printf(r, 503, "{\"name\":\"%s\",\"ready\":false}", name);
@@ -453,6 +471,7 @@ static void predict_default(struct server *srv, struct registry_snap *snap,
                 return;
         }
         sm = atomic_load_explicit(&snap->set.e[l->default_idx].sm, memory_order_acquire);
+        r->model = snap->set.e[l->default_idx].metrics;
         if (!sm)
                 reply_error(r, 503, "the model is still loading; retry when /readyz is 200");
         else
@@ -490,6 +509,7 @@ static void compute_job(void *arg)
         struct request *req = arg;
         struct server *srv = req->srv;
         struct reply r = { 0 };
+        log_request_job(log_of(req->conn));
         if (req->rt->kind == ROUTE_PREDICT)
                 predict_default(srv, req->snap, req, &r);
         else
@@ -547,6 +567,20 @@ static bool queue_compute(struct server *srv, struct MHD_Connection *conn,
         return true;
 }
 
+/* GET /metrics */
+static void metrics_reply(struct server *srv, const struct served_set *set, struct reply *r)
+{
+        struct metrics_gauges g = {
+                .in_flight = atomic_load_explicit(&srv->inflight, memory_order_relaxed),
+        };
+        pool_stats(srv->pool, &g.queued, &g.busy, &g.threads, &g.queue_capacity);
+        struct out_buf b = { 0 };
+        metrics_render(&b, set, &g);
+        reply_take(r, &b);
+        if (r->status == 200)
+                r->content_type = METRICS_CONTENT_TYPE;
+}
+
 /* The answer to load/unload NAME once the reload it asked for is done:
  * 200 {} when NAME is (load) or is no longer (unload) served, else why. */
 static void repo_result(struct server *srv, const struct route *rt, bool load, struct reply *r)
@@ -594,8 +628,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
         route_of(url, &rt);
         rt.hide_names = route_need(srv->auth, rt.kind) == AUTH_NEED_NONE &&
                         auth_keys_required(srv->auth);
+        struct log_request *lr = log_of(conn);
 
         if (!req) {
+                log_request_begin(lr, conn, method, url);
                 /* First call: headers only. Refuse early what needs no body. */
                 char shown_method[24], shown_url[128];
                 printable(method, shown_method, sizeof(shown_method));
@@ -647,6 +683,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
         if (*upload_data_size) {
                 size_t n = *upload_data_size;
                 *upload_data_size = 0;
+                log_request_read(lr, n);
                 if (req->too_large || n > srv->cfg->max_body_bytes - req->len) {
                         /* libmicrohttpd 0.9.75 closes without an answer when a
                          * response is queued mid-upload, so the rest is read
@@ -672,6 +709,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
         }
 
         deadline_received(srv->dl, conn); /* the body is complete */
+        log_request_body_done(lr);
         bool ready = atomic_load_explicit(&srv->ready, memory_order_acquire);
         bool draining = atomic_load_explicit(&srv->draining, memory_order_acquire);
         if (req->too_large) {
@@ -742,6 +780,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
         case ROUTE_V1_MODELS:
                 v1_list(set, &r);
                 break;
+        case ROUTE_METRICS:
+                metrics_reply(srv, set, &r);
+                break;
         case ROUTE_V2_MODEL:
         case ROUTE_V2_MODEL_READY:
         case ROUTE_V1_MODEL:
@@ -779,13 +820,34 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
         struct server *srv = cls;
         struct request *req = *con_cls;
-        (void)toe;
         deadline_answered(srv->dl, conn);
+        log_request_end(log_of(conn), (int)toe);
         if (!req)
                 return;
         atomic_fetch_sub_explicit(&srv->inflight, 1, memory_order_release);
         request_unref(req);
         *con_cls = NULL;
+}
+
+/* A connection opens or closes: its access-log record. */
+static void connection_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+                              enum MHD_ConnectionNotificationCode toe)
+{
+        const struct server *srv = cls;
+        struct conn_ctx *cc = *socket_context;
+        if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+                /* out of memory: no deadline and no access line for it */
+                if (!(cc = calloc(1, sizeof(*cc))))
+                        return;
+                cc->log = log_request_new(conn);
+                deadline_notify_connection(srv->dl, conn, &cc->clock, toe);
+                *socket_context = cc;
+        } else if (cc) {
+                deadline_notify_connection(srv->dl, conn, &cc->clock, toe);
+                free(cc->log);
+                free(cc);
+                *socket_context = NULL;
+        }
 }
 
 static int fmt_err(char *errbuf, size_t errlen, int code, const char *fmt, ...)
@@ -900,13 +962,15 @@ int server_start(const struct config *cfg, struct server_model_list *list,
                 flags |= MHD_USE_IPv6;
         srv->daemon = MHD_start_daemon(
                 flags, (uint16_t)cfg->port, NULL, NULL, handle, srv,
+                /* first, or libmicrohttpd logs some messages its own way */
+                MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL,
                 MHD_OPTION_LISTEN_SOCKET, srv->listen_fd,
                 MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->threads,
                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->timeout_s,
                 MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
                 MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)cfg->max_conn_per_client,
                 MHD_OPTION_NOTIFY_COMPLETED, completed, srv,
-                MHD_OPTION_NOTIFY_CONNECTION, deadline_notify_connection, srv->dl,
+                MHD_OPTION_NOTIFY_CONNECTION, connection_notify, srv,
                 MHD_OPTION_URI_LOG_CALLBACK, deadline_uri_logged, srv->dl,
                 MHD_OPTION_END);
         if (!srv->daemon) {

@@ -7,8 +7,8 @@
  *                    accepted request finish, exit 0 (at the latest after
  *                    --drain-timeout seconds);
  *   SIGHUP           reload every model source (registry.c);
- *   SIGUSR1, SIGUSR2 logged and otherwise ignored (SIGUSR1 is kept for
- *                    reopening logs);
+ *   SIGUSR1          reopen --access-log FILE (logrotate);
+ *   SIGUSR2          logged and otherwise ignored;
  *   SIGPIPE          ignored: a client that hangs up is a failed write,
  *                    not a dead server.
  * The signals are blocked in every thread and taken with sigtimedwait in
@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "obs_internal.h"
 #include "server.h"
 
 static const int handled[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2 };
@@ -84,19 +85,21 @@ static int drain(struct server *srv, const struct config *cfg, const sigset_t *s
         if (grace_end > hard)
                 grace_end = hard;
         server_drain_begin(srv);
-        fprintf(stderr, "predictd: draining: readiness is 503; serving %u s more, then "
-                "closing the listener (exit within %u s)\n", cfg->drain_grace_s,
+        log_msg(LOG_LEVEL_INFO, "draining: readiness is 503; serving %u s more, then "
+                "closing the listener (exit within %u s)", cfg->drain_grace_s,
                 cfg->drain_timeout_s);
         for (int sig; (sig = wait_signal(set, grace_end)) != 0;) {
                 if (sig == SIGTERM || sig == SIGINT)
-                        fprintf(stderr, "predictd: %s received while draining; the drain "
-                                "goes on\n", sig_name(sig));
+                        log_msg(LOG_LEVEL_INFO, "%s received while draining; the drain "
+                                "goes on", sig_name(sig));
+                else if (sig == SIGUSR1)
+                        log_reopen();
                 else
-                        fprintf(stderr, "predictd: %s received while draining; ignored\n",
+                        log_msg(LOG_LEVEL_INFO, "%s received while draining; ignored",
                                 sig_name(sig));
         }
         server_drain_close(srv);
-        fprintf(stderr, "predictd: listener closed; %zu request%s in flight\n",
+        log_msg(LOG_LEVEL_INFO, "listener closed; %zu request%s in flight",
                 server_inflight(srv), server_inflight(srv) == 1 ? "" : "s");
         /* Requests on connections already accepted are answered; the
          * answers say Connection: close, so those connections end too. */
@@ -106,10 +109,10 @@ static int drain(struct server *srv, const struct config *cfg, const sigset_t *s
         }
         size_t left = server_inflight(srv);
         if (left)
-                fprintf(stderr, "predictd: drain timeout (%u s): %zu request%s cut off\n",
+                log_msg(LOG_LEVEL_WARN, "drain timeout (%u s): %zu request%s cut off",
                         cfg->drain_timeout_s, left, left == 1 ? "" : "s");
         server_stop(srv);
-        fprintf(stderr, "predictd: stopped\n");
+        log_msg(LOG_LEVEL_INFO, "stopped");
         return left ? 1 : 0;
 }
 
@@ -120,14 +123,18 @@ int server_run(struct server *srv, const struct config *cfg, const sigset_t *set
                 switch (sig) {
                 case SIGTERM:
                 case SIGINT:
-                        fprintf(stderr, "predictd: %s received, draining\n", sig_name(sig));
+                        log_msg(LOG_LEVEL_INFO, "%s received, draining", sig_name(sig));
                         return drain(srv, cfg, set, now_s());
                 case SIGHUP:
-                        fprintf(stderr, "predictd: SIGHUP received, reloading the models\n");
+                        log_msg(LOG_LEVEL_INFO, "SIGHUP received, reloading the models");
                         server_reload(srv);
                         break;
+                case SIGUSR1:
+                        log_msg(LOG_LEVEL_INFO, "SIGUSR1 received, reopening the access log");
+                        log_reopen();
+                        break;
                 default:
-                        fprintf(stderr, "predictd: %s received; ignored (nothing to do)\n",
+                        log_msg(LOG_LEVEL_INFO, "%s received; ignored (nothing to do)",
                                 sig_name(sig));
                         break;
                 }

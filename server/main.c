@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "model.h"
+#include "obs_internal.h"
 #include "predictd_version.h"
 #include "serialize.h"
 #include "server.h"
@@ -70,7 +71,7 @@ static int check_pins(const struct config *cfg, const struct server_model_list *
                 for (size_t j = 0; j < models->n && !found; j++)
                         found = strcmp(models->v[j].name, cfg->pins[i].name) == 0;
                 if (!found) {
-                        fprintf(stderr, "predictd: --model-sha256: no model is named '%s'\n",
+                        log_msg(LOG_LEVEL_ERROR, "--model-sha256: no model is named '%s'",
                                 cfg->pins[i].name);
                         return -EINVAL;
                 }
@@ -167,16 +168,22 @@ static int run_server(const struct config *cfg)
         sigset_t sigs;
         /* Block before any thread starts, so only server_run sees them. */
         server_signals_block(&sigs);
+        metrics_init();
+
+        char errbuf[512] = "";
+        if (log_setup(cfg, errbuf, sizeof(errbuf)) < 0) {
+                log_msg(LOG_LEVEL_ERROR, "%s", errbuf);
+                return 1;
+        }
 
         struct server *srv;
         struct server_model_list *list;
-        char errbuf[512] = "";
         if (server_model_list_build(cfg, &list, errbuf, sizeof(errbuf)) < 0) {
-                fprintf(stderr, "predictd: %s\n", errbuf[0] ? errbuf : "out of memory");
+                log_msg(LOG_LEVEL_ERROR, "%s", errbuf[0] ? errbuf : "out of memory");
                 return 1;
         }
         if (server_start(cfg, list, &srv, errbuf, sizeof(errbuf)) < 0) {
-                fprintf(stderr, "predictd: %s\n", errbuf);
+                log_msg(LOG_LEVEL_ERROR, "%s", errbuf);
                 return 1;
         }
         const struct server_model_list *models = server_models(srv);
@@ -184,7 +191,7 @@ static int run_server(const struct config *cfg)
                 server_stop(srv);
                 return 2;
         }
-        fprintf(stderr, "predictd: listening on http://%s:%u (%u threads [%s], %zu model%s)\n",
+        log_msg(LOG_LEVEL_INFO, "listening on http://%s:%u (%u threads [%s], %zu model%s)",
                 cfg->host, server_port(srv), cfg->threads, cfg->threads_how, models->n,
                 models->n == 1 ? "" : "s");
 
@@ -194,9 +201,10 @@ static int run_server(const struct config *cfg)
                 struct serialize_info *info;
                 if (server_load_model(srv, sp->name, sp->path, &model, &info, errbuf,
                                       sizeof(errbuf)) < 0) {
-                        fprintf(stderr, "predictd: cannot load %s: %s\n", sp->path, errbuf);
-                        fprintf(stderr,
-                                "predictd: model '%s' version %s did not load; not starting\n",
+                        metrics_count_load(sp->name, METRICS_LOAD_FAILED);
+                        log_msg(LOG_LEVEL_ERROR, "cannot load %s: %s", sp->path, errbuf);
+                        log_msg(LOG_LEVEL_ERROR,
+                                "model '%s' version %s did not load; not starting",
                                 sp->name, sp->version);
                         server_stop(srv);
                         return 1;
@@ -204,21 +212,21 @@ static int run_server(const struct config *cfg)
                 char desc[2048];
                 model_describe(model, desc, sizeof(desc));
                 if (server_publish_model(srv, i, model, info) < 0) {
-                        fprintf(stderr, "predictd: out of memory publishing model '%s'\n",
+                        log_msg(LOG_LEVEL_ERROR, "out of memory publishing model '%s'",
                                 sp->name);
                         model_free(model);
                         serialize_info_free(info);
                         server_stop(srv);
                         return 1;
                 }
-                fprintf(stderr, "predictd: serving %s as '%s' version %s%s (%s)%s%s\n",
-                        sp->path, sp->name, sp->version,
+                log_msg(LOG_LEVEL_INFO, "serving %s as '%s' version %s%s (%s)%s%s", sp->path,
+                        sp->name, sp->version,
                         models->has_default && models->default_idx == i ? ", the default" : "",
                         desc, cfg->n_verify_keys ? "; signature " : "",
                         cfg->n_verify_keys ? info->signature : "");
         }
         server_set_ready(srv);
-        fprintf(stderr, "predictd: ready\n");
+        log_msg(LOG_LEVEL_INFO, "ready");
 
         return server_run(srv, cfg, &sigs);
 }

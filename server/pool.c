@@ -47,6 +47,7 @@ struct pool {
         size_t reserved; /* slots promised by pool_reserve */
         bool stopping, wd_stopping;
         unsigned timeout_s;
+        size_t running;  /* jobs being run, for /metrics */
         pthread_t *threads;
         struct slot *slots;
         struct worker_arg *args;
@@ -88,6 +89,7 @@ static void *worker(void *arg)
                 s->job = job;
                 s->busy = true;
                 s->expired = false;
+                p->running++;
                 pthread_mutex_unlock(&p->lock);
                 s->job.j.run(s->job.j.arg);
                 pthread_mutex_lock(&p->lock);
@@ -98,6 +100,7 @@ static void *worker(void *arg)
                 pthread_mutex_unlock(&p->lock);
                 done.done(done.arg);
                 pthread_mutex_lock(&p->lock);
+                p->running--;
         }
         pthread_mutex_unlock(&p->lock);
         return NULL;
@@ -217,6 +220,16 @@ void pool_submit(struct pool *p, const struct pool_job *j)
         p->q[(p->head + p->n) % p->cap] = (struct job){ *j, deadline };
         p->n++;
         pthread_cond_signal(&p->cond);
+        pthread_mutex_unlock(&p->lock);
+}
+
+void pool_stats(struct pool *p, size_t *queued, size_t *busy, size_t *threads, size_t *cap)
+{
+        pthread_mutex_lock(&p->lock);
+        *queued = p->n;
+        *busy = p->running;
+        *threads = p->n_threads;
+        *cap = p->cap;
         pthread_mutex_unlock(&p->lock);
 }
 

@@ -15,6 +15,7 @@
 #include "config.h"
 #include "model.h"
 #include "serialize.h"
+#include "obs_internal.h"
 #include "server_internal.h"
 
 void out_put(struct out_buf *b, const char *s, size_t n)
@@ -89,7 +90,7 @@ static size_t utf8_seq(const unsigned char *s)
 /* Makes msg valid UTF-8 in place, each bad byte becoming '?': it quotes
  * what a client sent (a key of any bytes) and names cut at a byte count,
  * and JSON must be UTF-8. */
-static void utf8_clean(char *msg)
+void out_utf8_clean(char *msg)
 {
         unsigned char *s = (unsigned char *)msg;
         while (*s) {
@@ -108,7 +109,7 @@ void reply_error(struct reply *r, unsigned status, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
-        utf8_clean(msg);
+        out_utf8_clean(msg);
         cJSON *o = cJSON_CreateObject();
         char *s = NULL;
         if (o && cJSON_AddStringToObject(o, "error", msg))
@@ -372,6 +373,7 @@ static void predict_regression(const struct served_model *sm, const double *X,
         size_t no = sm->n_outputs;
         struct out_buf b = { 0 };
         int rc = model_predict_values(sm->model, X, rows, vals, &me);
+        metrics_mark_computed(r);
         if (rc < 0) {
                 reply_model_error(sm, rc, &me, r);
                 return;
@@ -578,6 +580,7 @@ static void answer_transform(const struct served_model *sm, const double *X, siz
                 return;
         }
         int rc = model_transform(sm->model, X, rows, out, &me);
+        metrics_mark_computed(r);
         if (rc < 0) {
                 reply_model_error(sm, rc, &me, r);
                 goto out;
@@ -608,6 +611,7 @@ out:
 static void answer_rows(const struct served_model *sm, const double *X, size_t rows,
                         bool single, bool with_proba, struct reply *r)
 {
+        metrics_mark_compute(r, rows);
         if (sm->transform_only) {
                 answer_transform(sm, X, rows, single, r);
                 return;
@@ -631,6 +635,7 @@ static void answer_rows(const struct served_model *sm, const double *X, size_t r
         }
         struct model_error me = { .column = MODEL_NO_COLUMN };
         int rc = predict_classify(sm, X, rows, idx, proba, &me);
+        metrics_mark_computed(r);
         if (rc < 0) {
                 reply_model_error(sm, rc, &me, r);
                 goto out;

@@ -31,6 +31,7 @@
 #include "model.h"
 #include "serialize.h"
 #include "server.h"
+#include "obs_internal.h"
 #include "server_internal.h"
 
 /* A loaded model version, shared by every snapshot that serves it. */
@@ -111,6 +112,7 @@ static struct registry_snap *snap_new(struct server_model_list *list)
         s->set.n = list->n;
         for (size_t i = 0; i < list->n; i++) {
                 s->set.e[i].spec = &list->v[i];
+                s->set.e[i].metrics = metrics_model_get(list->v[i].name, list->v[i].version);
                 atomic_init(&s->set.e[i].sm, NULL);
         }
         return s;
@@ -149,6 +151,9 @@ static int model_wrap(const char *path, const struct stat *st, struct model *mod
                 return -ENOMEM; /* model and info still the caller's */
         }
         atomic_init(&rm->refs, 1);
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        sm->loaded_at = (double)now.tv_sec + (double)now.tv_nsec / 1e9;
         rm->sm = sm;
         rm->path = p;
         if (st)
@@ -170,6 +175,7 @@ int registry_publish(struct registry *reg, size_t i, struct model *model,
                 return rc;
         s->owner[i] = rm;
         atomic_store_explicit(&s->set.e[i].sm, rm->sm, memory_order_release);
+        metrics_count_load(s->list->v[i].name, METRICS_LOADED);
         return 0;
 }
 
@@ -246,15 +252,19 @@ static void fill_entry(struct registry *reg, struct registry_snap *s, size_t i,
                                 serialize_info_free(info);
                                 snprintf(err, sizeof(err), "out of memory");
                         } else {
-                                fprintf(stderr, "predictd: reload: %s model '%s' version %s "
-                                        "from %s (sha256 %.12s)\n", prev ? "replaced" : "added",
+                                log_msg(LOG_LEVEL_INFO, "reload: %s model '%s' version %s "
+                                        "from %s (sha256 %.12s)", prev ? "replaced" : "added",
                                         sp->name, sp->version, sp->path, info->sha256);
+                                metrics_count_load(sp->name, METRICS_LOADED);
+                                if (prev)
+                                        metrics_count_load(sp->name, METRICS_RELOADED);
                         }
                 }
                 if (!use) {
-                        fprintf(stderr, "predictd: reload: cannot load %s: %s; %s\n", sp->path,
+                        log_msg(LOG_LEVEL_ERROR, "reload: cannot load %s: %s; %s", sp->path,
                                 err, prev ? "the old version goes on serving"
                                           : "the model is unavailable");
+                        metrics_count_load(sp->name, METRICS_LOAD_FAILED);
                         if (prev) {
                                 use = prev;
                                 atomic_fetch_add_explicit(&prev->refs, 1,
@@ -310,7 +320,7 @@ static void reload_once(struct registry *reg)
         char errbuf[512] = "";
         struct server_model_list *list;
         if (server_model_list_build(reg->cfg, &list, errbuf, sizeof(errbuf)) < 0) {
-                fprintf(stderr, "predictd: reload: %s; the models served are unchanged\n",
+                log_msg(LOG_LEVEL_ERROR, "reload: %s; the models served are unchanged",
                         errbuf[0] ? errbuf : "out of memory");
                 return;
         }
@@ -319,8 +329,8 @@ static void reload_once(struct registry *reg)
         pthread_mutex_unlock(&reg->req_lock);
         struct registry_snap *s = snap_new(list);
         if (!s) {
-                fprintf(stderr, "predictd: reload: out of memory; the models served are "
-                        "unchanged\n");
+                log_msg(LOG_LEVEL_ERROR, "reload: out of memory; the models served are "
+                        "unchanged");
                 return;
         }
         struct registry_snap *old = registry_acquire(reg);
@@ -329,7 +339,7 @@ static void reload_once(struct registry *reg)
         for (size_t i = 0; i < old->set.n; i++) {
                 size_t at;
                 if (!old_model(s, &old->list->v[i], &at))
-                        fprintf(stderr, "predictd: reload: removed model '%s' version %s\n",
+                        log_msg(LOG_LEVEL_INFO, "reload: removed model '%s' version %s",
                                 old->list->v[i].name, old->list->v[i].version);
         }
         pthread_mutex_lock(&reg->lock);

@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 
 struct config;
+struct metrics_model;
 struct model;
 struct reply;
 struct model_error;
@@ -40,6 +41,7 @@ struct served_model {
          * Pipeline of them): /predict and V1 answer its transformed rows,
          * V2 its transform output */
         bool transform_only;
+        double loaded_at; /* when it was loaded (Unix seconds), for /metrics */
 };
 
 /* One model version as the routes find it: its spec and, once loaded,
@@ -48,6 +50,7 @@ struct served_entry {
         const struct server_model_spec *spec;
         _Atomic(struct served_model *) sm;
         const char *reason; /* why the last load failed, or NULL */
+        struct metrics_model *metrics; /* its counters (obs_internal.h), or NULL */
 };
 
 /* All the entries, sorted by name then version (the spec order). */
@@ -153,6 +156,9 @@ int pool_create(unsigned threads, size_t max_queue, unsigned timeout_s, struct p
 int pool_reserve(struct pool *p);
 /* Queues *j (copied) into the place reserved. */
 void pool_submit(struct pool *p, const struct pool_job *j);
+/* Jobs waiting, threads running one, threads and queue places, for
+ * /metrics. */
+void pool_stats(struct pool *p, size_t *queued, size_t *busy, size_t *threads, size_t *cap);
 /* Stops taking jobs, runs every queued one, joins the workers. */
 void pool_drain(struct pool *p);
 /* pool_drain, then frees. Accepts NULL. */
@@ -167,6 +173,8 @@ struct out_buf {
 
 void out_put(struct out_buf *b, const char *s, size_t n);
 void out_str(struct out_buf *b, const char *s);
+/* Makes s valid UTF-8 in place, each bad byte becoming '?'. */
+void out_utf8_clean(char *s);
 /* Shortest %.Ng (N = 15..17) that reads back as exactly v. */
 void out_double(struct out_buf *b, double v);
 
@@ -177,6 +185,11 @@ struct reply {
         unsigned status;
         char *body;
         size_t len;
+        const char *content_type; /* NULL: application/json */
+        /* for the metrics and the access log (metrics.c) */
+        struct metrics_model *model; /* the model version that answered, or NULL */
+        size_t rows;                 /* rows it computed */
+        unsigned long long compute_ns[2]; /* its math's start and end; 0: none */
 };
 
 /* Sets r to 200 with b's text as the body (500 if b failed); takes b. */

@@ -24,6 +24,7 @@
 #include "predictd_version.h"
 #include "serialize.h"
 #include "server.h"
+#include "obs_internal.h"
 #include "server_internal.h"
 
 enum v2_output {
@@ -930,6 +931,7 @@ void v2_infer(const struct served_entry *e, const struct served_model *sm,
                 goto out;
         if (read_inputs(sm, cfg, inputs, &X, &rows, r) < 0)
                 goto out;
+        metrics_mark_compute(r, rows);
 
         bool need_classes = false;
         for (size_t i = 0; i < n_want; i++) {
@@ -957,6 +959,7 @@ void v2_infer(const struct served_entry *e, const struct served_model *sm,
                 rc = model_score_samples(sm->model, X, rows, vals[OUT_SCORE], &me);
         if (rc == 0 && vals[OUT_TRANSFORM])
                 rc = model_transform(sm->model, X, rows, vals[OUT_TRANSFORM], &me);
+        metrics_mark_computed(r);
         if (rc < 0) {
                 reply_model_error(sm, rc, &me, r);
                 goto out;

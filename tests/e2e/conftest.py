@@ -38,7 +38,7 @@ class Server:
     """A running predictd. Use as a context manager or call stop()."""
 
     def __init__(self, model_path, *extra_args, timeout=30.0, wait_ready=True,
-                 drain_output=False):
+                 drain_output=True):
         args = [BIN, "--model", model_path, "--host", "127.0.0.1", "--port", "0"]
         args += list(extra_args)
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE,
@@ -62,10 +62,12 @@ class Server:
             if m:
                 self.port = int(m.group(2))
         self.url = "http://127.0.0.1:%d" % self.port
+        self._drainers = []
         if drain_output:
-            # Tests that send thousands of requests must keep reading the
-            # server's output, or a full pipe (per-request logs) blocks it.
-            # stderr keeps landing in stderr_lines (the last 2000 lines).
+            # The server's output is read all along, or a full pipe (one
+            # access line per request goes to stderr) blocks it. stderr
+            # keeps landing in stderr_lines (the first 100 and the last
+            # 1000-2000 lines).
             self._drainers = [
                 threading.Thread(target=self._drain, args=(self.proc.stderr, True), daemon=True),
                 threading.Thread(target=self._drain, args=(self.proc.stdout, False), daemon=True),
@@ -93,8 +95,8 @@ class Server:
         for line in stream:
             if keep:
                 self.stderr_lines.append(line)
-                if len(self.stderr_lines) > 2000:
-                    del self.stderr_lines[:1000]
+                if len(self.stderr_lines) > 2100:
+                    del self.stderr_lines[100:1100]
 
     def request(self, method, path, body=None, headers=None, raw=False):
         """Returns (status, parsed JSON body) or (status, bytes) with raw=True."""
@@ -121,6 +123,8 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        for t in self._drainers:
+            t.join(timeout=5)  # stderr_lines is complete once they end
         return self.proc.returncode
 
     def __enter__(self):

@@ -321,8 +321,13 @@ def test_server_startup_refuses_exploit(kind, name):
                      name, SERVER_EXIT_TIMEOUT)
     assert not o.timed_out, "server kept running with a hostile model\n" + o.describe()
     assert o.returncode == 1, o.describe()
-    assert ("predictd: cannot load %s: " % path) in o.err, o.describe()
-    reason = reason_of(o, path)
+    # the server logs it as JSON: {"level":"error","msg":"cannot load PATH: REASON"}
+    prefix = "cannot load %s: " % path
+    msgs = [json.loads(line) for line in o.err.splitlines() if line.startswith("{")]
+    reasons = [m["msg"][len(prefix):] for m in msgs
+               if m["level"] == "error" and m["msg"].startswith(prefix)]
+    assert len(reasons) == 1, o.describe()
+    reason = reasons[0]
     if finding.kind == "global":
         assert finding.name in reason, o.describe()
     else:

@@ -824,7 +824,7 @@ def test_a_model_that_fails_to_load_stops_startup_with_its_name(models, tmp_path
     bad.write_bytes(b"\x80\x04not a pickle")
     p = run_startup(["--model", "good=" + models["species"][1], "--model", "broken=%s" % bad])
     assert p.returncode == 1, p.stderr
-    assert "predictd: cannot load %s: " % bad in p.stderr, p.stderr
+    assert "cannot load %s: " % bad in p.stderr, p.stderr
     assert "model 'broken' version 1 did not load" in p.stderr, p.stderr
 
 

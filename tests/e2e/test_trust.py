@@ -6,6 +6,7 @@ signatures), unknown PREDICTD_* variables, and a metadata wrapper's keys
 in the V2 model metadata. scikit-learn's predict is the oracle for every
 answer compared."""
 import hashlib
+import json
 import os
 import pickle
 import shutil
@@ -272,7 +273,7 @@ def test_pinned_digest_serves_and_refuses(models, tmp_path):
         for line in s.stderr:
             if "ready" in line or "not starting" in line:
                 break
-        assert line.strip() == "predictd: ready", line
+        assert json.loads(line).get("msg") == "ready", line
     finally:
         s.terminate()
         s.wait(timeout=10)

@@ -390,8 +390,55 @@ static bool config_deadlines(void)
         return true;
 }
 
+static bool config_log_settings_from_every_source(void)
+{
+        struct config *c;
+        struct config_error e;
+        clear_env();
+        EXPECT(parse(&c, &e, 3, "--model", "m.pkl") == 0);
+        EXPECT(c->log_format == CONFIG_LOG_JSON && c->log_level == CONFIG_LOG_INFO);
+        EXPECT(c->access_log == NULL);
+        config_free(c);
+
+        char path[] = "/tmp/predictd-config-XXXXXX";
+        int fd = mkstemp(path);
+        EXPECT(fd >= 0);
+        const char text[] = "{\"log_format\": \"text\", \"log_level\": \"error\", "
+                            "\"access_log\": \"/var/log/a.log\"}";
+        EXPECT(write(fd, text, sizeof(text) - 1) == (ssize_t)(sizeof(text) - 1));
+        close(fd);
+        setenv("PREDICTD_LOG_LEVEL", "warn", 1);
+        int rc = parse(&c, &e, 5, "--config", path, "--model", "m.pkl");
+        EXPECT(rc == 0);
+        EXPECT(c->log_format == CONFIG_LOG_TEXT);   /* the file */
+        EXPECT(c->log_level == CONFIG_LOG_WARN);    /* env over file */
+        EXPECT(c->access_log && strcmp(c->access_log, "/var/log/a.log") == 0);
+        config_free(c);
+        /* a flag over both; "-" puts the access log back on stderr */
+        rc = parse(&c, &e, 8, "--config", path, "--model", "m.pkl", "--log-level=debug",
+                   "--access-log", "-");
+        unlink(path);
+        unsetenv("PREDICTD_LOG_LEVEL");
+        EXPECT(rc == 0);
+        EXPECT(c->log_level == CONFIG_LOG_DEBUG && c->access_log == NULL);
+        config_free(c);
+
+        EXPECT(parse(&c, &e, 5, "--model", "m", "--log-format", "xml") == -EINVAL);
+        EXPECT_CONTAINS(e.message, "--log-format");
+        EXPECT_CONTAINS(e.message, "json, text");
+        EXPECT_CONTAINS(e.message, "'xml'");
+        setenv("PREDICTD_LOG_LEVEL", "verbose", 1);
+        EXPECT(parse(&c, &e, 3, "--model", "m") == -EINVAL);
+        EXPECT_CONTAINS(e.message, "PREDICTD_LOG_LEVEL");
+        unsetenv("PREDICTD_LOG_LEVEL");
+        EXPECT(parse(&c, &e, 4, "--model", "m", "--access-log") == -EINVAL);
+        EXPECT_CONTAINS(e.message, "--access-log");
+        return true;
+}
+
 TAP_MAIN(CASE(config_cpu_count_follows_cgroup_quota),
          CASE(config_deadlines),
+         CASE(config_log_settings_from_every_source),
          CASE(config_trust_settings_merged_and_checked),
          CASE(config_unknown_environment_variable_refused),
          CASE(config_sign_and_check_arguments),
