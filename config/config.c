@@ -17,6 +17,8 @@ static const char usage[] =
         "Usage: predictd --model [NAME=]PATH [--model ...] [--model-dir DIR] [options]\n"
         "       predictd check PATH\n"
         "       predictd eval PATH < rows.json   (every method, as JSON; for testing)\n"
+        "       predictd probe URL     (GET http://IP:PORT/PATH, or /PATH on 127.0.0.1 and\n"
+        "                              the port below; exit 0 on a 2xx answer)\n"
         "       predictd --help | --version\n"
         "\n"
         "Serves pickled or joblib-saved scikit-learn models over HTTP without\n"
@@ -26,8 +28,10 @@ static const char usage[] =
         "  --model [NAME=]PATH    a model file, served as NAME (default: the file's name\n"
         "                         without its extension); may be repeated\n"
         "                         [PREDICTD_MODEL, entries separated by commas]\n"
-        "  --model-dir DIR        serve every DIR/NAME/VERSION/model.{pkl,joblib}\n"
-        "                         [PREDICTD_MODEL_DIR]\n"
+        "  --model-dir DIR        serve every DIR/NAME/VERSION/model.{pkl,joblib}, or\n"
+        "                         DIR's one *.pkl, *.joblib or *.pickle file [PREDICTD_MODEL_DIR]\n"
+        "  --model-name NAME      the name of --model-dir's one model file (default\n"
+        "                         'model') [PREDICTD_MODEL_NAME]\n"
         "  --default-model NAME   the model POST /predict answers with (default: the\n"
         "                         only one) [PREDICTD_DEFAULT_MODEL]\n"
         "  --host ADDR            address to listen on (default 0.0.0.0) [PREDICTD_HOST]\n"
@@ -50,12 +54,17 @@ static const char usage[] =
         "  --reuse-port           share the port with other processes (SO_REUSEPORT);\n"
         "                         without it a port in use is an error [PREDICTD_REUSE_PORT=1]\n"
         "  --config FILE          JSON file with any of: model (a string or a list of\n"
-        "                         strings), model_dir, default_model, host, port, threads,\n"
-        "                         max_body_bytes, max_batch_rows, max_model_bytes, timeout,\n"
+        "                         strings), model_dir, model_name, default_model, host,\n"
+        "                         port, threads, max_body_bytes, max_batch_rows, max_model_bytes, timeout,\n"
         "                         drain_grace, drain_timeout, max_connections,\n"
         "                         max_connections_per_client, poll_interval,\n"
         "                         reuse_port (true or false)\n"
         "  --help, --version\n"
+        "\n"
+        "KServe's spelling of three flags is accepted, so a ServingRuntime can pass\n"
+        "them as it passes them to its own servers: --model_name is --model-name,\n"
+        "--model_dir is --model-dir, --http_port is --port. Other flags of KServe's\n"
+        "servers are unknown here, and an error.\n"
         "\n"
         "Precedence: flags over environment over config file over defaults. The\n"
         "models of one source (--model and --model-dir together) replace those of\n"
@@ -211,6 +220,7 @@ void config_free(struct config *cfg)
         free(cfg->model_path);
         models_clear(cfg);
         free(cfg->model_dir);
+        free(cfg->model_name);
         free(cfg->default_model);
         free(cfg->host);
         free(cfg);
@@ -320,6 +330,7 @@ static int load_file(struct config *cfg, const char *path,
         json_object_foreach(root, key, val) {
                 char **str_field = strcmp(key, "host") == 0            ? &cfg->host
                                    : strcmp(key, "model_dir") == 0     ? &cfg->model_dir
+                                   : strcmp(key, "model_name") == 0    ? &cfg->model_name
                                    : strcmp(key, "default_model") == 0 ? &cfg->default_model
                                                                        : NULL;
                 if (str_field) {
@@ -380,7 +391,7 @@ static int load_file(struct config *cfg, const char *path,
                 if (!o) {
                         rc = cfail(err,
                                    "config file %s: unknown key \"%s\" (expected model, "
-                                   "model_dir, default_model, host, port, threads, "
+                                   "model_dir, model_name, default_model, host, port, threads, "
                                    "max_body_bytes, max_batch_rows, max_model_bytes, "
                                    "timeout, drain_grace, drain_timeout, max_connections, "
                                    "max_connections_per_client, poll_interval, reuse_port)",
@@ -428,6 +439,9 @@ static int apply_env(struct config *cfg, struct config_error *err)
         if ((v = getenv("PREDICTD_MODEL_DIR")) && *v &&
             (rc = set_str(&cfg->model_dir, v, err)) < 0)
                 return rc;
+        if ((v = getenv("PREDICTD_MODEL_NAME")) && *v &&
+            (rc = set_str(&cfg->model_name, v, err)) < 0)
+                return rc;
         if ((v = getenv("PREDICTD_DEFAULT_MODEL")) && *v &&
             (rc = set_str(&cfg->default_model, v, err)) < 0)
                 return rc;
@@ -448,6 +462,57 @@ static int apply_env(struct config *cfg, struct config_error *err)
         return 0;
 }
 
+/* KServe's model servers spell these flags with '_', and its
+ * ServingRuntimes pass them so ("--model_name={{.Name}}"); each is
+ * rewritten into predictd's own flag before parsing. Nothing else is:
+ * KServe's other flags (--workers, --grpc_port, ...) stay unknown. */
+static const struct {
+        const char *kserve, *ours;
+} kserve_flags[] = {
+        { "--model_name", "--model-name" },
+        { "--model_dir", "--model-dir" },
+        { "--http_port", "--port" },
+};
+
+/* A copy of argv with KServe's flags in predictd's spelling; NULL when
+ * out of memory. Free with args_free. */
+static char **args_translate(int argc, char **argv)
+{
+        char **a = calloc((size_t)argc + 1, sizeof(*a));
+        if (!a)
+                return NULL;
+        for (int i = 0; i < argc; i++) {
+                const char *from = argv[i], *rest = NULL, *ours = NULL;
+                for (size_t k = 0; k < sizeof(kserve_flags) / sizeof(kserve_flags[0]); k++) {
+                        size_t n = strlen(kserve_flags[k].kserve);
+                        if (strncmp(from, kserve_flags[k].kserve, n) == 0 &&
+                            (from[n] == '\0' || from[n] == '=')) {
+                                rest = from + n;
+                                ours = kserve_flags[k].ours;
+                        }
+                }
+                size_t len = ours ? strlen(ours) + strlen(rest) + 1 : strlen(from) + 1;
+                a[i] = malloc(len);
+                if (!a[i]) {
+                        for (int j = 0; j < i; j++)
+                                free(a[j]);
+                        free(a);
+                        return NULL;
+                }
+                snprintf(a[i], len, "%s%s", ours ? ours : from, ours ? rest : "");
+        }
+        return a;
+}
+
+static void args_free(int argc, char **a)
+{
+        if (!a)
+                return;
+        for (int i = 0; i < argc; i++)
+                free(a[i]);
+        free(a);
+}
+
 /* Splits "--flag=value" or takes the next argument as the value. */
 static const char *flag_value(int argc, char **argv, int *i, const char *flag)
 {
@@ -463,8 +528,24 @@ static const char *flag_value(int argc, char **argv, int *i, const char *flag)
         return argv[++*i];
 }
 
+static int load_args(int argc, char **argv, struct config **out,
+                     struct config_error *err);
+
 int config_load(int argc, char **argv, struct config **out,
                 struct config_error *err)
+{
+        char **args = args_translate(argc, argv);
+        if (!args) {
+                snprintf(err->message, sizeof(err->message), "out of memory");
+                return -ENOMEM;
+        }
+        int rc = load_args(argc, args, out, err);
+        args_free(argc, args);
+        return rc;
+}
+
+static int load_args(int argc, char **argv, struct config **out,
+                     struct config_error *err)
 {
         struct config *cfg = calloc(1, sizeof(*cfg));
         int rc;
@@ -497,6 +578,21 @@ int config_load(int argc, char **argv, struct config **out,
                 }
                 cfg->command = argv[1][0] == 'c' ? CONFIG_CHECK : CONFIG_EVAL;
                 if ((rc = set_str(&cfg->model_path, argv[2], err)) < 0)
+                        goto fail;
+                *out = cfg;
+                return 0;
+        }
+        if (argc > 1 && strcmp(argv[1], "probe") == 0) {
+                /* A health check as a client: the environment gives the
+                 * port a bare /PATH goes to, as it gives the server's. */
+                if (argc != 3 || !*argv[2]) {
+                        rc = cfail(err, "probe: expected exactly one URL, got %d arguments",
+                                   argc - 2);
+                        goto fail;
+                }
+                cfg->command = CONFIG_PROBE;
+                if ((rc = set_str(&cfg->model_path, argv[2], err)) < 0 ||
+                    (rc = apply_env(cfg, err)) < 0)
                         goto fail;
                 *out = cfg;
                 return 0;
@@ -539,6 +635,17 @@ int config_load(int argc, char **argv, struct config **out,
                                 models_from_flags(cfg);
                         flag_models = true;
                         if ((rc = model_add(cfg, v, strlen(v), "--model", err)) < 0)
+                                goto fail;
+                        continue;
+                }
+                if ((v = flag_value(argc, argv, &i, "--model-name"))) {
+                        if (!config_name_valid(v)) {
+                                rc = cfail(err, "--model-name: expected a model name of 1 to %d "
+                                           "characters of [A-Za-z0-9_.-], got '%.100s'",
+                                           CONFIG_MAX_NAME, v);
+                                goto fail;
+                        }
+                        if ((rc = set_str(&cfg->model_name, v, err)) < 0)
                                 goto fail;
                         continue;
                 }
@@ -596,6 +703,11 @@ int config_load(int argc, char **argv, struct config **out,
                                 goto fail;
                         }
                 }
+        }
+        if (cfg->model_name && !config_name_valid(cfg->model_name)) {
+                rc = cfail(err, "model_name: expected a model name of [A-Za-z0-9_.-], "
+                           "got '%.100s'", cfg->model_name);
+                goto fail;
         }
         if (cfg->default_model && !config_name_valid(cfg->default_model)) {
                 rc = cfail(err, "--default-model: expected a model name of [A-Za-z0-9_.-], "
