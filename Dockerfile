@@ -25,7 +25,7 @@ FROM debian:bookworm-slim AS builder
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         build-essential meson ninja-build pkg-config \
-        libmicrohttpd-dev libcjson-dev libjansson-dev libssl-dev zlib1g-dev liblzma-dev libbz2-dev liblz4-dev libgsl-dev \
+        libmicrohttpd-dev libcjson-dev libjansson-dev libssl-dev zlib1g-dev liblzma-dev libbz2-dev liblz4-dev libgsl-dev libsystemd-dev \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
@@ -41,7 +41,7 @@ FROM debian:bookworm-slim
 # No ca-certificates: predictd makes no outbound TLS connections.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        libmicrohttpd12 libcjson1 libjansson4 libssl3 zlib1g liblzma5 libbz2-1.0 liblz4-1 libgsl27 \
+        libmicrohttpd12 libcjson1 libjansson4 libssl3 zlib1g liblzma5 libbz2-1.0 liblz4-1 libgsl27 libsystemd0 \
  && rm -rf /var/lib/apt/lists/*
 
 # An unprivileged user with a fixed numeric id, so orchestrators can verify

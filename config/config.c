@@ -21,6 +21,8 @@ static const char usage[] =
         "       predictd sign --key PRIVATE.pem PATH   (writes PATH.sig)\n"
         "       predictd eval PATH < rows.json   (every method, as JSON; for testing)\n"
         "       predictd bench PATH --input X.npy [--batch N] [--threads T] [--repeat K]\n"
+        "       predictd probe URL     (GET http://IP:PORT/PATH, or /PATH on 127.0.0.1 and\n"
+        "                              the port below; exit 0 on a 2xx answer)\n"
         "       predictd --help | --version\n"
         "\n"
         "Serves pickled or joblib-saved scikit-learn models over HTTP without\n"
@@ -30,8 +32,10 @@ static const char usage[] =
         "  --model [NAME=]PATH    a model file, served as NAME (default: the file's name\n"
         "                         without its extension); may be repeated\n"
         "                         [PREDICTD_MODEL, entries separated by commas]\n"
-        "  --model-dir DIR        serve every DIR/NAME/VERSION/model.{pkl,joblib}\n"
-        "                         [PREDICTD_MODEL_DIR]\n"
+        "  --model-dir DIR        serve every DIR/NAME/VERSION/model.{pkl,joblib}, or\n"
+        "                         DIR's one *.pkl, *.joblib or *.pickle file [PREDICTD_MODEL_DIR]\n"
+        "  --model-name NAME      the name of --model-dir's one model file (default\n"
+        "                         'model') [PREDICTD_MODEL_NAME]\n"
         "  --default-model NAME   the model POST /predict answers with (default: the\n"
         "                         only one) [PREDICTD_DEFAULT_MODEL]\n"
         "  --host ADDR            address to listen on (default 0.0.0.0) [PREDICTD_HOST]\n"
@@ -82,8 +86,8 @@ static const char usage_trust[] =
         "                         one of these keys; may be repeated\n"
         "                         [PREDICTD_VERIFY_KEY, comma-separated]\n"
         "  --config FILE          JSON file with any of: model (a string or a list of\n"
-        "                         strings), model_dir, default_model, host, port, threads,\n"
-        "                         max_body_bytes, max_batch_rows, max_model_bytes, timeout,\n"
+        "                         strings), model_dir, model_name, default_model, host,\n"
+        "                         port, threads, max_body_bytes, max_batch_rows, max_model_bytes, timeout,\n"
         "                         drain_grace, drain_timeout, max_connections,\n"
         "                         max_connections_per_client, poll_interval,\n"
         "                         receive_timeout, request_timeout,\n"
@@ -92,6 +96,11 @@ static const char usage_trust[] =
         "                         verify_key (a string or a list of strings),\n"
         "                         reuse_port and metrics_auth (true or false)\n"
         "  --help, --version\n"
+        "\n"
+        "KServe's spelling of three flags is accepted, so a ServingRuntime can pass\n"
+        "them as it passes them to its own servers: --model_name is --model-name,\n"
+        "--model_dir is --model-dir, --http_port is --port. Other flags of KServe's\n"
+        "servers are unknown here, and an error.\n"
         "\n"
         "Precedence: flags over environment over config file over defaults. The\n"
         "models of one source (--model and --model-dir together) replace those of\n"
@@ -382,6 +391,7 @@ void config_free(struct config *cfg)
         verify_keys_clear(cfg);
         models_clear(cfg);
         free(cfg->model_dir);
+        free(cfg->model_name);
         free(cfg->default_model);
         free(cfg->host);
         free(cfg->access_log);
@@ -537,7 +547,7 @@ static const struct list_opt list_opts[] = {
 static int check_env(struct config_error *err)
 {
         static const char *const others[] = { "PREDICTD_MODEL_DIR", "PREDICTD_DEFAULT_MODEL",
-                                               "PREDICTD_ACCESS_LOG" };
+                                               "PREDICTD_ACCESS_LOG", "PREDICTD_MODEL_NAME" };
         for (char **e = environ; *e; e++) {
                 if (strncmp(*e, "PREDICTD_", 9) != 0)
                         continue;
@@ -638,6 +648,7 @@ static int load_file(struct config *cfg, const char *path,
         }
         json_object_foreach(root, key, val) {
                 char **str_field = strcmp(key, "model_dir") == 0       ? &cfg->model_dir
+                                   : strcmp(key, "model_name") == 0    ? &cfg->model_name
                                    : strcmp(key, "default_model") == 0 ? &cfg->default_model
                                                                        : NULL;
                 for (size_t i = 0; i < sizeof(str_opts) / sizeof(str_opts[0]); i++)
@@ -703,7 +714,7 @@ static int load_file(struct config *cfg, const char *path,
                 if (!o) {
                         rc = cfail(err,
                                    "config file %s: unknown key \"%s\" (expected model, "
-                                   "model_dir, default_model, host, port, threads, "
+                                   "model_dir, model_name, default_model, host, port, threads, "
                                    "max_body_bytes, max_batch_rows, max_model_bytes, "
                                    "timeout, drain_grace, drain_timeout, max_connections, "
                                    "max_connections_per_client, poll_interval, "
@@ -751,6 +762,9 @@ static int apply_env(struct config *cfg, struct config_error *err)
         if ((v = getenv("PREDICTD_MODEL_DIR")) && *v &&
             (rc = set_str(&cfg->model_dir, v, err)) < 0)
                 return rc;
+        if ((v = getenv("PREDICTD_MODEL_NAME")) && *v &&
+            (rc = set_str(&cfg->model_name, v, err)) < 0)
+                return rc;
         if ((v = getenv("PREDICTD_DEFAULT_MODEL")) && *v &&
             (rc = set_str(&cfg->default_model, v, err)) < 0)
                 return rc;
@@ -780,6 +794,57 @@ static int apply_env(struct config *cfg, struct config_error *err)
                 set_num(cfg, &num_opts[i], n, num_opts[i].env);
         }
         return 0;
+}
+
+/* KServe's model servers spell these flags with '_', and its
+ * ServingRuntimes pass them so ("--model_name={{.Name}}"); each is
+ * rewritten into predictd's own flag before parsing. Nothing else is:
+ * KServe's other flags (--workers, --grpc_port, ...) stay unknown. */
+static const struct {
+        const char *kserve, *ours;
+} kserve_flags[] = {
+        { "--model_name", "--model-name" },
+        { "--model_dir", "--model-dir" },
+        { "--http_port", "--port" },
+};
+
+/* A copy of argv with KServe's flags in predictd's spelling; NULL when
+ * out of memory. Free with args_free. */
+static char **args_translate(int argc, char **argv)
+{
+        char **a = calloc((size_t)argc + 1, sizeof(*a));
+        if (!a)
+                return NULL;
+        for (int i = 0; i < argc; i++) {
+                const char *from = argv[i], *rest = NULL, *ours = NULL;
+                for (size_t k = 0; k < sizeof(kserve_flags) / sizeof(kserve_flags[0]); k++) {
+                        size_t n = strlen(kserve_flags[k].kserve);
+                        if (strncmp(from, kserve_flags[k].kserve, n) == 0 &&
+                            (from[n] == '\0' || from[n] == '=')) {
+                                rest = from + n;
+                                ours = kserve_flags[k].ours;
+                        }
+                }
+                size_t len = ours ? strlen(ours) + strlen(rest) + 1 : strlen(from) + 1;
+                a[i] = malloc(len);
+                if (!a[i]) {
+                        for (int j = 0; j < i; j++)
+                                free(a[j]);
+                        free(a);
+                        return NULL;
+                }
+                snprintf(a[i], len, "%s%s", ours ? ours : from, ours ? rest : "");
+        }
+        return a;
+}
+
+static void args_free(int argc, char **a)
+{
+        if (!a)
+                return;
+        for (int i = 0; i < argc; i++)
+                free(a[i]);
+        free(a);
 }
 
 /* Splits "--flag=value" or takes the next argument as the value. */
@@ -834,9 +899,24 @@ static int load_subcommand(struct config *cfg, int argc, char **argv, struct con
                 return cfail(err, "sign: expected --key PRIVATE.pem (an Ed25519 private key)");
         return 0;
 }
+static int load_args(int argc, char **argv, struct config **out,
+                     struct config_error *err);
 
 int config_load(int argc, char **argv, struct config **out,
                 struct config_error *err)
+{
+        char **args = args_translate(argc, argv);
+        if (!args) {
+                snprintf(err->message, sizeof(err->message), "out of memory");
+                return -ENOMEM;
+        }
+        int rc = load_args(argc, args, out, err);
+        args_free(argc, args);
+        return rc;
+}
+
+static int load_args(int argc, char **argv, struct config **out,
+                     struct config_error *err)
 {
         struct config *cfg = calloc(1, sizeof(*cfg));
         int rc;
@@ -869,6 +949,21 @@ int config_load(int argc, char **argv, struct config **out,
                          strcmp(argv[1], "sign") == 0)) {
                 rc = load_subcommand(cfg, argc, argv, err);
                 if (rc < 0)
+                        goto fail;
+                *out = cfg;
+                return 0;
+        }
+        if (argc > 1 && strcmp(argv[1], "probe") == 0) {
+                /* A health check as a client: the environment gives the
+                 * port a bare /PATH goes to, as it gives the server's. */
+                if (argc != 3 || !*argv[2]) {
+                        rc = cfail(err, "probe: expected exactly one URL, got %d arguments",
+                                   argc - 2);
+                        goto fail;
+                }
+                cfg->command = CONFIG_PROBE;
+                if ((rc = set_str(&cfg->model_path, argv[2], err)) < 0 ||
+                    (rc = apply_env(cfg, err)) < 0)
                         goto fail;
                 *out = cfg;
                 return 0;
@@ -916,6 +1011,17 @@ int config_load(int argc, char **argv, struct config **out,
                                 models_from_flags(cfg);
                         flag_models = true;
                         if ((rc = model_add(cfg, v, strlen(v), "--model", err)) < 0)
+                                goto fail;
+                        continue;
+                }
+                if ((v = flag_value(argc, argv, &i, "--model-name"))) {
+                        if (!config_name_valid(v)) {
+                                rc = cfail(err, "--model-name: expected a model name of 1 to %d "
+                                           "characters of [A-Za-z0-9_.-], got '%.100s'",
+                                           CONFIG_MAX_NAME, v);
+                                goto fail;
+                        }
+                        if ((rc = set_str(&cfg->model_name, v, err)) < 0)
                                 goto fail;
                         continue;
                 }
@@ -1008,6 +1114,11 @@ int config_load(int argc, char **argv, struct config **out,
         if (cfg->metrics_auth && !cfg->api_key_file) {
                 rc = cfail(err, "--metrics-auth: expected --api-key-file too (the keys /metrics "
                            "would need)");
+                goto fail;
+        }
+        if (cfg->model_name && !config_name_valid(cfg->model_name)) {
+                rc = cfail(err, "model_name: expected a model name of [A-Za-z0-9_.-], "
+                           "got '%.100s'", cfg->model_name);
                 goto fail;
         }
         if (cfg->default_model && !config_name_valid(cfg->default_model)) {

@@ -18,6 +18,7 @@ enum config_command {
         CONFIG_SIGN,    /* predictd sign --key PRIVATE.pem PATH */
         CONFIG_HELP,    /* --help */
         CONFIG_VERSION, /* --version */
+        CONFIG_PROBE,   /* predictd probe URL: one health check, as a client */
 };
 
 /* One --model: the name it is served under and its file. */
@@ -47,9 +48,12 @@ struct config {
         enum config_command command;
         char *model_path;       /* check, eval and sign: the file */
         char *sign_key;         /* sign: the private key (PEM) */
+        char *model_path;       /* check and eval: the file; probe: the URL */
         struct config_model *models; /* serve: --model entries, in order */
         size_t n_models;
-        char *model_dir;        /* serve: a Triton-style model repository, or NULL */
+        char *model_dir;        /* serve: a Triton-style model repository, or a
+                                 * directory holding one model file, or NULL */
+        char *model_name;       /* the name of --model-dir's one model file, or NULL */
         char *default_model;    /* the model /predict answers with, or NULL */
         char *host;             /* address to bind */
         unsigned port;          /* 0 lets the kernel choose */

@@ -85,6 +85,7 @@ static int drain(struct server *srv, const struct config *cfg, const sigset_t *s
         if (grace_end > hard)
                 grace_end = hard;
         server_drain_begin(srv);
+        server_notify_stopping();
         log_msg(LOG_LEVEL_INFO, "draining: readiness is 503; serving %u s more, then "
                 "closing the listener (exit within %u s)", cfg->drain_grace_s,
                 cfg->drain_timeout_s);

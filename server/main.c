@@ -1,6 +1,7 @@
 /* main.c - predictd's entry point: parse settings, then either check a
  * model file (`predictd check PATH`), sign one (`predictd sign --key
- * PRIVATE.pem PATH`) or serve models. The server binds its
+ * PRIVATE.pem PATH`), probe a server (`predictd probe URL`, a health check
+ * for images without a shell) or serve models. The server binds its
  * port before loading, so /healthz answers and /readyz says 503 while
  * large models load; it is ready once every model has loaded, and a model
  * that cannot be loaded ends the process with its name, the reason and
@@ -227,6 +228,10 @@ static int run_server(const struct config *cfg)
         }
         server_set_ready(srv);
         log_msg(LOG_LEVEL_INFO, "ready");
+        char status[160];
+        snprintf(status, sizeof(status), "serving %zu model%s on %s:%u", models->n,
+                 models->n == 1 ? "" : "s", cfg->host, server_port(srv));
+        server_notify_ready(status);
 
         return server_run(srv, cfg, &sigs);
 }
@@ -261,6 +266,9 @@ int main(int argc, char **argv)
                 break;
         case CONFIG_SERVE:
                 rc = run_server(cfg);
+                break;
+        case CONFIG_PROBE:
+                rc = server_probe(cfg->model_path, cfg->port);
                 break;
         }
         config_free(cfg);

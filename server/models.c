@@ -1,7 +1,9 @@
 /* models.c - which models one process serves: the --model files and a
  * model repository laid out as Triton's (DIR/NAME/VERSION/model.pkl or
- * model.joblib), gathered and checked before anything is loaded, so that
- * a clash of names or a malformed repository stops start-up at once. */
+ * model.joblib), or a directory holding one model file as KServe's
+ * storage initializer leaves it (/mnt/models/model.joblib), gathered and
+ * checked before anything is loaded, so that a clash of names or a
+ * malformed repository stops start-up at once. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -141,6 +143,59 @@ static int scan_model(struct server_model_list *list, const char *dir, const cha
         return rc;
 }
 
+/* The file names KServe's sklearn server takes as a model. */
+static bool model_file_name(const char *s)
+{
+        static const char *const ext[] = { ".pkl", ".joblib", ".pickle" };
+        size_t n = strlen(s);
+        if (s[0] == '.')
+                return false;
+        for (size_t i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
+                size_t e = strlen(ext[i]);
+                if (n > e && strcmp(s + n - e, ext[i]) == 0)
+                        return true;
+        }
+        return false;
+}
+
+/* A directory holding model files itself, as KServe leaves /mnt/models:
+ * exactly one of them is served, as name (--model-name, else "model"),
+ * version 1, and subdirectories are not looked at. Returns 1 when dir
+ * holds no such file (it may be a repository), 0 when the model was
+ * added, or -EINVAL naming the files when there are several. */
+static int scan_single(struct server_model_list *list, const char *dir, const char *name,
+                       char *errbuf, size_t errlen)
+{
+        DIR *d = opendir(dir);
+        if (!d)
+                return lfail(errbuf, errlen, "--model-dir: cannot read %s: %s", dir,
+                             strerror(errno));
+        char found[4096] = "", other[256] = "";
+        struct dirent *e;
+        while ((e = readdir(d))) {
+                char path[4096];
+                if (!model_file_name(e->d_name))
+                        continue;
+                if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >=
+                    sizeof(path) || !is_file(path))
+                        continue;
+                if (!found[0])
+                        snprintf(found, sizeof(found), "%s", path);
+                else if (!other[0])
+                        snprintf(other, sizeof(other), "%s", e->d_name);
+        }
+        closedir(d);
+        if (!found[0])
+                return 1;
+        if (other[0])
+                return lfail(errbuf, errlen,
+                             "--model-dir: %s holds more than one model file (%.200s and "
+                             "%.200s); expected one *.pkl, *.joblib or *.pickle file, or a "
+                             "repository DIR/NAME/VERSION/model.pkl",
+                             dir, strrchr(found, '/') + 1, other);
+        return list_add(list, name ? name : "model", "1", 1, found, errbuf, errlen);
+}
+
 static int scan_repository(struct server_model_list *list, const char *dir, char *errbuf,
                            size_t errlen)
 {
@@ -197,8 +252,20 @@ int server_model_list_build(const struct config *cfg, struct server_model_list *
                 rc = list_add(list, cfg->models[i].name, "1", 1, cfg->models[i].path, errbuf,
                               errlen);
         size_t from_flags = list->n;
-        if (rc == 0 && cfg->model_dir)
-                rc = scan_repository(list, cfg->model_dir, errbuf, errlen);
+        if (rc == 0 && cfg->model_dir) {
+                rc = scan_single(list, cfg->model_dir, cfg->model_name, errbuf, errlen);
+                if (rc == 1 && cfg->model_name)
+                        rc = lfail(errbuf, errlen,
+                                   "--model-name %s: expected --model-dir %s to hold one model "
+                                   "file (*.pkl, *.joblib or *.pickle), found none; a "
+                                   "repository's models are named by their directories",
+                                   cfg->model_name, cfg->model_dir);
+                else if (rc == 1)
+                        rc = scan_repository(list, cfg->model_dir, errbuf, errlen);
+        } else if (rc == 0 && cfg->model_name) {
+                rc = lfail(errbuf, errlen, "--model-name %s: names the one model file of "
+                           "--model-dir, but no --model-dir is given", cfg->model_name);
+        }
         if (rc < 0)
                 goto fail;
         for (size_t i = from_flags; i < list->n; i++) {

@@ -372,7 +372,9 @@ static void *loader_main(void *arg)
                         break;
                 unsigned long long gen = reg->asked;
                 pthread_mutex_unlock(&reg->req_lock);
+                server_notify_reloading();
                 reload_once(reg);
+                server_notify_ready("serving; reload done");
                 pthread_mutex_lock(&reg->req_lock);
                 reg->done = gen;
                 pthread_cond_broadcast(&reg->done_cond);

@@ -112,6 +112,18 @@ size_t server_inflight(const struct server *srv);
  * core on the rows of X.npy and prints one JSON object. Returns the
  * process exit status (2 for bad arguments, 1 for a file it refuses). */
 int server_bench(int argc, char **argv);
+/* systemd notifications (notify.c, sd_notify): READY=1 with status as
+ * STATUS=; RELOADING=1 before a reload (READY=1 again after it);
+ * STOPPING=1 when the drain begins. Nothing happens outside systemd;
+ * nothing fails. status is the caller's. */
+void server_notify_ready(const char *status);
+void server_notify_reloading(void);
+void server_notify_stopping(void);
+
+/* `predictd probe URL`: GET URL (http://IP[:PORT]/PATH, or /PATH on
+ * 127.0.0.1:default_port) within 4 s, print the status line; returns the
+ * exit status, 0 for a 2xx answer, 1 otherwise (the reason on stderr). */
+int server_probe(const char *url, unsigned default_port);
 
 /* Stops accepting, waits for requests in flight, frees everything.
  * Accepts NULL. */
