@@ -46,9 +46,8 @@ struct config_pin {
 
 struct config {
         enum config_command command;
-        char *model_path;       /* check, eval and sign: the file */
+        char *model_path;       /* check, eval and sign: the file; probe: the URL */
         char *sign_key;         /* sign: the private key (PEM) */
-        char *model_path;       /* check and eval: the file; probe: the URL */
         struct config_model *models; /* serve: --model entries, in order */
         size_t n_models;
         char *model_dir;        /* serve: a Triton-style model repository, or a
