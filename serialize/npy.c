@@ -18,6 +18,9 @@
 #define NPY_MAX_HEADER 4096
 
 static int efail(struct serialize_error *err, int code, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+static int efail(struct serialize_error *err, int code, const char *fmt, ...)
 {
         va_list ap;
         va_start(ap, fmt);
