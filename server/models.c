@@ -160,9 +160,11 @@ static bool model_file_name(const char *s)
 
 /* A directory holding model files itself, as KServe leaves /mnt/models:
  * exactly one of them is served, as name (--model-name, else "model"),
- * version 1, and subdirectories are not looked at. Returns 1 when dir
- * holds no such file (it may be a repository), 0 when the model was
- * added, or -EINVAL naming the files when there are several. */
+ * version 1. Returns 1 when dir holds no such file (it may be a
+ * repository), 0 when the model was added, or -EINVAL naming the files
+ * when there are several, or when dir also has subdirectories: a model
+ * file dropped at the top of a repository must not silently turn the
+ * next reload into serving that one file instead of the repository. */
 static int scan_single(struct server_model_list *list, const char *dir, const char *name,
                        char *errbuf, size_t errlen)
 {
@@ -170,10 +172,14 @@ static int scan_single(struct server_model_list *list, const char *dir, const ch
         if (!d)
                 return lfail(errbuf, errlen, "--model-dir: cannot read %s: %s", dir,
                              strerror(errno));
-        char found[4096] = "", other[256] = "";
+        char found[4096] = "", other[256] = "", subdir[256] = "";
         struct dirent *e;
         while ((e = readdir(d))) {
                 char path[4096];
+                if (e->d_name[0] != '.' && !subdir[0] &&
+                    (size_t)snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) <
+                    sizeof(path) && is_dir(path))
+                        snprintf(subdir, sizeof(subdir), "%s", e->d_name);
                 if (!model_file_name(e->d_name))
                         continue;
                 if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >=
@@ -193,6 +199,12 @@ static int scan_single(struct server_model_list *list, const char *dir, const ch
                              "%.200s); expected one *.pkl, *.joblib or *.pickle file, or a "
                              "repository DIR/NAME/VERSION/model.pkl",
                              dir, strrchr(found, '/') + 1, other);
+        if (subdir[0])
+                return lfail(errbuf, errlen,
+                             "--model-dir: %s holds both a model file (%.200s) and a "
+                             "directory (%.200s); expected one *.pkl, *.joblib or *.pickle "
+                             "file alone, or a repository DIR/NAME/VERSION/model.pkl",
+                             dir, strrchr(found, '/') + 1, subdir);
         return list_add(list, name ? name : "model", "1", 1, found, errbuf, errlen);
 }
 

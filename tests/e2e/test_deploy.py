@@ -212,6 +212,17 @@ def test_model_dir_with_two_model_files_is_an_error(tmp_path):
     assert "model.joblib" in r.stderr
 
 
+def test_model_dir_with_a_model_file_and_a_repository_is_an_error(tmp_path):
+    """A stray file at the top of a repository is refused, not served in
+    place of the repository's models."""
+    (tmp_path / "iris" / "1").mkdir(parents=True)
+    iris_model(tmp_path / "iris" / "1", "model.pkl")
+    iris_model(tmp_path, "stray.pkl")
+    r = run_bin("--model-dir", str(tmp_path), "--port", "0", "--host", "127.0.0.1")
+    assert r.returncode == 1, r.stderr
+    assert "both a model file (stray.pkl) and a directory (iris)" in r.stderr, r.stderr
+
+
 def test_model_name_without_a_single_model_dir_is_an_error(tmp_path):
     (tmp_path / "iris" / "1").mkdir(parents=True)
     iris_model(tmp_path / "iris" / "1", "model.pkl")

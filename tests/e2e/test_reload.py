@@ -61,8 +61,9 @@ def put(path, data):
 
 def model_dir_server(repo, *args):
     """A server of the repository repo plus one --model file, "fixed"
-    (Server always passes a --model)."""
-    fixed = os.path.join(str(repo), "fixed.pkl")
+    (Server always passes a --model). fixed lives beside repo, not in it:
+    a model file at the top of --model-dir is the one-file layout."""
+    fixed = str(repo) + "-fixed.pkl"
     if not os.path.exists(fixed):
         X, y = load_iris(return_X_y=True)
         with open(fixed, "wb") as f:
@@ -90,18 +91,21 @@ def test_twenty_reloads_under_load(versions, tmp_path):
                 except Exception as e:
                     failures.append(repr(e))
 
-        workers = [threading.Thread(target=load) for _ in range(3)]
+        workers = [threading.Thread(target=load, daemon=True) for _ in range(3)]
         for w in workers:
             w.start()
         switched = 0
-        for i in range(20):
-            data, want = (b_bytes, b_ans) if i % 2 == 0 else (a_bytes, a_ans)
-            put(f, data)
-            s.proc.send_signal(signal.SIGHUP)
-            if wait_for(lambda: call(s.port, "POST", "/v1/models/m:predict",
-                                     {"instances": rows})[1]["predictions"] == want):
-                switched += 1
-        stop.set()
+        try:
+            for i in range(20):
+                data, want = (b_bytes, b_ans) if i % 2 == 0 else (a_bytes, a_ans)
+                put(f, data)
+                s.proc.send_signal(signal.SIGHUP)
+                if wait_for(lambda: (call(s.port, "POST", "/v1/models/m:predict",
+                                          {"instances": rows})[1] or {}).get("predictions")
+                            == want):
+                    switched += 1
+        finally:
+            stop.set()
         for w in workers:
             w.join(timeout=60)
         log = "".join(s.stderr_lines)
