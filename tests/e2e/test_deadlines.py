@@ -91,7 +91,7 @@ def test_trickled_headers_are_cut_at_the_receive_deadline(iris_lr):
                 answers.append(st == 200 and body["predictions"] == want)
                 time.sleep(0.2)
 
-        t = threading.Thread(target=normal)
+        t = threading.Thread(target=normal, daemon=True)
         t.start()
         try:
             cut = trickle(s.port, b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ", b"abcdefgh")
@@ -161,7 +161,7 @@ def test_request_timeout_answers_503_504_and_the_pool_recovers(slow_knn):
 
         ts = []
         for _ in range(3):  # one computing, two waiting for the one thread
-            ts.append(threading.Thread(target=big))
+            ts.append(threading.Thread(target=big, daemon=True))
             ts[-1].start()
             time.sleep(0.1)
         for t in ts:

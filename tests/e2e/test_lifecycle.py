@@ -145,7 +145,7 @@ def test_sigterm_drains_under_load(forest):
             with lock:
                 results.append((t, "big", out))
 
-        workers = [threading.Thread(target=small, args=(k,)) for k in range(4)]
+        workers = [threading.Thread(target=small, args=(k,), daemon=True) for k in range(4)]
         for w in workers:
             w.start()
         time.sleep(0.5)
@@ -163,7 +163,7 @@ def test_sigterm_drains_under_load(forest):
         assert get(s.port, "/healthz")[0] == 200
         # batches in flight when the listener closes
         time.sleep(max(0.0, t_term + grace - 0.6 - time.monotonic()))
-        bigs = [threading.Thread(target=big) for _ in range(4)]
+        bigs = [threading.Thread(target=big, daemon=True) for _ in range(4)]
         for b in bigs:
             b.start()
             time.sleep(0.05)
@@ -209,7 +209,7 @@ def test_health_answers_while_every_compute_thread_is_busy(forest):
             except Exception as e:
                 outcomes.append("error %r" % e)
 
-        bigs = [threading.Thread(target=big) for _ in range(3)]
+        bigs = [threading.Thread(target=big, daemon=True) for _ in range(3)]
         for b in bigs:
             b.start()
         time.sleep(0.3)  # the first batch computing, the others queued
@@ -244,7 +244,7 @@ def test_full_compute_queue_is_503_with_retry_after(forest):
             finally:
                 c.close()
 
-        ts = [threading.Thread(target=one) for _ in range(40)]
+        ts = [threading.Thread(target=one, daemon=True) for _ in range(40)]
         for t in ts:
             t.start()
         for t in ts:

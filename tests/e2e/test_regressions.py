@@ -139,8 +139,8 @@ def check_measured(path):
                                 stderr=subprocess.PIPE, start_new_session=True,
                                 preexec_fn=_limit_address_space)
         out, err = bytearray(), bytearray()
-        readers = [threading.Thread(target=_drain, args=(proc.stdout, out)),
-                   threading.Thread(target=_drain, args=(proc.stderr, err))]
+        readers = [threading.Thread(target=_drain, args=(proc.stdout, out), daemon=True),
+                   threading.Thread(target=_drain, args=(proc.stderr, err), daemon=True)]
         for t in readers:
             t.start()
         try:

@@ -87,7 +87,7 @@ def test_registry_pool_and_drain_are_clean_under_valgrind(tmp_path, monkeypatch)
 
         def big():
             out.append(infer("slow", data=batch)[0])
-        ts = [threading.Thread(target=big) for _ in range(2)]
+        ts = [threading.Thread(target=big, daemon=True) for _ in range(2)]
         for t in ts:
             t.start()
             time.sleep(0.2)
