@@ -129,7 +129,8 @@ def test_image_serves_probes_and_predicts(image, tmp_path):
         assert uids == ["10001"] * 4, uids
         os.kill(pid, 15)
         out, _ = server.communicate(timeout=40)
-        assert "predictd: stopped" in out, out
+        msgs = [json.loads(l)["msg"] for l in out.splitlines() if l.startswith("{")]
+        assert msgs[-1] == "stopped" and "SIGTERM received, draining" in msgs, out
     finally:
         if server is not None:
             server.terminate()
