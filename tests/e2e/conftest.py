@@ -27,6 +27,19 @@ HARNESS_ENV = {name: os.environ.pop(name)
                if name in os.environ}
 BIN = HARNESS_ENV.get("PREDICTD_BIN", os.path.join(REPO, "build", "predictd"))
 
+
+def _sanitized(path):
+    """True when path is a sanitizer build (it links libasan): valgrind
+    cannot run it, and an image holding it is not the shipped image."""
+    try:
+        out = subprocess.run(["ldd", path], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return "libasan" in out or "libubsan" in out
+
+
+SANITIZED = _sanitized(BIN)
+
 # Servers stop on SIGTERM at once unless a test asks for a drain grace
 # (flags win over the environment), or every stop would take the default 5 s.
 os.environ.setdefault("PREDICTD_DRAIN_GRACE", "0")

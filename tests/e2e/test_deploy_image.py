@@ -13,13 +13,15 @@ import time
 import numpy as np
 import pytest
 
-from conftest import BIN, REPO
+from conftest import BIN, REPO, SANITIZED
 from deploy_util import free_port, http, iris_model
 
 BUILDAH = shutil.which("buildah")
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="buildah's chroot isolation needs root"),
     pytest.mark.skipif(not BUILDAH, reason="no buildah (Debian package buildah)"),
+    pytest.mark.skipif(SANITIZED, reason="the image is built from the release binary, not a "
+                       "sanitizer build"),
 ]
 
 

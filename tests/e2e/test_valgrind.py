@@ -27,6 +27,7 @@ VALGRIND = shutil.which("valgrind")
 
 
 @pytest.mark.skipif(VALGRIND is None, reason="valgrind is not installed")
+@pytest.mark.skipif(conftest.SANITIZED, reason="a sanitizer build does not run under valgrind")
 def test_registry_pool_and_drain_are_clean_under_valgrind(tmp_path, monkeypatch):
     X, y = load_iris(return_X_y=True)
     a = LogisticRegression(C=0.01, max_iter=1000).fit(X, y)
