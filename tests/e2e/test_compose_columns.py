@@ -5,17 +5,21 @@ runs Python code (FunctionTransformer with a func), sparse output, column
 specifiers that do not fit the input, and a part that cannot be served
 are refused with the part named.
 """
+import collections
 import json
 import pickle
 import subprocess
 
 import numpy as np
+import pytest
 from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from conftest import BIN
+from test_matrix import same_numbers
 
 
 def eval_file(path, rows=None):
@@ -147,3 +151,68 @@ def test_slice_step_zero_refused(tmp_path):
     p = eval_file(dump(tmp_path, ct))
     assert p.returncode == 1, p.stdout
     assert "slice step of 0" in p.stderr, p.stderr
+
+
+class _RemainderColsList(collections.UserList):
+    """The shape of scikit-learn 1.5-1.6's class of that name (a list of
+    the remainder's columns plus three attributes about a future warning),
+    pickled the way it pickles there: __newobj__ and its __dict__ as state.
+    1.2 cannot write it, so the test installs this class under 1.5's module
+    and name while it pickles; the fitted numbers are the installed
+    scikit-learn's, which is the oracle."""
+
+    def __init__(self, data):
+        super().__init__(data)
+        self.future_dtype = "str"
+        self.warning_was_emitted = False
+        self.warning_enabled = True
+
+
+def dump_with_remainder_cols_list(tmp_path, model, ct):
+    import sklearn.compose._column_transformer as module
+    name, trans, cols = ct.transformers_[-1]
+    assert name == "remainder"
+    _RemainderColsList.__module__ = module.__name__
+    setattr(module, "_RemainderColsList", _RemainderColsList)
+    ct.transformers_[-1] = (name, trans, _RemainderColsList(list(cols)))
+    try:
+        data = pickle.dumps(model, protocol=4)
+    finally:
+        ct.transformers_[-1] = (name, trans, cols)
+        delattr(module, "_RemainderColsList")
+    assert b"_RemainderColsList" in data and b"future_dtype" in data
+    path = tmp_path / "model.pkl"
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize("remainder", ["passthrough", "scaler"])
+def test_remainder_cols_list_of_1_5_agrees(tmp_path, remainder):
+    X, y = load_iris(return_X_y=True)
+    rem = StandardScaler() if remainder == "scaler" else "passthrough"
+    ct = ColumnTransformer([("std", StandardScaler(), [0])], remainder=rem)
+    model = make_pipeline(ct, LogisticRegression(max_iter=1000)).fit(X, y)
+    rows = X[::7].tolist()
+    p = eval_file(dump_with_remainder_cols_list(tmp_path, model, ct), rows)
+    assert p.returncode == 0, p.stderr
+    got = json.loads(p.stdout)
+    assert got["predict"] == model.predict(np.array(rows)).tolist()
+    assert same_numbers(got["predict_proba"], model.predict_proba(np.array(rows)))
+    # and exactly what the same model gives in 1.2's own layout
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    q = eval_file(dump(plain, model), rows)
+    assert q.returncode == 0, q.stderr
+    assert json.loads(q.stdout) == got
+
+
+def test_remainder_cols_list_without_data_refused(tmp_path):
+    X, y = load_iris(return_X_y=True)
+    ct = ColumnTransformer([("std", StandardScaler(), [0])], remainder="passthrough").fit(X, y)
+    path = dump_with_remainder_cols_list(tmp_path, ct, ct)
+    data = path.read_bytes().replace(b"\x8c\x04data", b"\x8c\x04dat_")
+    assert data != path.read_bytes()
+    path.write_bytes(data)
+    p = eval_file(path)
+    assert p.returncode != 0
+    assert "expected _RemainderColsList to hold a list under 'data'" in p.stderr, p.stderr

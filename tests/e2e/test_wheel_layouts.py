@@ -87,3 +87,34 @@ def test_wheel_spelling_agrees(pkl, tmp_path):
             assert same_labels(got[method], want), method
         else:
             assert same_numbers(got[method], want), method
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "liblinear"])
+def test_logistic_multi_class_deprecated_of_1_5_is_auto(solver, tmp_path):
+    """scikit-learn 1.5-1.7 store multi_class='deprecated' when it was not
+    given, and then behave as 'auto' (multinomial for lbfgs with 3
+    classes, one-vs-rest for liblinear). 1.2 writes 'auto'; the same fitted
+    model with the 1.5 value must answer as the installed scikit-learn
+    answers for 'auto'."""
+    import pickle
+
+    import numpy as np
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = load_iris(return_X_y=True)
+    lr = LogisticRegression(solver=solver, max_iter=2000).fit(X, y)
+    rows = X[::9]
+    want_label, want_proba = lr.predict(rows).tolist(), lr.predict_proba(rows)
+    lr.multi_class = "deprecated"
+    path = tmp_path / "lr.pkl"
+    path.write_bytes(pickle.dumps(lr, protocol=4))
+    assert b"deprecated" in path.read_bytes()
+    got = run_eval(str(path), rows.tolist())
+    assert got["predict"] == want_label
+    assert same_numbers(got["predict_proba"], want_proba)
+    # the other rule gives other numbers for these coefficients, so the
+    # agreement above says which rule was applied
+    lr.multi_class = "ovr" if solver == "lbfgs" else "multinomial"
+    path.write_bytes(pickle.dumps(lr, protocol=4))
+    assert not same_numbers(run_eval(str(path), rows.tolist())["predict_proba"], want_proba)
