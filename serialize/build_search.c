@@ -85,5 +85,6 @@ const struct build_entry build_search_entries[] = {
         /* cv_results_ keeps each parameter's column as a masked array */
         INERT("numpy.ma.core", "_mareconstruct"),
         INERT("numpy.ma.core", "MaskedArray"),
+        INERT("numpy.ma", "MaskedArray"), /* numpy 2.2 on names its public module */
         { { NULL, NULL, ROLE_ESTIMATOR, NULL }, NULL },
 };
