@@ -63,6 +63,8 @@ int build_pipeline_steps(struct build_ctx *bc, const struct pv *obj, bool sample
 /* Whether v is one of imbalanced-learn's samplers (build_imblearn.c). */
 bool build_is_sampler(const struct pv *v);
 extern const struct build_entry build_nonlinear_entries[];
+/* scipy.stats distributions, inert data of a search (scipy_stats.c) */
+extern const struct build_entry build_scipy_stats_entries[];
 
 /* A search (GridSearchCV, ...) is served through its best_estimator_;
  * -EINVAL when it was saved with refit=False. */

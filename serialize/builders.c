@@ -20,6 +20,7 @@ static const struct build_entry *const families[] = {
         build_cluster_entries,
         build_imblearn_entries,
         build_nonlinear_entries,
+        build_scipy_stats_entries,
 };
 
 const struct build_entry *build_find(const char *module, size_t module_len,

@@ -1071,6 +1071,19 @@ static int call_global(struct vm *vm, const struct pv *fn, struct pv *args,
         }
         case ROLE_PARTIAL:
                 return make_partial(vm, fn, args, out);
+        case ROLE_GETATTR: {
+                /* a scipy distribution's bound method, kept as a name */
+                char why[200];
+                if (scipy_getattr_check(args, why, sizeof(why)) < 0)
+                        return fail(vm, -EPERM, "refused global builtins.getattr: %s", why);
+                struct pv *o = new_pv(vm, PV_OBJECT);
+                if (!o)
+                        return oom(vm);
+                o->u.obj.cls = c;
+                o->u.obj.args = args;
+                *out = o;
+                return 0;
+        }
         case ROLE_DATETIME:
                 return datetime_str(vm, args, true, out);
         case ROLE_DATE:
@@ -1162,6 +1175,9 @@ static int do_build(struct vm *vm)
                             pv_kind_name(obj));
         if (obj->u.obj.cls->role == ROLE_PARTIAL)
                 return build_partial(vm, obj, state);
+        if (obj->u.obj.cls->role == ROLE_GETATTR)
+                return fail(vm, -EPERM, "BUILD on the result of builtins.getattr is not "
+                            "allowed");
         /* Cython and numpy objects set their state from tuples; it is kept
          * as it is and never read */
         if (obj->u.obj.cls->role == ROLE_INERT) {

@@ -49,6 +49,9 @@ enum pv_role {
         ROLE_PARTIAL,         /* functools.partial: only as partial.c allows */
         ROLE_CHECK_ARRAY,     /* sklearn.utils.validation.check_array: only
                                * the function that partial wraps, never called */
+        ROLE_GETATTR,         /* builtins.getattr: only as scipy_stats.c
+                               * allows (a scipy distribution's own method,
+                               * kept as a name, never looked up) */
 };
 
 struct pv_class {
@@ -247,6 +250,13 @@ int partial_record(struct pickle_ctx *ctx, const struct pv *obj, size_t name_off
 /* After building: -EPERM (err set, naming the global and where the
  * stream names it) for the first partial no builder placed. */
 int partial_check_placed(const struct partial_list *l, struct serialize_error *err);
+
+/* --- scipy.stats distributions in a search (scipy_stats.c) ------------- */
+
+/* 0 when the REDUCE arguments of builtins.getattr are a scipy.stats
+ * distribution object and a method name scipy pickles; else -EPERM with
+ * the reason in why[0..n). */
+int scipy_getattr_check(const struct pv *args, char *why, size_t n);
 
 /* --- helpers ------------------------------------------------------------ */
 
