@@ -115,6 +115,46 @@ static const char *const known_modules[] = {
         "_operator", "_functools", "getattr", "eval", "exec",
 };
 
+/* scikit-learn classes refused for a reason a user can act on: estimators
+ * that scikit-learn itself cannot apply to new rows, and the kinds of
+ * input predictd does not take. Matched by class name, any module. */
+static const struct {
+        const char *name;
+        const char *why;
+} sklearn_reasons[] = {
+        { "DBSCAN", "scikit-learn's DBSCAN has no predict or transform (fit_predict labels "
+                    "only its training rows), so there is nothing to serve" },
+        { "HDBSCAN", "scikit-learn's HDBSCAN has no predict or transform (fit_predict labels "
+                     "only its training rows), so there is nothing to serve" },
+        { "OPTICS", "scikit-learn's OPTICS has no predict or transform (fit_predict labels "
+                    "only its training rows), so there is nothing to serve" },
+        { "AgglomerativeClustering", "scikit-learn's AgglomerativeClustering has no predict "
+                                     "or transform, so there is nothing to serve" },
+        { "SpectralClustering", "scikit-learn's SpectralClustering has no predict or "
+                                "transform, so there is nothing to serve" },
+        { "TSNE", "scikit-learn's TSNE has no transform for new rows, so there is nothing "
+                  "to serve" },
+        { "TfidfVectorizer", "text vectorizers (raw strings in, sparse counts out) are not "
+                             "served yet" },
+        { "CountVectorizer", "text vectorizers (raw strings in, sparse counts out) are not "
+                             "served yet" },
+        { "HashingVectorizer", "text vectorizers (raw strings in, sparse counts out) are not "
+                               "served yet" },
+        { "TfidfTransformer", "text vectorizers (raw strings in, sparse counts out) are not "
+                              "served yet" },
+};
+
+void allowlist_explain_sklearn(const char *name, size_t name_len, char *buf, size_t len)
+{
+        for (size_t i = 0; i < sizeof(sklearn_reasons) / sizeof(sklearn_reasons[0]); i++)
+                if (strlen(sklearn_reasons[i].name) == name_len &&
+                    memcmp(sklearn_reasons[i].name, name, name_len) == 0) {
+                        snprintf(buf, len, "%s", sklearn_reasons[i].why);
+                        return;
+                }
+        snprintf(buf, len, "this scikit-learn class is not supported by predictd");
+}
+
 void allowlist_explain(const char *module, size_t module_len, char *buf, size_t len)
 {
         size_t top = 0;

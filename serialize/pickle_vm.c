@@ -751,13 +751,11 @@ static int resolve_global(struct vm *vm, const char *mod, size_t mlen,
                 int ml = (int)(mlen > 200 ? 200 : mlen), nl = (int)(nlen > 200 ? 200 : nlen);
                 char where[400];
                 refusal_context(vm, mod, mlen, name, nlen, where, sizeof(where));
-                if (mlen >= 8 && memcmp(mod, "sklearn.", 8) == 0)
-                        return fail(vm, -EPERM,
-                                    "%srefused global %.*s.%.*s: this scikit-learn class is "
-                                    "not supported by predictd",
-                                    where, ml, mod, nl, name);
                 char why[300];
-                allowlist_explain(mod, mlen, why, sizeof(why));
+                if (mlen >= 8 && memcmp(mod, "sklearn.", 8) == 0)
+                        allowlist_explain_sklearn(name, nlen, why, sizeof(why));
+                else
+                        allowlist_explain(mod, mlen, why, sizeof(why));
                 return fail(vm, -EPERM, "%srefused global %.*s.%.*s: %s", where, ml, mod, nl,
                             name, why);
         }

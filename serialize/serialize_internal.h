@@ -70,6 +70,10 @@ const struct pv_class *allowlist_find(const char *module, size_t module_len,
  * another framework named as such (XGBoost, Keras, ...), a module that is
  * the user's own code, or the plain allowlist reason. Always writes buf. */
 void allowlist_explain(const char *module, size_t module_len, char *buf, size_t len);
+/* Why a scikit-learn class (a sklearn.* global allowlist_find refused) is
+ * refused: a reason of its own where there is one (DBSCAN has no predict,
+ * text vectorizers are not served), else "not supported". */
+void allowlist_explain_sklearn(const char *name, size_t name_len, char *buf, size_t len);
 
 /* --- values ------------------------------------------------------------ */
 
