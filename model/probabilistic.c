@@ -362,8 +362,13 @@ static void mlp_activate(enum model_mlp_act act, double *a, size_t n)
 }
 
 /* _forward_pass_fast on one row: a @ W in input order, then += b, then the
- * activation. buf holds 2 x max_width doubles; returns the output row
+ * activation. Each output's sum runs over the inputs in order from 0.0, as
+ * the reference BLAS's dgemm adds them; MLP_TILE outputs are summed at
+ * once, in registers, reading W's rows contiguously, and no sum is
+ * reordered. buf holds 2 x max_width doubles; returns the output row
  * (inside buf). */
+#define MLP_TILE 8
+
 static const double *mlp_forward_row(const struct mlp *p, const double *x, double *buf)
 {
         const double *in = x;
@@ -371,7 +376,18 @@ static const double *mlp_forward_row(const struct mlp *p, const double *x, doubl
         for (size_t l = 0; l < p->n_mats; l++) {
                 size_t ni = p->widths[l], no = p->widths[l + 1];
                 const double *W = p->coefs[l], *b = p->intercepts[l];
-                for (size_t j = 0; j < no; j++) {
+                size_t j = 0;
+                for (; j + MLP_TILE <= no; j += MLP_TILE) {
+                        double acc[MLP_TILE] = { 0 };
+                        for (size_t k = 0; k < ni; k++) {
+                                const double xk = in[k], *w = W + k * no + j;
+                                for (size_t t = 0; t < MLP_TILE; t++)
+                                        acc[t] += xk * w[t];
+                        }
+                        for (size_t t = 0; t < MLP_TILE; t++)
+                                out[j + t] = acc[t] + b[j + t];
+                }
+                for (; j < no; j++) {
                         double acc = 0.0;
                         for (size_t k = 0; k < ni; k++)
                                 acc += in[k] * W[k * no + j];
