@@ -75,7 +75,9 @@ def test_twenty_reloads_under_load(versions, tmp_path):
     rows, ((a_bytes, a_ans), (b_bytes, b_ans)) = versions
     f = str(tmp_path / "m" / "1" / "model.pkl")
     put(f, a_bytes)
-    s = model_dir_server(tmp_path)
+    # access lines go to a file: stderr keeps only the reload messages,
+    # which the client flood would otherwise push out of stderr_lines
+    s = model_dir_server(tmp_path, "--access-log", str(tmp_path / "access.log"))
     try:
         answers, failures = [], []
         stop = threading.Event()
