@@ -57,9 +57,13 @@ static bool pickle_inst_refused(void)
 static bool pickle_unsupported_sklearn_class_named(void)
 {
         struct serialize_error e;
+        EXPECT(LOAD("\x80\x02" "csklearn.decomposition._nmf\nNMF\n)\x81.", &e) == -EPERM);
+        EXPECT_CONTAINS(e.message, "sklearn.decomposition._nmf.NMF");
+        EXPECT_CONTAINS(e.message, "not supported");
+        /* a class with no predict for new rows says so */
         EXPECT(LOAD("\x80\x02" "csklearn.cluster._dbscan\nDBSCAN\n)\x81.", &e) == -EPERM);
         EXPECT_CONTAINS(e.message, "sklearn.cluster._dbscan.DBSCAN");
-        EXPECT_CONTAINS(e.message, "not supported");
+        EXPECT_CONTAINS(e.message, "has no predict or transform");
         return true;
 }
 
