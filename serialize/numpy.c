@@ -377,6 +377,14 @@ static uint64_t load_uint(const struct pv_dtype *dt, const uint8_t *p)
 {
         uint64_t v = 0;
         size_t n = dt->itemsize;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        /* the common case (8-byte little-endian ints and doubles of every
+         * tree node) as one load: a model's load is mostly these */
+        if (n == 8 && dt->byteorder != '>') {
+                memcpy(&v, p, 8);
+                return v;
+        }
+#endif
         if (dt->byteorder == '>')
                 for (size_t i = 0; i < n; i++)
                         v = (v << 8) | p[i];
