@@ -70,6 +70,11 @@ struct request {
  * them the answer is 503 with Retry-After at once. */
 #define POOL_QUEUE_PER_THREAD 16u
 
+/* A compute request with a body up to this size (a few dozen rows) is
+ * small: the pool's small-job thread may take it, so that it is answered
+ * at once even while every worker runs a large batch. */
+#define SMALL_BODY_BYTES ((size_t)16 << 10)
+
 /* While draining, every answer closes its connection, so keep-alive
  * clients move to another instance rather than holding this one open. */
 static void add_headers(const struct server *srv, struct MHD_Response *resp, const char *type)
@@ -446,10 +451,10 @@ static void handle_model_route(struct server *srv, const struct served_set *set,
                                     "supported; send the tensors as JSON (binary_data=False)");
                         break;
                 }
-                v2_infer(e, sm, srv->cfg, req->body ? req->body : "", req->len, r);
+                v2_infer(srv->pool, e, sm, srv->cfg, req->body ? req->body : "", req->len, r);
                 break;
         case ROUTE_V1_PREDICT:
-                predict_handle_v1(sm, srv->cfg, req->body ? req->body : "", req->len, r);
+                predict_handle_v1(srv->pool, sm, srv->cfg, req->body ? req->body : "", req->len, r);
                 break;
         default:
                 reply_error(r, 404, "no such endpoint");
@@ -475,7 +480,7 @@ static void predict_default(struct server *srv, struct registry_snap *snap,
         if (!sm)
                 reply_error(r, 503, "the model is still loading; retry when /readyz is 200");
         else
-                predict_handle(sm, srv->cfg, req->body ? req->body : "", req->len, r);
+                predict_handle(srv->pool, sm, srv->cfg, req->body ? req->body : "", req->len, r);
 }
 
 static void request_unref(void *arg)
@@ -562,7 +567,8 @@ static bool queue_compute(struct server *srv, struct MHD_Connection *conn,
         /* suspended before the job can run, so its resume always finds
          * the connection suspended */
         MHD_suspend_connection(conn);
-        struct pool_job job = { compute_job, compute_expired, request_unref, req };
+        struct pool_job job = { compute_job, compute_expired, request_unref, req,
+                                req->len <= SMALL_BODY_BYTES };
         pool_submit(srv->pool, &job);
         return true;
 }

@@ -10,10 +10,17 @@
  * The model code has no cancellation points, so a computation that has
  * started runs to its end and its result is dropped; what it costs is
  * bounded by --max-batch-rows, and the queue behind it is not held up by
- * jobs whose clients were already answered. */
+ * jobs whose clients were already answered.
+ *
+ * Two things keep large batches from starving small requests and idle
+ * threads from idling: one thread beyond the workers takes only jobs
+ * marked small (the earliest queued), and a job with a large batch shares
+ * it out (pool_share) to the workers that have nothing queued to run,
+ * which leave it as soon as a job is queued. */
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -35,6 +42,21 @@ struct slot {
 struct worker_arg {
         struct pool *p;
         size_t i;
+        bool small_only; /* the small-job thread */
+};
+
+/* A batch shared out by pool_share: calls next, next + 1, ... < n, taken
+ * by the owner and its helpers. Lives on the owner's stack; listed in
+ * p->shares until its calls are all taken, and the owner returns only
+ * once no helper is in it. */
+struct share {
+        void (*fn)(void *ctx, size_t i);
+        void *ctx;
+        size_t n;
+        atomic_size_t next;
+        size_t helpers; /* under p->lock */
+        bool listed;    /* under p->lock */
+        struct share *prev, *nextshare;
 };
 
 struct pool {
@@ -42,8 +64,13 @@ struct pool {
         pthread_cond_t cond;      /* workers wait for jobs */
         pthread_cond_t wd_cond;   /* the watchdog waits (monotonic clock) */
         pthread_cond_t unpin;     /* a worker waits for the watchdog */
+        pthread_cond_t small_cond; /* the small-job thread waits */
+        pthread_cond_t share_done; /* a share's owner waits for its helpers */
         struct job *q; /* ring of cap jobs, in submission order */
         size_t cap, head, n;
+        size_t n_small;          /* queued jobs marked small */
+        atomic_size_t queued;    /* n, for helpers to read without the lock */
+        struct share *shares;    /* batches that idle workers may help with */
         size_t reserved; /* slots promised by pool_reserve */
         bool stopping, wd_stopping;
         unsigned timeout_s;
@@ -51,7 +78,8 @@ struct pool {
         pthread_t *threads;
         struct slot *slots;
         struct worker_arg *args;
-        size_t n_threads;
+        size_t n_threads; /* threads started: the workers, then the small-job one */
+        size_t n_workers; /* of them, workers */
         pthread_t watchdog;
         bool wd_started;
 };
@@ -63,6 +91,74 @@ static double now_s(void)
         return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Takes the job at queue position k (0 = the head) out of the queue; the
+ * rest keep their order (the watchdog relies on it). Under p->lock. */
+static struct job take_job(struct pool *p, size_t k)
+{
+        struct job job = p->q[(p->head + k) % p->cap];
+        for (size_t i = k; i + 1 < p->n; i++)
+                p->q[(p->head + i) % p->cap] = p->q[(p->head + i + 1) % p->cap];
+        p->n--;
+        if (job.j.small)
+                p->n_small--;
+        atomic_store_explicit(&p->queued, p->n, memory_order_relaxed);
+        return job;
+}
+
+/* The position of the earliest small job, or p->n. Under p->lock. */
+static size_t first_small(const struct pool *p)
+{
+        size_t k = 0;
+        while (k < p->n && !p->q[(p->head + k) % p->cap].j.small)
+                k++;
+        return k;
+}
+
+static void unlist_share(struct pool *p, struct share *sh)
+{
+        if (!sh->listed)
+                return;
+        if (sh->prev)
+                sh->prev->nextshare = sh->nextshare;
+        else
+                p->shares = sh->nextshare;
+        if (sh->nextshare)
+                sh->nextshare->prev = sh->prev;
+        sh->listed = false;
+}
+
+/* Runs a share's calls while there are calls left and no job is queued. */
+static void share_calls(struct pool *p, struct share *sh, bool owner)
+{
+        for (;;) {
+                if (!owner && atomic_load_explicit(&p->queued, memory_order_relaxed))
+                        return;
+                size_t i = atomic_fetch_add_explicit(&sh->next, 1, memory_order_relaxed);
+                if (i >= sh->n)
+                        return;
+                sh->fn(sh->ctx, i);
+        }
+}
+
+/* An idle worker helps the first listed share. Under p->lock, which it
+ * drops while helping. */
+static void help(struct pool *p)
+{
+        struct share *sh = p->shares;
+        if (atomic_load_explicit(&sh->next, memory_order_relaxed) >= sh->n) {
+                unlist_share(p, sh); /* every call taken: nothing to help with */
+                return;
+        }
+        sh->helpers++;
+        pthread_mutex_unlock(&p->lock);
+        share_calls(p, sh, false);
+        pthread_mutex_lock(&p->lock);
+        if (atomic_load_explicit(&sh->next, memory_order_relaxed) >= sh->n)
+                unlist_share(p, sh);
+        if (!--sh->helpers)
+                pthread_cond_broadcast(&p->share_done);
+}
+
 static void *worker(void *arg)
 {
         struct worker_arg *wa = arg;
@@ -70,13 +166,25 @@ static void *worker(void *arg)
         struct slot *s = &p->slots[wa->i];
         pthread_mutex_lock(&p->lock);
         for (;;) {
-                while (!p->n && !p->stopping)
-                        pthread_cond_wait(&p->cond, &p->lock);
-                if (!p->n)
-                        break; /* stopping, and every job done */
-                struct job job = p->q[p->head];
-                p->head = (p->head + 1) % p->cap;
-                p->n--;
+                size_t k;
+                if (wa->small_only) {
+                        while (!p->n_small && !p->stopping)
+                                pthread_cond_wait(&p->small_cond, &p->lock);
+                        if (!p->n_small)
+                                break; /* stopping: the workers run what is left */
+                        k = first_small(p);
+                } else {
+                        while (!p->n && !p->shares && !p->stopping)
+                                pthread_cond_wait(&p->cond, &p->lock);
+                        if (!p->n && p->shares) {
+                                help(p);
+                                continue;
+                        }
+                        if (!p->n)
+                                break; /* stopping, and every job done */
+                        k = 0;
+                }
+                struct job job = take_job(p, k);
                 if (job.deadline && job.deadline <= now_s()) {
                         /* its time ran out in the queue (the watchdog looks
                          * only every 10 ms): it never starts */
@@ -106,6 +214,37 @@ static void *worker(void *arg)
         return NULL;
 }
 
+void pool_share(struct pool *p, size_t n, void (*fn)(void *ctx, size_t i), void *ctx)
+{
+        struct share sh = { .fn = fn, .ctx = ctx, .n = n };
+        atomic_init(&sh.next, 0);
+        if (p && p->n_workers > 1 && n > 1) {
+                pthread_mutex_lock(&p->lock);
+                if (!p->stopping) {
+                        sh.nextshare = p->shares;
+                        if (p->shares)
+                                p->shares->prev = &sh;
+                        p->shares = &sh;
+                        sh.listed = true;
+                        pthread_cond_broadcast(&p->cond);
+                }
+                pthread_mutex_unlock(&p->lock);
+        }
+        share_calls(p, &sh, true);
+        if (!p || p->n_workers <= 1 || n <= 1)
+                return;
+        pthread_mutex_lock(&p->lock);
+        unlist_share(p, &sh);
+        while (sh.helpers)
+                pthread_cond_wait(&p->share_done, &p->lock);
+        pthread_mutex_unlock(&p->lock);
+}
+
+size_t pool_threads(const struct pool *p)
+{
+        return p ? p->n_workers : 1;
+}
+
 /* Most jobs expired in one look; the rest wait for the next (10 ms on). */
 #define EXPIRE_BATCH 64
 
@@ -126,11 +265,8 @@ static void *watchdog_main(void *arg)
                 struct pool_job queued[EXPIRE_BATCH];
                 size_t nq = 0, running[EXPIRE_BATCH], nr = 0;
                 /* one timeout for all: the queue's head expires first */
-                while (p->n && nq < EXPIRE_BATCH && p->q[p->head].deadline <= now) {
-                        queued[nq++] = p->q[p->head].j;
-                        p->head = (p->head + 1) % p->cap;
-                        p->n--;
-                }
+                while (p->n && nq < EXPIRE_BATCH && p->q[p->head].deadline <= now)
+                        queued[nq++] = take_job(p, 0).j;
                 for (size_t i = 0; i < p->n_threads && nr < EXPIRE_BATCH; i++) {
                         struct slot *s = &p->slots[i];
                         if (s->busy && !s->expired && s->job.deadline <= now) {
@@ -167,6 +303,9 @@ int pool_create(unsigned threads, size_t max_queue, unsigned timeout_s, struct p
         pthread_mutex_init(&p->lock, NULL);
         pthread_cond_init(&p->cond, NULL);
         pthread_cond_init(&p->unpin, NULL);
+        pthread_cond_init(&p->small_cond, NULL);
+        pthread_cond_init(&p->share_done, NULL);
+        atomic_init(&p->queued, 0);
         pthread_condattr_t ca;
         pthread_condattr_init(&ca);
         pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -174,7 +313,7 @@ int pool_create(unsigned threads, size_t max_queue, unsigned timeout_s, struct p
         pthread_condattr_destroy(&ca);
         p->timeout_s = timeout_s;
         p->cap = max_queue ? max_queue : 1;
-        size_t nt = threads ? threads : 1;
+        size_t nt = (threads ? threads : 1) + 1; /* and the small-job thread */
         p->q = calloc(p->cap, sizeof(*p->q));
         p->threads = calloc(nt, sizeof(*p->threads));
         p->slots = calloc(nt, sizeof(*p->slots));
@@ -183,13 +322,15 @@ int pool_create(unsigned threads, size_t max_queue, unsigned timeout_s, struct p
                 pool_free(p);
                 return -ENOMEM;
         }
-        for (unsigned i = 0; i < threads; i++) {
-                p->args[i] = (struct worker_arg){ p, i };
+        for (size_t i = 0; i < (size_t)threads + 1; i++) {
+                p->args[i] = (struct worker_arg){ p, i, i == threads };
                 if (pthread_create(&p->threads[i], NULL, worker, &p->args[i]) != 0) {
                         pool_free(p);
                         return -EAGAIN;
                 }
                 p->n_threads++;
+                if (i < threads)
+                        p->n_workers++;
         }
         if (timeout_s) {
                 if (pthread_create(&p->watchdog, NULL, watchdog_main, p) != 0) {
@@ -219,7 +360,12 @@ void pool_submit(struct pool *p, const struct pool_job *j)
         p->reserved--;
         p->q[(p->head + p->n) % p->cap] = (struct job){ *j, deadline };
         p->n++;
+        atomic_store_explicit(&p->queued, p->n, memory_order_relaxed);
         pthread_cond_signal(&p->cond);
+        if (j->small) {
+                p->n_small++;
+                pthread_cond_signal(&p->small_cond);
+        }
         pthread_mutex_unlock(&p->lock);
 }
 
@@ -228,7 +374,7 @@ void pool_stats(struct pool *p, size_t *queued, size_t *busy, size_t *threads, s
         pthread_mutex_lock(&p->lock);
         *queued = p->n;
         *busy = p->running;
-        *threads = p->n_threads;
+        *threads = p->n_workers;
         *cap = p->cap;
         pthread_mutex_unlock(&p->lock);
 }
@@ -246,10 +392,12 @@ void pool_drain(struct pool *p)
                 pthread_mutex_lock(&p->lock);
         }
         pthread_cond_broadcast(&p->cond);
+        pthread_cond_broadcast(&p->small_cond);
         pthread_mutex_unlock(&p->lock);
         for (size_t i = 0; i < p->n_threads; i++)
                 pthread_join(p->threads[i], NULL);
         p->n_threads = 0;
+        p->n_workers = 0;
         /* the workers emptied the queue; nothing is left to expire */
         if (p->wd_started) {
                 pthread_mutex_lock(&p->lock);
@@ -270,6 +418,8 @@ void pool_free(struct pool *p)
         pthread_cond_destroy(&p->cond);
         pthread_cond_destroy(&p->wd_cond);
         pthread_cond_destroy(&p->unpin);
+        pthread_cond_destroy(&p->small_cond);
+        pthread_cond_destroy(&p->share_done);
         free(p->q);
         free(p->threads);
         free(p->slots);

@@ -365,14 +365,14 @@ static void put_proba_row(struct out_buf *b, const double *p, size_t n)
 /* A regressor's answer: {"prediction": v} for one row ([v, ...] with
  * several targets or a y of shape (n, 1)), {"predictions": [...]} for a
  * batch. */
-static void predict_regression(const struct served_model *sm, const double *X,
-                               size_t rows, bool single, double *vals,
+static void predict_regression(struct pool *pool, const struct served_model *sm,
+                               const double *X, size_t rows, bool single, double *vals,
                                struct reply *r)
 {
         struct model_error me = { .column = MODEL_NO_COLUMN };
         size_t no = sm->n_outputs;
         struct out_buf b = { 0 };
-        int rc = model_predict_values(sm->model, X, rows, vals, &me);
+        int rc = rows_compute(pool, sm, ROWS_VALUES, X, rows, NULL, vals, &me);
         metrics_mark_computed(r);
         if (rc < 0) {
                 reply_model_error(sm, rc, &me, r);
@@ -568,8 +568,8 @@ static int read_rows(const struct served_model *sm, const struct config *cfg,
  * {"predictions": [[v, ...], ...]} for a batch, the transformed rows as
  * scikit-learn's transform gives them (the shape of a regressor with
  * several targets, so a client reads both the same way). */
-static void answer_transform(const struct served_model *sm, const double *X, size_t rows,
-                             bool single, struct reply *r)
+static void answer_transform(struct pool *pool, const struct served_model *sm,
+                             const double *X, size_t rows, bool single, struct reply *r)
 {
         struct model_error me = { .column = MODEL_NO_COLUMN };
         size_t w = model_transform_width(sm->model);
@@ -579,7 +579,7 @@ static void answer_transform(const struct served_model *sm, const double *X, siz
                 reply_error(r, 500, "out of memory for %zu rows", rows);
                 return;
         }
-        int rc = model_transform(sm->model, X, rows, out, &me);
+        int rc = rows_compute(pool, sm, ROWS_TRANSFORM, X, rows, NULL, out, &me);
         metrics_mark_computed(r);
         if (rc < 0) {
                 reply_model_error(sm, rc, &me, r);
@@ -608,12 +608,12 @@ out:
 /* The answer for rows of X: {"prediction": .., "probabilities": ..} for
  * one row (single), {"predictions": [..], "probabilities": [..]} for a
  * batch; with_proba false leaves probabilities out (KServe V1). */
-static void answer_rows(const struct served_model *sm, const double *X, size_t rows,
-                        bool single, bool with_proba, struct reply *r)
+static void answer_rows(struct pool *pool, const struct served_model *sm, const double *X,
+                        size_t rows, bool single, bool with_proba, struct reply *r)
 {
         metrics_mark_compute(r, rows);
         if (sm->transform_only) {
-                answer_transform(sm, X, rows, single, r);
+                answer_transform(pool, sm, X, rows, single, r);
                 return;
         }
         size_t nc = sm->n_classes;
@@ -630,11 +630,11 @@ static void answer_rows(const struct served_model *sm, const double *X, size_t r
                 goto out;
         }
         if (sm->n_outputs) {
-                predict_regression(sm, X, rows, single, proba, r);
+                predict_regression(pool, sm, X, rows, single, proba, r);
                 goto out;
         }
         struct model_error me = { .column = MODEL_NO_COLUMN };
-        int rc = predict_classify(sm, X, rows, idx, proba, &me);
+        int rc = rows_compute(pool, sm, ROWS_CLASSIFY, X, rows, idx, proba, &me);
         metrics_mark_computed(r);
         if (rc < 0) {
                 reply_model_error(sm, rc, &me, r);
@@ -689,8 +689,8 @@ out:
         free(proba);
 }
 
-void predict_handle(const struct served_model *sm, const struct config *cfg,
-                    const char *body, size_t len, struct reply *r)
+void predict_handle(struct pool *pool, const struct served_model *sm,
+                    const struct config *cfg, const char *body, size_t len, struct reply *r)
 {
         double *X = NULL;
         size_t rows = 1;
@@ -718,14 +718,15 @@ void predict_handle(const struct served_model *sm, const struct config *cfg,
                 if (read_row(sm, features, X, "\"features\"", r) < 0)
                         goto out;
         }
-        answer_rows(sm, X, rows, features != NULL, true, r);
+        answer_rows(pool, sm, X, rows, features != NULL, true, r);
 out:
         cJSON_Delete(root);
         free(X);
 }
 
-void predict_handle_v1(const struct served_model *sm, const struct config *cfg,
-                       const char *body, size_t len, struct reply *r)
+void predict_handle_v1(struct pool *pool, const struct served_model *sm,
+                       const struct config *cfg, const char *body, size_t len,
+                       struct reply *r)
 {
         double *X = NULL;
         size_t rows;
@@ -745,7 +746,7 @@ void predict_handle_v1(const struct served_model *sm, const struct config *cfg,
         if (read_rows(sm, cfg, instances ? instances : inputs,
                       instances ? "instances" : "inputs", &X, &rows, r) < 0)
                 goto out;
-        answer_rows(sm, X, rows, false, false, r);
+        answer_rows(pool, sm, X, rows, false, false, r);
 out:
         cJSON_Delete(root);
         free(X);

@@ -147,10 +147,22 @@ struct pool_job {
         void (*expire)(void *arg, bool started);
         void (*done)(void *arg);
         void *arg;
+        /* a small request (a few rows): besides the workers, one more
+         * thread takes only these, so that they never wait behind large
+         * batches */
+        bool small;
 };
-/* threads workers and room for max_queue waiting jobs; a job is given up
- * timeout_s seconds after it is submitted (0: never). -ENOMEM, -EAGAIN. */
+/* threads workers, one more thread for small jobs, and room for max_queue
+ * waiting jobs; a job is given up timeout_s seconds after it is submitted
+ * (0: never). -ENOMEM, -EAGAIN. */
 int pool_create(unsigned threads, size_t max_queue, unsigned timeout_s, struct pool **out);
+/* Runs fn(ctx, i) for every i in [0, n), on the calling thread (a pool job
+ * with a large batch) and on the workers that are idle: a worker helps
+ * only while no job is queued, so other requests keep their turn. Returns
+ * once every call has returned. fn must be safe to call concurrently. */
+void pool_share(struct pool *p, size_t n, void (*fn)(void *ctx, size_t i), void *ctx);
+/* The number of workers (not counting the small-job thread). */
+size_t pool_threads(const struct pool *p);
 /* Reserves a place in the queue: -EAGAIN at once when it is full (or the
  * pool is stopping). Every 0 must be followed by one pool_submit. */
 int pool_reserve(struct pool *p);
@@ -230,17 +242,33 @@ cJSON *predict_parse_body(const char *body, size_t len, const char *what, struct
 int predict_classify(const struct served_model *sm, const double *X, size_t rows,
                      size_t *idx, double *proba, struct model_error *me);
 
+/* One model call over rows [0, rows) of X (rows.c): ROWS_CLASSIFY as
+ * predict_classify (idx, and proba in out when not NULL), the others as
+ * model_predict_values, model_decision_function, model_score_samples and
+ * model_transform into out. A batch of 1,024 rows or more is cut into
+ * ranges that pool's idle workers compute too; the answers are the same
+ * bytes as one call's, and so is an error. */
+enum rows_op { ROWS_CLASSIFY, ROWS_VALUES, ROWS_DECISION, ROWS_SCORE, ROWS_TRANSFORM };
+int rows_compute(struct pool *pool, const struct served_model *sm, enum rows_op op,
+                 const double *X, size_t rows, size_t *idx, double *out,
+                 struct model_error *me);
+
 int predict_read_cell(const struct served_model *sm, size_t col, const cJSON *v,
                       double *x, const char *where, const char *column, struct reply *r);
 
+/* The compute paths below take the pool their request runs on, to share
+ * a large batch with its idle threads (rows.c); NULL computes on the
+ * calling thread alone. */
+
 /* Handles a POST /predict body. */
-void predict_handle(const struct served_model *sm, const struct config *cfg,
-                    const char *body, size_t len, struct reply *r);
+void predict_handle(struct pool *pool, const struct served_model *sm,
+                    const struct config *cfg, const char *body, size_t len, struct reply *r);
 
 /* Handles POST /v1/models/NAME:predict: {"instances": [...]} (or
  * "inputs") answered by {"predictions": [...]}. */
-void predict_handle_v1(const struct served_model *sm, const struct config *cfg,
-                       const char *body, size_t len, struct reply *r);
+void predict_handle_v1(struct pool *pool, const struct served_model *sm,
+                       const struct config *cfg, const char *body, size_t len,
+                       struct reply *r);
 
 /* The Open Inference Protocol (v2.c). */
 void v2_server_metadata(struct reply *r);
@@ -251,7 +279,7 @@ void v2_index(const struct served_set *set, bool ready_only, struct reply *r);
 void v2_model_metadata(const struct served_set *set, const struct served_entry *e,
                        const struct served_model *sm, struct reply *r);
 /* POST .../infer for entry e (loaded). */
-void v2_infer(const struct served_entry *e, const struct served_model *sm,
+void v2_infer(struct pool *pool, const struct served_entry *e, const struct served_model *sm,
               const struct config *cfg, const char *body, size_t len, struct reply *r);
 
 int served_model_create(struct model *model, struct serialize_info *info,

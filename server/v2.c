@@ -888,7 +888,7 @@ static void put_shape(struct out_buf *b, size_t rows, size_t width, bool flat)
         out_str(b, num);
 }
 
-void v2_infer(const struct served_entry *e, const struct served_model *sm,
+void v2_infer(struct pool *pool, const struct served_entry *e, const struct served_model *sm,
               const struct config *cfg, const char *body, size_t len, struct reply *r)
 {
         double *X = NULL, *vals[N_OUTPUTS] = { 0 };
@@ -949,16 +949,18 @@ void v2_infer(const struct served_entry *e, const struct served_model *sm,
                         reply_error(r, 500, "out of memory for %zu rows", rows);
                         goto out;
                 }
-                rc = predict_classify(sm, X, rows, idx, vals[OUT_PROBA], &me);
+                rc = rows_compute(pool, sm, ROWS_CLASSIFY, X, rows, idx, vals[OUT_PROBA], &me);
         } else if (vals[OUT_PREDICT]) {
-                rc = model_predict_values(sm->model, X, rows, vals[OUT_PREDICT], &me);
+                rc = rows_compute(pool, sm, ROWS_VALUES, X, rows, NULL, vals[OUT_PREDICT], &me);
         }
         if (rc == 0 && vals[OUT_DECISION])
-                rc = model_decision_function(sm->model, X, rows, vals[OUT_DECISION], &me);
+                rc = rows_compute(pool, sm, ROWS_DECISION, X, rows, NULL, vals[OUT_DECISION],
+                                  &me);
         if (rc == 0 && vals[OUT_SCORE])
-                rc = model_score_samples(sm->model, X, rows, vals[OUT_SCORE], &me);
+                rc = rows_compute(pool, sm, ROWS_SCORE, X, rows, NULL, vals[OUT_SCORE], &me);
         if (rc == 0 && vals[OUT_TRANSFORM])
-                rc = model_transform(sm->model, X, rows, vals[OUT_TRANSFORM], &me);
+                rc = rows_compute(pool, sm, ROWS_TRANSFORM, X, rows, NULL, vals[OUT_TRANSFORM],
+                                  &me);
         metrics_mark_computed(r);
         if (rc < 0) {
                 reply_model_error(sm, rc, &me, r);

@@ -81,9 +81,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const char *body = (const char *)data + 1;
         size_t len = size - 1;
         switch (data[0] & 3) {
-        case 0: predict_handle(models[which], cfg, body, len, &r); break;
-        case 1: predict_handle_v1(models[which], cfg, body, len, &r); break;
-        default: v2_infer(&entries[which], models[which], cfg, body, len, &r); break;
+        case 0: predict_handle(NULL, models[which], cfg, body, len, &r); break;
+        case 1: predict_handle_v1(NULL, models[which], cfg, body, len, &r); break;
+        default: v2_infer(NULL, &entries[which], models[which], cfg, body, len, &r); break;
         }
         if (r.status < 200 || r.status >= 600 || !r.body) /* every answer is JSON */
                 abort();

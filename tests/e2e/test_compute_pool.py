@@ -1,0 +1,136 @@
+"""The compute pool over HTTP (server/pool.c, server/rows.c).
+
+- A large batch is cut into row ranges that the idle compute threads
+  compute too: the answer bodies of every protocol are the same bytes on
+  --threads 1 and --threads 3, and agree with scikit-learn; a row the model
+  refuses gives the same 400 (the same row number) either way.
+- A small request (a body of a few rows) does not wait behind large
+  batches: with --threads 1 busy on a batch, a 1-row request is answered
+  before that batch is (one more thread takes only small requests).
+  Only the order of events is asserted, never a duration.
+"""
+import http.client
+import json
+import threading
+import time
+
+import numpy as np
+import pytest
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder
+
+from conftest import Server, save_model
+
+RNG = np.random.default_rng(7)
+X_TRAIN = RNG.normal(size=(3000, 6))
+Y_TRAIN = (X_TRAIN[:, 0] + X_TRAIN[:, 1] ** 2 + RNG.normal(scale=0.5, size=3000) > 1).astype(int)
+
+
+def post(port, path, body, timeout=300):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        c.request("POST", path, body=body, headers={"Content-Type": "application/json"})
+        r = c.getresponse()
+        return r.status, r.read()
+    finally:
+        c.close()
+
+
+@pytest.fixture(scope="module")
+def forest(tmp_path_factory):
+    m = RandomForestClassifier(n_estimators=60, random_state=0).fit(X_TRAIN, Y_TRAIN)
+    return m, save_model(m, str(tmp_path_factory.mktemp("pool")))
+
+
+def bodies(rows):
+    return {
+        "/predict": json.dumps({"instances": rows.tolist()}),
+        "/v1/models/model:predict": json.dumps({"instances": rows.tolist()}),
+        "/v2/models/model/infer": json.dumps({"inputs": [{
+            "name": "input-0", "shape": list(rows.shape), "datatype": "FP64",
+            "data": rows.ravel().tolist()}]}),
+    }
+
+
+def test_large_batch_same_bytes_on_one_and_three_threads(forest):
+    m, path = forest
+    rows = RNG.normal(size=(10000, 6)).round(3)
+    answers = {}
+    for threads in ("1", "3"):
+        with Server(path, "--threads", threads) as s:
+            for ep, body in bodies(rows).items():
+                status, payload = post(s.port, ep, body)
+                assert status == 200, payload[:300]
+                answers[threads, ep] = payload
+    for ep in bodies(rows):
+        assert answers["1", ep] == answers["3", ep], ep
+    got = json.loads(answers["3", "/predict"])
+    assert got["predictions"] == m.predict(rows).tolist()
+    np.testing.assert_allclose(got["probabilities"], m.predict_proba(rows), rtol=0, atol=1e-15)
+
+
+def test_refused_row_in_a_large_batch_same_error_on_any_thread_count(tmp_path):
+    cats = RNG.integers(0, 4, size=(2000, 2)).astype(float)
+    m = make_pipeline(OneHotEncoder(handle_unknown="error"),
+                      LogisticRegression(max_iter=500)).fit(cats, (cats.sum(axis=1) > 3).astype(int))
+    path = save_model(m, str(tmp_path))
+    rows = RNG.integers(0, 4, size=(6000, 2)).astype(float)
+    rows[4321, 1] = 9.0  # a category the encoder never saw
+    errors = []
+    for threads in ("1", "3"):
+        with Server(path, "--threads", threads) as s:
+            status, payload = post(s.port, "/predict", json.dumps({"instances": rows.tolist()}))
+            assert status == 400, payload[:300]
+            errors.append(json.loads(payload)["error"])
+    assert errors[0] == errors[1]
+    assert "4321" in errors[0], errors[0]
+
+
+def test_small_request_not_behind_large_batches(tmp_path):
+    # brute-force neighbours over 20,000 training rows: a batch's time is
+    # its computation (not its upload or its JSON), on the only worker
+    X = RNG.normal(size=(20000, 10))
+    y = RNG.integers(0, 3, size=20000)
+    m = KNeighborsClassifier(n_neighbors=5, algorithm="brute").fit(X, y)
+    path = save_model(m, str(tmp_path))
+    batch = json.dumps({"instances": RNG.normal(size=(10000, 10)).round(4).tolist()})
+    one = json.dumps({"features": X[0].tolist()})
+    with Server(path, "--threads", "1") as s:
+        spans, failures = [], []
+        stop = threading.Event()
+
+        def batcher():
+            while not stop.is_set():
+                t0 = time.monotonic()
+                status, payload = post(s.port, "/predict", batch)
+                spans.append((t0, time.monotonic()))
+                if status != 200:
+                    failures.append((status, payload[:200]))
+
+        threads = [threading.Thread(target=batcher, daemon=True) for _ in range(2)]
+        try:
+            for t in threads:
+                t.start()
+            inside = 0
+            smalls = []
+            for _ in range(8):
+                time.sleep(0.05)
+                t0 = time.monotonic()
+                status, payload = post(s.port, "/predict", one, timeout=60)
+                t1 = time.monotonic()
+                assert status == 200, payload
+                assert json.loads(payload)["prediction"] == m.predict(X[:1]).tolist()[0]
+                smalls.append((t0, t1))
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(timeout=300)
+        assert not failures, failures
+        # a small request that a batch's whole round trip encloses was
+        # answered while the only worker was busy with that batch
+        for a, b in smalls:
+            inside += any(s0 < a and b < s1 for s0, s1 in spans)
+        assert inside >= 1, (smalls, spans)

@@ -1,0 +1,228 @@
+/* test_pool.c - the compute pool (server/pool.c): a shared batch runs
+ * every call exactly once and idle workers take part; a small job is run
+ * by the small-job thread while every worker is busy; a job queued while a
+ * batch is shared gets a worker before the batch ends; draining runs what
+ * is queued. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "server_internal.h"
+#include "tap.h"
+
+static double now_s(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void sleep_ms(int ms)
+{
+        struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+        nanosleep(&ts, NULL);
+}
+
+/* --- a shared batch ------------------------------------------------- */
+
+#define CALLS 400
+
+struct batch {
+        atomic_int count[CALLS];
+        pthread_t who[CALLS];
+        int spin_us;
+};
+
+static void batch_call(void *ctx, size_t i)
+{
+        struct batch *b = ctx;
+        atomic_fetch_add(&b->count[i], 1);
+        b->who[i] = pthread_self();
+        double until = now_s() + b->spin_us / 1e6;
+        while (now_s() < until)
+                ;
+}
+
+struct owner_job {
+        struct pool *p;
+        struct batch *b;
+        atomic_bool done;
+};
+
+static void owner_run(void *arg)
+{
+        struct owner_job *o = arg;
+        pool_share(o->p, CALLS, batch_call, o->b);
+}
+
+static void no_expire(void *arg, bool started)
+{
+        (void)arg;
+        (void)started;
+}
+
+static void mark_done(void *arg)
+{
+        atomic_store(&((struct owner_job *)arg)->done, true);
+}
+
+static bool wait_flag(atomic_bool *f, double secs)
+{
+        double until = now_s() + secs;
+        while (!atomic_load(f) && now_s() < until)
+                sleep_ms(1);
+        return atomic_load(f);
+}
+
+static bool pool_share_runs_each_call_once_on_several_threads(void)
+{
+        struct pool *p = NULL;
+        EXPECT(pool_create(3, 16, 0, &p) == 0);
+        EXPECT(pool_threads(p) == 3);
+        struct batch *b = calloc(1, sizeof(*b));
+        EXPECT(b != NULL);
+        b->spin_us = 200;
+        struct owner_job o = { p, b, false };
+        EXPECT(pool_reserve(p) == 0);
+        pool_submit(p, &(struct pool_job){ owner_run, no_expire, mark_done, &o, false });
+        EXPECT(wait_flag(&o.done, 60));
+        size_t threads = 0;
+        pthread_t seen[8];
+        for (size_t i = 0; i < CALLS; i++) {
+                EXPECT(atomic_load(&b->count[i]) == 1);
+                bool known = false;
+                for (size_t k = 0; k < threads; k++)
+                        known |= pthread_equal(seen[k], b->who[i]) != 0;
+                if (!known && threads < 8)
+                        seen[threads++] = b->who[i];
+        }
+        /* the owner and at least one idle worker took calls (80 ms of
+         * work in 200 us pieces: the idle workers were woken at once) */
+        EXPECT(threads >= 2);
+        pool_free(p);
+        free(b);
+        return true;
+}
+
+static bool pool_share_without_pool_runs_inline(void)
+{
+        struct batch *b = calloc(1, sizeof(*b));
+        EXPECT(b != NULL);
+        pool_share(NULL, CALLS, batch_call, b);
+        for (size_t i = 0; i < CALLS; i++) {
+                EXPECT(atomic_load(&b->count[i]) == 1);
+                EXPECT(pthread_equal(b->who[i], pthread_self()));
+        }
+        free(b);
+        return true;
+}
+
+/* --- a small job while every worker is busy -------------------------- */
+
+struct blocker {
+        atomic_bool release, done;
+};
+
+static void block_run(void *arg)
+{
+        struct blocker *bl = arg;
+        while (!atomic_load(&bl->release))
+                sleep_ms(1);
+}
+
+static void block_done(void *arg)
+{
+        atomic_store(&((struct blocker *)arg)->done, true);
+}
+
+struct flag_job {
+        atomic_bool ran, done;
+};
+
+static void flag_run(void *arg)
+{
+        atomic_store(&((struct flag_job *)arg)->ran, true);
+}
+
+static void flag_done(void *arg)
+{
+        atomic_store(&((struct flag_job *)arg)->done, true);
+}
+
+static bool pool_small_job_runs_while_workers_are_busy(void)
+{
+        struct pool *p = NULL;
+        EXPECT(pool_create(2, 16, 0, &p) == 0);
+        struct blocker bl[2] = { 0 };
+        for (int i = 0; i < 2; i++) {
+                EXPECT(pool_reserve(p) == 0);
+                pool_submit(p, &(struct pool_job){ block_run, no_expire, block_done, &bl[i],
+                                                   false });
+        }
+        sleep_ms(50); /* both workers are in block_run */
+        struct flag_job big = { 0 }, small = { 0 };
+        EXPECT(pool_reserve(p) == 0);
+        pool_submit(p, &(struct pool_job){ flag_run, no_expire, flag_done, &big, false });
+        EXPECT(pool_reserve(p) == 0);
+        pool_submit(p, &(struct pool_job){ flag_run, no_expire, flag_done, &small, true });
+        /* the small one passes the large one queued before it */
+        EXPECT(wait_flag(&small.done, 30));
+        EXPECT(!atomic_load(&big.ran));
+        for (int i = 0; i < 2; i++)
+                atomic_store(&bl[i].release, true);
+        EXPECT(wait_flag(&big.done, 30));
+        pool_free(p);
+        EXPECT(atomic_load(&bl[0].done) && atomic_load(&bl[1].done));
+        return true;
+}
+
+/* --- helpers give way to a queued job -------------------------------- */
+
+static bool pool_queued_job_runs_before_a_shared_batch_ends(void)
+{
+        struct pool *p = NULL;
+        EXPECT(pool_create(2, 16, 0, &p) == 0);
+        struct batch *b = calloc(1, sizeof(*b));
+        EXPECT(b != NULL);
+        b->spin_us = 5000; /* 400 calls of 5 ms: 2 s on one thread */
+        struct owner_job o = { p, b, false };
+        EXPECT(pool_reserve(p) == 0);
+        pool_submit(p, &(struct pool_job){ owner_run, no_expire, mark_done, &o, false });
+        sleep_ms(100); /* the owner shares; the other worker helps */
+        struct flag_job j = { 0 };
+        EXPECT(pool_reserve(p) == 0);
+        pool_submit(p, &(struct pool_job){ flag_run, no_expire, flag_done, &j, false });
+        /* the helper leaves after its current call (5 ms) and runs it */
+        EXPECT(wait_flag(&j.done, 30));
+        EXPECT(!atomic_load(&o.done));
+        EXPECT(wait_flag(&o.done, 60));
+        for (size_t i = 0; i < CALLS; i++)
+                EXPECT(atomic_load(&b->count[i]) == 1);
+        pool_free(p);
+        free(b);
+        return true;
+}
+
+static bool pool_drain_runs_queued_jobs(void)
+{
+        struct pool *p = NULL;
+        EXPECT(pool_create(1, 16, 0, &p) == 0);
+        struct flag_job j[6] = { 0 };
+        for (int i = 0; i < 6; i++) {
+                EXPECT(pool_reserve(p) == 0);
+                pool_submit(p, &(struct pool_job){ flag_run, no_expire, flag_done, &j[i],
+                                                   i % 2 == 0 });
+        }
+        pool_free(p);
+        for (int i = 0; i < 6; i++)
+                EXPECT(atomic_load(&j[i].ran) && atomic_load(&j[i].done));
+        return true;
+}
+
+TAP_MAIN(CASE(pool_share_runs_each_call_once_on_several_threads),
+         CASE(pool_share_without_pool_runs_inline),
+         CASE(pool_small_job_runs_while_workers_are_busy),
+         CASE(pool_queued_job_runs_before_a_shared_batch_ends),
+         CASE(pool_drain_runs_queued_jobs))
