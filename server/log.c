@@ -88,6 +88,8 @@ int log_reopen(void)
                 log_msg(LOG_LEVEL_ERROR, "--access-log %s: cannot reopen: %s", L.access_path,
                         strerror(-rc));
         close(fd);
+        if (!rc) /* from here on every access line goes to the new file */
+                log_msg(LOG_LEVEL_INFO, "access log reopened: %s", L.access_path);
         return rc;
 }
 

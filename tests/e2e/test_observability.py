@@ -422,10 +422,13 @@ def test_sigusr1_reopens_the_access_log(files, tmp_path):
         n_before = len(wait_lines(str(log), 3, s))
         os.rename(log, rotated)  # what logrotate does, then it signals
         s.proc.send_signal(signal.SIGUSR1)
+        # the new file exists a moment before the server writes to it: wait
+        # for the message that says the switch is done
         deadline = time.monotonic() + 10
-        while not log.exists():
+        while not any("access log reopened" in line for line in s.stderr_lines):
             assert time.monotonic() < deadline, "".join(s.stderr_lines[-10:])
             time.sleep(0.02)
+        assert log.exists()
         ids = []
         for _ in range(4):
             st, _, h = post(s, "/predict", {"features": IRIS_X[1].tolist()})
