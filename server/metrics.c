@@ -445,7 +445,8 @@ static void render_process(struct out_buf *b, const struct metrics_gauges *g)
         family(b, "predictd_compute_threads_busy", "gauge",
                "Compute threads running a request.");
         out_fmt(b, "predictd_compute_threads_busy %zu\n", g->busy);
-        family(b, "predictd_compute_threads", "gauge", "Compute threads.");
+        family(b, "predictd_compute_threads", "gauge",
+               "Compute threads: the --threads workers and the one for small requests.");
         out_fmt(b, "predictd_compute_threads %zu\n", g->threads);
 
         struct rusage ru;

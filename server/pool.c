@@ -174,7 +174,9 @@ static void *worker(void *arg)
                                 break; /* stopping: the workers run what is left */
                         k = first_small(p);
                 } else {
-                        while (!p->n && !p->shares && !p->stopping)
+                        /* stopping, a worker still waits for the jobs of
+                         * places reserved before (pool_submit signals) */
+                        while (!p->n && !p->shares && !(p->stopping && !p->reserved))
                                 pthread_cond_wait(&p->cond, &p->lock);
                         if (!p->n && p->shares) {
                                 help(p);
@@ -313,7 +315,7 @@ int pool_create(unsigned threads, size_t max_queue, unsigned timeout_s, struct p
         pthread_condattr_destroy(&ca);
         p->timeout_s = timeout_s;
         p->cap = max_queue ? max_queue : 1;
-        size_t nt = (threads ? threads : 1) + 1; /* and the small-job thread */
+        size_t nw = threads ? threads : 1, nt = nw + 1; /* and the small-job thread */
         p->q = calloc(p->cap, sizeof(*p->q));
         p->threads = calloc(nt, sizeof(*p->threads));
         p->slots = calloc(nt, sizeof(*p->slots));
@@ -322,14 +324,14 @@ int pool_create(unsigned threads, size_t max_queue, unsigned timeout_s, struct p
                 pool_free(p);
                 return -ENOMEM;
         }
-        for (size_t i = 0; i < (size_t)threads + 1; i++) {
-                p->args[i] = (struct worker_arg){ p, i, i == threads };
+        for (size_t i = 0; i < nt; i++) {
+                p->args[i] = (struct worker_arg){ p, i, i == nw };
                 if (pthread_create(&p->threads[i], NULL, worker, &p->args[i]) != 0) {
                         pool_free(p);
                         return -EAGAIN;
                 }
                 p->n_threads++;
-                if (i < threads)
+                if (i < nw)
                         p->n_workers++;
         }
         if (timeout_s) {
@@ -374,7 +376,7 @@ void pool_stats(struct pool *p, size_t *queued, size_t *busy, size_t *threads, s
         pthread_mutex_lock(&p->lock);
         *queued = p->n;
         *busy = p->running;
-        *threads = p->n_workers;
+        *threads = p->n_threads; /* busy counts the small-job thread too */
         *cap = p->cap;
         pthread_mutex_unlock(&p->lock);
 }

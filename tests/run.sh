@@ -10,9 +10,10 @@
 #   6. runs the unit tests and the end-to-end tests again against an
 #      AddressSanitizer + UndefinedBehaviorSanitizer build ($BUILD-asan),
 #      where any sanitizer report is a failure,
-#   7. runs each libFuzzer harness (tests/fuzz/) for a bounded time from its
+#   7. runs the compute pool's unit test under ThreadSanitizer ($BUILD-tsan),
+#   8. runs each libFuzzer harness (tests/fuzz/) for a bounded time from its
 #      seed corpus, in a clang build ($BUILD-fuzz),
-#   8. prints per-suite counts and the closing line "N passed, N failed".
+#   9. prints per-suite counts and the closing line "N passed, N failed".
 # Exit status is non-zero if anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -112,6 +113,20 @@ limited 2100 "end-to-end (asan+ubsan)" env "${SAN_ENV[@]}" PREDICTD_TEST_AS_LIMI
     PREDICTD_BIN="$PWD/$SAN/predictd" "${PYTEST[@]}" --junitxml="$BUILD/e2e-asan.junit.xml" "${SAN_E2E[@]}" | tail -n 30
 "$PY" tests/sanitizer_reports.py "$SANLOG" --junit "$BUILD/sanitizers.junit.xml"
 
+# The compute pool's threads (server/pool.c: workers, the small-job
+# thread, shared batches, the watchdog) under ThreadSanitizer: any data
+# race it sees fails the test.
+echo "== compute pool under ThreadSanitizer"
+TSAN="$BUILD-tsan"
+rm -f "$TSAN"/meson-logs/testlog.junit.xml
+[ -d "$TSAN" ] || meson setup "$TSAN" -Db_sanitize=thread -Dwerror=true >/dev/null || exit 1
+if meson compile -C "$TSAN" tests/test_pool >/dev/null; then
+    limited 300 "pool (tsan)" env TSAN_OPTIONS="halt_on_error=1" \
+        meson test -C "$TSAN" --no-rebuild --print-errorlogs test_pool >/dev/null
+else
+    meson compile -C "$TSAN" tests/test_pool; echo "tests/run.sh: tsan build failed"
+fi
+
 # Each harness runs for PREDICTD_FUZZ_SECONDS (default 40) from the
 # committed corpus; an input that stops one is saved and named, and goes
 # into tests/fuzz/regressions/NAME/ to become a regression test.
@@ -136,4 +151,5 @@ echo "== summary"
     "unit (asan+ubsan)=$SAN/meson-logs/testlog.junit.xml" \
     "end-to-end (asan+ubsan)=$BUILD/e2e-asan.junit.xml" \
     "sanitizer reports=$BUILD/sanitizers.junit.xml" \
+    "pool (tsan)=$TSAN/meson-logs/testlog.junit.xml" \
     "fuzzing=$BUILD/fuzz.junit.xml"

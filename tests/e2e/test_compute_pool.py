@@ -16,7 +16,9 @@ import time
 
 import numpy as np
 import pytest
-from sklearn.ensemble import RandomForestClassifier
+from sklearn.decomposition import PCA
+from sklearn.ensemble import IsolationForest, RandomForestClassifier, RandomForestRegressor
+from sklearn.svm import SVC
 from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
@@ -70,6 +72,52 @@ def test_large_batch_same_bytes_on_one_and_three_threads(forest):
     got = json.loads(answers["3", "/predict"])
     assert got["predictions"] == m.predict(rows).tolist()
     np.testing.assert_allclose(got["probabilities"], m.predict_proba(rows), rtol=0, atol=1e-15)
+
+
+def v2_with_outputs(rows, names):
+    return json.dumps({"inputs": [{"name": "input-0", "shape": list(rows.shape),
+                                   "datatype": "FP64", "data": rows.ravel().tolist()}],
+                       "outputs": [{"name": n} for n in names]})
+
+
+Y2 = np.stack([Y_TRAIN, (X_TRAIN[:, 2] > 0).astype(int) * 2], axis=1)
+MODELS = {
+    # idx width 2 (a label per output), proba of both outputs back to back
+    "multioutput_classifier": (
+        lambda: RandomForestClassifier(n_estimators=10, max_depth=6, random_state=0)
+        .fit(X_TRAIN, Y2), ["predict", "predict_proba"]),
+    # values width 2
+    "regressor_two_targets": (
+        lambda: RandomForestRegressor(n_estimators=10, max_depth=6, random_state=0)
+        .fit(X_TRAIN, np.stack([X_TRAIN[:, 0], X_TRAIN[:, 1]], axis=1)), ["predict"]),
+    # decision_function width 3 (ovr over 3 classes)
+    "svc_decision": (
+        lambda: SVC(decision_function_shape="ovr").fit(X_TRAIN[:600], (X_TRAIN[:600, 0] > 0)
+                                                       + (X_TRAIN[:600, 1] > 0)),
+        ["predict", "decision_function"]),
+    "pca_transform": (lambda: PCA(n_components=3).fit(X_TRAIN), ["transform"]),
+    "iforest_scores": (
+        lambda: IsolationForest(n_estimators=20, random_state=0).fit(X_TRAIN),
+        ["predict", "decision_function", "score_samples"]),
+}
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_large_batch_same_bytes_for_every_output_width(tmp_path, name):
+    make, outputs = MODELS[name]
+    path = save_model(make(), str(tmp_path))
+    rows = RNG.normal(size=(3000, 6)).round(3)
+    reqs = dict(bodies(rows))
+    reqs["/v2/models/model/infer"] = v2_with_outputs(rows, outputs)
+    answers = {}
+    for threads in ("1", "3"):
+        with Server(path, "--threads", threads) as s:
+            for ep, body in reqs.items():
+                status, payload = post(s.port, ep, body)
+                assert status == 200, (ep, payload[:300])
+                answers[threads, ep] = payload
+    for ep in reqs:
+        assert answers["1", ep] == answers["3", ep], ep
 
 
 def test_refused_row_in_a_large_batch_same_error_on_any_thread_count(tmp_path):

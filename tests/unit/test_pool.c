@@ -1,8 +1,9 @@
 /* test_pool.c - the compute pool (server/pool.c): a shared batch runs
  * every call exactly once and idle workers take part; a small job is run
  * by the small-job thread while every worker is busy; a job queued while a
- * batch is shared gets a worker before the batch ends; draining runs what
- * is queued. */
+ * batch is shared gets a worker before the batch ends; the watchdog
+ * expires queued jobs once each after a small one left the middle of the
+ * queue; draining runs what is queued. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -205,6 +206,60 @@ static bool pool_queued_job_runs_before_a_shared_batch_ends(void)
         return true;
 }
 
+/* --- the watchdog after a small job left the middle of the queue ----- */
+
+struct counted {
+        atomic_int runs, expires, dones;
+};
+
+static void counted_run(void *arg)
+{
+        atomic_fetch_add(&((struct counted *)arg)->runs, 1);
+}
+
+static void counted_expire(void *arg, bool started)
+{
+        if (!started)
+                atomic_fetch_add(&((struct counted *)arg)->expires, 1);
+}
+
+static void counted_done(void *arg)
+{
+        atomic_fetch_add(&((struct counted *)arg)->dones, 1);
+}
+
+static bool pool_timeout_expires_queued_jobs_around_a_small_one(void)
+{
+        struct pool *p = NULL;
+        EXPECT(pool_create(1, 16, 1, &p) == 0);
+        struct blocker bl = { 0 };
+        EXPECT(pool_reserve(p) == 0);
+        pool_submit(p, &(struct pool_job){ block_run, no_expire, block_done, &bl, false });
+        sleep_ms(50);
+        struct counted c[3] = { 0 };
+        for (int i = 0; i < 3; i++) {
+                EXPECT(pool_reserve(p) == 0);
+                pool_submit(p, &(struct pool_job){ counted_run, counted_expire, counted_done,
+                                                   &c[i], i == 1 });
+        }
+        /* the small one (in the middle) runs now; the two others expire in
+         * the queue after 1 s, each once, and never run */
+        double until = now_s() + 30;
+        while ((atomic_load(&c[0].dones) + atomic_load(&c[2].dones) < 2 ||
+                !atomic_load(&c[1].dones)) && now_s() < until)
+                sleep_ms(5);
+        EXPECT(atomic_load(&c[1].runs) == 1 && atomic_load(&c[1].expires) == 0);
+        for (int i = 0; i < 3; i += 2) {
+                EXPECT(atomic_load(&c[i].runs) == 0);
+                EXPECT(atomic_load(&c[i].expires) == 1);
+                EXPECT(atomic_load(&c[i].dones) == 1);
+        }
+        atomic_store(&bl.release, true);
+        pool_free(p);
+        EXPECT(atomic_load(&c[1].dones) == 1);
+        return true;
+}
+
 static bool pool_drain_runs_queued_jobs(void)
 {
         struct pool *p = NULL;
@@ -225,4 +280,5 @@ TAP_MAIN(CASE(pool_share_runs_each_call_once_on_several_threads),
          CASE(pool_share_without_pool_runs_inline),
          CASE(pool_small_job_runs_while_workers_are_busy),
          CASE(pool_queued_job_runs_before_a_shared_batch_ends),
+         CASE(pool_timeout_expires_queued_jobs_around_a_small_one),
          CASE(pool_drain_runs_queued_jobs))
