@@ -40,6 +40,9 @@ struct vm {
         /* functools.partial globals pushed and not yet REDUCEd over
          * check_array (partial.c), and the first of them */
         size_t partial_pending;
+        /* a scipy.stats distribution class has been named: from then on
+         * builtins.getattr may be too (scipy_stats.c) */
+        bool scipy_dist_seen;
         const struct pv *partial_global;
 };
 
@@ -759,6 +762,17 @@ static int resolve_global(struct vm *vm, const char *mod, size_t mlen,
                 return fail(vm, -EPERM, "%srefused global %.*s.%.*s: %s", where, ml, mod, nl,
                             name, why);
         }
+        /* scipy pickles a distribution's bound method inside the state of
+         * that distribution, so getattr named before any distribution is
+         * refused right where it is named */
+        if (c->role == ROLE_GETATTR && !vm->scipy_dist_seen)
+                return fail(vm, -EPERM,
+                            "refused global %.*s.%.*s: it is accepted only inside a scipy.stats "
+                            "distribution (a RandomizedSearchCV's param_distributions), and "
+                            "none is named before it",
+                            (int)mlen, mod, (int)nlen, name);
+        if (scipy_is_distribution(c))
+                vm->scipy_dist_seen = true;
         struct pv *v = new_pv(vm, PV_GLOBAL);
         if (!v)
                 return oom(vm);

@@ -10,9 +10,11 @@
  *
  * A search predicts through best_estimator_ only, so all of this is kept
  * as inert data: the classes are accepted by exact name, and getattr is
- * accepted only REDUCEd over an object of one of these distribution
- * classes and one of the method names scipy itself pickles. Its result is
- * an inert object too: nothing is looked up, nothing is ever called.
+ * accepted only after a distribution class has been named in the stream
+ * (pickle_vm.c) and only REDUCEd over an object of one of these
+ * distribution classes and one of the method names scipy itself pickles.
+ * Its result is an inert object too: nothing is looked up, nothing is
+ * ever called.
  *
  * The distribution classes are every type(scipy.stats.NAME) for NAME in
  * scipy.stats._continuous_distns._distn_names and
@@ -178,15 +180,19 @@ const struct build_entry build_scipy_stats_entries[] = {
  * numpy.vectorize and pickle (rv_discrete's vecentropy). */
 static const char *const dist_methods[] = { "_entropy" };
 
+bool scipy_is_distribution(const struct pv_class *c)
+{
+        if (c->role != ROLE_INERT)
+                return false;
+        size_t nl = strlen(c->name);
+        return (strcmp(c->module, "scipy.stats._continuous_distns") == 0 ||
+                strcmp(c->module, "scipy.stats._discrete_distns") == 0) &&
+               nl > 4 && strcmp(c->name + nl - 4, "_gen") == 0;
+}
+
 static bool is_distribution(const struct pv *v)
 {
-        if (!v || v->kind != PV_OBJECT || v->u.obj.cls->role != ROLE_INERT)
-                return false;
-        const char *m = v->u.obj.cls->module, *n = v->u.obj.cls->name;
-        size_t nl = strlen(n);
-        return (strcmp(m, "scipy.stats._continuous_distns") == 0 ||
-                strcmp(m, "scipy.stats._discrete_distns") == 0) &&
-               nl > 4 && strcmp(n + nl - 4, "_gen") == 0;
+        return v && v->kind == PV_OBJECT && scipy_is_distribution(v->u.obj.cls);
 }
 
 int scipy_getattr_check(const struct pv *args, char *why, size_t n)

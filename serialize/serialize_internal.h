@@ -261,6 +261,8 @@ int partial_check_placed(const struct partial_list *l, struct serialize_error *e
  * distribution object and a method name scipy pickles; else -EPERM with
  * the reason in why[0..n). */
 int scipy_getattr_check(const struct pv *args, char *why, size_t n);
+/* Whether c is one of scipy.stats' distribution classes (randint_gen, ...). */
+bool scipy_is_distribution(const struct pv_class *c);
 
 /* --- helpers ------------------------------------------------------------ */
 

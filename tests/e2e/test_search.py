@@ -157,10 +157,15 @@ def test_search_with_scipy_distribution_as_scipy_writes_it(tmp_path):
     (discrete_dist(of=pa.global_ref("sklearn.metrics._classification", "accuracy_score")),
      "an attribute of sklearn.metrics._classification.accuracy_score"),
     (discrete_dist(of=pa.text("os")), "an attribute of a str"),
-    (getattr_of(pa.global_ref(*RANDINT) + pa.EMPTY_TUPLE + pa.NEWOBJ, pa.text("_entropy"))
-     + pa.EMPTY_DICT + pa.BUILD, "BUILD on the result of builtins.getattr"),
-    (pa.global_ref("builtins", "getattr") + pa.tup(pa.text("a")) + pa.REDUCE,
+    (pa.remember(2, pa.global_ref(*RANDINT) + pa.EMPTY_TUPLE + pa.NEWOBJ)
+     + getattr_of(pa.get(2), pa.text("_entropy")) + pa.EMPTY_DICT + pa.BUILD,
+     "BUILD on the result of builtins.getattr"),
+    (pa.remember(2, pa.global_ref(*RANDINT) + pa.EMPTY_TUPLE + pa.NEWOBJ)
+     + pa.global_ref("builtins", "getattr") + pa.tup(pa.text("a")) + pa.REDUCE,
      "called with 1 arguments"),
+    # named before any distribution: refused where it is named
+    (getattr_of(pa.global_ref(*RANDINT) + pa.EMPTY_TUPLE + pa.NEWOBJ, pa.text("_entropy")),
+     "accepted only inside a scipy.stats distribution"),
 ])
 def test_getattr_elsewhere_refused(tmp_path, dist, said):
     p = run_check(write(tmp_path, search_holding(dist)))
