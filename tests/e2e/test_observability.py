@@ -417,9 +417,18 @@ def test_sigusr1_reopens_the_access_log(files, tmp_path):
     log = tmp_path / "access.log"
     rotated = tmp_path / "access.log.1"
     with start(files, "--access-log", str(log)) as s:
+        before = []
         for _ in range(3):
-            assert post(s, "/predict", {"features": IRIS_X[0].tolist()})[0] == 200
-        n_before = len(wait_lines(str(log), 3, s))
+            st, _, h = post(s, "/predict", {"features": IRIS_X[0].tolist()})
+            assert st == 200
+            before.append(h["X-Request-Id"])
+        # an access line is written just after its answer is sent: wait for
+        # these three (the start-up's readiness polls have lines too)
+        deadline = time.monotonic() + 20
+        while not set(before) <= {json.loads(line)["request_id"] for line in read_lines(log)}:
+            assert time.monotonic() < deadline, "".join(s.stderr_lines[-10:])
+            time.sleep(0.05)
+        n_before = len(read_lines(log))
         os.rename(log, rotated)  # what logrotate does, then it signals
         s.proc.send_signal(signal.SIGUSR1)
         # the new file exists a moment before the server writes to it: wait
