@@ -118,31 +118,30 @@ static const char *const known_modules[] = {
 /* scikit-learn classes refused for a reason a user can act on: estimators
  * that scikit-learn itself cannot apply to new rows, and the kinds of
  * input predictd does not take. Matched by class name, any module. */
+#define NO_PREDICT(cls, what)                                                 \
+        { cls, "scikit-learn's " cls " has no " what ", so there is nothing to serve" }
+#define TEXT(cls) { cls, "text vectorizers (raw strings in, sparse counts out) are not " \
+                         "served yet" }
 static const struct {
         const char *name;
         const char *why;
 } sklearn_reasons[] = {
-        { "DBSCAN", "scikit-learn's DBSCAN has no predict or transform (fit_predict labels "
-                    "only its training rows), so there is nothing to serve" },
-        { "HDBSCAN", "scikit-learn's HDBSCAN has no predict or transform (fit_predict labels "
-                     "only its training rows), so there is nothing to serve" },
-        { "OPTICS", "scikit-learn's OPTICS has no predict or transform (fit_predict labels "
-                    "only its training rows), so there is nothing to serve" },
-        { "AgglomerativeClustering", "scikit-learn's AgglomerativeClustering has no predict "
-                                     "or transform, so there is nothing to serve" },
-        { "SpectralClustering", "scikit-learn's SpectralClustering has no predict or "
-                                "transform, so there is nothing to serve" },
-        { "TSNE", "scikit-learn's TSNE has no transform for new rows, so there is nothing "
-                  "to serve" },
-        { "TfidfVectorizer", "text vectorizers (raw strings in, sparse counts out) are not "
-                             "served yet" },
-        { "CountVectorizer", "text vectorizers (raw strings in, sparse counts out) are not "
-                             "served yet" },
-        { "HashingVectorizer", "text vectorizers (raw strings in, sparse counts out) are not "
-                               "served yet" },
-        { "TfidfTransformer", "text vectorizers (raw strings in, sparse counts out) are not "
-                              "served yet" },
+        NO_PREDICT("DBSCAN", "predict or transform (fit_predict labels only its training "
+                             "rows)"),
+        NO_PREDICT("HDBSCAN", "predict or transform (fit_predict labels only its training "
+                              "rows)"),
+        NO_PREDICT("OPTICS", "predict or transform (fit_predict labels only its training "
+                             "rows)"),
+        NO_PREDICT("AgglomerativeClustering", "predict or transform"),
+        NO_PREDICT("SpectralClustering", "predict or transform"),
+        NO_PREDICT("TSNE", "transform for new rows"),
+        TEXT("TfidfVectorizer"),
+        TEXT("CountVectorizer"),
+        TEXT("HashingVectorizer"),
+        TEXT("TfidfTransformer"),
 };
+#undef NO_PREDICT
+#undef TEXT
 
 void allowlist_explain_sklearn(const char *name, size_t name_len, char *buf, size_t len)
 {

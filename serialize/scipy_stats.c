@@ -29,7 +29,6 @@
 #define INERT(mod, name) { { mod, name, ROLE_INERT, NULL }, NULL }
 #define CONT(name) INERT("scipy.stats._continuous_distns", name)
 #define DISC(name) INERT("scipy.stats._discrete_distns", name)
-#define DIST(mod, name) INERT(mod, name)
 
 const struct build_entry build_scipy_stats_entries[] = {
         /* frozen distributions (rv_frozen alone before scipy 1.9) */

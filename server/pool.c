@@ -96,8 +96,12 @@ static double now_s(void)
 static struct job take_job(struct pool *p, size_t k)
 {
         struct job job = p->q[(p->head + k) % p->cap];
-        for (size_t i = k; i + 1 < p->n; i++)
-                p->q[(p->head + i) % p->cap] = p->q[(p->head + i + 1) % p->cap];
+        if (k == 0) {
+                p->head = (p->head + 1) % p->cap;
+        } else {
+                for (size_t i = k; i + 1 < p->n; i++)
+                        p->q[(p->head + i) % p->cap] = p->q[(p->head + i + 1) % p->cap];
+        }
         p->n--;
         if (job.j.small)
                 p->n_small--;
@@ -220,7 +224,8 @@ void pool_share(struct pool *p, size_t n, void (*fn)(void *ctx, size_t i), void 
 {
         struct share sh = { .fn = fn, .ctx = ctx, .n = n };
         atomic_init(&sh.next, 0);
-        if (p && p->n_workers > 1 && n > 1) {
+        bool shared = p && p->n_workers > 1 && n > 1;
+        if (shared) {
                 pthread_mutex_lock(&p->lock);
                 if (!p->stopping) {
                         sh.nextshare = p->shares;
@@ -233,7 +238,7 @@ void pool_share(struct pool *p, size_t n, void (*fn)(void *ctx, size_t i), void 
                 pthread_mutex_unlock(&p->lock);
         }
         share_calls(p, &sh, true);
-        if (!p || p->n_workers <= 1 || n <= 1)
+        if (!shared)
                 return;
         pthread_mutex_lock(&p->lock);
         unlist_share(p, &sh);
