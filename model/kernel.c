@@ -549,7 +549,20 @@ nomem:
  * or GEMM-based brute force, so such a row is refused rather than
  * guessed. A KD tree or ball tree sums |d| or d^2 in feature order as we
  * do, so for those only bit-equal distances tie (which of them the tree
- * keeps depends on the order it visits its leaves). */
+ * keeps depends on the order it visits its leaves).
+ *
+ * Brute force keeps the samples in lanes of KNN_LANES (sample i's feature
+ * j at lanes[((i / KNN_LANES) * nf + j) * KNN_LANES + i % KNN_LANES]) so
+ * that one pass over the features gives KNN_LANES distances, each still
+ * summed in feature order; and it walks the samples a chunk at a time for
+ * a block of query rows, so a chunk is read from cache once per block
+ * rather than from memory once per row. */
+#define KNN_LANES 8
+/* Bytes of samples per chunk: with a block of query rows, in L2. */
+#define KNN_CHUNK_BYTES (64 * 1024)
+/* Query rows per block. */
+#define KNN_QUERY_BLOCK 64
+
 struct knn {
         struct model base;
         struct model_ops ops;
@@ -560,7 +573,8 @@ struct knn {
         bool expanded;     /* see model_knn_params.expanded_distances */
         bool tree;         /* see model_knn_params.tree_distances */
         struct knn_tree *search; /* see model_knn_params.tree */
-        double *fit_x;     /* n x n_features */
+        double *fit_x;     /* n x n_features, for the tree search; else NULL */
+        double *lanes;     /* brute force: the samples in lanes, see above */
         double max_norm;   /* largest sum of |x| (p=1) or x^2 (p=2) of a sample */
         size_t *y_idx;     /* classifier */
         double *y;         /* regressor: n x n_outputs */
@@ -583,34 +597,42 @@ static int knn_pair_cmp(const void *a, const void *b)
         return x->i < y->i ? -1 : x->i > y->i;
 }
 
+/* One query block's search state and the per-row scratch. */
 struct knn_work {
         struct knn_pair *pairs; /* n, when k is large */
-        double *raw;  /* n: sum |d| or sum d^2 */
-        size_t *best; /* k + 1 nearest, ascending (distance, index) */
-        double *heap; /* k: a tree search's distances */
-        double *w;    /* k weights */
-        double *tmp;  /* k */
-        double *acc;  /* n_classes */
+        size_t m;      /* candidates kept per row: k + 1, or k when k = n */
+        size_t *qbest; /* KNN_QUERY_BLOCK x m nearest, ascending (distance, index) */
+        double *qdist; /* their distances (sum |d| or sum d^2) */
+        size_t *qhave; /* KNN_QUERY_BLOCK: candidates kept so far */
+        size_t *hidx;  /* k: a tree search's indices */
+        double *heap;  /* k: a tree search's distances */
+        double *w;     /* k weights */
+        double *tmp;   /* k */
+        double *acc;   /* n_classes */
         void *block;
 };
 
 static int knn_work_get(const struct knn *kn, struct knn_work *w, struct model_error *err)
 {
         size_t nc = kn->base.n_classes ? kn->base.n_classes : 1;
-        w->block = malloc((kn->n + 3 * kn->k + nc) * sizeof(double) +
-                          (kn->k + 1) * sizeof(size_t));
+        size_t m = kn->k < kn->n ? kn->k + 1 : kn->k, qb = KNN_QUERY_BLOCK;
+        w->m = m;
+        w->block = malloc((qb * m + 3 * kn->k + nc) * sizeof(double) +
+                          (qb * m + qb + kn->k) * sizeof(size_t));
         if (!w->block) {
                 model_set_error(err, "%s: out of memory", kn->name);
                 return -ENOMEM;
         }
-        w->raw = w->block;
-        w->w = w->raw + kn->n;
+        w->qdist = w->block;
+        w->w = w->qdist + qb * m;
         w->tmp = w->w + kn->k;
-        w->acc = w->tmp + kn->k;
-        w->heap = w->acc + nc;
-        w->best = (size_t *)(w->heap + kn->k);
+        w->heap = w->tmp + kn->k;
+        w->acc = w->heap + kn->k;
+        w->qbest = (size_t *)(w->acc + nc);
+        w->qhave = w->qbest + qb * m;
+        w->hidx = w->qhave + qb;
         w->pairs = NULL;
-        if (kn->k + 1 > KNN_INSERTION_MAX &&
+        if (m > KNN_INSERTION_MAX && !kn->search &&
             !(w->pairs = malloc(kn->n * sizeof(struct knn_pair)))) {
                 free(w->block);
                 model_set_error(err, "%s: out of memory", kn->name);
@@ -641,71 +663,182 @@ static bool knn_same_answer(const struct knn *kn, size_t a, size_t b)
         return memcmp(kn->y + a * no, kn->y + b * no, no * sizeof(double)) == 0;
 }
 
-/* Fills w->best with the k nearest samples of x and w->w with their
- * weights; -EINVAL when the boundary tie makes the set uncertain. */
-static int knn_neighbours(const struct knn *kn, const double *x, size_t row,
-                          struct knn_work *w, struct model_error *err)
+/* Two doubles, added lane by lane (GCC's and clang's vector extension,
+ * an SSE2 register on x86-64); each lane rounds as scalar code would.
+ * KNN_LANES of them are four such pairs, kept in four named variables so
+ * that the compiler holds them in registers. */
+typedef double knn_v2 __attribute__((vector_size(2 * sizeof(double))));
+typedef int64_t knn_i2 __attribute__((vector_size(2 * sizeof(double))));
+
+static inline knn_v2 knn_load2(const double *p)
 {
-        size_t nf = kn->base.n_features, k = kn->k;
-        size_t m = k < kn->n ? k + 1 : k, have = 0;
+        knn_v2 v;
+        memcpy(&v, p, sizeof(v));
+        return v;
+}
+
+static inline knn_v2 knn_abs2(knn_v2 d)
+{
+        return (knn_v2)((knn_i2)d & ((knn_i2){ 0 } + INT64_MAX));
+}
+
+/* s[l] = the distance (sum |d| or sum d^2, in feature order) from x to
+ * the samples of lane block b. */
+static void knn_lane_dist(const struct knn *kn, const double *x, size_t b,
+                          double s[KNN_LANES])
+{
+        _Static_assert(KNN_LANES == 8, "knn_lane_dist adds four pairs");
+        size_t nf = kn->base.n_features;
+        const double *f = kn->lanes + b * nf * KNN_LANES;
+        knn_v2 a0 = { 0 }, a1 = { 0 }, a2 = { 0 }, a3 = { 0 };
+        if (kn->p == 2) {
+                for (size_t j = 0; j < nf; j++, f += KNN_LANES) {
+                        knn_v2 xj = (knn_v2){ 0 } + x[j];
+                        knn_v2 d0 = xj - knn_load2(f), d1 = xj - knn_load2(f + 2);
+                        knn_v2 d2 = xj - knn_load2(f + 4), d3 = xj - knn_load2(f + 6);
+                        a0 += d0 * d0;
+                        a1 += d1 * d1;
+                        a2 += d2 * d2;
+                        a3 += d3 * d3;
+                }
+        } else {
+                for (size_t j = 0; j < nf; j++, f += KNN_LANES) {
+                        knn_v2 xj = (knn_v2){ 0 } + x[j];
+                        a0 += knn_abs2(xj - knn_load2(f));
+                        a1 += knn_abs2(xj - knn_load2(f + 2));
+                        a2 += knn_abs2(xj - knn_load2(f + 4));
+                        a3 += knn_abs2(xj - knn_load2(f + 6));
+                }
+        }
+        memcpy(s, &a0, sizeof(a0));
+        memcpy(s + 2, &a1, sizeof(a1));
+        memcpy(s + 4, &a2, sizeof(a2));
+        memcpy(s + 6, &a3, sizeof(a3));
+}
+
+/* The distance from x to sample i (the rare paths). */
+static double knn_dist(const struct knn *kn, const double *x, size_t i)
+{
+        double s[KNN_LANES];
+        knn_lane_dist(kn, x, i / KNN_LANES, s);
+        return s[i % KNN_LANES];
+}
+
+/* Keeps sample i at distance s among the m nearest (best, dist, *have),
+ * ascending; after equals, so that ties keep index order. */
+static void knn_keep(size_t *best, double *dist, size_t *have, size_t m, size_t i, double s)
+{
+        if (*have == m && !(s < dist[m - 1]))
+                return;
+        size_t at = *have < m ? (*have)++ : m - 1;
+        while (at > 0 && s < dist[at - 1]) {
+                best[at] = best[at - 1];
+                dist[at] = dist[at - 1];
+                at--;
+        }
+        best[at] = i;
+        dist[at] = s;
+}
+
+/* Brute force for the nq <= KNN_QUERY_BLOCK rows at X: the m nearest of
+ * each, in w->qbest and w->qdist, chunk of samples by chunk. */
+static void knn_brute_block(const struct knn *kn, const double *X, size_t nq,
+                            struct knn_work *w)
+{
+        size_t nf = kn->base.n_features, m = w->m;
+        size_t blocks = (kn->n + KNN_LANES - 1) / KNN_LANES;
+        size_t chunk = KNN_CHUNK_BYTES / (nf * KNN_LANES * sizeof(double));
+        if (chunk == 0)
+                chunk = 1;
+        for (size_t q = 0; q < nq; q++)
+                w->qhave[q] = 0;
+        for (size_t b0 = 0; b0 < blocks; b0 += chunk) {
+                size_t b1 = blocks - b0 < chunk ? blocks : b0 + chunk;
+                for (size_t q = 0; q < nq; q++) {
+                        const double *x = X + q * nf;
+                        size_t *best = w->qbest + q * m;
+                        double *dist = w->qdist + q * m;
+                        for (size_t b = b0; b < b1; b++) {
+                                double s[KNN_LANES];
+                                knn_lane_dist(kn, x, b, s);
+                                size_t lanes = kn->n - b * KNN_LANES;
+                                if (lanes > KNN_LANES)
+                                        lanes = KNN_LANES;
+                                for (size_t l = 0; l < lanes; l++)
+                                        knn_keep(best, dist, &w->qhave[q], m,
+                                                 b * KNN_LANES + l, s[l]);
+                        }
+                }
+        }
+}
+
+/* The m nearest of the row x, for the paths other than the blocked brute
+ * force: the tree search (which keeps k) and, for large k, one sort. */
+static void knn_search_row(const struct knn *kn, const double *x, struct knn_work *w)
+{
+        size_t k = kn->k, *best = w->qbest;
+        double *dist = w->qdist;
         if (kn->search) {
-                knn_tree_query(kn->search, kn->fit_x, x, k, w->heap, w->best);
-                for (size_t i = 0; i < k; i++)
-                        w->raw[w->best[i]] = w->heap[i];
+                knn_tree_query(kn->search, kn->fit_x, x, k, w->heap, w->hidx);
                 /* ascending (distance, index), as the brute-force path */
-                for (size_t i = 1; i < k; i++) {
-                        size_t b = w->best[i], at = i;
-                        while (at > 0 && (w->raw[w->best[at - 1]] > w->raw[b] ||
-                                          (w->raw[w->best[at - 1]] == w->raw[b] &&
-                                           w->best[at - 1] > b))) {
-                                w->best[at] = w->best[at - 1];
+                for (size_t i = 0; i < k; i++) {
+                        size_t b = w->hidx[i], at = i;
+                        double d = w->heap[i];
+                        while (at > 0 && (dist[at - 1] > d ||
+                                          (dist[at - 1] == d && best[at - 1] > b))) {
+                                best[at] = best[at - 1];
+                                dist[at] = dist[at - 1];
                                 at--;
                         }
-                        w->best[at] = b;
+                        best[at] = b;
+                        dist[at] = d;
                 }
-                m = k; /* the tree chose: no boundary to check */
+                return;
         }
-        for (size_t i = 0; i < kn->n && !kn->search; i++) {
-                const double *f = kn->fit_x + i * nf;
-                double s = 0.0;
-                for (size_t j = 0; j < nf; j++) {
-                        double d = x[j] - f[j];
-                        s += kn->p == 1 ? fabs(d) : d * d;
+        for (size_t b = 0; b * KNN_LANES < kn->n; b++) {
+                double s[KNN_LANES];
+                knn_lane_dist(kn, x, b, s);
+                for (size_t l = 0; l < KNN_LANES && b * KNN_LANES + l < kn->n; l++) {
+                        w->pairs[b * KNN_LANES + l].d = s[l];
+                        w->pairs[b * KNN_LANES + l].i = b * KNN_LANES + l;
                 }
-                w->raw[i] = s;
-                if (w->pairs) {
-                        w->pairs[i].d = s;
-                        w->pairs[i].i = i;
-                        continue;
-                }
-                /* insertion after equals keeps index order among ties */
-                if (have == m && !(s < w->raw[w->best[m - 1]]))
-                        continue;
-                size_t at = have < m ? have++ : m - 1;
-                while (at > 0 && s < w->raw[w->best[at - 1]]) {
-                        w->best[at] = w->best[at - 1];
-                        at--;
-                }
-                w->best[at] = i;
         }
-        if (w->pairs && !kn->search) {
-                qsort(w->pairs, kn->n, sizeof(struct knn_pair), knn_pair_cmp);
-                for (size_t i = 0; i < m; i++)
-                        w->best[i] = w->pairs[i].i;
+        qsort(w->pairs, kn->n, sizeof(struct knn_pair), knn_pair_cmp);
+        for (size_t i = 0; i < w->m; i++) {
+                best[i] = w->pairs[i].i;
+                dist[i] = w->pairs[i].d;
         }
+}
+
+/* Finds the m nearest of the nq <= KNN_QUERY_BLOCK rows at X. A row's
+ * result is at w->qbest + q * w->m when the search is blocked, else only
+ * the last row's, at w->qbest: so the per-row paths run one row per call. */
+static bool knn_blocked(const struct knn *kn, const struct knn_work *w)
+{
+        return !kn->search && !w->pairs;
+}
+
+/* From the row's m nearest (best, dist), ascending: refuses a boundary tie
+ * that could change the answer, and fills w->w with the k weights. */
+static int knn_finish(const struct knn *kn, const double *x, size_t row, const size_t *best,
+                      const double *dist, struct knn_work *w, struct model_error *err)
+{
+        size_t nf = kn->base.n_features, k = kn->k;
+        size_t m = kn->search ? k : w->m; /* the tree chose: no boundary to check */
         if (m > k) {
-                double lo = w->raw[w->best[k - 1]], hi = w->raw[w->best[k]];
+                double lo = dist[k - 1], hi = dist[k];
                 /* a tree's distances are ours bit for bit: only equal ones tie */
                 double delta = kn->tree ? 0.0
                                         : 1e-12 * (knn_norm(x, nf, kn->p) + kn->max_norm);
                 /* distance weights: once a sample lies at distance 0, every
                  * neighbour farther away weighs 0, so a tie beyond it cannot
                  * change the answer (_get_weights' inf rows) */
-                bool outweighed = kn->distance && w->raw[w->best[0]] == 0.0 && lo > 0.0;
+                bool outweighed = kn->distance && dist[0] == 0.0 && lo > 0.0;
                 if (!outweighed && hi - lo <= delta) {
                         for (size_t i = 0; i < kn->n; i++) {
-                                if (w->raw[i] < lo - delta || w->raw[i] > hi + delta ||
-                                    knn_same_answer(kn, i, w->best[k - 1]))
+                                double d = knn_dist(kn, x, i);
+                                if (d < lo - delta || d > hi + delta ||
+                                    knn_same_answer(kn, i, best[k - 1]))
                                         continue;
                                 char o1[MODEL_ORDINAL_SIZE], o2[MODEL_ORDINAL_SIZE];
                                 model_set_error(err, "%s: row %zu: the %s and %s "
@@ -722,13 +855,13 @@ static int knn_neighbours(const struct knn *kn, const double *x, size_t row,
         double near = 1e-6 * (knn_norm(x, nf, kn->p) + kn->max_norm);
         bool zero = false;
         for (size_t i = 0; i < k; i++) {
-                double d = w->raw[w->best[i]];
+                double d = dist[i];
                 if (kn->expanded && kn->distance && d <= near) {
                         model_set_error(err, "%s: row %zu: lies within rounding of training "
                                         "sample %zu; the scikit-learn that saved this model "
                                         "(before 1.0) computed that distance from expanded "
                                         "norms, so its distance weight is BLAS rounding and "
-                                        "cannot be reproduced", kn->name, row, w->best[i]);
+                                        "cannot be reproduced", kn->name, row, best[i]);
                         return -EINVAL;
                 }
                 w->tmp[i] = kn->p == 2 ? sqrt(d) : d;
@@ -747,93 +880,127 @@ static int knn_neighbours(const struct knn *kn, const double *x, size_t row,
         return 0;
 }
 
-static int knn_classify(const struct model *m, const double *X, size_t rows,
-                        size_t *class_idx, double *proba, struct model_error *err)
+/* Called for each row r with its k nearest (best) and weights (w->w). */
+typedef int (*knn_row_fn)(const struct knn *kn, size_t r, const size_t *best,
+                          struct knn_work *w, void *ctx, struct model_error *err);
+
+/* Finds every row's neighbours, a query block at a time, and runs fn on
+ * each; stops at the first row refused. */
+static int knn_for_rows(const struct knn *kn, const double *X, size_t rows, knn_row_fn fn,
+                        void *ctx, struct model_error *err)
 {
-        const struct knn *kn = (const struct knn *)m;
-        size_t nc = m->n_classes, k = kn->k;
+        size_t nf = kn->base.n_features;
         struct knn_work w;
         int rc = knn_work_get(kn, &w, err);
         if (rc < 0)
                 return rc;
-        for (size_t r = 0; r < rows; r++) {
-                if ((rc = knn_neighbours(kn, X + r * m->n_features, r, &w, err)) < 0)
-                        break;
-                /* predict: weighted_mode's per-class np.sum over the k
-                 * weights (uniform: stats.mode), first class on ties */
-                size_t best = 0, second = SIZE_MAX;
-                double best_v = 0.0, second_v = 0.0, total = 0.0;
-                for (size_t c = 0; c < nc; c++) {
-                        for (size_t i = 0; i < k; i++)
-                                w.tmp[i] = kn->y_idx[w.best[i]] == c ? w.w[i] : 0.0;
-                        double v = model_np_sum(w.tmp, k);
-                        total += v;
-                        if (c == 0 || v > best_v) {
-                                second = c == 0 ? SIZE_MAX : best;
-                                second_v = best_v;
-                                best = c;
-                                best_v = v;
-                        } else if (second == SIZE_MAX || v > second_v) {
-                                second = c;
-                                second_v = v;
-                        }
-                }
-                /* distance weights: two classes whose weights sum to the
-                 * same in exact arithmetic (1/3 + 1/3 + 1/3 against 1)
-                 * differ only by rounding, which follows the order
-                 * scikit-learn's sort leaves equal distances in */
-                if (kn->distance && second != SIZE_MAX && best_v != second_v &&
-                    best_v - second_v <= 1e-12 * total) {
-                        model_set_error(err, "%s: row %zu: classes %zu and %zu get the same "
-                                        "distance weight but for rounding; scikit-learn's "
-                                        "pick between them depends on the order it sums "
-                                        "equally far neighbours in", kn->name, r,
-                                        best < second ? best : second,
-                                        best < second ? second : best);
-                        rc = -EINVAL;
-                        break;
-                }
-                class_idx[r] = best;
-                if (proba) {
-                        double *pr = proba + r * nc;
-                        for (size_t c = 0; c < nc; c++)
-                                pr[c] = 0.0;
-                        for (size_t i = 0; i < k; i++)
-                                pr[kn->y_idx[w.best[i]]] += w.w[i];
-                        double s = model_np_sum(pr, nc);
-                        if (s == 0.0)
-                                s = 1.0;
-                        for (size_t c = 0; c < nc; c++)
-                                pr[c] /= s;
+        bool blocked = knn_blocked(kn, &w);
+        size_t qb = blocked ? KNN_QUERY_BLOCK : 1;
+        for (size_t r0 = 0; r0 < rows && rc == 0; r0 += qb) {
+                size_t nq = rows - r0 < qb ? rows - r0 : qb;
+                if (blocked)
+                        knn_brute_block(kn, X + r0 * nf, nq, &w);
+                else
+                        knn_search_row(kn, X + r0 * nf, &w);
+                for (size_t q = 0; q < nq; q++) {
+                        const size_t *best = w.qbest + q * w.m;
+                        rc = knn_finish(kn, X + (r0 + q) * nf, r0 + q, best,
+                                        w.qdist + q * w.m, &w, err);
+                        if (rc < 0 || (rc = fn(kn, r0 + q, best, &w, ctx, err)) < 0)
+                                break;
                 }
         }
         knn_work_put(&w);
         return rc;
 }
 
+struct classify_out {
+        size_t *class_idx;
+        double *proba; /* or NULL */
+};
+
+/* predict and predict_proba of one row from its neighbours. */
+static int knn_classified(const struct knn *kn, size_t r, const size_t *best,
+                          struct knn_work *w, void *ctx, struct model_error *err)
+{
+        struct classify_out *c = ctx;
+        size_t nc = kn->base.n_classes, k = kn->k;
+        /* predict: weighted_mode's per-class np.sum over the k weights
+         * (uniform: stats.mode), first class on ties */
+        size_t top = 0, second = SIZE_MAX;
+        double top_v = 0.0, second_v = 0.0, total = 0.0;
+        for (size_t cl = 0; cl < nc; cl++) {
+                for (size_t i = 0; i < k; i++)
+                        w->tmp[i] = kn->y_idx[best[i]] == cl ? w->w[i] : 0.0;
+                double v = model_np_sum(w->tmp, k);
+                total += v;
+                if (cl == 0 || v > top_v) {
+                        second = cl == 0 ? SIZE_MAX : top;
+                        second_v = top_v;
+                        top = cl;
+                        top_v = v;
+                } else if (second == SIZE_MAX || v > second_v) {
+                        second = cl;
+                        second_v = v;
+                }
+        }
+        /* distance weights: two classes whose weights sum to the same in
+         * exact arithmetic (1/3 + 1/3 + 1/3 against 1) differ only by
+         * rounding, which follows the order scikit-learn's sort leaves
+         * equal distances in */
+        if (kn->distance && second != SIZE_MAX && top_v != second_v &&
+            top_v - second_v <= 1e-12 * total) {
+                model_set_error(err, "%s: row %zu: classes %zu and %zu get the same "
+                                "distance weight but for rounding; scikit-learn's "
+                                "pick between them depends on the order it sums "
+                                "equally far neighbours in", kn->name, r,
+                                top < second ? top : second, top < second ? second : top);
+                return -EINVAL;
+        }
+        c->class_idx[r] = top;
+        if (c->proba) {
+                double *pr = c->proba + r * nc;
+                for (size_t cl = 0; cl < nc; cl++)
+                        pr[cl] = 0.0;
+                for (size_t i = 0; i < k; i++)
+                        pr[kn->y_idx[best[i]]] += w->w[i];
+                double s = model_np_sum(pr, nc);
+                if (s == 0.0)
+                        s = 1.0;
+                for (size_t cl = 0; cl < nc; cl++)
+                        pr[cl] /= s;
+        }
+        return 0;
+}
+
+static int knn_classify(const struct model *m, const double *X, size_t rows,
+                        size_t *class_idx, double *proba, struct model_error *err)
+{
+        struct classify_out c = { class_idx, proba };
+        return knn_for_rows((const struct knn *)m, X, rows, knn_classified, &c, err);
+}
+
+/* The mean (or distance-weighted mean) of one row's neighbours' targets. */
+static int knn_regressed(const struct knn *kn, size_t r, const size_t *best,
+                         struct knn_work *w, void *ctx, struct model_error *err)
+{
+        double *out = ctx;
+        size_t no = kn->base.n_outputs, k = kn->k;
+        double denom = kn->distance ? model_np_sum(w->w, k) : (double)k;
+        for (size_t j = 0; j < no; j++) {
+                for (size_t i = 0; i < k; i++) {
+                        double yv = kn->y[best[i] * no + j];
+                        w->tmp[i] = kn->distance ? yv * w->w[i] : yv;
+                }
+                out[r * no + j] = model_np_sum(w->tmp, k) / denom;
+        }
+        return 0;
+}
+
 static int knn_regress(const struct model *m, const double *X, size_t rows,
                        double *out, struct model_error *err)
 {
-        const struct knn *kn = (const struct knn *)m;
-        size_t no = m->n_outputs, k = kn->k;
-        struct knn_work w;
-        int rc = knn_work_get(kn, &w, err);
-        if (rc < 0)
-                return rc;
-        for (size_t r = 0; r < rows; r++) {
-                if ((rc = knn_neighbours(kn, X + r * m->n_features, r, &w, err)) < 0)
-                        break;
-                double denom = kn->distance ? model_np_sum(w.w, k) : (double)k;
-                for (size_t j = 0; j < no; j++) {
-                        for (size_t i = 0; i < k; i++) {
-                                double yv = kn->y[w.best[i] * no + j];
-                                w.tmp[i] = kn->distance ? yv * w.w[i] : yv;
-                        }
-                        out[r * no + j] = model_np_sum(w.tmp, k) / denom;
-                }
-        }
-        knn_work_put(&w);
-        return rc;
+        return knn_for_rows((const struct knn *)m, X, rows, knn_regressed, out, err);
 }
 
 static void knn_describe(const struct model *m, char *buf, size_t len)
@@ -849,10 +1016,26 @@ static void knn_destroy(struct model *m)
         struct knn *kn = (struct knn *)m;
         model_base_release(m);
         free(kn->fit_x);
+        free(kn->lanes);
         knn_tree_free(kn->search);
         free(kn->y_idx);
         free(kn->y);
         free(kn);
+}
+
+/* The n samples of nf features in lanes (see struct knn); the last
+ * block's unused lanes hold zeros, computed but never read. */
+static double *knn_lanes(const double *fit_x, size_t n, size_t nf)
+{
+        size_t blocks = (n + KNN_LANES - 1) / KNN_LANES;
+        double *lanes = calloc(blocks * nf * KNN_LANES, sizeof(double));
+        if (!lanes)
+                return NULL;
+        for (size_t i = 0; i < n; i++)
+                for (size_t j = 0; j < nf; j++)
+                        lanes[((i / KNN_LANES) * nf + j) * KNN_LANES + i % KNN_LANES] =
+                                fit_x[i * nf + j];
+        return lanes;
 }
 
 int model_knn_create(const struct model_knn_params *p, size_t n_features,
@@ -904,18 +1087,20 @@ int model_knn_create(const struct model_knn_params *p, size_t n_features,
         kn->expanded = p->expanded_distances && p->p == 2;
         kn->tree = p->tree_distances;
         kn->distance = p->distance;
-        if (!(kn->fit_x = svm_copy(p->fit_x, p->n_samples * n_features)))
-                goto nomem;
         if (p->tree) {
+                if (!(kn->fit_x = svm_copy(p->fit_x, p->n_samples * n_features)))
+                        goto nomem;
                 int trc = knn_tree_copy(p->tree, p->n_samples, n_features, p->p, &kn->search,
                                         err);
                 if (trc < 0) {
                         knn_destroy(&kn->base);
                         return trc;
                 }
+        } else if (!(kn->lanes = knn_lanes(p->fit_x, p->n_samples, n_features))) {
+                goto nomem;
         }
         for (size_t i = 0; i < kn->n; i++) {
-                double s = knn_norm(kn->fit_x + i * n_features, n_features, kn->p);
+                double s = knn_norm(p->fit_x + i * n_features, n_features, kn->p);
                 kn->max_norm = s > kn->max_norm ? s : kn->max_norm;
         }
         if (clf) {
