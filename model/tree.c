@@ -21,10 +21,16 @@
 
 /* 16 bytes rather than 24: the threshold is kept as the float32 t32 that
  * threshold_f32() chooses, so the walk compares two floats and a node's
- * neighbours share its cache line. */
+ * neighbours share its cache line.
+ *
+ * A walk's state is a node index while the node is a split, and ~leaf
+ * (negative) once it has reached a leaf: left and right hold the child's
+ * index, or ~child when the child is a leaf, so the step that reaches a
+ * leaf says so without another load. A leaf's own left and right are
+ * both ~itself, so a finished state stepped again stays (see tnode_at). */
 struct tnode {
         float threshold; /* threshold_f32(the file's float64 threshold) */
-        int32_t left;    /* -1 for a leaf */
+        int32_t left;
         int32_t right;
         int32_t feature; /* 0 for a leaf, so a lockstep walk can read it */
 };
@@ -34,6 +40,7 @@ struct tree {
         size_t n_nodes;
         size_t n_values; /* values per node: classes, or outputs (regressor) */
         size_t depth;    /* edges on the longest root-to-leaf path */
+        int32_t start;   /* a walk's first state: 0, or ~0 when the root is a leaf */
         struct tnode *nodes;
         double *value; /* n_nodes x n_values, as stored in the file */
         double *proba; /* n_nodes x n_values, normalised; classifiers only */
@@ -93,52 +100,79 @@ static float threshold_f32(double t)
         return r;
 }
 
-static size_t tree_leaf(const struct tree *t, const float *xf)
-{
-        size_t node = 0;
-        while (t->nodes[node].left >= 0) {
-                const struct tnode *n = &t->nodes[node];
-                node = xf[n->feature] <= n->threshold ? (size_t)n->left : (size_t)n->right;
-        }
-        return node;
-}
-
-/* The child x goes to, left when x <= threshold, computed with a mask
- * rather than a branch: in a lockstep walk the sides are unpredictable. */
+/* The next state after n for x: left when x <= threshold, computed with
+ * a mask rather than a branch, as in a lockstep walk the sides are
+ * unpredictable. */
 static inline int32_t tnode_child(const struct tnode *n, float x)
 {
         int32_t right = -(int32_t)!(x <= n->threshold);
         return n->left ^ ((n->left ^ n->right) & right);
 }
 
-/* A lockstep walk checks every this many levels whether all its rows
- * have reached a leaf, so a deep tree costs about its rows' longest path,
- * not its own depth. */
-#define TREE_CHECK_EVERY 4
+/* The node a state is at: s itself, or ~s for a leaf. */
+static inline size_t tnode_at(int32_t s)
+{
+        return (size_t)(uint32_t)(s ^ (s >> 31));
+}
 
-/* leaf[b] = tree_leaf(t, row b of xf) for nb rows of nf floats. All rows
- * walk one level at a time, without branches (a row at a leaf stays
- * there): the rows' loads are independent, so the processor overlaps
- * them. */
+static size_t tree_leaf(const struct tree *t, const float *xf)
+{
+        int32_t s = t->start;
+        while (s >= 0) {
+                const struct tnode *n = &t->nodes[s];
+                s = tnode_child(n, xf[n->feature]);
+        }
+        return (size_t)~s;
+}
+
+/* Rows are walked FOREST_BLOCK at a time, tree by tree: each tree's nodes
+ * are read once per block rather than once per row, which keeps a large
+ * forest's working set in cache. Each row still adds its trees' leaf rows
+ * in tree order, so the sums are the ones scikit-learn makes. */
+#define FOREST_BLOCK 256
+
+/* Trees no deeper than this walk every row to the tree's depth. */
+#define TREE_SHALLOW 12
+
+/* leaf[b] = tree_leaf(t, row b of xf) for nb <= FOREST_BLOCK rows of nf
+ * floats. The rows go down one level at a time, without branches, so
+ * their loads overlap. In a deep tree only the rows still walking
+ * (act[0, na)) do: each step keeps a row in the list only if it has not
+ * reached a leaf, so a row costs its own path, not the block's deepest
+ * (an unbounded forest's trees are about twice as deep as their mean
+ * path). A shallow tree's rows all walk to its depth, without the list. */
 static void tree_leaves(const struct tree *t, const float *xf, size_t nf, size_t nb,
                         int32_t *leaf)
 {
         const struct tnode *nodes = t->nodes;
         for (size_t b = 0; b < nb; b++)
-                leaf[b] = 0;
-        for (size_t d = 0; d < t->depth;) {
-                for (size_t e = d + TREE_CHECK_EVERY; d < e && d < t->depth; d++)
-                        for (size_t b = 0; b < nb; b++) {
-                                const struct tnode *n = &nodes[leaf[b]];
-                                int32_t next = tnode_child(n, xf[b * nf + (size_t)n->feature]);
-                                leaf[b] = next < 0 ? leaf[b] : next;
+                leaf[b] = t->start;
+        if (t->depth <= TREE_SHALLOW) {
+                for (size_t d = 0; d < t->depth; d++)
+                        for (size_t r = 0; r < nb; r++) {
+                                const struct tnode *n = &nodes[tnode_at(leaf[r])];
+                                leaf[r] = tnode_child(n, xf[r * nf + (size_t)n->feature]);
                         }
-                size_t at_leaf = 0;
+        } else if (t->start >= 0) {
+                uint32_t act[FOREST_BLOCK];
                 for (size_t b = 0; b < nb; b++)
-                        at_leaf += nodes[leaf[b]].left < 0;
-                if (at_leaf == nb)
-                        break;
+                        act[b] = (uint32_t)b;
+                for (size_t na = nb; na;) {
+                        size_t keep = 0;
+                        for (size_t a = 0; a < na; a++) {
+                                uint32_t b = act[a];
+                                const struct tnode *n = &nodes[leaf[b]];
+                                int32_t s = tnode_child(n, xf[(size_t)b * nf +
+                                                               (size_t)n->feature]);
+                                leaf[b] = s;
+                                act[keep] = b;
+                                keep += s >= 0;
+                        }
+                        na = keep;
+                }
         }
+        for (size_t b = 0; b < nb; b++)
+                leaf[b] = ~leaf[b];
 }
 
 /* A block smaller than this walks its rows one at a time, several trees
@@ -146,6 +180,9 @@ static void tree_leaves(const struct tree *t, const float *xf, size_t nf, size_t
 #define TREE_FEW_ROWS 8
 /* Trees walked together for one row. */
 #define TREE_GROUP 16
+/* tree_group_leaves checks every this many levels whether all its trees
+ * have reached a leaf. */
+#define TREE_CHECK_EVERY 4
 
 /* leaf[g] = tree_leaf(trees[g], xf) for ng <= TREE_GROUP trees and one
  * row: the few-rows counterpart of tree_leaves, where the independent
@@ -153,25 +190,23 @@ static void tree_leaves(const struct tree *t, const float *xf, size_t nf, size_t
 static void tree_group_leaves(struct tree *const *trees, size_t ng, const float *xf,
                               int32_t *leaf)
 {
-        size_t depth = 0;
+        int32_t walking = -1; /* the states' AND: negative once every one is */
         for (size_t g = 0; g < ng; g++) {
-                leaf[g] = 0;
-                if (trees[g]->depth > depth)
-                        depth = trees[g]->depth;
+                leaf[g] = trees[g]->start;
+                walking &= leaf[g];
         }
-        for (size_t d = 0; d < depth;) {
-                for (size_t e = d + TREE_CHECK_EVERY; d < e && d < depth; d++)
+        while (walking >= 0) {
+                for (size_t d = 0; d < TREE_CHECK_EVERY; d++)
                         for (size_t g = 0; g < ng; g++) {
-                                const struct tnode *n = &trees[g]->nodes[leaf[g]];
-                                int32_t next = tnode_child(n, xf[n->feature]);
-                                leaf[g] = next < 0 ? leaf[g] : next;
+                                const struct tnode *n = &trees[g]->nodes[tnode_at(leaf[g])];
+                                leaf[g] = tnode_child(n, xf[n->feature]);
                         }
-                size_t at_leaf = 0;
+                walking = -1;
                 for (size_t g = 0; g < ng; g++)
-                        at_leaf += trees[g]->nodes[leaf[g]].left < 0;
-                if (at_leaf == ng)
-                        break;
+                        walking &= leaf[g];
         }
+        for (size_t g = 0; g < ng; g++)
+                leaf[g] = ~leaf[g];
 }
 
 /* Runs fn(model, xf, r, ctx) for every row r of X cast to float32: the
@@ -322,11 +357,16 @@ static int tree_alloc(const char *who, size_t n_features, size_t n_nodes,
         for (size_t i = 0; i < n_nodes; i++) {
                 bool leaf = nodes[i].left == -1;
                 t->nodes[i].threshold = threshold_f32(nodes[i].threshold);
-                t->nodes[i].left = (int32_t)nodes[i].left;
-                /* a leaf's right is -1 whatever the file says (check_nodes
-                 * looks only at left), so the lockstep walk stays put there */
-                t->nodes[i].right = leaf ? -1 : (int32_t)nodes[i].right;
                 t->nodes[i].feature = leaf ? 0 : (int32_t)nodes[i].feature;
+                if (leaf) {
+                        /* whatever the file says of its right (check_nodes
+                         * looks only at left) */
+                        t->nodes[i].left = t->nodes[i].right = ~(int32_t)i;
+                } else {
+                        int32_t l = (int32_t)nodes[i].left, r = (int32_t)nodes[i].right;
+                        t->nodes[i].left = nodes[l].left == -1 ? ~l : l;
+                        t->nodes[i].right = nodes[r].left == -1 ? ~r : r;
+                }
                 if (leaf) {
                         if (depth[i] > t->depth)
                                 t->depth = depth[i];
@@ -341,6 +381,7 @@ static int tree_alloc(const char *who, size_t n_features, size_t n_nodes,
                 }
         }
         free(depth);
+        t->start = nodes[0].left == -1 ? ~0 : 0;
         memcpy(t->value, values, n_nodes * n_values * sizeof(double));
         *out = t;
         return 0;
@@ -442,14 +483,15 @@ int model_tree_regressor_create(size_t n_features, size_t n_nodes,
         return 0;
 }
 
-/* Rows are walked FOREST_BLOCK at a time, tree by tree: each tree's nodes
- * are read once per block rather than once per row, which keeps a large
- * forest's working set in cache. Each row still adds its trees' leaf rows
- * in tree order, so the sums are the ones scikit-learn makes. */
-#define FOREST_BLOCK 256
 /* ... fewer when the rows are wide, so the block's float32 copy stays
- * near this size (in L2 with the tree being walked) */
+ * near this size (in L1 with the tree being walked) */
 #define FOREST_BLOCK_BYTES (64 * 1024)
+/* A forest larger than the cache would be read from memory once per
+ * block; so its trees are taken in groups of about this many bytes (nodes
+ * and leaf tables), in order, and each group walks every block of a chunk
+ * of FOREST_CHUNK_BLOCKS blocks while it stays in L2. */
+#define FOREST_GROUP_BYTES (256 * 1024)
+#define FOREST_CHUNK_BLOCKS 16
 
 /* Rows per block for rows of nf features, a batch of rows. */
 static size_t block_rows(size_t nf, size_t rows)
@@ -462,58 +504,82 @@ static size_t block_rows(size_t nf, size_t rows)
         return rows < n ? (rows ? rows : 1) : n;
 }
 
-/* The forest's rows [r0, r0 + nb) of X cast to float32 into xf, then
- * acc[b * width ..] = sum over trees, in order, of the leaf's row of
- * proba (classifiers) or value (regressors), divided by n_trees. */
-static int forest_block(const struct forest *f, const double *X, size_t r0, size_t nb,
-                        bool use_proba, float *xf, double *acc, struct model_error *err)
+static size_t tree_bytes(const struct tree *t)
+{
+        return t->n_nodes * (sizeof(struct tnode) + t->n_values * sizeof(double));
+}
+
+/* acc[b * w ..] += the leaf rows every tree reaches for the nb rows of
+ * xf, one row at a time, TREE_GROUP trees at once. */
+static void forest_few_rows(const struct forest *f, const float *xf, size_t nb,
+                            bool use_proba, double *acc)
 {
         size_t nf = f->base.n_features, w = f->trees[0]->n_values;
-        for (size_t b = 0; b < nb; b++) {
+        int32_t leaf[TREE_GROUP];
+        for (size_t b = 0; b < nb; b++)
+                for (size_t i = 0; i < f->n_trees; i += TREE_GROUP) {
+                        size_t ng = f->n_trees - i < TREE_GROUP ? f->n_trees - i : TREE_GROUP;
+                        tree_group_leaves(f->trees + i, ng, xf + b * nf, leaf);
+                        double *a = acc + b * w;
+                        for (size_t g = 0; g < ng; g++) {
+                                const struct tree *t = f->trees[i + g];
+                                const double *v =
+                                        (use_proba ? t->proba : t->value) + (size_t)leaf[g] * w;
+                                for (size_t k = 0; k < w; k++)
+                                        a[k] += v[k];
+                        }
+                }
+}
+
+/* The forest's rows [r0, r0 + n) of X cast to float32 into xf, then
+ * acc[b * width ..] = sum over trees, in order, of the leaf's row of
+ * proba (classifiers) or value (regressors), divided by n_trees. Blocks
+ * of bs rows walk a group of trees at a time (FOREST_GROUP_BYTES); every
+ * row still adds its trees in order. */
+static int forest_chunk(const struct forest *f, const double *X, size_t r0, size_t n,
+                        size_t bs, bool use_proba, float *xf, double *acc,
+                        struct model_error *err)
+{
+        size_t nf = f->base.n_features, w = f->trees[0]->n_values;
+        for (size_t b = 0; b < n; b++) {
                 int rc = cast_row(X + (r0 + b) * nf, nf, r0 + b, xf + b * nf, err);
                 if (rc < 0)
                         return rc;
         }
-        for (size_t i = 0; i < nb * w; i++)
+        for (size_t i = 0; i < n * w; i++)
                 acc[i] = 0.0;
-        if (nb < TREE_FEW_ROWS) {
-                int32_t leaf[TREE_GROUP];
-                for (size_t b = 0; b < nb; b++)
-                        for (size_t i = 0; i < f->n_trees; i += TREE_GROUP) {
-                                size_t ng = f->n_trees - i < TREE_GROUP ? f->n_trees - i
-                                                                        : TREE_GROUP;
-                                tree_group_leaves(f->trees + i, ng, xf + b * nf, leaf);
-                                double *a = acc + b * w;
-                                for (size_t g = 0; g < ng; g++) {
-                                        const struct tree *t = f->trees[i + g];
-                                        const double *v = (use_proba ? t->proba : t->value) +
-                                                          (size_t)leaf[g] * w;
+        if (n < TREE_FEW_ROWS) {
+                forest_few_rows(f, xf, n, use_proba, acc);
+                goto average;
+        }
+        int32_t leaf[FOREST_BLOCK];
+        for (size_t g0 = 0, g1; g0 < f->n_trees; g0 = g1) {
+                size_t bytes = tree_bytes(f->trees[g0]);
+                for (g1 = g0 + 1; g1 < f->n_trees && bytes < FOREST_GROUP_BYTES; g1++)
+                        bytes += tree_bytes(f->trees[g1]);
+                for (size_t b0 = 0; b0 < n; b0 += bs) {
+                        size_t nb = n - b0 < bs ? n - b0 : bs;
+                        for (size_t i = g0; i < g1; i++) {
+                                const struct tree *t = f->trees[i];
+                                const double *table = use_proba ? t->proba : t->value;
+                                tree_leaves(t, xf + b0 * nf, nf, nb, leaf);
+                                for (size_t b = 0; b < nb; b++) {
+                                        const double *v = table + (size_t)leaf[b] * w;
+                                        double *a = acc + (b0 + b) * w;
                                         for (size_t k = 0; k < w; k++)
                                                 a[k] += v[k];
                                 }
                         }
-                goto average;
-        }
-        int32_t leaf[FOREST_BLOCK];
-        for (size_t i = 0; i < f->n_trees; i++) {
-                const struct tree *t = f->trees[i];
-                const double *table = use_proba ? t->proba : t->value;
-                tree_leaves(t, xf, nf, nb, leaf);
-                for (size_t b = 0; b < nb; b++) {
-                        const double *v = table + (size_t)leaf[b] * w;
-                        double *a = acc + b * w;
-                        for (size_t k = 0; k < w; k++)
-                                a[k] += v[k];
                 }
         }
 average:
-        for (size_t i = 0; i < nb * w; i++)
+        for (size_t i = 0; i < n * w; i++)
                 acc[i] /= (double)f->n_trees;
         return 0;
 }
 
-/* Runs forest_block over every block of rows, then done(r, its acc row) for
- * each row of the block. */
+/* Runs forest_chunk over every chunk of rows, then done(r, its acc row)
+ * for each row of the chunk. */
 typedef void (*forest_done_fn)(size_t r, const double *acc, size_t w, void *ctx);
 
 static int forest_for_blocks(const struct model *m, const double *X, size_t rows,
@@ -523,20 +589,22 @@ static int forest_for_blocks(const struct model *m, const double *X, size_t rows
         const struct forest *f = (const struct forest *)m;
         size_t w = f->trees[0]->n_values;
         size_t bs = block_rows(m->n_features, rows);
-        float *xf = malloc(bs * m->n_features * sizeof(float));
-        double *acc = malloc(bs * w * sizeof(double));
+        size_t cs = rows < bs * FOREST_CHUNK_BLOCKS ? (rows ? rows : 1)
+                                                    : bs * FOREST_CHUNK_BLOCKS;
+        float *xf = malloc(cs * m->n_features * sizeof(float));
+        double *acc = malloc(cs * w * sizeof(double));
         int rc = 0;
         if (!xf || !acc) {
                 model_set_error(err, "out of memory");
                 rc = -ENOMEM;
                 goto done;
         }
-        for (size_t r0 = 0; r0 < rows; r0 += bs) {
-                size_t nb = rows - r0 < bs ? rows - r0 : bs;
-                rc = forest_block(f, X, r0, nb, use_proba, xf, acc, err);
+        for (size_t r0 = 0; r0 < rows; r0 += cs) {
+                size_t n = rows - r0 < cs ? rows - r0 : cs;
+                rc = forest_chunk(f, X, r0, n, bs, use_proba, xf, acc, err);
                 if (rc < 0)
                         goto done;
-                for (size_t b = 0; b < nb; b++)
+                for (size_t b = 0; b < n; b++)
                         done(r0 + b, acc + b * w, w, ctx);
         }
 done:
