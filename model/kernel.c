@@ -20,6 +20,7 @@
 
 #include "knn_tree.h"
 #include "model_internal.h"
+#include "vec.h"
 
 /* More classes than this would make the class-pair tables (n^2) the
  * largest thing in the model; libsvm itself is impractical long before. */
@@ -663,39 +664,21 @@ static bool knn_same_answer(const struct knn *kn, size_t a, size_t b)
         return memcmp(kn->y + a * no, kn->y + b * no, no * sizeof(double)) == 0;
 }
 
-/* Two doubles, added lane by lane (GCC's and clang's vector extension,
- * an SSE2 register on x86-64); each lane rounds as scalar code would.
- * KNN_LANES of them are four such pairs, kept in four named variables so
- * that the compiler holds them in registers. */
-typedef double knn_v2 __attribute__((vector_size(2 * sizeof(double))));
-typedef int64_t knn_i2 __attribute__((vector_size(2 * sizeof(double))));
-
-static inline knn_v2 knn_load2(const double *p)
-{
-        knn_v2 v;
-        memcpy(&v, p, sizeof(v));
-        return v;
-}
-
-static inline knn_v2 knn_abs2(knn_v2 d)
-{
-        return (knn_v2)((knn_i2)d & ((knn_i2){ 0 } + INT64_MAX));
-}
-
 /* s[l] = the distance (sum |d| or sum d^2, in feature order) from x to
  * the samples of lane block b. */
 static void knn_lane_dist(const struct knn *kn, const double *x, size_t b,
                           double s[KNN_LANES])
 {
+        /* four pairs, in four named variables so they stay in registers */
         _Static_assert(KNN_LANES == 8, "knn_lane_dist adds four pairs");
         size_t nf = kn->base.n_features;
         const double *f = kn->lanes + b * nf * KNN_LANES;
-        knn_v2 a0 = { 0 }, a1 = { 0 }, a2 = { 0 }, a3 = { 0 };
+        vec2d a0 = { 0 }, a1 = { 0 }, a2 = { 0 }, a3 = { 0 };
         if (kn->p == 2) {
                 for (size_t j = 0; j < nf; j++, f += KNN_LANES) {
-                        knn_v2 xj = (knn_v2){ 0 } + x[j];
-                        knn_v2 d0 = xj - knn_load2(f), d1 = xj - knn_load2(f + 2);
-                        knn_v2 d2 = xj - knn_load2(f + 4), d3 = xj - knn_load2(f + 6);
+                        vec2d xj = vec2d_splat(x[j]);
+                        vec2d d0 = xj - vec2d_load(f), d1 = xj - vec2d_load(f + 2);
+                        vec2d d2 = xj - vec2d_load(f + 4), d3 = xj - vec2d_load(f + 6);
                         a0 += d0 * d0;
                         a1 += d1 * d1;
                         a2 += d2 * d2;
@@ -703,17 +686,17 @@ static void knn_lane_dist(const struct knn *kn, const double *x, size_t b,
                 }
         } else {
                 for (size_t j = 0; j < nf; j++, f += KNN_LANES) {
-                        knn_v2 xj = (knn_v2){ 0 } + x[j];
-                        a0 += knn_abs2(xj - knn_load2(f));
-                        a1 += knn_abs2(xj - knn_load2(f + 2));
-                        a2 += knn_abs2(xj - knn_load2(f + 4));
-                        a3 += knn_abs2(xj - knn_load2(f + 6));
+                        vec2d xj = vec2d_splat(x[j]);
+                        a0 += vec2d_abs(xj - vec2d_load(f));
+                        a1 += vec2d_abs(xj - vec2d_load(f + 2));
+                        a2 += vec2d_abs(xj - vec2d_load(f + 4));
+                        a3 += vec2d_abs(xj - vec2d_load(f + 6));
                 }
         }
-        memcpy(s, &a0, sizeof(a0));
-        memcpy(s + 2, &a1, sizeof(a1));
-        memcpy(s + 4, &a2, sizeof(a2));
-        memcpy(s + 6, &a3, sizeof(a3));
+        vec2d_store(s, a0);
+        vec2d_store(s + 2, a1);
+        vec2d_store(s + 4, a2);
+        vec2d_store(s + 6, a3);
 }
 
 /* The distance from x to sample i (the rare paths). */

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "model_internal.h"
+#include "vec.h"
 
 /* --- naive Bayes --------------------------------------------------------- */
 
@@ -319,7 +320,10 @@ struct mlp {
         struct model base;
         size_t n_mats;
         size_t widths[MODEL_MLP_MAX_LAYERS + 1];
-        size_t max_width;
+        size_t max_stride;
+        /* layer l's W is widths[l] rows of stride[l] doubles: its
+         * widths[l + 1] columns, then zeros up to a whole tile */
+        size_t stride[MODEL_MLP_MAX_LAYERS];
         double *coefs[MODEL_MLP_MAX_LAYERS];
         double *intercepts[MODEL_MLP_MAX_LAYERS];
         enum model_mlp_act hidden, output;
@@ -361,93 +365,191 @@ static void mlp_activate(enum model_mlp_act act, double *a, size_t n)
         }
 }
 
-/* _forward_pass_fast on one row: a @ W in input order, then += b, then the
- * activation. Each output's sum runs over the inputs in order from 0.0, as
- * the reference BLAS's dgemm adds them; MLP_TILE outputs are summed at
- * once, in registers, reading W's rows contiguously, and no sum is
- * reordered. buf holds 2 x max_width doubles; returns the output row
- * (inside buf). */
-#define MLP_TILE 8
+/* _forward_pass_fast, MLP_ROWS rows at a time: a @ W in input order,
+ * then += b, then the activation. Each output's sum runs over the inputs
+ * in order from 0.0, as the reference BLAS's dgemm adds them, and no sum
+ * is reordered: the tiles only decide which sums run side by side, in
+ * registers (eight two-double accumulators: two rows of an 8-output tile,
+ * or four rows of a 4-output tile for the narrow layers, whose few long
+ * sums would otherwise wait on each other). */
+#define MLP_ROWS 4
+#define MLP_WIDE 8
+#define MLP_NARROW 4
 
-static const double *mlp_forward_row(const struct mlp *p, const double *x, double *buf)
+/* The tile a layer of no outputs is computed in. */
+static size_t mlp_tile(size_t no)
 {
-        const double *in = x;
-        double *out = buf;
-        for (size_t l = 0; l < p->n_mats; l++) {
-                size_t ni = p->widths[l], no = p->widths[l + 1];
-                const double *W = p->coefs[l], *b = p->intercepts[l];
-                size_t j = 0;
-                for (; j + MLP_TILE <= no; j += MLP_TILE) {
-                        double acc[MLP_TILE] = { 0 };
-                        for (size_t k = 0; k < ni; k++) {
-                                const double xk = in[k], *w = W + k * no + j;
-                                for (size_t t = 0; t < MLP_TILE; t++)
-                                        acc[t] += xk * w[t];
-                        }
-                        for (size_t t = 0; t < MLP_TILE; t++)
-                                out[j + t] = acc[t] + b[j + t];
-                }
-                for (; j < no; j++) {
-                        double acc = 0.0;
-                        for (size_t k = 0; k < ni; k++)
-                                acc += in[k] * W[k * no + j];
-                        out[j] = acc + b[j];
-                }
-                mlp_activate(l + 1 < p->n_mats ? p->hidden : p->output, out, no);
-                in = out;
-                out = out == buf ? buf + p->max_width : buf;
+        return no <= MLP_NARROW ? MLP_NARROW : MLP_WIDE;
+}
+
+/* out[r][j] = sum over k < ni of in[r][k] * W[k][j], for two rows and the
+ * 8-output tile at column j (W rows of st doubles). */
+static void mlp_wide2(const double *x, const double *y, size_t ni, const double *W, size_t st,
+                      size_t j, double *ox, double *oy)
+{
+        vec2d a0 = { 0 }, a1 = { 0 }, a2 = { 0 }, a3 = { 0 };
+        vec2d b0 = { 0 }, b1 = { 0 }, b2 = { 0 }, b3 = { 0 };
+        for (size_t k = 0; k < ni; k++) {
+                const double *w = W + k * st + j;
+                vec2d w0 = vec2d_load(w), w1 = vec2d_load(w + 2);
+                vec2d w2 = vec2d_load(w + 4), w3 = vec2d_load(w + 6);
+                vec2d xk = vec2d_splat(x[k]), yk = vec2d_splat(y[k]);
+                a0 += xk * w0;
+                a1 += xk * w1;
+                a2 += xk * w2;
+                a3 += xk * w3;
+                b0 += yk * w0;
+                b1 += yk * w1;
+                b2 += yk * w2;
+                b3 += yk * w3;
         }
-        return in;
+        vec2d_store(ox + j, a0);
+        vec2d_store(ox + j + 2, a1);
+        vec2d_store(ox + j + 4, a2);
+        vec2d_store(ox + j + 6, a3);
+        vec2d_store(oy + j, b0);
+        vec2d_store(oy + j + 2, b1);
+        vec2d_store(oy + j + 4, b2);
+        vec2d_store(oy + j + 6, b3);
+}
+
+/* The same for four rows and the 4-output tile of a narrow layer. */
+static void mlp_narrow4(const double *const in[MLP_ROWS], size_t ni, const double *W, size_t st,
+                        double *const out[MLP_ROWS])
+{
+        _Static_assert(MLP_ROWS == 4 && MLP_NARROW == 4, "mlp_narrow4: 4 rows x 4 outputs");
+        vec2d a0 = { 0 }, a1 = { 0 }, b0 = { 0 }, b1 = { 0 };
+        vec2d c0 = { 0 }, c1 = { 0 }, d0 = { 0 }, d1 = { 0 };
+        for (size_t k = 0; k < ni; k++) {
+                const double *w = W + k * st;
+                vec2d w0 = vec2d_load(w), w1 = vec2d_load(w + 2);
+                vec2d x0 = vec2d_splat(in[0][k]), x1 = vec2d_splat(in[1][k]);
+                vec2d x2 = vec2d_splat(in[2][k]), x3 = vec2d_splat(in[3][k]);
+                a0 += x0 * w0;
+                a1 += x0 * w1;
+                b0 += x1 * w0;
+                b1 += x1 * w1;
+                c0 += x2 * w0;
+                c1 += x2 * w1;
+                d0 += x3 * w0;
+                d1 += x3 * w1;
+        }
+        vec2d_store(out[0], a0);
+        vec2d_store(out[0] + 2, a1);
+        vec2d_store(out[1], b0);
+        vec2d_store(out[1] + 2, b1);
+        vec2d_store(out[2], c0);
+        vec2d_store(out[2] + 2, c1);
+        vec2d_store(out[3], d0);
+        vec2d_store(out[3] + 2, d1);
+}
+
+/* The network on MLP_ROWS rows (x[r]; a batch's last group repeats its
+ * last row). buf holds 2 x MLP_ROWS x max_stride doubles; y[r] receives
+ * row r's output (inside buf). */
+static void mlp_forward_rows(const struct mlp *p, const double *const x[MLP_ROWS], double *buf,
+                             const double *y[MLP_ROWS])
+{
+        const double *in[MLP_ROWS];
+        double *out[MLP_ROWS];
+        for (size_t r = 0; r < MLP_ROWS; r++)
+                in[r] = x[r];
+        for (size_t l = 0; l < p->n_mats; l++) {
+                size_t ni = p->widths[l], no = p->widths[l + 1], st = p->stride[l];
+                const double *W = p->coefs[l], *b = p->intercepts[l];
+                double *half = buf + (l % 2) * MLP_ROWS * p->max_stride;
+                for (size_t r = 0; r < MLP_ROWS; r++)
+                        out[r] = half + r * p->max_stride;
+                if (mlp_tile(no) == MLP_NARROW) {
+                        mlp_narrow4(in, ni, W, st, out);
+                } else {
+                        for (size_t r = 0; r < MLP_ROWS; r += 2)
+                                for (size_t j = 0; j < st; j += MLP_WIDE)
+                                        mlp_wide2(in[r], in[r + 1], ni, W, st, j, out[r],
+                                                  out[r + 1]);
+                }
+                for (size_t r = 0; r < MLP_ROWS; r++) {
+                        for (size_t j = 0; j < no; j++)
+                                out[r][j] += b[j];
+                        mlp_activate(l + 1 < p->n_mats ? p->hidden : p->output, out[r], no);
+                        in[r] = out[r];
+                }
+        }
+        for (size_t r = 0; r < MLP_ROWS; r++)
+                y[r] = in[r];
 }
 
 static double *mlp_buffer(const struct mlp *p, struct model_error *err)
 {
-        double *buf = malloc(2 * p->max_width * sizeof(double));
+        double *buf = malloc(2 * MLP_ROWS * p->max_stride * sizeof(double));
         if (!buf)
                 model_set_error(err, "out of memory");
         return buf;
 }
 
-static int mlp_classify(const struct model *m, const double *X, size_t rows,
-                        size_t *class_idx, double *proba, struct model_error *err)
+/* Runs the network over every group of MLP_ROWS rows of X and calls
+ * done(r, row r's output) for each real row. */
+typedef void (*mlp_done_fn)(const struct mlp *p, size_t r, const double *y, void *ctx);
+
+static int mlp_for_rows(const struct mlp *p, const double *X, size_t rows, mlp_done_fn done,
+                        void *ctx, struct model_error *err)
 {
-        const struct mlp *p = (const struct mlp *)m;
-        size_t nf = m->n_features, nc = m->n_classes, no = p->widths[p->n_mats];
+        size_t nf = p->base.n_features;
         double *buf = mlp_buffer(p, err);
         if (!buf)
                 return -ENOMEM;
-        for (size_t r = 0; r < rows; r++) {
-                const double *y = mlp_forward_row(p, X + r * nf, buf);
-                if (no == 1) {
-                        /* LabelBinarizer.inverse_transform: y > 0.5 */
-                        class_idx[r] = y[0] > 0.5 ? 1 : 0;
-                        if (proba) {
-                                proba[r * nc] = 1.0 - y[0];
-                                proba[r * nc + 1] = y[0];
-                        }
-                } else {
-                        class_idx[r] = model_np_argmax(y, no);
-                        if (proba)
-                                memcpy(proba + r * nc, y, nc * sizeof(double));
-                }
+        for (size_t r0 = 0; r0 < rows; r0 += MLP_ROWS) {
+                const double *x[MLP_ROWS], *y[MLP_ROWS];
+                for (size_t r = 0; r < MLP_ROWS; r++)
+                        x[r] = X + (r0 + r < rows ? r0 + r : rows - 1) * nf;
+                mlp_forward_rows(p, x, buf, y);
+                for (size_t r = 0; r < MLP_ROWS && r0 + r < rows; r++)
+                        done(p, r0 + r, y[r], ctx);
         }
         free(buf);
         return 0;
 }
 
+struct mlp_classify_ctx {
+        size_t *class_idx;
+        double *proba; /* or NULL */
+};
+
+static void mlp_classified(const struct mlp *p, size_t r, const double *y, void *ctx)
+{
+        struct mlp_classify_ctx *c = ctx;
+        size_t nc = p->base.n_classes, no = p->widths[p->n_mats];
+        if (no == 1) {
+                /* LabelBinarizer.inverse_transform: y > 0.5 */
+                c->class_idx[r] = y[0] > 0.5 ? 1 : 0;
+                if (c->proba) {
+                        c->proba[r * nc] = 1.0 - y[0];
+                        c->proba[r * nc + 1] = y[0];
+                }
+        } else {
+                c->class_idx[r] = model_np_argmax(y, no);
+                if (c->proba)
+                        memcpy(c->proba + r * nc, y, nc * sizeof(double));
+        }
+}
+
+static void mlp_regressed(const struct mlp *p, size_t r, const double *y, void *ctx)
+{
+        size_t no = p->widths[p->n_mats];
+        memcpy((double *)ctx + r * no, y, no * sizeof(double));
+}
+
+static int mlp_classify(const struct model *m, const double *X, size_t rows,
+                        size_t *class_idx, double *proba, struct model_error *err)
+{
+        struct mlp_classify_ctx c = { class_idx, proba };
+        return mlp_for_rows((const struct mlp *)m, X, rows, mlp_classified, &c, err);
+}
+
 static int mlp_regress(const struct model *m, const double *X, size_t rows,
                        double *out, struct model_error *err)
 {
-        const struct mlp *p = (const struct mlp *)m;
-        size_t nf = m->n_features, no = p->widths[p->n_mats];
-        double *buf = mlp_buffer(p, err);
-        if (!buf)
-                return -ENOMEM;
-        for (size_t r = 0; r < rows; r++)
-                memcpy(out + r * no, mlp_forward_row(p, X + r * nf, buf),
-                       no * sizeof(double));
-        free(buf);
-        return 0;
+        return mlp_for_rows((const struct mlp *)m, X, rows, mlp_regressed, out, err);
 }
 
 static void mlp_describe(const struct model *m, char *buf, size_t len)
@@ -548,19 +650,22 @@ int model_mlp_create(size_t n_mats, const size_t *widths,
         p->n_mats = n_mats;
         p->hidden = hidden;
         p->output = output;
-        for (size_t l = 0; l <= n_mats; l++) {
+        for (size_t l = 0; l <= n_mats; l++)
                 p->widths[l] = widths[l];
-                if (widths[l] > p->max_width)
-                        p->max_width = widths[l];
-        }
         for (size_t l = 0; l < n_mats; l++) {
-                size_t cells = widths[l] * widths[l + 1]; /* < 2^32 by the limits */
-                p->coefs[l] = malloc(cells * sizeof(double));
-                p->intercepts[l] = malloc(widths[l + 1] * sizeof(double));
+                size_t ni = widths[l], no = widths[l + 1], tile = mlp_tile(no);
+                size_t st = (no + tile - 1) / tile * tile;
+                p->stride[l] = st;
+                if (st > p->max_stride)
+                        p->max_stride = st;
+                /* ni x st <= 2^16 x (2^16 + 8) by the limits */
+                p->coefs[l] = calloc(ni * st, sizeof(double));
+                p->intercepts[l] = malloc(no * sizeof(double));
                 if (!p->coefs[l] || !p->intercepts[l])
                         goto nomem;
-                memcpy(p->coefs[l], coefs[l], cells * sizeof(double));
-                memcpy(p->intercepts[l], intercepts[l], widths[l + 1] * sizeof(double));
+                for (size_t k = 0; k < ni; k++)
+                        memcpy(p->coefs[l] + k * st, coefs[l] + k * no, no * sizeof(double));
+                memcpy(p->intercepts[l], intercepts[l], no * sizeof(double));
         }
         int rc = model_base_init(&p->base, ops,
                                  classifier ? MODEL_TYPE_CLASSIFIER : MODEL_TYPE_REGRESSOR,
