@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "model_internal.h"
+#include "vec.h"
 
 struct linear {
         struct model base;
@@ -38,14 +39,47 @@ static void linear_decision_row(const struct linear *lr, const double *x,
         }
 }
 
+/* LINEAR_ROWS rows at once */
+#define LINEAR_ROWS 4
+
+/* linear_decision_row for the LINEAR_ROWS rows at X (rows of nf), into d
+ * (LINEAR_ROWS rows of n_rows): the same sums in the same order, four
+ * rows' sums side by side (two rows to a register) so that each waits on
+ * its own previous add rather than on one chain per value. */
+static void linear_decision_rows(const struct linear *lr, const double *X, double *d)
+{
+        _Static_assert(LINEAR_ROWS == 4, "linear_decision_rows: two pairs of rows");
+        size_t nf = lr->base.n_features, nr = lr->n_rows;
+        const double *x0 = X, *x1 = X + nf, *x2 = X + 2 * nf, *x3 = X + 3 * nf;
+        for (size_t k = 0; k < nr; k++) {
+                const double *w = lr->coef + k * nf;
+                vec2d a01 = { 0 }, a23 = { 0 };
+                for (size_t j = 0; j < nf; j++) {
+                        vec2d wj = vec2d_splat(w[j]);
+                        a01 += (vec2d){ x0[j], x1[j] } * wj;
+                        a23 += (vec2d){ x2[j], x3[j] } * wj;
+                }
+                vec2d b = vec2d_splat(lr->intercept[k]);
+                a01 += b;
+                a23 += b;
+                d[k] = a01[0];
+                d[nr + k] = a01[1];
+                d[2 * nr + k] = a23[0];
+                d[3 * nr + k] = a23[1];
+        }
+}
+
 /* Both decision_function and a regressor's predict. */
 static int linear_values(const struct model *m, const double *X, size_t rows,
                          double *out, struct model_error *err)
 {
         const struct linear *lr = (const struct linear *)m;
+        size_t nf = m->n_features, r = 0;
         (void)err;
-        for (size_t r = 0; r < rows; r++)
-                linear_decision_row(lr, X + r * m->n_features, out + r * lr->n_rows);
+        for (; r + LINEAR_ROWS <= rows; r += LINEAR_ROWS)
+                linear_decision_rows(lr, X + r * nf, out + r * lr->n_rows);
+        for (; r < rows; r++)
+                linear_decision_row(lr, X + r * nf, out + r * lr->n_rows);
         return 0;
 }
 
@@ -120,20 +154,29 @@ static int linear_classify(const struct model *m, const double *X, size_t rows,
                            struct model_error *err)
 {
         const struct linear *lr = (const struct linear *)m;
-        size_t nf = m->n_features, nc = m->n_classes;
-        double *dec = malloc(lr->n_rows * sizeof(double));
+        size_t nf = m->n_features, nc = m->n_classes, nr = lr->n_rows;
+        double *dec = malloc(LINEAR_ROWS * nr * sizeof(double));
         if (!dec) {
                 model_set_error(err, "out of memory");
                 return -ENOMEM;
         }
-        for (size_t r = 0; r < rows; r++) {
-                linear_decision_row(lr, X + r * nf, dec);
-                if (lr->n_rows == 1)
-                        class_idx[r] = dec[0] > 0.0 ? 1 : 0;
+        for (size_t r0 = 0; r0 < rows; r0 += LINEAR_ROWS) {
+                size_t n = rows - r0 < LINEAR_ROWS ? rows - r0 : LINEAR_ROWS;
+                if (n == LINEAR_ROWS)
+                        linear_decision_rows(lr, X + r0 * nf, dec);
                 else
-                        class_idx[r] = model_np_argmax(dec, nc);
-                if (proba)
-                        linear_proba_row(lr, dec, proba + r * nc);
+                        for (size_t i = 0; i < n; i++)
+                                linear_decision_row(lr, X + (r0 + i) * nf, dec + i * nr);
+                for (size_t i = 0; i < n; i++) {
+                        const double *di = dec + i * nr;
+                        size_t r = r0 + i;
+                        if (nr == 1)
+                                class_idx[r] = di[0] > 0.0 ? 1 : 0;
+                        else
+                                class_idx[r] = model_np_argmax(di, nc);
+                        if (proba)
+                                linear_proba_row(lr, di, proba + r * nc);
+                }
         }
         free(dec);
         return 0;

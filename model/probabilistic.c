@@ -48,7 +48,13 @@ static void nb_jll_row(const struct nb *nb, const double *x, double *jll,
         if (nb->kind == NB_GAUSSIAN) {
                 for (size_t c = 0; c < nc; c++) {
                         const double *th = nb->theta + c * nf, *v = nb->var + c * nf;
-                        for (size_t j = 0; j < nf; j++) {
+                        size_t j = 0;
+                        /* two features to a register: the divisions overlap */
+                        for (; j + 2 <= nf; j += 2) {
+                                vec2d d = vec2d_load(x + j) - vec2d_load(th + j);
+                                vec2d_store(tmp + j, (d * d) / vec2d_load(v + j));
+                        }
+                        for (; j < nf; j++) {
                                 double d = x[j] - th[j];
                                 tmp[j] = (d * d) / v[j];
                         }
