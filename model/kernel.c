@@ -22,6 +22,79 @@
 #include "model_internal.h"
 #include "vec.h"
 
+/* --- samples in lanes ------------------------------------------------- */
+
+/* Support vectors and training samples are kept in lanes of LANES
+ * (sample i's feature j at lanes[((i / LANES) * nf + j) * LANES + i % LANES])
+ * so that one pass over the features gives LANES values, each still
+ * summed in feature order from 0.0 as the scalar loop sums it. */
+#define LANES 8
+
+enum lane_op {
+        LANE_DOT,    /* sum x[j] * v[j] */
+        LANE_SQDIST, /* sum (x[j] - v[j])^2 */
+        LANE_L1DIST, /* sum |x[j] - v[j]| */
+};
+
+/* The n rows of nf features in lanes; the last block's unused lanes hold
+ * zeros, computed but never read. */
+static double *lanes_copy(const double *rows, size_t n, size_t nf)
+{
+        size_t blocks = (n + LANES - 1) / LANES;
+        double *lanes = calloc(blocks ? blocks * nf * LANES : 1, sizeof(double));
+        if (!lanes)
+                return NULL;
+        for (size_t i = 0; i < n; i++)
+                for (size_t j = 0; j < nf; j++)
+                        lanes[((i / LANES) * nf + j) * LANES + i % LANES] = rows[i * nf + j];
+        return lanes;
+}
+
+/* out[l] = op over x and the samples of lane block b. Four pairs, in four
+ * named variables so they stay in registers. */
+static void lanes_eval(const double *lanes, size_t nf, size_t b, const double *x,
+                       enum lane_op op, double out[LANES])
+{
+        _Static_assert(LANES == 8, "lanes_eval adds four pairs");
+        const double *f = lanes + b * nf * LANES;
+        vec2d a0 = { 0 }, a1 = { 0 }, a2 = { 0 }, a3 = { 0 };
+        switch (op) {
+        case LANE_DOT:
+                for (size_t j = 0; j < nf; j++, f += LANES) {
+                        vec2d xj = vec2d_splat(x[j]);
+                        a0 += xj * vec2d_load(f);
+                        a1 += xj * vec2d_load(f + 2);
+                        a2 += xj * vec2d_load(f + 4);
+                        a3 += xj * vec2d_load(f + 6);
+                }
+                break;
+        case LANE_SQDIST:
+                for (size_t j = 0; j < nf; j++, f += LANES) {
+                        vec2d xj = vec2d_splat(x[j]);
+                        vec2d d0 = xj - vec2d_load(f), d1 = xj - vec2d_load(f + 2);
+                        vec2d d2 = xj - vec2d_load(f + 4), d3 = xj - vec2d_load(f + 6);
+                        a0 += d0 * d0;
+                        a1 += d1 * d1;
+                        a2 += d2 * d2;
+                        a3 += d3 * d3;
+                }
+                break;
+        case LANE_L1DIST:
+                for (size_t j = 0; j < nf; j++, f += LANES) {
+                        vec2d xj = vec2d_splat(x[j]);
+                        a0 += vec2d_abs(xj - vec2d_load(f));
+                        a1 += vec2d_abs(xj - vec2d_load(f + 2));
+                        a2 += vec2d_abs(xj - vec2d_load(f + 4));
+                        a3 += vec2d_abs(xj - vec2d_load(f + 6));
+                }
+                break;
+        }
+        vec2d_store(out, a0);
+        vec2d_store(out + 2, a1);
+        vec2d_store(out + 4, a2);
+        vec2d_store(out + 6, a3);
+}
+
 /* More classes than this would make the class-pair tables (n^2) the
  * largest thing in the model; libsvm itself is impractical long before. */
 #define SVM_MAX_CLASSES 512
@@ -37,7 +110,7 @@ struct svm {
         size_t n_sv;
         size_t n_pairs;     /* SVC: n_classes (n_classes - 1) / 2, else 1 */
         size_t n_coef_rows; /* rows of dual_coef */
-        double *sv;         /* n_sv x n_features */
+        double *sv;         /* n_sv support vectors in lanes (lanes_copy) */
         double *dual_coef;  /* n_coef_rows x n_sv */
         double *intercept;  /* n_pairs */
         size_t *start;      /* SVC: first support vector of each class */
@@ -59,63 +132,78 @@ static double svm_powi(double base, int times)
         return ret;
 }
 
-static double svm_dot(const double *a, const double *b, size_t n)
-{
-        double acc = 0.0;
-        for (size_t j = 0; j < n; j++)
-                acc += a[j] * b[j];
-        return acc;
-}
+/* Rows whose kernel values and decision values are computed together: the
+ * sums over support vectors of different rows are independent, so four of
+ * them (two to a register) run side by side, each in libsvm's order. */
+#define SVM_ROWS 4
 
-static double svm_kernel_value(const struct svm *s, const double *x, const double *v)
+/* The kernel value from the lane sum raw (dot product, or squared
+ * distance for rbf), as libsvm's Kernel::k_function computes it. */
+static double svm_kernel_of(const struct svm *s, double raw)
 {
-        size_t nf = s->base.n_features;
         switch (s->kernel) {
         case MODEL_SVM_LINEAR:
-                return svm_dot(x, v, nf);
+                return raw;
         case MODEL_SVM_POLY:
-                return svm_powi(s->gamma * svm_dot(x, v, nf) + s->coef0, s->degree);
-        case MODEL_SVM_RBF: {
-                double acc = 0.0;
-                for (size_t j = 0; j < nf; j++) {
-                        double d = x[j] - v[j];
-                        acc += d * d;
-                }
-                return exp(-s->gamma * acc);
-        }
+                return svm_powi(s->gamma * raw + s->coef0, s->degree);
+        case MODEL_SVM_RBF:
+                return exp(-s->gamma * raw);
         case MODEL_SVM_SIGMOID:
         default:
-                return tanh(s->gamma * svm_dot(x, v, nf) + s->coef0);
+                return tanh(s->gamma * raw + s->coef0);
         }
 }
 
-/* libsvm's svm_predict_values for one row: dec[n_pairs] (SVC) or
- * dec[0] (SVR, one-class), unsigned as libsvm has them. kv holds n_sv. */
-static void svm_libsvm_values(const struct svm *s, const double *x, double *kv,
+/* sum over k in [k0, k1) of c[k] * kv[k] for the SVM_ROWS rows, into
+ * acc (kv is row-interleaved: kv[k * SVM_ROWS + r]). */
+static void svm_coef_sums(const double *c, const double *kv, size_t k0, size_t k1,
+                          vec2d *a01, vec2d *a23)
+{
+        _Static_assert(SVM_ROWS == 4, "svm_coef_sums: two pairs of rows");
+        vec2d s01 = *a01, s23 = *a23;
+        for (size_t k = k0; k < k1; k++) {
+                vec2d ck = vec2d_splat(c[k]);
+                s01 += ck * vec2d_load(kv + k * SVM_ROWS);
+                s23 += ck * vec2d_load(kv + k * SVM_ROWS + 2);
+        }
+        *a01 = s01;
+        *a23 = s23;
+}
+
+/* libsvm's svm_predict_values for SVM_ROWS rows x[r]: dec[r * n_pairs ..]
+ * (SVC) or dec[r * n_pairs] (SVR, one-class), unsigned as libsvm has
+ * them. kv holds n_sv x SVM_ROWS. */
+static void svm_libsvm_values(const struct svm *s, const double *const x[SVM_ROWS], double *kv,
                               double *dec)
 {
-        size_t nf = s->base.n_features;
-        for (size_t i = 0; i < s->n_sv; i++)
-                kv[i] = svm_kernel_value(s, x, s->sv + i * nf);
+        size_t nf = s->base.n_features, np = s->n_pairs;
+        enum lane_op op = s->kernel == MODEL_SVM_RBF ? LANE_SQDIST : LANE_DOT;
+        for (size_t r = 0; r < SVM_ROWS; r++)
+                for (size_t b = 0; b * LANES < s->n_sv; b++) {
+                        double raw[LANES];
+                        lanes_eval(s->sv, nf, b, x[r], op, raw);
+                        for (size_t l = 0; l < LANES && b * LANES + l < s->n_sv; l++)
+                                kv[(b * LANES + l) * SVM_ROWS + r] = svm_kernel_of(s, raw[l]);
+                }
         if (s->kind != MODEL_SVM_SVC) {
-                double sum = 0.0;
-                for (size_t i = 0; i < s->n_sv; i++)
-                        sum += s->dual_coef[i] * kv[i];
-                dec[0] = sum + s->intercept[0];
+                vec2d a01 = { 0 }, a23 = { 0 };
+                svm_coef_sums(s->dual_coef, kv, 0, s->n_sv, &a01, &a23);
+                for (size_t r = 0; r < SVM_ROWS; r++)
+                        dec[r * np] = (r < 2 ? a01[r] : a23[r - 2]) + s->intercept[0];
                 return;
         }
         size_t nc = s->base.n_classes, p = 0;
         for (size_t i = 0; i < nc; i++) {
                 for (size_t j = i + 1; j < nc; j++, p++) {
-                        const double *c1 = s->dual_coef + (j - 1) * s->n_sv;
-                        const double *c2 = s->dual_coef + i * s->n_sv;
-                        double sum = 0.0;
-                        for (size_t k = s->start[i]; k < s->start[i] + s->count[i]; k++)
-                                sum += c1[k] * kv[k];
-                        for (size_t k = s->start[j]; k < s->start[j] + s->count[j]; k++)
-                                sum += c2[k] * kv[k];
+                        vec2d a01 = { 0 }, a23 = { 0 };
+                        svm_coef_sums(s->dual_coef + (j - 1) * s->n_sv, kv, s->start[i],
+                                      s->start[i] + s->count[i], &a01, &a23);
+                        svm_coef_sums(s->dual_coef + i * s->n_sv, kv, s->start[j],
+                                      s->start[j] + s->count[j], &a01, &a23);
                         /* libsvm subtracts rho = -intercept: the same double */
-                        dec[p] = sum + s->intercept[p];
+                        for (size_t r = 0; r < SVM_ROWS; r++)
+                                dec[r * np + p] = (r < 2 ? a01[r] : a23[r - 2]) +
+                                                  s->intercept[p];
                 }
         }
 }
@@ -232,7 +320,7 @@ static void svm_proba_row(const struct svm *s, const double *dec, double *prob,
         svm_couple(nc, r, prob, Q, qp);
 }
 
-/* Scratch for one row of work, sized from the model. */
+/* Scratch for SVM_ROWS rows of work, sized from the model. */
 struct svm_scratch {
         double *kv, *dec, *r, *Q, *qp, *conf, *ovr;
         size_t *votes;
@@ -243,7 +331,7 @@ static int svm_scratch_get(const struct svm *s, struct svm_scratch *w,
                            struct model_error *err)
 {
         size_t nc = s->base.n_classes ? s->base.n_classes : 1;
-        size_t n = s->n_sv + s->n_pairs + 2 * nc * nc + 3 * nc;
+        size_t n = SVM_ROWS * (s->n_sv + s->n_pairs) + 2 * nc * nc + 3 * nc;
         w->block = malloc(n * sizeof(double));
         w->votes = malloc(nc * sizeof(size_t));
         if (!w->block || !w->votes) {
@@ -253,8 +341,8 @@ static int svm_scratch_get(const struct svm *s, struct svm_scratch *w,
                 return -ENOMEM;
         }
         w->kv = w->block;
-        w->dec = w->kv + s->n_sv;
-        w->r = w->dec + s->n_pairs;
+        w->dec = w->kv + SVM_ROWS * s->n_sv;
+        w->r = w->dec + SVM_ROWS * s->n_pairs;
         w->Q = w->r + nc * nc;
         w->qp = w->Q + nc * nc;
         w->conf = w->qp + nc;
@@ -268,56 +356,81 @@ static void svm_scratch_put(struct svm_scratch *w)
         free(w->votes);
 }
 
-static int svm_classify(const struct model *m, const double *X, size_t rows,
-                        size_t *class_idx, double *proba, struct model_error *err)
+/* Runs libsvm's values over every group of SVM_ROWS rows of X (a batch's
+ * last group repeats its last row) and fn(r, row r's dec) for each real
+ * row. */
+typedef void (*svm_row_fn)(const struct svm *s, size_t r, const double *dec,
+                           struct svm_scratch *w, void *out);
+
+static int svm_for_rows(const struct svm *s, const double *X, size_t rows, svm_row_fn fn,
+                        void *out, struct model_error *err)
 {
-        const struct svm *s = (const struct svm *)m;
-        size_t nf = m->n_features, nc = m->n_classes;
+        size_t nf = s->base.n_features;
         struct svm_scratch w;
         int rc = svm_scratch_get(s, &w, err);
         if (rc < 0)
                 return rc;
-        for (size_t r = 0; r < rows; r++) {
-                svm_libsvm_values(s, X + r * nf, w.kv, w.dec);
-                if (s->break_ties && s->ovr && nc > 2) {
-                        svm_ovr_values(nc, w.dec, w.ovr, w.conf);
-                        class_idx[r] = model_np_argmax(w.ovr, nc);
-                } else {
-                        class_idx[r] = svm_vote(s, w.dec, w.votes);
-                }
-                if (proba)
-                        svm_proba_row(s, w.dec, proba + r * nc, w.r, w.Q, w.qp);
+        for (size_t r0 = 0; r0 < rows; r0 += SVM_ROWS) {
+                const double *x[SVM_ROWS];
+                for (size_t r = 0; r < SVM_ROWS; r++)
+                        x[r] = X + (r0 + r < rows ? r0 + r : rows - 1) * nf;
+                svm_libsvm_values(s, x, w.kv, w.dec);
+                for (size_t r = 0; r < SVM_ROWS && r0 + r < rows; r++)
+                        fn(s, r0 + r, w.dec + r * s->n_pairs, &w, out);
         }
         svm_scratch_put(&w);
         return 0;
 }
 
+struct svm_classify_out {
+        size_t *class_idx;
+        double *proba; /* or NULL */
+};
+
+static void svm_classified(const struct svm *s, size_t r, const double *dec,
+                           struct svm_scratch *w, void *out)
+{
+        struct svm_classify_out *c = out;
+        size_t nc = s->base.n_classes;
+        if (s->break_ties && s->ovr && nc > 2) {
+                svm_ovr_values(nc, dec, w->ovr, w->conf);
+                c->class_idx[r] = model_np_argmax(w->ovr, nc);
+        } else {
+                c->class_idx[r] = svm_vote(s, dec, w->votes);
+        }
+        if (c->proba)
+                svm_proba_row(s, dec, c->proba + r * nc, w->r, w->Q, w->qp);
+}
+
+static int svm_classify(const struct model *m, const double *X, size_t rows,
+                        size_t *class_idx, double *proba, struct model_error *err)
+{
+        struct svm_classify_out c = { class_idx, proba };
+        return svm_for_rows((const struct svm *)m, X, rows, svm_classified, &c, err);
+}
+
 /* SVC's decision_function: binary values negated (scikit-learn flips the
  * sign so positive means classes_[1]), ovo values as they are, or their
  * ovr reshaping. One-class: libsvm's value. */
+static void svm_decided(const struct svm *s, size_t r, const double *dec,
+                        struct svm_scratch *w, void *out)
+{
+        size_t nc = s->base.n_classes;
+        double *o = (double *)out + r * s->base.decision_width;
+        if (s->kind != MODEL_SVM_SVC)
+                o[0] = dec[0];
+        else if (nc == 2)
+                o[0] = -dec[0];
+        else if (s->ovr)
+                svm_ovr_values(nc, dec, o, w->conf);
+        else
+                memcpy(o, dec, s->n_pairs * sizeof(double));
+}
+
 static int svm_decision(const struct model *m, const double *X, size_t rows,
                         double *out, struct model_error *err)
 {
-        const struct svm *s = (const struct svm *)m;
-        size_t nf = m->n_features, nc = m->n_classes, dw = m->decision_width;
-        struct svm_scratch w;
-        int rc = svm_scratch_get(s, &w, err);
-        if (rc < 0)
-                return rc;
-        for (size_t r = 0; r < rows; r++) {
-                double *o = out + r * dw;
-                svm_libsvm_values(s, X + r * nf, w.kv, w.dec);
-                if (s->kind != MODEL_SVM_SVC)
-                        o[0] = w.dec[0];
-                else if (nc == 2)
-                        o[0] = -w.dec[0];
-                else if (s->ovr)
-                        svm_ovr_values(nc, w.dec, o, w.conf);
-                else
-                        memcpy(o, w.dec, s->n_pairs * sizeof(double));
-        }
-        svm_scratch_put(&w);
-        return 0;
+        return svm_for_rows((const struct svm *)m, X, rows, svm_decided, out, err);
 }
 
 /* OneClassSVM's score_samples: decision_function + offset_, the
@@ -334,23 +447,18 @@ static int svm_score(const struct model *m, const double *X, size_t rows,
 }
 
 /* SVR: the value; OneClassSVM: libsvm's +1 when the value is > 0. */
+static void svm_regressed(const struct svm *s, size_t r, const double *dec,
+                          struct svm_scratch *w, void *out)
+{
+        (void)w;
+        ((double *)out)[r] = s->kind == MODEL_SVM_ONE_CLASS ? (dec[0] > 0.0 ? 1.0 : -1.0)
+                                                             : dec[0];
+}
+
 static int svm_regress(const struct model *m, const double *X, size_t rows,
                        double *out, struct model_error *err)
 {
-        const struct svm *s = (const struct svm *)m;
-        struct svm_scratch w;
-        int rc = svm_scratch_get(s, &w, err);
-        if (rc < 0)
-                return rc;
-        for (size_t r = 0; r < rows; r++) {
-                svm_libsvm_values(s, X + r * m->n_features, w.kv, w.dec);
-                if (s->kind == MODEL_SVM_ONE_CLASS)
-                        out[r] = w.dec[0] > 0.0 ? 1.0 : -1.0;
-                else
-                        out[r] = w.dec[0];
-        }
-        svm_scratch_put(&w);
-        return 0;
+        return svm_for_rows((const struct svm *)m, X, rows, svm_regressed, out, err);
 }
 
 static void svm_describe(const struct model *m, char *buf, size_t len)
@@ -485,7 +593,7 @@ int model_svm_create(const struct model_svm_params *p, size_t n_features,
         s->n_coef_rows = coef_rows;
         s->ovr = p->ovr;
         s->break_ties = p->break_ties;
-        s->sv = svm_copy(p->sv, p->n_sv * n_features);
+        s->sv = lanes_copy(p->sv, p->n_sv, n_features);
         s->dual_coef = svm_copy(p->dual_coef, coef_rows * p->n_sv);
         s->intercept = svm_copy(p->intercept, n_pairs);
         if (!s->sv || !s->dual_coef || !s->intercept)
@@ -552,13 +660,10 @@ nomem:
  * do, so for those only bit-equal distances tie (which of them the tree
  * keeps depends on the order it visits its leaves).
  *
- * Brute force keeps the samples in lanes of KNN_LANES (sample i's feature
- * j at lanes[((i / KNN_LANES) * nf + j) * KNN_LANES + i % KNN_LANES]) so
- * that one pass over the features gives KNN_LANES distances, each still
- * summed in feature order; and it walks the samples a chunk at a time for
- * a block of query rows, so a chunk is read from cache once per block
- * rather than from memory once per row. */
-#define KNN_LANES 8
+ * Brute force keeps the samples in lanes (lanes_eval), so that one pass
+ * over the features gives LANES distances; and it walks the samples a
+ * chunk at a time for a block of query rows, so a chunk is read from
+ * cache once per block rather than from memory once per row. */
 /* Bytes of samples per chunk: with a block of query rows, in L2. */
 #define KNN_CHUNK_BYTES (64 * 1024)
 /* Query rows per block. */
@@ -667,44 +772,18 @@ static bool knn_same_answer(const struct knn *kn, size_t a, size_t b)
 /* s[l] = the distance (sum |d| or sum d^2, in feature order) from x to
  * the samples of lane block b. */
 static void knn_lane_dist(const struct knn *kn, const double *x, size_t b,
-                          double s[KNN_LANES])
+                          double s[LANES])
 {
-        /* four pairs, in four named variables so they stay in registers */
-        _Static_assert(KNN_LANES == 8, "knn_lane_dist adds four pairs");
-        size_t nf = kn->base.n_features;
-        const double *f = kn->lanes + b * nf * KNN_LANES;
-        vec2d a0 = { 0 }, a1 = { 0 }, a2 = { 0 }, a3 = { 0 };
-        if (kn->p == 2) {
-                for (size_t j = 0; j < nf; j++, f += KNN_LANES) {
-                        vec2d xj = vec2d_splat(x[j]);
-                        vec2d d0 = xj - vec2d_load(f), d1 = xj - vec2d_load(f + 2);
-                        vec2d d2 = xj - vec2d_load(f + 4), d3 = xj - vec2d_load(f + 6);
-                        a0 += d0 * d0;
-                        a1 += d1 * d1;
-                        a2 += d2 * d2;
-                        a3 += d3 * d3;
-                }
-        } else {
-                for (size_t j = 0; j < nf; j++, f += KNN_LANES) {
-                        vec2d xj = vec2d_splat(x[j]);
-                        a0 += vec2d_abs(xj - vec2d_load(f));
-                        a1 += vec2d_abs(xj - vec2d_load(f + 2));
-                        a2 += vec2d_abs(xj - vec2d_load(f + 4));
-                        a3 += vec2d_abs(xj - vec2d_load(f + 6));
-                }
-        }
-        vec2d_store(s, a0);
-        vec2d_store(s + 2, a1);
-        vec2d_store(s + 4, a2);
-        vec2d_store(s + 6, a3);
+        lanes_eval(kn->lanes, kn->base.n_features, b, x,
+                   kn->p == 2 ? LANE_SQDIST : LANE_L1DIST, s);
 }
 
 /* The distance from x to sample i (the rare paths). */
 static double knn_dist(const struct knn *kn, const double *x, size_t i)
 {
-        double s[KNN_LANES];
-        knn_lane_dist(kn, x, i / KNN_LANES, s);
-        return s[i % KNN_LANES];
+        double s[LANES];
+        knn_lane_dist(kn, x, i / LANES, s);
+        return s[i % LANES];
 }
 
 /* Keeps sample i at distance s among the m nearest (best, dist, *have),
@@ -729,8 +808,8 @@ static void knn_brute_block(const struct knn *kn, const double *X, size_t nq,
                             struct knn_work *w)
 {
         size_t nf = kn->base.n_features, m = w->m;
-        size_t blocks = (kn->n + KNN_LANES - 1) / KNN_LANES;
-        size_t chunk = KNN_CHUNK_BYTES / (nf * KNN_LANES * sizeof(double));
+        size_t blocks = (kn->n + LANES - 1) / LANES;
+        size_t chunk = KNN_CHUNK_BYTES / (nf * LANES * sizeof(double));
         if (chunk == 0)
                 chunk = 1;
         for (size_t q = 0; q < nq; q++)
@@ -742,14 +821,14 @@ static void knn_brute_block(const struct knn *kn, const double *X, size_t nq,
                         size_t *best = w->qbest + q * m;
                         double *dist = w->qdist + q * m;
                         for (size_t b = b0; b < b1; b++) {
-                                double s[KNN_LANES];
+                                double s[LANES];
                                 knn_lane_dist(kn, x, b, s);
-                                size_t lanes = kn->n - b * KNN_LANES;
-                                if (lanes > KNN_LANES)
-                                        lanes = KNN_LANES;
+                                size_t lanes = kn->n - b * LANES;
+                                if (lanes > LANES)
+                                        lanes = LANES;
                                 for (size_t l = 0; l < lanes; l++)
                                         knn_keep(best, dist, &w->qhave[q], m,
-                                                 b * KNN_LANES + l, s[l]);
+                                                 b * LANES + l, s[l]);
                         }
                 }
         }
@@ -778,12 +857,12 @@ static void knn_search_row(const struct knn *kn, const double *x, struct knn_wor
                 }
                 return;
         }
-        for (size_t b = 0; b * KNN_LANES < kn->n; b++) {
-                double s[KNN_LANES];
+        for (size_t b = 0; b * LANES < kn->n; b++) {
+                double s[LANES];
                 knn_lane_dist(kn, x, b, s);
-                for (size_t l = 0; l < KNN_LANES && b * KNN_LANES + l < kn->n; l++) {
-                        w->pairs[b * KNN_LANES + l].d = s[l];
-                        w->pairs[b * KNN_LANES + l].i = b * KNN_LANES + l;
+                for (size_t l = 0; l < LANES && b * LANES + l < kn->n; l++) {
+                        w->pairs[b * LANES + l].d = s[l];
+                        w->pairs[b * LANES + l].i = b * LANES + l;
                 }
         }
         qsort(w->pairs, kn->n, sizeof(struct knn_pair), knn_pair_cmp);
@@ -1006,21 +1085,6 @@ static void knn_destroy(struct model *m)
         free(kn);
 }
 
-/* The n samples of nf features in lanes (see struct knn); the last
- * block's unused lanes hold zeros, computed but never read. */
-static double *knn_lanes(const double *fit_x, size_t n, size_t nf)
-{
-        size_t blocks = (n + KNN_LANES - 1) / KNN_LANES;
-        double *lanes = calloc(blocks * nf * KNN_LANES, sizeof(double));
-        if (!lanes)
-                return NULL;
-        for (size_t i = 0; i < n; i++)
-                for (size_t j = 0; j < nf; j++)
-                        lanes[((i / KNN_LANES) * nf + j) * KNN_LANES + i % KNN_LANES] =
-                                fit_x[i * nf + j];
-        return lanes;
-}
-
 int model_knn_create(const struct model_knn_params *p, size_t n_features,
                      size_t n_outputs, const struct model_label *classes,
                      size_t n_classes, struct model **out,
@@ -1079,7 +1143,7 @@ int model_knn_create(const struct model_knn_params *p, size_t n_features,
                         knn_destroy(&kn->base);
                         return trc;
                 }
-        } else if (!(kn->lanes = knn_lanes(p->fit_x, p->n_samples, n_features))) {
+        } else if (!(kn->lanes = lanes_copy(p->fit_x, p->n_samples, n_features))) {
                 goto nomem;
         }
         for (size_t i = 0; i < kn->n; i++) {
