@@ -170,15 +170,16 @@ static void svm_coef_sums(const double *c, const double *kv, size_t k0, size_t k
         *a23 = s23;
 }
 
-/* libsvm's svm_predict_values for SVM_ROWS rows x[r]: dec[r * n_pairs ..]
- * (SVC) or dec[r * n_pairs] (SVR, one-class), unsigned as libsvm has
- * them. kv holds n_sv x SVM_ROWS. */
-static void svm_libsvm_values(const struct svm *s, const double *const x[SVM_ROWS], double *kv,
-                              double *dec)
+/* libsvm's svm_predict_values for the n <= SVM_ROWS rows x[r]:
+ * dec[r * n_pairs ..] (SVC) or dec[r * n_pairs] (SVR, one-class), unsigned
+ * as libsvm has them. kv holds n_sv x SVM_ROWS (the lanes of rows past n
+ * keep what they held, and their sums are not used). */
+static void svm_libsvm_values(const struct svm *s, const double *const x[SVM_ROWS], size_t n,
+                              double *kv, double *dec)
 {
         size_t nf = s->base.n_features, np = s->n_pairs;
         enum lane_op op = s->kernel == MODEL_SVM_RBF ? LANE_SQDIST : LANE_DOT;
-        for (size_t r = 0; r < SVM_ROWS; r++)
+        for (size_t r = 0; r < n; r++)
                 for (size_t b = 0; b * LANES < s->n_sv; b++) {
                         double raw[LANES];
                         lanes_eval(s->sv, nf, b, x[r], op, raw);
@@ -332,7 +333,8 @@ static int svm_scratch_get(const struct svm *s, struct svm_scratch *w,
 {
         size_t nc = s->base.n_classes ? s->base.n_classes : 1;
         size_t n = SVM_ROWS * (s->n_sv + s->n_pairs) + 2 * nc * nc + 3 * nc;
-        w->block = malloc(n * sizeof(double));
+        /* zeroed: the kernel values of rows a short group lacks are read */
+        w->block = calloc(n, sizeof(double));
         w->votes = malloc(nc * sizeof(size_t));
         if (!w->block || !w->votes) {
                 free(w->block);
@@ -356,9 +358,8 @@ static void svm_scratch_put(struct svm_scratch *w)
         free(w->votes);
 }
 
-/* Runs libsvm's values over every group of SVM_ROWS rows of X (a batch's
- * last group repeats its last row) and fn(r, row r's dec) for each real
- * row. */
+/* Runs libsvm's values over every group of SVM_ROWS rows of X and
+ * fn(r, row r's dec) for each row. */
 typedef void (*svm_row_fn)(const struct svm *s, size_t r, const double *dec,
                            struct svm_scratch *w, void *out);
 
@@ -372,10 +373,11 @@ static int svm_for_rows(const struct svm *s, const double *X, size_t rows, svm_r
                 return rc;
         for (size_t r0 = 0; r0 < rows; r0 += SVM_ROWS) {
                 const double *x[SVM_ROWS];
-                for (size_t r = 0; r < SVM_ROWS; r++)
-                        x[r] = X + (r0 + r < rows ? r0 + r : rows - 1) * nf;
-                svm_libsvm_values(s, x, w.kv, w.dec);
-                for (size_t r = 0; r < SVM_ROWS && r0 + r < rows; r++)
+                size_t n = rows - r0 < SVM_ROWS ? rows - r0 : SVM_ROWS;
+                for (size_t r = 0; r < n; r++)
+                        x[r] = X + (r0 + r) * nf;
+                svm_libsvm_values(s, x, n, w.kv, w.dec);
+                for (size_t r = 0; r < n; r++)
                         fn(s, r0 + r, w.dec + r * s->n_pairs, &w, out);
         }
         svm_scratch_put(&w);

@@ -419,6 +419,25 @@ static void mlp_wide2(const double *x, const double *y, size_t ni, const double 
         vec2d_store(oy + j + 6, b3);
 }
 
+/* The same for one row and the 8-output tile at column j. */
+static void mlp_wide1(const double *x, size_t ni, const double *W, size_t st, size_t j,
+                      double *ox)
+{
+        vec2d a0 = { 0 }, a1 = { 0 }, a2 = { 0 }, a3 = { 0 };
+        for (size_t k = 0; k < ni; k++) {
+                const double *w = W + k * st + j;
+                vec2d xk = vec2d_splat(x[k]);
+                a0 += xk * vec2d_load(w);
+                a1 += xk * vec2d_load(w + 2);
+                a2 += xk * vec2d_load(w + 4);
+                a3 += xk * vec2d_load(w + 6);
+        }
+        vec2d_store(ox + j, a0);
+        vec2d_store(ox + j + 2, a1);
+        vec2d_store(ox + j + 4, a2);
+        vec2d_store(ox + j + 6, a3);
+}
+
 /* The same for four rows and the 4-output tile of a narrow layer. */
 static void mlp_narrow4(const double *const in[MLP_ROWS], size_t ni, const double *W, size_t st,
                         double *const out[MLP_ROWS])
@@ -450,11 +469,11 @@ static void mlp_narrow4(const double *const in[MLP_ROWS], size_t ni, const doubl
         vec2d_store(out[3] + 2, d1);
 }
 
-/* The network on MLP_ROWS rows (x[r]; a batch's last group repeats its
- * last row). buf holds 2 x MLP_ROWS x max_stride doubles; y[r] receives
- * row r's output (inside buf). */
-static void mlp_forward_rows(const struct mlp *p, const double *const x[MLP_ROWS], double *buf,
-                             const double *y[MLP_ROWS])
+/* The network on the n <= MLP_ROWS rows x[r] (x[n..] repeat the last,
+ * for the narrow tile always takes four). buf holds 2 x MLP_ROWS x max_stride
+ * doubles; y[r] receives row r's output (inside buf). */
+static void mlp_forward_rows(const struct mlp *p, const double *const x[MLP_ROWS], size_t n,
+                             double *buf, const double *y[MLP_ROWS])
 {
         const double *in[MLP_ROWS];
         double *out[MLP_ROWS];
@@ -469,19 +488,26 @@ static void mlp_forward_rows(const struct mlp *p, const double *const x[MLP_ROWS
                 if (mlp_tile(no) == MLP_NARROW) {
                         mlp_narrow4(in, ni, W, st, out);
                 } else {
-                        for (size_t r = 0; r < MLP_ROWS; r += 2)
-                                for (size_t j = 0; j < st; j += MLP_WIDE)
-                                        mlp_wide2(in[r], in[r + 1], ni, W, st, j, out[r],
-                                                  out[r + 1]);
+                        for (size_t r = 0; r < n; r += 2)
+                                for (size_t j = 0; j < st; j += MLP_WIDE) {
+                                        if (r + 1 < n)
+                                                mlp_wide2(in[r], in[r + 1], ni, W, st, j,
+                                                          out[r], out[r + 1]);
+                                        else
+                                                mlp_wide1(in[r], ni, W, st, j, out[r]);
+                                }
                 }
-                for (size_t r = 0; r < MLP_ROWS; r++) {
+                for (size_t r = 0; r < n; r++) {
                         for (size_t j = 0; j < no; j++)
                                 out[r][j] += b[j];
                         mlp_activate(l + 1 < p->n_mats ? p->hidden : p->output, out[r], no);
                         in[r] = out[r];
                 }
+                /* the rows a short group lacks read the last real one */
+                for (size_t r = n; r < MLP_ROWS; r++)
+                        in[r] = in[n - 1];
         }
-        for (size_t r = 0; r < MLP_ROWS; r++)
+        for (size_t r = 0; r < n; r++)
                 y[r] = in[r];
 }
 
@@ -506,10 +532,11 @@ static int mlp_for_rows(const struct mlp *p, const double *X, size_t rows, mlp_d
                 return -ENOMEM;
         for (size_t r0 = 0; r0 < rows; r0 += MLP_ROWS) {
                 const double *x[MLP_ROWS], *y[MLP_ROWS];
+                size_t n = rows - r0 < MLP_ROWS ? rows - r0 : MLP_ROWS;
                 for (size_t r = 0; r < MLP_ROWS; r++)
-                        x[r] = X + (r0 + r < rows ? r0 + r : rows - 1) * nf;
-                mlp_forward_rows(p, x, buf, y);
-                for (size_t r = 0; r < MLP_ROWS && r0 + r < rows; r++)
+                        x[r] = X + (r0 + (r < n ? r : n - 1)) * nf;
+                mlp_forward_rows(p, x, n, buf, y);
+                for (size_t r = 0; r < n; r++)
                         done(p, r0 + r, y[r], ctx);
         }
         free(buf);
