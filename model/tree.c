@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "model_internal.h"
+#include "quickscorer.h"
 
 /* 16 bytes rather than 24: the threshold is kept as the float32 t32 that
  * threshold_f32() chooses, so the walk compares two floats and a node's
@@ -60,6 +61,7 @@ struct gb {
         size_t n_stages, k;
         double *init_raw;    /* k raw values every row starts from */
         struct tree **trees; /* n_stages x k */
+        struct qs_forest *qs; /* the trees as bit vectors, when each has <= 64 leaves */
 };
 
 /* Casts one row to float32 as sklearn's check_array(dtype=float32) does,
@@ -787,9 +789,13 @@ int model_forest_create(struct model **trees, size_t n_trees,
 
 /* For rows [r0, r0 + nb) of X, cast to float32 into xf:
  * raw[b * k + j] = init, then += learning_rate * value for every stage i
- * and tree j in that order (predict_stages), FOREST_BLOCK rows at most. */
+ * and tree j in that order (predict_stages), FOREST_BLOCK rows at most.
+ * With bit vectors (g->qs), row by row; qs_scratch holds n_stages x k
+ * words and qs_out GB_QS_ROWS x n_stages x k values. */
+#define GB_QS_ROWS 4
+
 static int gb_block(const struct gb *g, const double *X, size_t r0, size_t nb, float *xf,
-                    double *raw, struct model_error *err)
+                    double *raw, uint64_t *qs_scratch, double *qs_out, struct model_error *err)
 {
         size_t nf = g->base.n_features, k = g->k;
         for (size_t b = 0; b < nb; b++) {
@@ -797,6 +803,24 @@ static int gb_block(const struct gb *g, const double *X, size_t r0, size_t nb, f
                 if (rc < 0)
                         return rc;
                 memcpy(raw + b * k, g->init_raw, k * sizeof(double));
+        }
+        if (g->qs) {
+                /* stage by stage, class by class is the trees' order */
+                size_t n = g->n_stages * k;
+                for (size_t b0 = 0; b0 < nb; b0 += GB_QS_ROWS) {
+                        size_t m = nb - b0 < GB_QS_ROWS ? nb - b0 : GB_QS_ROWS;
+                        for (size_t b = 0; b < m; b++)
+                                qs_values(g->qs, xf + (b0 + b) * nf, qs_scratch,
+                                          qs_out + b * n);
+                        /* the rows' sums side by side: each is a chain of
+                         * n_stages dependent adds */
+                        for (size_t i = 0, t = 0; i < g->n_stages; i++)
+                                for (size_t j = 0; j < k; j++, t++)
+                                        for (size_t b = 0; b < m; b++)
+                                                raw[(b0 + b) * k + j] +=
+                                                        g->learning_rate * qs_out[b * n + t];
+                }
+                return 0;
         }
         if (nb < TREE_FEW_ROWS) {
                 /* stage by stage, class by class is the trees' order */
@@ -831,12 +855,14 @@ typedef void (*gb_done_fn)(const struct gb *g, size_t r, double *raw, void *ctx)
 static int gb_for_blocks(const struct gb *g, const double *X, size_t rows, gb_done_fn done,
                          void *ctx, struct model_error *err)
 {
-        size_t k = g->k, w = k + g->base.n_classes;
+        size_t k = g->k, w = k + g->base.n_classes, n = g->qs ? g->n_stages * k : 0;
         size_t bs = block_rows(g->base.n_features, rows);
         float *xf = malloc(bs * g->base.n_features * sizeof(float));
         double *raw = malloc(bs * k * sizeof(double) + w * sizeof(double));
+        uint64_t *qs_scratch = n ? malloc(n * sizeof(uint64_t)) : NULL;
+        double *qs_out = n ? malloc(GB_QS_ROWS * n * sizeof(double)) : NULL;
         int rc = 0;
-        if (!xf || !raw) {
+        if (!xf || !raw || (n && (!qs_scratch || !qs_out))) {
                 model_set_error(err, "out of memory");
                 rc = -ENOMEM;
                 goto done;
@@ -844,7 +870,7 @@ static int gb_for_blocks(const struct gb *g, const double *X, size_t rows, gb_do
         double *row = raw + bs * k;
         for (size_t r0 = 0; r0 < rows; r0 += bs) {
                 size_t nb = rows - r0 < bs ? rows - r0 : bs;
-                rc = gb_block(g, X, r0, nb, xf, raw, err);
+                rc = gb_block(g, X, r0, nb, xf, raw, qs_scratch, qs_out, err);
                 if (rc < 0)
                         goto done;
                 for (size_t b = 0; b < nb; b++) {
@@ -855,6 +881,8 @@ static int gb_for_blocks(const struct gb *g, const double *X, size_t rows, gb_do
 done:
         free(xf);
         free(raw);
+        free(qs_scratch);
+        free(qs_out);
         return rc;
 }
 
@@ -938,6 +966,7 @@ static void gb_destroy(struct model *m)
                         model_free(&g->trees[i]->base);
         free(g->trees);
         free(g->init_raw);
+        qs_free(g->qs);
         free(g);
 }
 
@@ -987,6 +1016,50 @@ static void gb_init_raw(const struct model_gb_params *p, size_t n_classes,
         double gm = exp(model_np_sum(raw, n_classes) / (double)n_classes);
         for (size_t j = 0; j < n_classes; j++)
                 raw[j] = log(fmin(fmax(p->init[j], eps), 1.0 - eps) / gm);
+}
+
+/* g->qs from g's trees when every one has at most 64 leaves (else the
+ * walk serves them); 0 either way, or -ENOMEM. */
+static int gb_bit_vectors(struct gb *g)
+{
+        size_t n = g->n_stages * g->k, total = 0;
+        for (size_t t = 0; t < n; t++) {
+                if (g->trees[t]->n_nodes > 127)
+                        return 0;
+                total += g->trees[t]->n_nodes;
+        }
+        struct qs_node *nodes = malloc(total * sizeof(*nodes));
+        const struct qs_node **trees = malloc(n * sizeof(*trees));
+        size_t *counts = malloc(n * sizeof(*counts));
+        int rc = -ENOMEM;
+        if (!nodes || !trees || !counts)
+                goto done;
+        for (size_t t = 0, at = 0; t < n; at += counts[t], t++) {
+                const struct tree *tr = g->trees[t];
+                trees[t] = nodes + at;
+                counts[t] = tr->n_nodes;
+                for (size_t i = 0; i < tr->n_nodes; i++) {
+                        const struct tnode *tn = &tr->nodes[i];
+                        struct qs_node *q = &nodes[at + i];
+                        bool leaf = tn->left == ~(int32_t)i;
+                        q->left = leaf ? -1 : (int32_t)tnode_at(tn->left);
+                        q->right = leaf ? -1 : (int32_t)tnode_at(tn->right);
+                        q->feature = tn->feature;
+                        q->threshold = tn->threshold;
+                        q->value = tr->value[i];
+                }
+        }
+        rc = qs_build(g->base.n_features ? g->base.n_features : g->trees[0]->base.n_features, n,
+                      trees, counts, &g->qs);
+        if (rc == -E2BIG || rc == -EINVAL) {
+                g->qs = NULL;
+                rc = 0;
+        }
+done:
+        free(nodes);
+        free(trees);
+        free(counts);
+        return rc;
 }
 
 int model_gb_create(const struct model_gb_params *p, struct model **trees,
@@ -1042,6 +1115,11 @@ int model_gb_create(const struct model_gb_params *p, struct model **trees,
         g->legacy = p->legacy;
         g->learning_rate = p->learning_rate;
         gb_init_raw(p, n_classes, g->init_raw);
+        if ((rc = gb_bit_vectors(g)) < 0) {
+                gb_destroy(&g->base);
+                model_set_error(err, "%s: out of memory", ops->name);
+                return rc;
+        }
         rc = model_base_init(&g->base, ops,
                              regressor ? MODEL_TYPE_REGRESSOR : MODEL_TYPE_CLASSIFIER,
                              trees[0]->n_features, classes, n_classes, err);
