@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "model_internal.h"
+#include "quickscorer.h"
 
 #define BITSET_WORDS 8 /* 256 bits: one per byte value */
 
@@ -68,7 +69,22 @@ struct hgb {
          * again, compact, indexed as nodes is */
         struct hfast *fast;
         double *fast_value;   /* every node's value (leaves') */
+        /* the trees as bit vectors (quickscorer.c) when no split is
+         * categorical and every tree has at most 64 leaves; else NULL */
+        struct qs_forest *qs;
 };
+
+/* Rows whose bit-vector values are added side by side. */
+#define HGB_QS_ROWS 4
+
+/* Doubles of scratch hgb_raw_block needs. */
+static size_t hgb_scratch_doubles(const struct hgb *h)
+{
+        size_t n = h->base.n_features;
+        if (h->qs)
+                n += (1 + HGB_QS_ROWS) * h->n_iter * h->k; /* words, then values */
+        return n;
+}
 
 /* <X_BINNED_DTYPE_C>data_val for data_val >= 0: C's double to unsigned
  * char, which x86-64 compilers do through a 32-bit truncation (values past
@@ -246,14 +262,42 @@ static void fast_group_leaves(const struct hgb *h, size_t t0, size_t ng, const d
         }
 }
 
+/* raw[b * k ..] for rows [0, nb) of X by bit vectors: baseline, then
+ * iteration by iteration, tree by tree, as hgb_raw adds them, with the
+ * sums of HGB_QS_ROWS rows side by side. scratch: hgb_scratch_doubles. */
+static void hgb_qs_block(const struct hgb *h, const double *X, size_t nb, double *raw,
+                         double *scratch)
+{
+        size_t nf = h->base.n_features, k = h->k, n = h->n_iter * k;
+        uint64_t *words = (uint64_t *)(void *)(scratch + nf);
+        double *vals = scratch + nf + n;
+        for (size_t b0 = 0; b0 < nb; b0 += HGB_QS_ROWS) {
+                size_t m = nb - b0 < HGB_QS_ROWS ? nb - b0 : HGB_QS_ROWS;
+                for (size_t b = 0; b < m; b++) {
+                        qs_values(h->qs, tree_input(h, X + (b0 + b) * nf, scratch), words,
+                                  vals + b * n);
+                        memcpy(raw + (b0 + b) * k, h->baseline, k * sizeof(double));
+                }
+                for (size_t t = 0; t < n; t += k)
+                        for (size_t j = 0; j < k; j++)
+                                for (size_t b = 0; b < m; b++)
+                                        raw[(b0 + b) * k + j] += vals[b * n + t + j];
+        }
+}
+
 /* raw[b * k ..] for rows [0, nb <= HGB_BLOCK) of X: what hgb_raw gives
  * each row, with the same additions in the same order (baseline, then
  * iteration by iteration, tree by tree), walking the block tree by tree
- * so each tree's nodes are read once per block. scratch: n_features. */
+ * so each tree's nodes are read once per block. scratch:
+ * hgb_scratch_doubles. */
 static void hgb_raw_block(const struct hgb *h, const double *X, size_t nb, double *raw,
                           double *scratch)
 {
         size_t nf = h->base.n_features, k = h->k;
+        if (h->qs) {
+                hgb_qs_block(h, X, nb, raw, scratch);
+                return;
+        }
         if (!h->fast) {
                 for (size_t b = 0; b < nb; b++)
                         hgb_raw(h, tree_input(h, X + b * nf, scratch), raw + b * k);
@@ -289,7 +333,7 @@ static int hgb_decision(const struct model *m, const double *X, size_t rows,
                         double *out, struct model_error *err)
 {
         const struct hgb *h = (const struct hgb *)m;
-        double *scratch = malloc(m->n_features * sizeof(double));
+        double *scratch = malloc(hgb_scratch_doubles(h) * sizeof(double));
         if (!scratch) {
                 model_set_error(err, "out of memory");
                 return -ENOMEM;
@@ -320,7 +364,7 @@ static int hgb_classify(const struct model *m, const double *X, size_t rows,
 {
         const struct hgb *h = (const struct hgb *)m;
         size_t nc = m->n_classes;
-        double *block = malloc((HGB_BLOCK * h->k + nc + m->n_features) * sizeof(double));
+        double *block = malloc((HGB_BLOCK * h->k + nc + hgb_scratch_doubles(h)) * sizeof(double));
         if (!block) {
                 model_set_error(err, "out of memory");
                 return -ENOMEM;
@@ -377,6 +421,7 @@ static void hgb_destroy(struct model *m)
         free(h->cat_index);
         free(h->fast);
         free(h->fast_value);
+        qs_free(h->qs);
         free(h);
 }
 
@@ -589,6 +634,39 @@ static void hgb_fast_build(struct hgb *h, const struct model_hgb_params *p, size
         h->fast_value = value;
 }
 
+/* h->qs from the trees when no split is categorical and every tree has at
+ * most 64 leaves (else the walks serve them); 0 either way, or -ENOMEM. */
+static int hgb_qs_build(struct hgb *h, const struct model_hgb_params *p, size_t total)
+{
+        size_t n_trees = p->n_iter * p->k;
+        for (size_t i = 0; i < total; i++)
+                if (h->nodes[i].is_categorical)
+                        return 0;
+        struct qs_node *nodes = malloc(total * sizeof(*nodes));
+        size_t *start = malloc((n_trees + 1) * sizeof(*start));
+        int rc = -ENOMEM;
+        if (nodes && start) {
+                /* h->nodes holds the trees one after another */
+                memcpy(start, h->node_start, n_trees * sizeof(*start));
+                start[n_trees] = total;
+                for (size_t i = 0; i < total; i++) {
+                        const struct hnode *src = &h->nodes[i];
+                        nodes[i] = (struct qs_node){
+                                .left = src->is_leaf ? -1 : (int32_t)src->left,
+                                .right = src->is_leaf ? -1 : (int32_t)src->right,
+                                .feature = src->is_leaf ? 0 : (int32_t)src->feature,
+                                .missing_left = src->missing_go_to_left,
+                                .threshold = src->num_threshold,
+                                .value = src->value,
+                        };
+                }
+                rc = qs_build(p->n_features, n_trees, nodes, start, &h->qs);
+        }
+        free(nodes);
+        free(start);
+        return rc;
+}
+
 int model_hgb_create(const struct model_hgb_params *p,
                      const struct model_label *classes, size_t n_classes,
                      struct model **out, struct model_error *err)
@@ -648,7 +726,13 @@ int model_hgb_create(const struct model_hgb_params *p,
                 si += tr->n_bitsets;
         }
         h->known_start = si;
-        hgb_fast_build(h, p, total_nodes);
+        if (hgb_qs_build(h, p, total_nodes) < 0) {
+                hgb_destroy(&h->base);
+                model_set_error(err, "%s: out of memory", ops->name);
+                return -ENOMEM;
+        }
+        if (!h->qs) /* the bit vectors serve every row when there are some */
+                hgb_fast_build(h, p, total_nodes);
         if (p->n_cat)
                 memcpy(h->bitsets + si * BITSET_WORDS, p->known_cat_bitsets,
                        p->n_cat * BITSET_WORDS * sizeof(uint32_t));

@@ -14,9 +14,10 @@
  * The failed splits are found feature by feature: a feature's splits over
  * all trees are sorted by threshold, and for x the failed ones are exactly
  * those with threshold < x (x <= threshold passes), a prefix of the list;
- * for NaN every split fails. The comparisons are tree.c's own (float32 x
- * against the float32 threshold it chose), so the leaf is the one the walk
- * reaches, with no dependent loads between one split and the next. */
+ * for NaN, those that do not send missing values left. The comparisons
+ * are the walks' own (tree.c's float32 values and thresholds are exact
+ * as doubles), so the leaf is the one the walk reaches, with no dependent
+ * loads between one split and the next. */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -26,17 +27,18 @@
 struct qs_forest {
         size_t n_features, n_trees;
         size_t *start;    /* n_features + 1: feature f's splits are [start[f], start[f+1]) */
-        float *threshold; /* splits, by feature, then ascending threshold */
+        double *threshold; /* splits, by feature, then ascending threshold */
         uint32_t *tree;
         uint64_t *mask;
+        uint64_t *nan_mask; /* mask, or all ones for a split sending NaN left */
         uint64_t *all;    /* n_trees: a bit per leaf */
         double *leaf;     /* n_trees x 64: leaf values by left-to-right number */
 };
 
 struct qs_split {
-        float threshold;
+        double threshold;
         uint32_t tree;
-        uint64_t mask;
+        uint64_t mask, nan_mask;
         int32_t feature;
 };
 
@@ -73,7 +75,9 @@ static int number_leaves(const struct qs_node *nodes, size_t i, uint32_t t, unsi
         unsigned hi = *next; /* the left subtree's leaves are [lo, hi), hi <= 64 */
         uint64_t left = (hi == 64 ? ~(uint64_t)0 : ((uint64_t)1 << hi) - 1) &
                         ~(((uint64_t)1 << lo) - 1);
-        splits[*n_splits] = (struct qs_split){ n->threshold, t, ~left, n->feature };
+        splits[*n_splits] = (struct qs_split){ n->threshold, t, ~left,
+                                               n->missing_left ? ~(uint64_t)0 : ~left,
+                                               n->feature };
         (*n_splits)++;
         return number_leaves(nodes, (size_t)n->right, t, next, leaf, splits, n_splits);
 }
@@ -86,17 +90,19 @@ void qs_free(struct qs_forest *q)
         free(q->threshold);
         free(q->tree);
         free(q->mask);
+        free(q->nan_mask);
         free(q->all);
         free(q->leaf);
         free(q);
 }
 
-int qs_build(size_t n_features, size_t n_trees, const struct qs_node *const *trees,
-             const size_t *n_nodes, struct qs_forest **out)
+/* qs_build's work; -E2BIG or -EINVAL when the forest does not qualify. */
+static int build(size_t n_features, size_t n_trees, const struct qs_node *nodes,
+                 const size_t *start, struct qs_forest **out)
 {
-        /* a tree of at most 64 leaves has at most 63 splits */
+        /* a tree of at most 64 leaves has at most 127 nodes, 63 splits */
         for (size_t t = 0; t < n_trees; t++)
-                if (n_nodes[t] > 127)
+                if (start[t + 1] - start[t] > 127 || start[t + 1] == start[t])
                         return -E2BIG;
         if (n_trees > UINT32_MAX || n_trees > SIZE_MAX / 64 / sizeof(double))
                 return -E2BIG;
@@ -114,8 +120,8 @@ int qs_build(size_t n_features, size_t n_trees, const struct qs_node *const *tre
         size_t n_splits = 0;
         for (size_t t = 0; t < n_trees; t++) {
                 unsigned leaves = 0;
-                int rc = number_leaves(trees[t], 0, (uint32_t)t, &leaves, q->leaf + t * 64,
-                                       splits, &n_splits);
+                int rc = number_leaves(nodes + start[t], 0, (uint32_t)t, &leaves,
+                                       q->leaf + t * 64, splits, &n_splits);
                 if (rc < 0) {
                         free(splits);
                         qs_free(q);
@@ -124,10 +130,12 @@ int qs_build(size_t n_features, size_t n_trees, const struct qs_node *const *tre
                 q->all[t] = leaves == 64 ? ~(uint64_t)0 : ((uint64_t)1 << leaves) - 1;
         }
         qsort(splits, n_splits, sizeof(*splits), split_cmp);
-        q->threshold = malloc((n_splits ? n_splits : 1) * sizeof(float));
-        q->tree = malloc((n_splits ? n_splits : 1) * sizeof(uint32_t));
-        q->mask = malloc((n_splits ? n_splits : 1) * sizeof(uint64_t));
-        if (!q->threshold || !q->tree || !q->mask)
+        size_t ns = n_splits ? n_splits : 1;
+        q->threshold = malloc(ns * sizeof(double));
+        q->tree = malloc(ns * sizeof(uint32_t));
+        q->mask = malloc(ns * sizeof(uint64_t));
+        q->nan_mask = malloc(ns * sizeof(uint64_t));
+        if (!q->threshold || !q->tree || !q->mask || !q->nan_mask)
                 goto nomem;
         for (size_t i = 0; i < n_splits; i++) {
                 if (splits[i].feature < 0 || (size_t)splits[i].feature >= n_features) {
@@ -138,6 +146,7 @@ int qs_build(size_t n_features, size_t n_trees, const struct qs_node *const *tre
                 q->threshold[i] = splits[i].threshold;
                 q->tree[i] = splits[i].tree;
                 q->mask[i] = splits[i].mask;
+                q->nan_mask[i] = splits[i].nan_mask;
                 q->start[splits[i].feature + 1]++;
         }
         for (size_t f = 0; f < n_features; f++)
@@ -151,28 +160,36 @@ nomem:
         return -ENOMEM;
 }
 
+int qs_build(size_t n_features, size_t n_trees, const struct qs_node *nodes,
+             const size_t *start, struct qs_forest **out)
+{
+        *out = NULL;
+        int rc = build(n_features, n_trees, nodes, start, out);
+        return rc == -E2BIG || rc == -EINVAL ? 0 : rc;
+}
+
 size_t qs_scratch_words(const struct qs_forest *q)
 {
         return q->n_trees ? q->n_trees : 1;
 }
 
-void qs_values(const struct qs_forest *q, const float *xf, uint64_t *v, double *out)
+void qs_values(const struct qs_forest *q, const double *xr, uint64_t *v, double *out)
 {
         /* locals: the stores into v could otherwise alias q's fields (the
          * project builds with -fno-strict-aliasing) */
-        const float *restrict threshold = q->threshold;
+        const double *restrict threshold = q->threshold;
         const uint32_t *restrict tree = q->tree;
-        const uint64_t *restrict mask = q->mask;
+        const uint64_t *restrict mask = q->mask, *restrict nan_mask = q->nan_mask;
         const size_t *start = q->start;
         size_t n_trees = q->n_trees, n_features = q->n_features;
         for (size_t t = 0; t < n_trees; t++)
                 v[t] = q->all[t];
         for (size_t f = 0; f < n_features; f++) {
-                float x = xf[f];
+                double x = xr[f];
                 size_t i = start[f], end = start[f + 1];
                 if (isnan(x)) {
                         for (; i < end; i++)
-                                v[tree[i]] &= mask[i];
+                                v[tree[i]] &= nan_mask[i];
                         continue;
                 }
                 for (; i < end && threshold[i] < x; i++)

@@ -791,11 +791,12 @@ int model_forest_create(struct model **trees, size_t n_trees,
  * raw[b * k + j] = init, then += learning_rate * value for every stage i
  * and tree j in that order (predict_stages), FOREST_BLOCK rows at most.
  * With bit vectors (g->qs), row by row; qs_scratch holds n_stages x k
- * words and qs_out GB_QS_ROWS x n_stages x k values. */
+ * words, qs_out GB_QS_ROWS x n_stages x k values and qs_row n_features. */
 #define GB_QS_ROWS 4
 
 static int gb_block(const struct gb *g, const double *X, size_t r0, size_t nb, float *xf,
-                    double *raw, uint64_t *qs_scratch, double *qs_out, struct model_error *err)
+                    double *raw, uint64_t *qs_scratch, double *qs_out, double *qs_row,
+                    struct model_error *err)
 {
         size_t nf = g->base.n_features, k = g->k;
         for (size_t b = 0; b < nb; b++) {
@@ -809,9 +810,12 @@ static int gb_block(const struct gb *g, const double *X, size_t r0, size_t nb, f
                 size_t n = g->n_stages * k;
                 for (size_t b0 = 0; b0 < nb; b0 += GB_QS_ROWS) {
                         size_t m = nb - b0 < GB_QS_ROWS ? nb - b0 : GB_QS_ROWS;
-                        for (size_t b = 0; b < m; b++)
-                                qs_values(g->qs, xf + (b0 + b) * nf, qs_scratch,
-                                          qs_out + b * n);
+                        for (size_t b = 0; b < m; b++) {
+                                /* float32 values and thresholds, exact as doubles */
+                                for (size_t f = 0; f < nf; f++)
+                                        qs_row[f] = xf[(b0 + b) * nf + f];
+                                qs_values(g->qs, qs_row, qs_scratch, qs_out + b * n);
+                        }
                         /* the rows' sums side by side: each is a chain of
                          * n_stages dependent adds */
                         for (size_t i = 0, t = 0; i < g->n_stages; i++)
@@ -860,7 +864,8 @@ static int gb_for_blocks(const struct gb *g, const double *X, size_t rows, gb_do
         float *xf = malloc(bs * g->base.n_features * sizeof(float));
         double *raw = malloc(bs * k * sizeof(double) + w * sizeof(double));
         uint64_t *qs_scratch = n ? malloc(n * sizeof(uint64_t)) : NULL;
-        double *qs_out = n ? malloc(GB_QS_ROWS * n * sizeof(double)) : NULL;
+        double *qs_out = n ? malloc((GB_QS_ROWS * n + g->base.n_features) * sizeof(double))
+                           : NULL;
         int rc = 0;
         if (!xf || !raw || (n && (!qs_scratch || !qs_out))) {
                 model_set_error(err, "out of memory");
@@ -870,7 +875,8 @@ static int gb_for_blocks(const struct gb *g, const double *X, size_t rows, gb_do
         double *row = raw + bs * k;
         for (size_t r0 = 0; r0 < rows; r0 += bs) {
                 size_t nb = rows - r0 < bs ? rows - r0 : bs;
-                rc = gb_block(g, X, r0, nb, xf, raw, qs_scratch, qs_out, err);
+                rc = gb_block(g, X, r0, nb, xf, raw, qs_scratch, qs_out,
+                              qs_out ? qs_out + GB_QS_ROWS * n : NULL, err);
                 if (rc < 0)
                         goto done;
                 for (size_t b = 0; b < nb; b++) {
@@ -1022,43 +1028,35 @@ static void gb_init_raw(const struct model_gb_params *p, size_t n_classes,
  * walk serves them); 0 either way, or -ENOMEM. */
 static int gb_bit_vectors(struct gb *g)
 {
-        size_t n = g->n_stages * g->k, total = 0;
-        for (size_t t = 0; t < n; t++) {
-                if (g->trees[t]->n_nodes > 127)
-                        return 0;
-                total += g->trees[t]->n_nodes;
-        }
-        struct qs_node *nodes = malloc(total * sizeof(*nodes));
-        const struct qs_node **trees = malloc(n * sizeof(*trees));
-        size_t *counts = malloc(n * sizeof(*counts));
+        size_t n = g->n_stages * g->k;
+        size_t *start = malloc((n + 1) * sizeof(*start));
+        if (!start)
+                return -ENOMEM;
+        start[0] = 0;
+        for (size_t t = 0; t < n; t++)
+                start[t + 1] = start[t] + g->trees[t]->n_nodes;
+        struct qs_node *nodes = malloc(start[n] * sizeof(*nodes));
         int rc = -ENOMEM;
-        if (!nodes || !trees || !counts)
+        if (!nodes)
                 goto done;
-        for (size_t t = 0, at = 0; t < n; at += counts[t], t++) {
+        for (size_t t = 0; t < n; t++) {
                 const struct tree *tr = g->trees[t];
-                trees[t] = nodes + at;
-                counts[t] = tr->n_nodes;
                 for (size_t i = 0; i < tr->n_nodes; i++) {
                         const struct tnode *tn = &tr->nodes[i];
-                        struct qs_node *q = &nodes[at + i];
+                        struct qs_node *q = &nodes[start[t] + i];
                         bool leaf = tn->left == ~(int32_t)i;
                         q->left = leaf ? -1 : (int32_t)tnode_at(tn->left);
                         q->right = leaf ? -1 : (int32_t)tnode_at(tn->right);
                         q->feature = tn->feature;
+                        q->missing_left = false; /* NaN fails x <= t */
                         q->threshold = tn->threshold;
                         q->value = tr->value[i];
                 }
         }
-        rc = qs_build(g->base.n_features ? g->base.n_features : g->trees[0]->base.n_features, n,
-                      trees, counts, &g->qs);
-        if (rc == -E2BIG || rc == -EINVAL) {
-                g->qs = NULL;
-                rc = 0;
-        }
+        rc = qs_build(g->trees[0]->base.n_features, n, nodes, start, &g->qs);
 done:
         free(nodes);
-        free(trees);
-        free(counts);
+        free(start);
         return rc;
 }
 

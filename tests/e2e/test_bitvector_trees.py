@@ -15,7 +15,8 @@ from conftest import BIN, save_model
 
 
 def run_eval(path, X):
-    p = subprocess.run([BIN, "eval", path], input=json.dumps({"instances": X.tolist()}),
+    rows = [[None if np.isnan(v) else float(v) for v in row] for row in X]  # NaN as null
+    p = subprocess.run([BIN, "eval", path], input=json.dumps({"instances": rows}),
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
     return json.loads(p.stdout)
@@ -71,3 +72,42 @@ def test_binary_classifier_single_rows(tmp_path):
     for row in rows:
         got = run_eval(path, row[None, :])
         assert got["decision_function"] == m.decision_function(row[None, :]).tolist()
+
+
+def hgb_threshold_rows(model, X):
+    """Rows of X with one feature set to a numerical split's threshold, one
+    float64 step either side, or NaN."""
+    rng = np.random.RandomState(0)
+    rows = []
+    for predictors in model._predictors[:20]:
+        for p in predictors:
+            for node in p.nodes[~p.nodes["is_leaf"].astype(bool)]:
+                f, thr = int(node["feature_idx"]), float(node["num_threshold"])
+                for v in (thr, np.nextafter(thr, -np.inf), np.nextafter(thr, np.inf), np.nan):
+                    if np.isinf(v):  # a split of missing from present values has +inf
+                        continue
+                    row = X[rng.randint(len(X))].copy()
+                    row[f] = v
+                    rows.append(row)
+    # at most 3,000: predictd eval reads a bounded body
+    rows = np.array(rows)
+    return rows[rng.permutation(len(rows))[:3000]]
+
+
+@pytest.mark.parametrize("leaves,bitvector", [(31, True), (64, True), (100, False)])
+def test_hist_gradient_boosting_on_thresholds_and_nan(tmp_path, leaves, bitvector):
+    """Trained with missing values, so nodes send NaN both ways."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    X, y = make_classification(3000, 6, n_informative=4, n_classes=3, random_state=4)
+    X[np.random.RandomState(1).rand(*X.shape) < 0.1] = np.nan
+    m = HistGradientBoostingClassifier(max_iter=15, max_leaf_nodes=leaves, min_samples_leaf=2,
+                                       early_stopping=False, random_state=0).fit(X, y)
+    most = max(p.get_n_leaf_nodes() for ps in m._predictors for p in ps)
+    assert (most <= 64) == bitvector, most
+    sends = {bool(n["missing_go_to_left"]) for ps in m._predictors for p in ps
+             for n in p.nodes[~p.nodes["is_leaf"].astype(bool)]}
+    assert sends == {True, False}
+    rows = np.vstack([hgb_threshold_rows(m, X), X[:50]])
+    got = run_eval(save_model(m, str(tmp_path)), rows)
+    assert np.array_equal(np.array(got["decision_function"]), m.decision_function(rows))
+    assert got["predict"] == m.predict(rows).tolist()
