@@ -61,6 +61,10 @@ static const char usage[] =
         "  --request-timeout S    most seconds a request may wait for and run on a compute\n"
         "                         thread: 503 if it had not started, 504 if it had; 0 for\n"
         "                         no limit (default 60) [PREDICTD_REQUEST_TIMEOUT]\n"
+        "  --inline-compute-us U  a request body of up to 4 KiB is computed on the HTTP\n"
+        "                         thread while such requests lately took under U us\n"
+        "                         each, else queued; 0: always queued (default 50)\n"
+        "                         [PREDICTD_INLINE_COMPUTE_US]\n"
         "  --log-format F         json (default) or text, for every log line\n"
         "                         [PREDICTD_LOG_FORMAT]\n"
         "  --log-level L          debug, info (default), warn or error: the least level\n"
@@ -90,7 +94,7 @@ static const char usage_trust[] =
         "                         port, threads, max_body_bytes, max_batch_rows, max_model_bytes, timeout,\n"
         "                         drain_grace, drain_timeout, max_connections,\n"
         "                         max_connections_per_client, poll_interval,\n"
-        "                         receive_timeout, request_timeout,\n"
+        "                         receive_timeout, request_timeout, inline_compute_us,\n"
         "                         log_format, log_level, access_log,\n"
         "                         api_key_file, admin_key_file, model_sha256 and\n"
         "                         verify_key (a string or a list of strings),\n"
@@ -432,6 +436,8 @@ static const struct num_opt num_opts[] = {
             receive_timeout_s, true),
         NUM("--request-timeout", "PREDICTD_REQUEST_TIMEOUT", "request_timeout", 0, 86400,
             request_timeout_s, true),
+        NUM("--inline-compute-us", "PREDICTD_INLINE_COMPUTE_US", "inline_compute_us", 0,
+            1000000, inline_compute_us, true),
 };
 
 static int set_str(char **field, const char *v, struct config_error *err);
@@ -718,7 +724,8 @@ static int load_file(struct config *cfg, const char *path,
                                    "max_body_bytes, max_batch_rows, max_model_bytes, "
                                    "timeout, drain_grace, drain_timeout, max_connections, "
                                    "max_connections_per_client, poll_interval, "
-                                   "receive_timeout, request_timeout, log_format, log_level, "
+                                   "receive_timeout, request_timeout, inline_compute_us, "
+                                   "log_format, log_level, "
                                    "access_log, reuse_port, api_key_file, admin_key_file, "
                                    "metrics_auth, model_sha256, verify_key)",
                                    path, key);
@@ -939,6 +946,7 @@ static int load_args(int argc, char **argv, struct config **out,
         cfg->max_conn_per_client = 0;
         cfg->receive_timeout_s = 30;
         cfg->request_timeout_s = 60;
+        cfg->inline_compute_us = 50;
         cfg->log_format = CONFIG_LOG_JSON;
         cfg->log_level = CONFIG_LOG_INFO;
         if ((rc = set_str(&cfg->host, "0.0.0.0", err)) < 0)

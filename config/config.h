@@ -80,6 +80,9 @@ struct config {
         /* most seconds a compute request waits for and runs on the pool;
          * 0: no limit */
         unsigned request_timeout_s;
+        /* tiny requests run on the HTTP thread while they take under this
+         * many microseconds on average; 0: never */
+        unsigned inline_compute_us;
         char threads_how[160];  /* where the thread count came from, for the log */
         enum config_log_format { CONFIG_LOG_JSON, CONFIG_LOG_TEXT } log_format;
         /* messages below this level are not written (access lines always are) */

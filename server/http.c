@@ -74,6 +74,9 @@ struct request {
  * small: the pool's small-job thread may take it, so that it is answered
  * at once even while every worker runs a large batch. */
 #define SMALL_BODY_BYTES ((size_t)16 << 10)
+/* ... and up to this (a few rows), tiny: while such requests are cheap it
+ * runs on the HTTP thread it arrived on (pool_inline). */
+#define TINY_BODY_BYTES ((size_t)4 << 10)
 
 /* While draining, every answer closes its connection, so keep-alive
  * clients move to another instance rather than holding this one open. */
@@ -508,17 +511,35 @@ static void answer_suspended(struct request *req, struct reply *r)
         MHD_resume_connection(req->conn);
 }
 
+static double mono_s(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The answer of a compute request, on whichever thread runs it; a tiny
+ * one's cost feeds the pool's choice of where tiny ones run. */
+static void compute(struct server *srv, struct registry_snap *snap, const struct route *rt,
+                    struct request *req, struct reply *r)
+{
+        bool tiny = req->len <= TINY_BODY_BYTES;
+        double t0 = tiny ? mono_s() : 0;
+        log_request_job(log_of(req->conn));
+        if (rt->kind == ROUTE_PREDICT)
+                predict_default(srv, snap, req, r);
+        else
+                handle_model_route(srv, &snap->set, rt, req, r);
+        if (tiny)
+                pool_tiny_cost(srv->pool, mono_s() - t0);
+}
+
 /* A pool worker: computes the answer of a suspended request. */
 static void compute_job(void *arg)
 {
         struct request *req = arg;
-        struct server *srv = req->srv;
         struct reply r = { 0 };
-        log_request_job(log_of(req->conn));
-        if (req->rt->kind == ROUTE_PREDICT)
-                predict_default(srv, req->snap, req, &r);
-        else
-                handle_model_route(srv, &req->snap->set, req->rt, req, &r);
+        compute(req->srv, req->snap, req->rt, req, &r);
         answer_suspended(req, &r);
 }
 
@@ -579,7 +600,14 @@ static void metrics_reply(struct server *srv, const struct served_set *set, stru
         struct metrics_gauges g = {
                 .in_flight = atomic_load_explicit(&srv->inflight, memory_order_relaxed),
         };
-        pool_stats(srv->pool, &g.queued, &g.busy, &g.threads, &g.queue_capacity);
+        struct pool_stats ps;
+        pool_stats(srv->pool, &ps);
+        g.queued = ps.queued;
+        g.busy = ps.busy;
+        g.threads = ps.threads;
+        g.queue_capacity = ps.capacity;
+        g.inline_runs = ps.inline_runs;
+        g.tiny_cost = ps.tiny_cost;
         struct out_buf b = { 0 };
         metrics_render(&b, set, &g);
         reply_take(r, &b);
@@ -732,6 +760,16 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
                 return MHD_YES; /* not expected while suspended */
         if (rt.kind == ROUTE_PREDICT || rt.kind == ROUTE_V2_INFER ||
             rt.kind == ROUTE_V1_PREDICT) {
+                if (req->len <= TINY_BODY_BYTES && pool_take_inline(srv->pool)) {
+                        req->srv = srv;
+                        req->conn = conn;
+                        req->v2_binary = MHD_lookup_connection_value(
+                                conn, MHD_HEADER_KIND, "Inference-Header-Content-Length");
+                        struct registry_snap *snap = registry_acquire(srv->reg);
+                        compute(srv, snap, &rt, req, &r);
+                        registry_release(snap);
+                        return send_reply(srv, conn, &r, NULL);
+                }
                 if (queue_compute(srv, conn, &rt, req, &r))
                         return MHD_YES;
                 return send_reply(srv, conn, &r, NULL);
@@ -937,7 +975,7 @@ int server_start(const struct config *cfg, struct server_model_list *list,
         if (rc == 0 &&
             (deadline_create(cfg->receive_timeout_s, cfg->timeout_s, &srv->dl) < 0 ||
              pool_create(cfg->threads, (size_t)cfg->threads * POOL_QUEUE_PER_THREAD,
-                         cfg->request_timeout_s, &srv->pool) < 0))
+                         cfg->request_timeout_s, cfg->inline_compute_us, &srv->pool) < 0))
                 rc = fmt_err(errbuf, errlen, -ENOMEM, "out of memory");
         if (rc < 0) {
                 freeaddrinfo(ai);

@@ -15,6 +15,7 @@
  * start time: like the process metrics it reports, it belongs to the
  * process, not to a server object (CONVENTIONS rule 12 bent on purpose). */
 #include <dirent.h>
+#include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -448,6 +449,14 @@ static void render_process(struct out_buf *b, const struct metrics_gauges *g)
         family(b, "predictd_compute_threads", "gauge",
                "Compute threads: the --threads workers and the one for small requests.");
         out_fmt(b, "predictd_compute_threads %zu\n", g->threads);
+        family(b, "predictd_compute_inline_total", "counter",
+               "Tiny requests (bodies up to 4 KiB) computed on the HTTP thread that received "
+               "them, as they were cheap enough not to be queued.");
+        out_fmt(b, "predictd_compute_inline_total %" PRIu64 "\n", g->inline_runs);
+        family(b, "predictd_compute_tiny_request_seconds", "gauge",
+               "Recent average compute time of tiny requests; under --inline-compute-us they "
+               "run on the HTTP thread, above it on the compute threads.");
+        out_fmt(b, "predictd_compute_tiny_request_seconds %.9g\n", g->tiny_cost);
 
         struct rusage ru;
         if (getrusage(RUSAGE_SELF, &ru) == 0) {

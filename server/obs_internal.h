@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct MHD_Connection;
 struct MHD_Response;
@@ -134,6 +135,8 @@ struct metrics_gauges {
         size_t busy;          /* compute threads running a job */
         size_t threads;       /* compute threads */
         size_t queue_capacity;
+        uint64_t inline_runs; /* tiny requests computed on their HTTP thread */
+        double tiny_cost;     /* tiny requests' recent average compute, seconds */
 };
 
 /* Appends every series, in the Prometheus text format 0.0.4, to b. set

@@ -16,12 +16,24 @@
  * threads from idling: one thread beyond the workers takes only jobs
  * marked small (the earliest queued), and a job with a large batch shares
  * it out (pool_share) to the workers that have nothing queued to run,
- * which leave it as soon as a job is queued. */
+ * which leave it as soon as a job is queued.
+ *
+ * Handing a request to a worker and back costs two thread wake-ups, tens
+ * of microseconds on a VM, several times what one row of most models
+ * costs. So a tiny request (a body of a few rows) runs where it arrived,
+ * on the HTTP thread, while the tiny requests measured lately took under
+ * the inline bound (--inline-compute-us) each; once they take longer (a
+ * slow model), they are
+ * queued again like the rest, where a health check cannot wait behind
+ * them. The measure is an exponential average over every tiny request,
+ * queued or not, so it follows a change of model or load. */
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "server_internal.h"
@@ -59,7 +71,16 @@ struct share {
         struct share *prev, *nextshare;
 };
 
+/* The average's weight for each new measure. */
+#define POOL_INLINE_WEIGHT 0.125
+
 struct pool {
+        /* the tiny requests' average cost in seconds, as the bits of a
+         * double (read and written without the lock; a lost update only
+         * delays the average by one measure) */
+        _Atomic uint64_t tiny_cost;
+        _Atomic uint64_t inline_runs; /* pool_take_inline's trues */
+        double inline_s; /* the bound; 0: never inline */
         pthread_mutex_t lock;
         pthread_cond_t cond;      /* workers wait for jobs */
         pthread_cond_t wd_cond;   /* the watchdog waits (monotonic clock) */
@@ -302,7 +323,8 @@ static void *watchdog_main(void *arg)
         return NULL;
 }
 
-int pool_create(unsigned threads, size_t max_queue, unsigned timeout_s, struct pool **out)
+int pool_create(unsigned threads, size_t max_queue, unsigned timeout_s, unsigned inline_us,
+                struct pool **out)
 {
         struct pool *p = calloc(1, sizeof(*p));
         if (!p)
@@ -313,6 +335,9 @@ int pool_create(unsigned threads, size_t max_queue, unsigned timeout_s, struct p
         pthread_cond_init(&p->small_cond, NULL);
         pthread_cond_init(&p->share_done, NULL);
         atomic_init(&p->queued, 0);
+        /* twice the bound to start: the first few are queued and measured */
+        p->inline_s = inline_us / 1e6;
+        pool_tiny_cost(p, -1.0);
         pthread_condattr_t ca;
         pthread_condattr_init(&ca);
         pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -350,6 +375,32 @@ int pool_create(unsigned threads, size_t max_queue, unsigned timeout_s, struct p
         return 0;
 }
 
+static double tiny_cost_of(struct pool *p)
+{
+        uint64_t bits = atomic_load_explicit(&p->tiny_cost, memory_order_relaxed);
+        double c;
+        memcpy(&c, &bits, sizeof(c));
+        return c;
+}
+
+bool pool_take_inline(struct pool *p)
+{
+        if (tiny_cost_of(p) >= p->inline_s)
+                return false;
+        atomic_fetch_add_explicit(&p->inline_runs, 1, memory_order_relaxed);
+        return true;
+}
+
+/* seconds < 0: set the starting value */
+void pool_tiny_cost(struct pool *p, double seconds)
+{
+        double c = seconds < 0 ? 2 * p->inline_s
+                               : tiny_cost_of(p) + POOL_INLINE_WEIGHT * (seconds - tiny_cost_of(p));
+        uint64_t bits;
+        memcpy(&bits, &c, sizeof(bits));
+        atomic_store_explicit(&p->tiny_cost, bits, memory_order_relaxed);
+}
+
 int pool_reserve(struct pool *p)
 {
         pthread_mutex_lock(&p->lock);
@@ -376,14 +427,16 @@ void pool_submit(struct pool *p, const struct pool_job *j)
         pthread_mutex_unlock(&p->lock);
 }
 
-void pool_stats(struct pool *p, size_t *queued, size_t *busy, size_t *threads, size_t *cap)
+void pool_stats(struct pool *p, struct pool_stats *st)
 {
         pthread_mutex_lock(&p->lock);
-        *queued = p->n;
-        *busy = p->running;
-        *threads = p->n_threads; /* busy counts the small-job thread too */
-        *cap = p->cap;
+        st->queued = p->n;
+        st->busy = p->running;
+        st->threads = p->n_threads; /* busy counts the small-job thread too */
+        st->capacity = p->cap;
         pthread_mutex_unlock(&p->lock);
+        st->inline_runs = atomic_load_explicit(&p->inline_runs, memory_order_relaxed);
+        st->tiny_cost = tiny_cost_of(p);
 }
 
 void pool_drain(struct pool *p)

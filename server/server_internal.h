@@ -5,6 +5,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <cjson/cJSON.h>
 
@@ -154,8 +155,10 @@ struct pool_job {
 };
 /* threads workers, one more thread for small jobs, and room for max_queue
  * waiting jobs; a job is given up timeout_s seconds after it is submitted
- * (0: never). -ENOMEM, -EAGAIN. */
-int pool_create(unsigned threads, size_t max_queue, unsigned timeout_s, struct pool **out);
+ * (0: never); tiny requests run inline while they average under
+ * inline_us microseconds (0: never). -ENOMEM, -EAGAIN. */
+int pool_create(unsigned threads, size_t max_queue, unsigned timeout_s, unsigned inline_us,
+                struct pool **out);
 /* Runs fn(ctx, i) for every i in [0, n), on the calling thread (a pool job
  * with a large batch) and on the workers that are idle: a worker helps
  * only while no job is queued, so other requests keep their turn. Returns
@@ -168,9 +171,23 @@ size_t pool_threads(const struct pool *p);
 int pool_reserve(struct pool *p);
 /* Queues *j (copied) into the place reserved. */
 void pool_submit(struct pool *p, const struct pool_job *j);
-/* Jobs waiting, threads running one, threads and queue places, for
- * /metrics. */
-void pool_stats(struct pool *p, size_t *queued, size_t *busy, size_t *threads, size_t *cap);
+/* For /metrics. */
+struct pool_stats {
+        size_t queued;   /* jobs waiting */
+        size_t busy;     /* threads running one */
+        size_t threads;
+        size_t capacity; /* queue places */
+        uint64_t inline_runs;  /* tiny requests run on the calling thread */
+        double tiny_cost;      /* the tiny requests' recent average, seconds */
+};
+void pool_stats(struct pool *p, struct pool_stats *st);
+/* Whether a tiny request (see pool.c: cheap ones run where they arrive)
+ * is to run on the calling thread rather than be queued: true, and
+ * counted, while the tiny requests measured lately (pool_tiny_cost) took
+ * under the pool's inline bound. */
+bool pool_take_inline(struct pool *p);
+/* A tiny request took seconds, wherever it ran. */
+void pool_tiny_cost(struct pool *p, double seconds);
 /* Stops taking jobs, runs every queued one, joins the workers. */
 void pool_drain(struct pool *p);
 /* pool_drain, then frees. Accepts NULL. */

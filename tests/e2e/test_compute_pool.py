@@ -8,6 +8,9 @@
   batches: with --threads 1 busy on a batch, a 1-row request is answered
   before that batch is (one more thread takes only small requests).
   Only the order of events is asserted, never a duration.
+- A tiny request is computed on the HTTP thread while tiny requests are
+  cheap (--inline-compute-us), never with 0, and not for a model whose
+  single rows are slow; answers are the same either way.
 """
 import http.client
 import json
@@ -182,3 +185,54 @@ def test_small_request_not_behind_large_batches(tmp_path):
         for a, b in smalls:
             inside += any(s0 < a and b < s1 for s0, s1 in spans)
         assert inside >= 1, (smalls, spans)
+
+
+def metric(port, name):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        c.request("GET", "/metrics")
+        text = c.getresponse().read().decode()
+    finally:
+        c.close()
+    values = [float(line.split()[1]) for line in text.splitlines()
+              if line.startswith(name + " ")]
+    assert len(values) == 1, (name, text[-2000:])
+    return values[0]
+
+
+@pytest.mark.parametrize("bound,inline", [("1000000", True), ("0", False)])
+def test_tiny_requests_inline_by_their_cost(tmp_path, bound, inline):
+    """A bound of 1 s: every tiny request is cheaper, so after the first few
+    (the average starts at twice the bound) they run inline; 0: none do.
+    Both answer as scikit-learn does."""
+    m = LogisticRegression().fit(X_TRAIN, Y_TRAIN)
+    path = save_model(m, str(tmp_path))
+    rows = X_TRAIN[:30]
+    with Server(path, "--inline-compute-us", bound) as s:
+        for row in rows:
+            status, payload = post(s.port, "/predict", json.dumps({"features": row.tolist()}))
+            assert status == 200, payload
+            assert json.loads(payload)["prediction"] == m.predict(row[None, :]).tolist()[0]
+        status, payload = post(s.port, "/v2/models/model/infer", bodies(rows[:2])[
+            "/v2/models/model/infer"])
+        assert status == 200, payload
+        ran = metric(s.port, "predictd_compute_inline_total")
+        cost = metric(s.port, "predictd_compute_tiny_request_seconds")
+    assert (ran >= 20) if inline else (ran == 0), ran
+    assert cost > 0
+
+
+def test_slow_single_rows_stay_on_the_compute_threads(tmp_path):
+    """Brute-force neighbours over 100,000 rows take well over 50 us a row:
+    with the default bound, no tiny request runs on the HTTP thread."""
+    X = RNG.normal(size=(100000, 10))
+    y = RNG.integers(0, 3, size=100000)
+    m = KNeighborsClassifier(n_neighbors=3, algorithm="brute").fit(X, y)
+    path = save_model(m, str(tmp_path))
+    with Server(path) as s:
+        for row in X[:10]:
+            status, payload = post(s.port, "/predict", json.dumps({"features": row.tolist()}))
+            assert status == 200, payload
+        ran = metric(s.port, "predictd_compute_inline_total")
+        cost = metric(s.port, "predictd_compute_tiny_request_seconds")
+    assert ran == 0 and cost > 50e-6, (ran, cost)

@@ -80,7 +80,7 @@ static bool wait_flag(atomic_bool *f, double secs)
 static bool pool_share_runs_each_call_once_on_several_threads(void)
 {
         struct pool *p = NULL;
-        EXPECT(pool_create(3, 16, 0, &p) == 0);
+        EXPECT(pool_create(3, 16, 0, 0, &p) == 0);
         EXPECT(pool_threads(p) == 3);
         struct batch *b = calloc(1, sizeof(*b));
         EXPECT(b != NULL);
@@ -155,7 +155,7 @@ static void flag_done(void *arg)
 static bool pool_small_job_runs_while_workers_are_busy(void)
 {
         struct pool *p = NULL;
-        EXPECT(pool_create(2, 16, 0, &p) == 0);
+        EXPECT(pool_create(2, 16, 0, 0, &p) == 0);
         struct blocker bl[2] = { 0 };
         for (int i = 0; i < 2; i++) {
                 EXPECT(pool_reserve(p) == 0);
@@ -184,7 +184,7 @@ static bool pool_small_job_runs_while_workers_are_busy(void)
 static bool pool_queued_job_runs_before_a_shared_batch_ends(void)
 {
         struct pool *p = NULL;
-        EXPECT(pool_create(2, 16, 0, &p) == 0);
+        EXPECT(pool_create(2, 16, 0, 0, &p) == 0);
         struct batch *b = calloc(1, sizeof(*b));
         EXPECT(b != NULL);
         b->spin_us = 5000; /* 400 calls of 5 ms: 2 s on one thread */
@@ -231,7 +231,7 @@ static void counted_done(void *arg)
 static bool pool_timeout_expires_queued_jobs_around_a_small_one(void)
 {
         struct pool *p = NULL;
-        EXPECT(pool_create(1, 16, 1, &p) == 0);
+        EXPECT(pool_create(1, 16, 1, 0, &p) == 0);
         struct blocker bl = { 0 };
         EXPECT(pool_reserve(p) == 0);
         pool_submit(p, &(struct pool_job){ block_run, no_expire, block_done, &bl, false });
@@ -263,7 +263,7 @@ static bool pool_timeout_expires_queued_jobs_around_a_small_one(void)
 static bool pool_drain_runs_queued_jobs(void)
 {
         struct pool *p = NULL;
-        EXPECT(pool_create(1, 16, 0, &p) == 0);
+        EXPECT(pool_create(1, 16, 0, 0, &p) == 0);
         struct flag_job j[6] = { 0 };
         for (int i = 0; i < 6; i++) {
                 EXPECT(pool_reserve(p) == 0);
@@ -276,9 +276,39 @@ static bool pool_drain_runs_queued_jobs(void)
         return true;
 }
 
+/* Tiny requests run inline only while their average stays under the
+ * bound: not at first (the start is twice the bound), yes after cheap
+ * ones, no more after one slow enough to lift the average, never with a
+ * bound of 0; the stats count the inline runs. */
+static bool pool_inline_follows_the_tiny_requests_cost(void)
+{
+        struct pool *p = NULL;
+        EXPECT(pool_create(1, 16, 0, 50, &p) == 0);
+        EXPECT(!pool_take_inline(p));
+        for (int i = 0; i < 40; i++)
+                pool_tiny_cost(p, 10e-6);
+        EXPECT(pool_take_inline(p));
+        EXPECT(pool_take_inline(p));
+        pool_tiny_cost(p, 10e-3); /* one 10 ms request: the average is ~1.3 ms */
+        EXPECT(!pool_take_inline(p));
+        struct pool_stats st;
+        pool_stats(p, &st);
+        EXPECT(st.inline_runs == 2);
+        EXPECT(st.tiny_cost > 1e-3 && st.tiny_cost < 2e-3);
+        pool_free(p);
+
+        EXPECT(pool_create(1, 16, 0, 0, &p) == 0);
+        for (int i = 0; i < 40; i++)
+                pool_tiny_cost(p, 0.0);
+        EXPECT(!pool_take_inline(p));
+        pool_free(p);
+        return true;
+}
+
 TAP_MAIN(CASE(pool_share_runs_each_call_once_on_several_threads),
          CASE(pool_share_without_pool_runs_inline),
          CASE(pool_small_job_runs_while_workers_are_busy),
          CASE(pool_queued_job_runs_before_a_shared_batch_ends),
          CASE(pool_timeout_expires_queued_jobs_around_a_small_one),
-         CASE(pool_drain_runs_queued_jobs))
+         CASE(pool_drain_runs_queued_jobs),
+         CASE(pool_inline_follows_the_tiny_requests_cost))
