@@ -1,7 +1,7 @@
 /* log.c - predictd's one way to write a log line: start-up, load, reload
  * and drain messages with a level, and one access line per request, both
- * as JSON objects (encoded by jansson) or, with --log-format text, as
- * logfmt key=value pairs; every line starts with an RFC 3339 UTC time
+ * as JSON objects (written with the server's JSON writer, no allocation
+ * but the line's) or, with --log-format text, as logfmt key=value pairs; every line starts with an RFC 3339 UTC time
  * with milliseconds.
  *
  * Each line is one write(2), and the access log is opened with O_APPEND,
@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <jansson.h>
 #include <microhttpd.h>
 
 #include "config.h"
@@ -117,38 +117,60 @@ static void write_all(int fd, const char *s, size_t n)
         }
 }
 
+/* "%.6g" as jansson writes a real with JSON_REAL_PRECISION(6), which the
+ * access lines used before: a ".0" when it would read as an integer, and
+ * the exponent without "+" or leading zeros (2.7911e-5). */
+static void json_seconds(struct out_buf *b, double v)
+{
+        char num[40], out[48];
+        snprintf(num, sizeof(num), "%.6g", v);
+        char *e = strchr(num, 'e');
+        if (e) {
+                const char *digits = e + 2; /* past the sign printf always writes */
+                while (*digits == '0' && digits[1])
+                        digits++;
+                *e = '\0';
+                snprintf(out, sizeof(out), "%se%s%s", num, e[1] == '-' ? "-" : "", digits);
+        } else {
+                snprintf(out, sizeof(out), "%s", num);
+        }
+        out_str(b, out);
+        if (!strpbrk(out, ".e"))
+                out_str(b, ".0");
+}
+
+/* One JSON object a line, keys in order (time, level, msg, the fields);
+ * a NULL string is null. */
 static void emit_json(int fd, enum log_level level, const char *msg, const struct field *f,
                       size_t nf, const char *now)
 {
-        json_t *o = json_object();
-        if (!o)
-                return;
-        json_object_set_new(o, "time", json_string(now));
-        json_object_set_new(o, "level", json_string(level_names[level]));
-        json_object_set_new(o, "msg", json_string(msg));
+        struct out_buf b = { 0 };
+        out_str(&b, "{\"time\":");
+        out_json_string(&b, now);
+        out_str(&b, ",\"level\":");
+        out_json_string(&b, level_names[level]);
+        out_str(&b, ",\"msg\":");
+        out_json_string(&b, msg);
         for (size_t i = 0; i < nf; i++) {
-                json_t *v = f[i].type == F_UINT    ? json_integer((json_int_t)f[i].u)
-                            : f[i].type == F_SECONDS ? json_real((double)f[i].u / 1e9)
-                            : f[i].s                 ? json_string(f[i].s)
-                                                     : json_null();
-                json_object_set_new(o, f[i].key, v);
-        }
-        char buf[4096];
-        size_t flags = JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6);
-        size_t n = json_dumpb(o, buf, sizeof(buf) - 1, flags);
-        if (n > 0 && n < sizeof(buf) - 1) {
-                buf[n++] = '\n';
-                write_all(fd, buf, n);
-        } else if (n > 0) {
-                char *big = json_dumps(o, flags);
-                if (big) {
-                        size_t len = strlen(big);
-                        big[len] = '\n'; /* over the NUL: written by length */
-                        write_all(fd, big, len + 1);
-                        free(big);
+                char num[32];
+                out_str(&b, ",");
+                out_json_string(&b, f[i].key);
+                out_str(&b, ":");
+                if (f[i].type == F_UINT) {
+                        snprintf(num, sizeof(num), "%llu", f[i].u);
+                        out_str(&b, num);
+                } else if (f[i].type == F_SECONDS) {
+                        json_seconds(&b, (double)f[i].u / 1e9);
+                } else if (f[i].s) {
+                        out_json_string(&b, f[i].s);
+                } else {
+                        out_str(&b, "null");
                 }
         }
-        json_decref(o);
+        out_str(&b, "}\n");
+        if (!b.failed)
+                write_all(fd, b.d, b.n);
+        free(b.d);
 }
 
 /* logfmt: a value is quoted when it holds a space, '=', '"' or nothing. */
@@ -327,21 +349,38 @@ static bool traceparent_valid(const char *s)
         return lower_hex(s + 53, 2, &zero);
 }
 
+/* splitmix64's finaliser: a bijection of 64 bits that scatters a counter. */
+static uint64_t mix64(uint64_t z)
+{
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+        return z ^ (z >> 31);
+}
+
+/* A request id: 128 bits, as 32 hex digits. Each thread draws a random
+ * 128-bit key once (getrandom) and then mixes a counter with it, so an id
+ * costs no system call; ids stay unique (distinct counters give distinct
+ * values under one key, and two threads' keys differ with overwhelming
+ * odds). They name requests; they are not secrets. */
 static void new_id(char *out)
 {
-        unsigned char r[16];
+        static _Thread_local uint64_t key[2], counter;
+        static _Thread_local bool keyed;
         static const char hex[] = "0123456789abcdef";
-        if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
-                /* not expected on Linux >= 3.17; still unique enough per process */
-                unsigned long long t = metrics_now_ns();
-                for (size_t i = 0; i < sizeof(r); i++)
-                        r[i] = (unsigned char)(t >> (8 * (i % 8))) ^ (unsigned char)i;
+        if (!keyed) {
+                if (getrandom(key, sizeof(key), 0) != (ssize_t)sizeof(key)) {
+                        /* not expected on Linux >= 3.17; still unique enough */
+                        key[0] = metrics_now_ns();
+                        key[1] = (uint64_t)(uintptr_t)&keyed;
+                }
+                keyed = true;
         }
-        for (size_t i = 0; i < sizeof(r); i++) {
-                out[2 * i] = hex[r[i] >> 4];
-                out[2 * i + 1] = hex[r[i] & 15];
-        }
-        out[2 * sizeof(r)] = '\0';
+        counter++;
+        uint64_t w[2] = { mix64(key[0] + counter * 0x9e3779b97f4a7c15ULL),
+                          mix64(key[1] ^ mix64(counter)) };
+        for (size_t i = 0; i < 32; i++)
+                out[i] = hex[(w[i / 16] >> (60 - 4 * (i % 16))) & 15];
+        out[32] = '\0';
 }
 
 void log_request_begin(struct log_request *o, struct MHD_Connection *conn, const char *method,
