@@ -8,7 +8,7 @@ both compute threads are busy all the time; meanwhile one client sends
 SAMPLES (300) requests in turn to GET /healthz and a 1-row POST /predict,
 each on a fresh connection, and records the wall time of each. Prints
 p50, p99 and max per endpoint, with the machine's load average, and writes
-the same to bench/results/DATE-tail-latency.md. Every batch and row answer
+the same to bench/results/DATE-TIME-tail-latency.md. Every batch and row answer
 is checked against scikit-learn's predict.
 """
 import http.client
@@ -116,10 +116,11 @@ def run(p, batch_body, want_batch, row, want_row):
     p.wait(timeout=60)
     load = os.getloadavg()
     lines = ["# Small-request latency while 10,000-row batches run",
-             "", "`/usr/bin/python3 bench/tail_latency.py` (%s), %d batch clients, "
-             "--threads 2, load average %.2f %.2f %.2f, %d batches answered during the run."
-             % (time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), BATCHERS, *load,
-                len(batches)),
+             "", "`SAMPLES=%d /usr/bin/python3 bench/tail_latency.py %s` (%s), %d batch "
+             "clients, --threads 2, load average %.2f %.2f %.2f, %d batches answered during "
+             "the run." % (SAMPLES, " ".join(sys.argv[1:]),
+                           time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), BATCHERS, *load,
+                           len(batches)),
              "", "| endpoint | samples | p50 ms | p99 ms | max ms |", "|---|---|---|---|---|"]
     for k, v in lat.items():
         lines.append("| %s | %d | %.1f | %.1f | %.1f |" % (
@@ -127,7 +128,8 @@ def run(p, batch_body, want_batch, row, want_row):
     text = "\n".join(lines) + "\n"
     print(text)
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
-    out = os.path.join(HERE, "results", time.strftime("%Y-%m-%d-tail-latency.md", time.gmtime()))
+    out = os.path.join(HERE, "results", time.strftime("%Y-%m-%d-%H%M%S-tail-latency.md",
+                                                      time.gmtime()))
     with open(out, "w") as f:
         f.write(text)
 

@@ -34,7 +34,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "server_internal.h"
 
@@ -70,6 +72,10 @@ struct share {
         bool listed;    /* under p->lock */
         struct share *prev, *nextshare;
 };
+
+/* The workers' nice value (the connection threads and the small-job
+ * thread keep the process's). */
+#define POOL_WORKER_NICE 10
 
 /* The average's weight for each new measure. */
 #define POOL_INLINE_WEIGHT 0.125
@@ -189,6 +195,11 @@ static void *worker(void *arg)
         struct worker_arg *wa = arg;
         struct pool *p = wa->p;
         struct slot *s = &p->slots[wa->i];
+        if (!wa->small_only)
+                /* below the connection threads and the small-job thread,
+                 * so that they get a CPU at once when a request comes in
+                 * while batches keep every CPU busy (Linux: per thread) */
+                (void)setpriority(PRIO_PROCESS, (id_t)gettid(), POOL_WORKER_NICE);
         pthread_mutex_lock(&p->lock);
         for (;;) {
                 size_t k;
