@@ -14,6 +14,10 @@
 #   3. predictd --threads 2,  32 rows per request ({"instances": [...]})
 #   4. predictd --threads 2,  one row per request over the Open Inference
 #      Protocol (POST /v2/models/NAME/infer, one FP64 [1, 4] tensor)
+#   5. nginx, worker_processes 2, answering the same POST with predictd's
+#      own answer as a fixed body (`return 200`), an access line per
+#      request as predictd writes by default: the ceiling an HTTP server
+#      reaches on this machine when it computes nothing
 # Results go to bench/results/<date>-<host>.md with the exact commands.
 #
 # Settings (environment): DURATION seconds per measured run (15), WARMUP
@@ -53,7 +57,7 @@ die() { log "error: $*"; exit 1; }
 # ------------------------------------------------------------ prerequisites --
 scripts/install-deps.sh --bench \
     || die "could not install the benchmark's packages (wrk, python3-flask, gunicorn); run as root: scripts/install-deps.sh --bench"
-for tool in wrk gunicorn curl timeout; do
+for tool in wrk gunicorn curl timeout nginx; do
     command -v "$tool" >/dev/null || die "$tool not found after scripts/install-deps.sh --bench"
 done
 
@@ -129,7 +133,9 @@ LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---------------------------------------------------------------- servers --
 GUNICORN_CMD=(gunicorn -w "$SERVER_THREADS" -b 127.0.0.1:0 --chdir bench flask_app:app)
-PREDICTD_CMD=("$PREDICTD_BIN" --model "$MODEL" --host 127.0.0.1 --port 0 --threads "$SERVER_THREADS")
+# predictd refuses PREDICTD_* variables it does not know, as PREDICTD_BIN is
+PREDICTD_CMD=(env -u PREDICTD_BIN "$PREDICTD_BIN" --model "$MODEL" --host 127.0.0.1 --port 0
+              --threads "$SERVER_THREADS")
 
 log "starting: MODEL_PATH=$MODEL_ABS ${GUNICORN_CMD[*]}"
 MODEL_PATH=$MODEL_ABS "${GUNICORN_CMD[@]}" >"$TMP/gunicorn.log" 2>&1 &
@@ -155,6 +161,48 @@ wait_ok "$GUNICORN_PID" -- -H 'Content-Type: application/json' --data-binary "@$
 wait_ok "$PREDICTD_PID" -- "http://127.0.0.1:$PREDICTD_PORT/readyz"
 log "flask on :$FLASK_PORT, predictd on :$PREDICTD_PORT"
 
+# nginx answers every request with predictd's answer to $ONE, unchanged.
+# It cannot bind port 0 and report it, so it gets a port the kernel picked
+# a moment before (a race with other programs binding, which only fails
+# the run).
+start_nginx() {
+    local port answer
+    port=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    answer=$(cat "$TMP/predictd.json")
+    mkdir -p "$TMP/nginx"
+    cat >"$TMP/nginx.conf" <<NGINX
+daemon off;
+worker_processes $SERVER_THREADS;
+pid $TMP/nginx/nginx.pid;
+error_log $TMP/nginx/error.log;
+events { worker_connections 1024; }
+http {
+    # one line per request, unbuffered: what predictd writes by default
+    access_log $TMP/nginx/access.log;
+    client_body_temp_path $TMP/nginx/body;
+    proxy_temp_path $TMP/nginx/proxy;
+    fastcgi_temp_path $TMP/nginx/fastcgi;
+    uwsgi_temp_path $TMP/nginx/uwsgi;
+    scgi_temp_path $TMP/nginx/scgi;
+    server {
+        listen 127.0.0.1:$port;
+        location / {
+            default_type application/json;
+            return 200 '$answer';
+        }
+    }
+}
+NGINX
+    NGINX_CMD=(nginx -p "$TMP/nginx" -c "$TMP/nginx.conf")
+    log "starting: ${NGINX_CMD[*]}"
+    "${NGINX_CMD[@]}" >"$TMP/nginx.log" 2>&1 &
+    NGINX_PID=$!
+    PIDS+=("$NGINX_PID")
+    NGINX_PORT=$port
+    NGINX_URL=http://127.0.0.1:$port/predict
+    wait_ok "$NGINX_PID" -- -H 'Content-Type: application/json' --data-binary "@$ONE" "$NGINX_URL"
+}
+
 # ----------------------------------------------------------------- checks --
 post "$FLASK_URL" "$ONE" "$TMP/flask.json"
 post "$PREDICTD_URL" "$ONE" "$TMP/predictd.json"
@@ -166,6 +214,11 @@ post "$V2_URL" "$V2_ONE" "$TMP/v2.json"
 post "$BATCH_URL" "$BATCH" "$TMP/batch.json"
 "$PY" bench/check.py batch "$MODEL" "$BATCH" "$TMP/batch.json" >>"$TMP/checks.txt" \
     || die "predictd's batch answer is wrong; not benchmarking"
+start_nginx
+post "$NGINX_URL" "$ONE" "$TMP/nginx.json"
+cmp -s "$TMP/predictd.json" "$TMP/nginx.json" \
+    || die "nginx's fixed body differs from predictd's answer; not benchmarking"
+echo "nginx answers predictd's body for $ONE, byte for byte" >>"$TMP/checks.txt"
 cat "$TMP/checks.txt" >&2
 BATCH_ROWS=$("$PY" -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["instances"]))' "$BATCH")
 
@@ -267,6 +320,8 @@ measure() {
 
 measure flask "$ONE" "$FLASK_URL" "$GUNICORN_PID"
 stop_pid "$GUNICORN_PID"   # leave predictd the machine to itself
+measure nginx "$ONE" "$NGINX_URL" "$NGINX_PID"
+stop_pid "$NGINX_PID"
 measure predictd "$ONE" "$PREDICTD_URL" "$PREDICTD_PID"
 measure predictd_batch "$BATCH" "$BATCH_URL" "$PREDICTD_PID"
 measure predictd_v2 "$V2_ONE" "$V2_URL" "$PREDICTD_PID"
@@ -296,7 +351,7 @@ wrk_field() {
 
 bad=()
 busy=()
-for name in flask predictd predictd_batch predictd_v2; do
+for name in flask nginx predictd predictd_batch predictd_v2; do
     [ "$(cat "$TMP/$name.other")" -lt 10 ] || busy+=("$name")
     n=$(wrk_field "$TMP/$name.wrk" non2xx); e=$(wrk_field "$TMP/$name.wrk" sockerr)
     [ "$n" = 0 ] || bad+=("$name: $n non-2xx responses")
@@ -307,6 +362,8 @@ F_RPS=$(wrk_field "$TMP/flask.wrk" rps)
 P_RPS=$(wrk_field "$TMP/predictd.wrk" rps)
 B_RPS=$(wrk_field "$TMP/predictd_batch.wrk" rps)
 V_RPS=$(wrk_field "$TMP/predictd_v2.wrk" rps)
+N_RPS=$(wrk_field "$TMP/nginx.wrk" rps)
+N_RATIO=$(awk -v a="$P_RPS" -v b="$N_RPS" 'BEGIN { if (b > 0) printf "%.0f", a / b * 100; else print "?" }')
 RATIO=$(awk -v a="$P_RPS" -v b="$F_RPS" 'BEGIN { if (b > 0) printf "%.1f", a / b; else print "?" }')
 B_ROWS=$(awk -v r="$B_RPS" -v n="$BATCH_ROWS" 'BEGIN { printf "%.0f", r * n }')
 
@@ -336,7 +393,7 @@ row() { # row LABEL NAME REQUESTS_PER_S
 }
 
 {
-    echo "# predictd vs Flask + gunicorn: $DATE on $HOST"
+    echo "# predictd vs Flask + gunicorn and nginx: $DATE on $HOST"
     echo
     if [ "${#bad[@]}" -gt 0 ]; then
         echo "**INVALID RUN: ${bad[*]}**"
@@ -359,14 +416,17 @@ row() { # row LABEL NAME REQUESTS_PER_S
     row "predictd, 1 row" predictd "$P_RPS"
     row "predictd, $BATCH_ROWS rows/request" predictd_batch "$B_RPS"
     row "predictd, 1 row, V2 infer" predictd_v2 "$V_RPS"
+    row "nginx, fixed body (predictd's answer)" nginx "$N_RPS"
     echo
     echo "- predictd / Flask throughput, one row: **${RATIO}x**"
+    echo "- predictd / nginx returning the same body: **${N_RATIO}%**"
     echo "- predictd batch of $BATCH_ROWS rows: **$B_ROWS rows/s** ($B_RPS requests/s)"
     echo "- others' CPU: share of the machine's $NCPU CPUs used during the measured run by"
     echo "  processes other than the server under load and wrk (machine busy time from"
     echo "  /proc/stat minus theirs); near 0 means nothing else competed. Each scenario was"
     echo "  measured up to $ATTEMPTS times until a run had under 10%; the table shows the least"
     echo "  disturbed run (flask: run $(cat "$TMP/flask.attempt") of $(cat "$TMP/flask.attempts"),"
+    echo "  nginx: run $(cat "$TMP/nginx.attempt") of $(cat "$TMP/nginx.attempts"),"
     echo "  predictd: run $(cat "$TMP/predictd.attempt") of $(cat "$TMP/predictd.attempts"),"
     echo "  batch: run $(cat "$TMP/predictd_batch.attempt") of $(cat "$TMP/predictd_batch.attempts"),"
     echo "  V2: run $(cat "$TMP/predictd_v2.attempt") of $(cat "$TMP/predictd_v2.attempts"))."
@@ -389,13 +449,14 @@ row() { # row LABEL NAME REQUESTS_PER_S
     echo '```'
     echo "MODEL_PATH=$MODEL_ABS ${GUNICORN_CMD[*]}"
     echo "${PREDICTD_CMD[*]}"
+    echo "${NGINX_CMD[*]}   # $TMP/nginx.conf: worker_processes $SERVER_THREADS, return 200 with predictd's answer, access_log on (unbuffered)"
     echo "# ports: gunicorn bound $FLASK_PORT, predictd bound $PREDICTD_PORT (port 0 = kernel's pick)"
     echo "# each run below was preceded by the same command with -d${WARMUP}s (warm-up, not recorded)"
-    cat "$TMP/flask.cmd" "$TMP/predictd.cmd" "$TMP/predictd_batch.cmd" "$TMP/predictd_v2.cmd"
+    cat "$TMP/flask.cmd" "$TMP/nginx.cmd" "$TMP/predictd.cmd" "$TMP/predictd_batch.cmd" "$TMP/predictd_v2.cmd"
     echo '```'
     echo
     echo "## Raw wrk output"
-    for name in flask predictd predictd_batch predictd_v2; do
+    for name in flask nginx predictd predictd_batch predictd_v2; do
         echo
         echo "### $name"
         echo
@@ -406,7 +467,7 @@ row() { # row LABEL NAME REQUESTS_PER_S
 } >"$OUT"
 
 log "wrote $OUT"
-log "flask $F_RPS req/s, predictd $P_RPS req/s (${RATIO}x), batch $B_ROWS rows/s, V2 $V_RPS req/s"
+log "flask $F_RPS req/s, predictd $P_RPS req/s (${RATIO}x; ${N_RATIO}% of nginx's $N_RPS), batch $B_ROWS rows/s, V2 $V_RPS req/s"
 if [ "${#bad[@]}" -gt 0 ]; then
     die "run had errors: ${bad[*]}"
 fi
