@@ -74,15 +74,12 @@ struct hgb {
         struct qs_forest *qs;
 };
 
-/* Rows whose bit-vector values are added side by side. */
-#define HGB_QS_ROWS 4
-
 /* Doubles of scratch hgb_raw_block needs. */
 static size_t hgb_scratch_doubles(const struct hgb *h)
 {
         size_t n = h->base.n_features;
         if (h->qs)
-                n += (1 + HGB_QS_ROWS) * h->n_iter * h->k; /* words, then values */
+                n += (1 + QS_ROWS) * h->n_iter * h->k; /* words, then values */
         return n;
 }
 
@@ -263,25 +260,22 @@ static void fast_group_leaves(const struct hgb *h, size_t t0, size_t ng, const d
 }
 
 /* raw[b * k ..] for rows [0, nb) of X by bit vectors: baseline, then
- * iteration by iteration, tree by tree, as hgb_raw adds them, with the
- * sums of HGB_QS_ROWS rows side by side. scratch: hgb_scratch_doubles. */
+ * iteration by iteration, tree by tree, as hgb_raw adds them (times 1.0,
+ * which is exact). scratch: hgb_scratch_doubles. */
 static void hgb_qs_block(const struct hgb *h, const double *X, size_t nb, double *raw,
                          double *scratch)
 {
         size_t nf = h->base.n_features, k = h->k, n = h->n_iter * k;
         uint64_t *words = (uint64_t *)(void *)(scratch + nf);
         double *vals = scratch + nf + n;
-        for (size_t b0 = 0; b0 < nb; b0 += HGB_QS_ROWS) {
-                size_t m = nb - b0 < HGB_QS_ROWS ? nb - b0 : HGB_QS_ROWS;
+        for (size_t b0 = 0; b0 < nb; b0 += QS_ROWS) {
+                size_t m = nb - b0 < QS_ROWS ? nb - b0 : QS_ROWS;
                 for (size_t b = 0; b < m; b++) {
                         qs_values(h->qs, tree_input(h, X + (b0 + b) * nf, scratch), words,
                                   vals + b * n);
                         memcpy(raw + (b0 + b) * k, h->baseline, k * sizeof(double));
                 }
-                for (size_t t = 0; t < n; t += k)
-                        for (size_t j = 0; j < k; j++)
-                                for (size_t b = 0; b < m; b++)
-                                        raw[(b0 + b) * k + j] += vals[b * n + t + j];
+                qs_add(vals, n, k, m, 1.0, raw + b0 * k);
         }
 }
 

@@ -89,10 +89,7 @@ static void lanes_eval(const double *lanes, size_t nf, size_t b, const double *x
                 }
                 break;
         }
-        vec2d_store(out, a0);
-        vec2d_store(out + 2, a1);
-        vec2d_store(out + 4, a2);
-        vec2d_store(out + 6, a3);
+        vec2d_store4(out, a0, a1, a2, a3);
 }
 
 /* More classes than this would make the class-pair tables (n^2) the
@@ -384,15 +381,10 @@ static int svm_for_rows(const struct svm *s, const double *X, size_t rows, svm_r
         return 0;
 }
 
-struct svm_classify_out {
-        size_t *class_idx;
-        double *proba; /* or NULL */
-};
-
 static void svm_classified(const struct svm *s, size_t r, const double *dec,
                            struct svm_scratch *w, void *out)
 {
-        struct svm_classify_out *c = out;
+        struct model_classify_out *c = out;
         size_t nc = s->base.n_classes;
         if (s->break_ties && s->ovr && nc > 2) {
                 svm_ovr_values(nc, dec, w->ovr, w->conf);
@@ -407,7 +399,7 @@ static void svm_classified(const struct svm *s, size_t r, const double *dec,
 static int svm_classify(const struct model *m, const double *X, size_t rows,
                         size_t *class_idx, double *proba, struct model_error *err)
 {
-        struct svm_classify_out c = { class_idx, proba };
+        struct model_classify_out c = { class_idx, proba };
         return svm_for_rows((const struct svm *)m, X, rows, svm_classified, &c, err);
 }
 
@@ -780,14 +772,6 @@ static void knn_lane_dist(const struct knn *kn, const double *x, size_t b,
                    kn->p == 2 ? LANE_SQDIST : LANE_L1DIST, s);
 }
 
-/* The distance from x to sample i (the rare paths). */
-static double knn_dist(const struct knn *kn, const double *x, size_t i)
-{
-        double s[LANES];
-        knn_lane_dist(kn, x, i / LANES, s);
-        return s[i % LANES];
-}
-
 /* Keeps sample i at distance s among the m nearest (best, dist, *have),
  * ascending; after equals, so that ties keep index order. */
 static void knn_keep(size_t *best, double *dist, size_t *have, size_t m, size_t i, double s)
@@ -874,9 +858,10 @@ static void knn_search_row(const struct knn *kn, const double *x, struct knn_wor
         }
 }
 
-/* Finds the m nearest of the nq <= KNN_QUERY_BLOCK rows at X. A row's
- * result is at w->qbest + q * w->m when the search is blocked, else only
- * the last row's, at w->qbest: so the per-row paths run one row per call. */
+/* Whether the search is the blocked brute force (knn_brute_block: a row's
+ * m nearest at w->qbest + q * w->m for each row q of a query block), not
+ * one of knn_search_row's paths, which leave one row's at w->qbest and so
+ * run a row per call. */
 static bool knn_blocked(const struct knn *kn, const struct knn_work *w)
 {
         return !kn->search && !w->pairs;
@@ -899,8 +884,11 @@ static int knn_finish(const struct knn *kn, const double *x, size_t row, const s
                  * change the answer (_get_weights' inf rows) */
                 bool outweighed = kn->distance && dist[0] == 0.0 && lo > 0.0;
                 if (!outweighed && hi - lo <= delta) {
+                        double s[LANES];
                         for (size_t i = 0; i < kn->n; i++) {
-                                double d = knn_dist(kn, x, i);
+                                if (i % LANES == 0)
+                                        knn_lane_dist(kn, x, i / LANES, s);
+                                double d = s[i % LANES];
                                 if (d < lo - delta || d > hi + delta ||
                                     knn_same_answer(kn, i, best[k - 1]))
                                         continue;
@@ -978,16 +966,11 @@ static int knn_for_rows(const struct knn *kn, const double *X, size_t rows, knn_
         return rc;
 }
 
-struct classify_out {
-        size_t *class_idx;
-        double *proba; /* or NULL */
-};
-
 /* predict and predict_proba of one row from its neighbours. */
 static int knn_classified(const struct knn *kn, size_t r, const size_t *best,
                           struct knn_work *w, void *ctx, struct model_error *err)
 {
-        struct classify_out *c = ctx;
+        struct model_classify_out *c = ctx;
         size_t nc = kn->base.n_classes, k = kn->k;
         /* predict: weighted_mode's per-class np.sum over the k weights
          * (uniform: stats.mode), first class on ties */
@@ -1040,7 +1023,7 @@ static int knn_classified(const struct knn *kn, size_t r, const size_t *best,
 static int knn_classify(const struct model *m, const double *X, size_t rows,
                         size_t *class_idx, double *proba, struct model_error *err)
 {
-        struct classify_out c = { class_idx, proba };
+        struct model_classify_out c = { class_idx, proba };
         return knn_for_rows((const struct knn *)m, X, rows, knn_classified, &c, err);
 }
 

@@ -69,17 +69,29 @@ static void linear_decision_rows(const struct linear *lr, const double *X, doubl
         }
 }
 
+/* The decision values of the n <= LINEAR_ROWS rows at X into d (n rows of
+ * n_rows): four at once when there are four. */
+static void linear_decision_group(const struct linear *lr, const double *X, size_t n,
+                                  double *d)
+{
+        size_t nf = lr->base.n_features;
+        if (n == LINEAR_ROWS)
+                linear_decision_rows(lr, X, d);
+        else
+                for (size_t i = 0; i < n; i++)
+                        linear_decision_row(lr, X + i * nf, d + i * lr->n_rows);
+}
+
 /* Both decision_function and a regressor's predict. */
 static int linear_values(const struct model *m, const double *X, size_t rows,
                          double *out, struct model_error *err)
 {
         const struct linear *lr = (const struct linear *)m;
-        size_t nf = m->n_features, r = 0;
         (void)err;
-        for (; r + LINEAR_ROWS <= rows; r += LINEAR_ROWS)
-                linear_decision_rows(lr, X + r * nf, out + r * lr->n_rows);
-        for (; r < rows; r++)
-                linear_decision_row(lr, X + r * nf, out + r * lr->n_rows);
+        for (size_t r0 = 0; r0 < rows; r0 += LINEAR_ROWS)
+                linear_decision_group(lr, X + r0 * m->n_features,
+                                      rows - r0 < LINEAR_ROWS ? rows - r0 : LINEAR_ROWS,
+                                      out + r0 * lr->n_rows);
         return 0;
 }
 
@@ -162,11 +174,7 @@ static int linear_classify(const struct model *m, const double *X, size_t rows,
         }
         for (size_t r0 = 0; r0 < rows; r0 += LINEAR_ROWS) {
                 size_t n = rows - r0 < LINEAR_ROWS ? rows - r0 : LINEAR_ROWS;
-                if (n == LINEAR_ROWS)
-                        linear_decision_rows(lr, X + r0 * nf, dec);
-                else
-                        for (size_t i = 0; i < n; i++)
-                                linear_decision_row(lr, X + (r0 + i) * nf, dec + i * nr);
+                linear_decision_group(lr, X + r0 * nf, n, dec);
                 for (size_t i = 0; i < n; i++) {
                         const double *di = dec + i * nr;
                         size_t r = r0 + i;

@@ -32,6 +32,13 @@ struct model_ops {
         void (*destroy)(struct model *m);
 };
 
+/* Where a row-by-row classify writes: class indices, and probabilities
+ * (n_classes a row) unless proba is NULL. */
+struct model_classify_out {
+        size_t *class_idx;
+        double *proba;
+};
+
 /* Two class labels are the same value of the same type (model.c). */
 bool model_label_equal(const struct model_label *a, const struct model_label *b);
 

@@ -409,14 +409,8 @@ static void mlp_wide2(const double *x, const double *y, size_t ni, const double 
                 b2 += yk * w2;
                 b3 += yk * w3;
         }
-        vec2d_store(ox + j, a0);
-        vec2d_store(ox + j + 2, a1);
-        vec2d_store(ox + j + 4, a2);
-        vec2d_store(ox + j + 6, a3);
-        vec2d_store(oy + j, b0);
-        vec2d_store(oy + j + 2, b1);
-        vec2d_store(oy + j + 4, b2);
-        vec2d_store(oy + j + 6, b3);
+        vec2d_store4(ox + j, a0, a1, a2, a3);
+        vec2d_store4(oy + j, b0, b1, b2, b3);
 }
 
 /* The same for one row and the 8-output tile at column j. */
@@ -432,10 +426,7 @@ static void mlp_wide1(const double *x, size_t ni, const double *W, size_t st, si
                 a2 += xk * vec2d_load(w + 4);
                 a3 += xk * vec2d_load(w + 6);
         }
-        vec2d_store(ox + j, a0);
-        vec2d_store(ox + j + 2, a1);
-        vec2d_store(ox + j + 4, a2);
-        vec2d_store(ox + j + 6, a3);
+        vec2d_store4(ox + j, a0, a1, a2, a3);
 }
 
 /* The same for four rows and the 4-output tile of a narrow layer. */
@@ -543,14 +534,9 @@ static int mlp_for_rows(const struct mlp *p, const double *X, size_t rows, mlp_d
         return 0;
 }
 
-struct mlp_classify_ctx {
-        size_t *class_idx;
-        double *proba; /* or NULL */
-};
-
 static void mlp_classified(const struct mlp *p, size_t r, const double *y, void *ctx)
 {
-        struct mlp_classify_ctx *c = ctx;
+        struct model_classify_out *c = ctx;
         size_t nc = p->base.n_classes, no = p->widths[p->n_mats];
         if (no == 1) {
                 /* LabelBinarizer.inverse_transform: y > 0.5 */
@@ -575,7 +561,7 @@ static void mlp_regressed(const struct mlp *p, size_t r, const double *y, void *
 static int mlp_classify(const struct model *m, const double *X, size_t rows,
                         size_t *class_idx, double *proba, struct model_error *err)
 {
-        struct mlp_classify_ctx c = { class_idx, proba };
+        struct model_classify_out c = { class_idx, proba };
         return mlp_for_rows((const struct mlp *)m, X, rows, mlp_classified, &c, err);
 }
 

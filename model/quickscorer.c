@@ -173,6 +173,14 @@ size_t qs_scratch_words(const struct qs_forest *q)
         return q->n_trees ? q->n_trees : 1;
 }
 
+void qs_add(const double *vals, size_t n, size_t k, size_t m, double scale, double *raw)
+{
+        for (size_t t = 0; t < n; t += k)
+                for (size_t j = 0; j < k; j++)
+                        for (size_t b = 0; b < m; b++)
+                                raw[b * k + j] += scale * vals[b * n + t + j];
+}
+
 void qs_values(const struct qs_forest *q, const double *xr, uint64_t *v, double *out)
 {
         /* locals: the stores into v could otherwise alias q's fields (the

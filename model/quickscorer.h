@@ -36,4 +36,13 @@ size_t qs_scratch_words(const struct qs_forest *q);
  * values) to. */
 void qs_values(const struct qs_forest *q, const double *x, uint64_t *scratch, double *out);
 
+/* Rows whose leaf values qs_add adds side by side. */
+#define QS_ROWS 4
+
+/* For the m <= QS_ROWS rows b whose qs_values are at vals + b * n (n
+ * trees, stage by stage and k a stage): raw[b * k + j] += scale * value,
+ * stage by stage, each row's sums in that order and the rows' side by
+ * side (each is a chain of n / k dependent adds). */
+void qs_add(const double *vals, size_t n, size_t k, size_t m, double scale, double *raw);
+
 #endif

@@ -791,9 +791,7 @@ int model_forest_create(struct model **trees, size_t n_trees,
  * raw[b * k + j] = init, then += learning_rate * value for every stage i
  * and tree j in that order (predict_stages), FOREST_BLOCK rows at most.
  * With bit vectors (g->qs), row by row; qs_scratch holds n_stages x k
- * words, qs_out GB_QS_ROWS x n_stages x k values and qs_row n_features. */
-#define GB_QS_ROWS 4
-
+ * words, qs_out QS_ROWS x n_stages x k values and qs_row n_features. */
 static int gb_block(const struct gb *g, const double *X, size_t r0, size_t nb, float *xf,
                     double *raw, uint64_t *qs_scratch, double *qs_out, double *qs_row,
                     struct model_error *err)
@@ -808,21 +806,15 @@ static int gb_block(const struct gb *g, const double *X, size_t r0, size_t nb, f
         if (g->qs) {
                 /* stage by stage, class by class is the trees' order */
                 size_t n = g->n_stages * k;
-                for (size_t b0 = 0; b0 < nb; b0 += GB_QS_ROWS) {
-                        size_t m = nb - b0 < GB_QS_ROWS ? nb - b0 : GB_QS_ROWS;
+                for (size_t b0 = 0; b0 < nb; b0 += QS_ROWS) {
+                        size_t m = nb - b0 < QS_ROWS ? nb - b0 : QS_ROWS;
                         for (size_t b = 0; b < m; b++) {
                                 /* float32 values and thresholds, exact as doubles */
                                 for (size_t f = 0; f < nf; f++)
                                         qs_row[f] = xf[(b0 + b) * nf + f];
                                 qs_values(g->qs, qs_row, qs_scratch, qs_out + b * n);
                         }
-                        /* the rows' sums side by side: each is a chain of
-                         * n_stages dependent adds */
-                        for (size_t i = 0, t = 0; i < g->n_stages; i++)
-                                for (size_t j = 0; j < k; j++, t++)
-                                        for (size_t b = 0; b < m; b++)
-                                                raw[(b0 + b) * k + j] +=
-                                                        g->learning_rate * qs_out[b * n + t];
+                        qs_add(qs_out, n, k, m, g->learning_rate, raw + b0 * k);
                 }
                 return 0;
         }
@@ -864,7 +856,7 @@ static int gb_for_blocks(const struct gb *g, const double *X, size_t rows, gb_do
         float *xf = malloc(bs * g->base.n_features * sizeof(float));
         double *raw = malloc(bs * k * sizeof(double) + w * sizeof(double));
         uint64_t *qs_scratch = n ? malloc(n * sizeof(uint64_t)) : NULL;
-        double *qs_out = n ? malloc((GB_QS_ROWS * n + g->base.n_features) * sizeof(double))
+        double *qs_out = n ? malloc((QS_ROWS * n + g->base.n_features) * sizeof(double))
                            : NULL;
         int rc = 0;
         if (!xf || !raw || (n && (!qs_scratch || !qs_out))) {
@@ -876,7 +868,7 @@ static int gb_for_blocks(const struct gb *g, const double *X, size_t rows, gb_do
         for (size_t r0 = 0; r0 < rows; r0 += bs) {
                 size_t nb = rows - r0 < bs ? rows - r0 : bs;
                 rc = gb_block(g, X, r0, nb, xf, raw, qs_scratch, qs_out,
-                              qs_out ? qs_out + GB_QS_ROWS * n : NULL, err);
+                              qs_out ? qs_out + QS_ROWS * n : NULL, err);
                 if (rc < 0)
                         goto done;
                 for (size_t b = 0; b < nb; b++) {

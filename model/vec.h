@@ -24,6 +24,15 @@ static inline void vec2d_store(double *p, vec2d v)
         memcpy(p, &v, sizeof(v));
 }
 
+/* Eight doubles from four pairs, in order. */
+static inline void vec2d_store4(double *p, vec2d a, vec2d b, vec2d c, vec2d d)
+{
+        vec2d_store(p, a);
+        vec2d_store(p + 2, b);
+        vec2d_store(p + 4, c);
+        vec2d_store(p + 6, d);
+}
+
 static inline vec2d vec2d_splat(double x)
 {
         return (vec2d){ x, x };
