@@ -75,7 +75,7 @@ struct request {
  * at once even while every worker runs a large batch. */
 #define SMALL_BODY_BYTES ((size_t)16 << 10)
 /* ... and up to this (a few rows), tiny: while such requests are cheap it
- * runs on the HTTP thread it arrived on (pool_inline). */
+ * runs on the HTTP thread it arrived on (pool_take_inline). */
 #define TINY_BODY_BYTES ((size_t)4 << 10)
 
 /* While draining, every answer closes its connection, so keep-alive
@@ -511,27 +511,20 @@ static void answer_suspended(struct request *req, struct reply *r)
         MHD_resume_connection(req->conn);
 }
 
-static double mono_s(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* The answer of a compute request, on whichever thread runs it; a tiny
  * one's cost feeds the pool's choice of where tiny ones run. */
 static void compute(struct server *srv, struct registry_snap *snap, const struct route *rt,
                     struct request *req, struct reply *r)
 {
         bool tiny = req->len <= TINY_BODY_BYTES;
-        double t0 = tiny ? mono_s() : 0;
+        unsigned long long t0 = tiny ? metrics_now_ns() : 0;
         log_request_job(log_of(req->conn));
         if (rt->kind == ROUTE_PREDICT)
                 predict_default(srv, snap, req, r);
         else
                 handle_model_route(srv, &snap->set, rt, req, r);
         if (tiny)
-                pool_tiny_cost(srv->pool, mono_s() - t0);
+                pool_tiny_cost(srv->pool, (double)(metrics_now_ns() - t0) / 1e9);
 }
 
 /* A pool worker: computes the answer of a suspended request. */
@@ -560,6 +553,29 @@ static void compute_expired(void *arg, bool started)
         answer_suspended(req, &r);
 }
 
+/* What a compute request needs wherever it runs. The worker may run after
+ * the connection has gone: nothing of it is looked up there. */
+static void compute_bind(struct request *req, struct server *srv, struct MHD_Connection *conn)
+{
+        req->srv = srv;
+        req->conn = conn;
+        req->v2_binary = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                     "Inference-Header-Content-Length");
+}
+
+/* Computes a tiny request on this connection thread, as pool_take_inline
+ * allowed, and answers it. */
+static enum MHD_Result compute_here(struct server *srv, struct MHD_Connection *conn,
+                                    const struct route *rt, struct request *req)
+{
+        struct reply r = { 0 };
+        compute_bind(req, srv, conn);
+        struct registry_snap *snap = registry_acquire(srv->reg);
+        compute(srv, snap, rt, req, &r);
+        registry_release(snap);
+        return send_reply(srv, conn, &r, NULL);
+}
+
 /* Hands a compute request to the pool; false with a 503 in r when its
  * queue is full. */
 static bool queue_compute(struct server *srv, struct MHD_Connection *conn,
@@ -576,14 +592,9 @@ static bool queue_compute(struct server *srv, struct MHD_Connection *conn,
                 return false;
         }
         *req->rt = *rt;
-        req->srv = srv;
-        req->conn = conn;
+        compute_bind(req, srv, conn);
         req->snap = registry_acquire(srv->reg);
         req->state = REQ_QUEUED;
-        /* the worker may run after the connection has gone: nothing of it
-         * is looked up there */
-        req->v2_binary = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                     "Inference-Header-Content-Length");
         atomic_fetch_add_explicit(&req->refs, 1, memory_order_relaxed);
         /* suspended before the job can run, so its resume always finds
          * the connection suspended */
@@ -600,14 +611,7 @@ static void metrics_reply(struct server *srv, const struct served_set *set, stru
         struct metrics_gauges g = {
                 .in_flight = atomic_load_explicit(&srv->inflight, memory_order_relaxed),
         };
-        struct pool_stats ps;
-        pool_stats(srv->pool, &ps);
-        g.queued = ps.queued;
-        g.busy = ps.busy;
-        g.threads = ps.threads;
-        g.queue_capacity = ps.capacity;
-        g.inline_runs = ps.inline_runs;
-        g.tiny_cost = ps.tiny_cost;
+        pool_stats(srv->pool, &g.pool);
         struct out_buf b = { 0 };
         metrics_render(&b, set, &g);
         reply_take(r, &b);
@@ -760,16 +764,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
                 return MHD_YES; /* not expected while suspended */
         if (rt.kind == ROUTE_PREDICT || rt.kind == ROUTE_V2_INFER ||
             rt.kind == ROUTE_V1_PREDICT) {
-                if (req->len <= TINY_BODY_BYTES && pool_take_inline(srv->pool)) {
-                        req->srv = srv;
-                        req->conn = conn;
-                        req->v2_binary = MHD_lookup_connection_value(
-                                conn, MHD_HEADER_KIND, "Inference-Header-Content-Length");
-                        struct registry_snap *snap = registry_acquire(srv->reg);
-                        compute(srv, snap, &rt, req, &r);
-                        registry_release(snap);
-                        return send_reply(srv, conn, &r, NULL);
-                }
+                if (req->len <= TINY_BODY_BYTES && pool_take_inline(srv->pool))
+                        return compute_here(srv, conn, &rt, req);
                 if (queue_compute(srv, conn, &rt, req, &r))
                         return MHD_YES;
                 return send_reply(srv, conn, &r, NULL);

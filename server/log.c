@@ -1,8 +1,8 @@
 /* log.c - predictd's one way to write a log line: start-up, load, reload
  * and drain messages with a level, and one access line per request, both
  * as JSON objects (written with the server's JSON writer, no allocation
- * but the line's) or, with --log-format text, as logfmt key=value pairs; every line starts with an RFC 3339 UTC time
- * with milliseconds.
+ * but the line's) or, with --log-format text, as logfmt key=value
+ * pairs; every line starts with an RFC 3339 UTC time with milliseconds.
  *
  * Each line is one write(2), and the access log is opened with O_APPEND,
  * so lines written by several threads at once never interleave. SIGUSR1

@@ -439,24 +439,24 @@ static void render_process(struct out_buf *b, const struct metrics_gauges *g)
         out_fmt(b, "predictd_requests_in_flight %zu\n", g->in_flight);
         family(b, "predictd_compute_queue_length", "gauge",
                "Compute requests waiting for a compute thread.");
-        out_fmt(b, "predictd_compute_queue_length %zu\n", g->queued);
+        out_fmt(b, "predictd_compute_queue_length %zu\n", g->pool.queued);
         family(b, "predictd_compute_queue_capacity", "gauge",
                "Compute requests that may wait; more are answered 503 at once.");
-        out_fmt(b, "predictd_compute_queue_capacity %zu\n", g->queue_capacity);
+        out_fmt(b, "predictd_compute_queue_capacity %zu\n", g->pool.capacity);
         family(b, "predictd_compute_threads_busy", "gauge",
                "Compute threads running a request.");
-        out_fmt(b, "predictd_compute_threads_busy %zu\n", g->busy);
+        out_fmt(b, "predictd_compute_threads_busy %zu\n", g->pool.busy);
         family(b, "predictd_compute_threads", "gauge",
                "Compute threads: the --threads workers and the one for small requests.");
-        out_fmt(b, "predictd_compute_threads %zu\n", g->threads);
+        out_fmt(b, "predictd_compute_threads %zu\n", g->pool.threads);
         family(b, "predictd_compute_inline_total", "counter",
                "Tiny requests (bodies up to 4 KiB) computed on the HTTP thread that received "
                "them, as they were cheap enough not to be queued.");
-        out_fmt(b, "predictd_compute_inline_total %" PRIu64 "\n", g->inline_runs);
+        out_fmt(b, "predictd_compute_inline_total %" PRIu64 "\n", g->pool.inline_runs);
         family(b, "predictd_compute_tiny_request_seconds", "gauge",
                "Recent average compute time of tiny requests; under --inline-compute-us they "
                "run on the HTTP thread, above it on the compute threads.");
-        out_fmt(b, "predictd_compute_tiny_request_seconds %.9g\n", g->tiny_cost);
+        out_fmt(b, "predictd_compute_tiny_request_seconds %.9g\n", g->pool.tiny_cost);
 
         struct rusage ru;
         if (getrusage(RUSAGE_SELF, &ru) == 0) {

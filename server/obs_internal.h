@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "server_internal.h"
+
 struct MHD_Connection;
 struct MHD_Response;
 struct config;
@@ -130,13 +132,8 @@ void metrics_observe(const struct log_request *o);
 
 /* What the exposition needs from the server at scrape time. */
 struct metrics_gauges {
-        size_t in_flight;     /* requests past their headers, not answered */
-        size_t queued;        /* compute jobs waiting for a thread */
-        size_t busy;          /* compute threads running a job */
-        size_t threads;       /* compute threads */
-        size_t queue_capacity;
-        uint64_t inline_runs; /* tiny requests computed on their HTTP thread */
-        double tiny_cost;     /* tiny requests' recent average compute, seconds */
+        size_t in_flight;       /* requests past their headers, not answered */
+        struct pool_stats pool; /* the compute pool's */
 };
 
 /* Appends every series, in the Prometheus text format 0.0.4, to b. set

@@ -23,9 +23,8 @@
  * costs. So a tiny request (a body of a few rows) runs where it arrived,
  * on the HTTP thread, while the tiny requests measured lately took under
  * the inline bound (--inline-compute-us) each; once they take longer (a
- * slow model), they are
- * queued again like the rest, where a health check cannot wait behind
- * them. The measure is an exponential average over every tiny request,
+ * slow model), they are queued again like the rest, where a health check
+ * cannot wait behind them. The measure is an exponential average over every tiny request,
  * queued or not, so it follows a change of model or load. */
 #include <errno.h>
 #include <pthread.h>
@@ -334,6 +333,21 @@ static void *watchdog_main(void *arg)
         return NULL;
 }
 
+static double tiny_cost_of(struct pool *p)
+{
+        uint64_t bits = atomic_load_explicit(&p->tiny_cost, memory_order_relaxed);
+        double c;
+        memcpy(&c, &bits, sizeof(c));
+        return c;
+}
+
+static void set_tiny_cost(struct pool *p, double c)
+{
+        uint64_t bits;
+        memcpy(&bits, &c, sizeof(bits));
+        atomic_store_explicit(&p->tiny_cost, bits, memory_order_relaxed);
+}
+
 int pool_create(unsigned threads, size_t max_queue, unsigned timeout_s, unsigned inline_us,
                 struct pool **out)
 {
@@ -348,7 +362,7 @@ int pool_create(unsigned threads, size_t max_queue, unsigned timeout_s, unsigned
         atomic_init(&p->queued, 0);
         /* twice the bound to start: the first few are queued and measured */
         p->inline_s = inline_us / 1e6;
-        pool_tiny_cost(p, -1.0);
+        set_tiny_cost(p, 2 * p->inline_s);
         pthread_condattr_t ca;
         pthread_condattr_init(&ca);
         pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -386,14 +400,6 @@ int pool_create(unsigned threads, size_t max_queue, unsigned timeout_s, unsigned
         return 0;
 }
 
-static double tiny_cost_of(struct pool *p)
-{
-        uint64_t bits = atomic_load_explicit(&p->tiny_cost, memory_order_relaxed);
-        double c;
-        memcpy(&c, &bits, sizeof(c));
-        return c;
-}
-
 bool pool_take_inline(struct pool *p)
 {
         if (tiny_cost_of(p) >= p->inline_s)
@@ -402,14 +408,10 @@ bool pool_take_inline(struct pool *p)
         return true;
 }
 
-/* seconds < 0: set the starting value */
 void pool_tiny_cost(struct pool *p, double seconds)
 {
-        double c = seconds < 0 ? 2 * p->inline_s
-                               : tiny_cost_of(p) + POOL_INLINE_WEIGHT * (seconds - tiny_cost_of(p));
-        uint64_t bits;
-        memcpy(&bits, &c, sizeof(bits));
-        atomic_store_explicit(&p->tiny_cost, bits, memory_order_relaxed);
+        double c = tiny_cost_of(p);
+        set_tiny_cost(p, c + POOL_INLINE_WEIGHT * (seconds - c));
 }
 
 int pool_reserve(struct pool *p)
