@@ -35,13 +35,6 @@ struct qs_forest {
         double *leaf;     /* n_trees x 64: leaf values by left-to-right number */
 };
 
-struct qs_split {
-        double threshold;
-        uint32_t tree;
-        uint64_t mask, nan_mask;
-        int32_t feature;
-};
-
 static int split_cmp(const void *a, const void *b)
 {
         const struct qs_split *x = a, *y = b;
@@ -52,24 +45,20 @@ static int split_cmp(const void *a, const void *b)
         return x->tree < y->tree ? -1 : x->tree > y->tree;
 }
 
-/* Numbers node i's leaves from *next on, left to right, and adds a split
- * for each internal node; -E2BIG past 64 leaves. Depth is bounded by the
- * node count (children come after their parent), and the builder gives
- * small trees, but the recursion is bounded by 64 leaves all the same: a
- * subtree of more than 64 leaves stops at its 65th. */
-static int number_leaves(const struct qs_node *nodes, size_t i, uint32_t t, unsigned *next,
-                         double *leaf, struct qs_split *splits, size_t *n_splits)
+int qs_number_leaves(const struct qs_node *nodes, size_t i, uint32_t t, unsigned max,
+                     unsigned *next, double *leaf, struct qs_split *splits, size_t *n_splits)
 {
         const struct qs_node *n = &nodes[i];
         if (n->left < 0) {
-                if (*next >= 64)
+                if (*next >= max)
                         return -E2BIG;
                 leaf[*next] = n->value;
                 (*next)++;
                 return 0;
         }
         unsigned lo = *next;
-        int rc = number_leaves(nodes, (size_t)n->left, t, next, leaf, splits, n_splits);
+        int rc = qs_number_leaves(nodes, (size_t)n->left, t, max, next, leaf, splits,
+                                  n_splits);
         if (rc < 0)
                 return rc;
         unsigned hi = *next; /* the left subtree's leaves are [lo, hi), hi <= 64 */
@@ -79,7 +68,7 @@ static int number_leaves(const struct qs_node *nodes, size_t i, uint32_t t, unsi
                                                n->missing_left ? ~(uint64_t)0 : ~left,
                                                n->feature };
         (*n_splits)++;
-        return number_leaves(nodes, (size_t)n->right, t, next, leaf, splits, n_splits);
+        return qs_number_leaves(nodes, (size_t)n->right, t, max, next, leaf, splits, n_splits);
 }
 
 void qs_free(struct qs_forest *q)
@@ -120,7 +109,7 @@ static int build(size_t n_features, size_t n_trees, const struct qs_node *nodes,
         size_t n_splits = 0;
         for (size_t t = 0; t < n_trees; t++) {
                 unsigned leaves = 0;
-                int rc = number_leaves(nodes + start[t], 0, (uint32_t)t, &leaves,
+                int rc = qs_number_leaves(nodes + start[t], 0, (uint32_t)t, 64, &leaves,
                                        q->leaf + t * 64, splits, &n_splits);
                 if (rc < 0) {
                         free(splits);
@@ -173,12 +162,42 @@ size_t qs_scratch_words(const struct qs_forest *q)
         return q->n_trees ? q->n_trees : 1;
 }
 
+/* The start of chain c's values, for qs_add; chains past the last one
+ * repeat it. */
+static const double *chain_start(const double *vals, size_t n, size_t k, size_t chains,
+                                 size_t c)
+{
+        if (c >= chains)
+                c = chains - 1;
+        return vals + (c / k) * n + c % k;
+}
+
 void qs_add(const double *vals, size_t n, size_t k, size_t m, double scale, double *raw)
 {
-        for (size_t t = 0; t < n; t += k)
-                for (size_t j = 0; j < k; j++)
-                        for (size_t b = 0; b < m; b++)
-                                raw[b * k + j] += scale * vals[b * n + t + j];
+        /* chain c = b * k + j adds vals[b * n + j + i * k], i = 0, 1, ...;
+         * four chains at a time, each in a register, so that no add waits
+         * on a store of the one before (a last group of fewer repeats its
+         * last chain and drops the repeats) */
+        size_t chains = m * k;
+        for (size_t c = 0; c < chains; c += 4) {
+                const double *p0 = chain_start(vals, n, k, chains, c);
+                const double *p1 = chain_start(vals, n, k, chains, c + 1);
+                const double *p2 = chain_start(vals, n, k, chains, c + 2);
+                const double *p3 = chain_start(vals, n, k, chains, c + 3);
+                size_t last = chains - 1;
+                double s0 = raw[c], s1 = raw[c + 1 < last ? c + 1 : last],
+                       s2 = raw[c + 2 < last ? c + 2 : last],
+                       s3 = raw[c + 3 < last ? c + 3 : last];
+                for (size_t t = 0; t < n; t += k) {
+                        s0 += scale * p0[t];
+                        s1 += scale * p1[t];
+                        s2 += scale * p2[t];
+                        s3 += scale * p3[t];
+                }
+                double sum[4] = { s0, s1, s2, s3 };
+                for (size_t q = 0; q < 4 && c + q < chains; q++)
+                        raw[c + q] = sum[q];
+        }
 }
 
 void qs_values(const struct qs_forest *q, const double *xr, uint64_t *v, double *out)

@@ -19,6 +19,24 @@ struct qs_node {
         double value; /* a leaf's value */
 };
 
+/* One split of a tree whose leaves are numbered left to right: a row
+ * that fails it (goes right) keeps only the leaves of mask (all but the
+ * split's left subtree's); nan_mask is what a NaN keeps. */
+struct qs_split {
+        double threshold;
+        uint32_t tree;
+        uint64_t mask, nan_mask;
+        int32_t feature;
+};
+
+/* Numbers the leaves of the subtree at node i of tree t from *next on,
+ * left to right, storing their values in leaf[*next ..], and appends a
+ * split for each internal node in pre-order; -E2BIG past max (<= 64)
+ * leaves. Depth is bounded by the node count (children come after their
+ * parent), and the recursion stops at the (max + 1)th leaf. */
+int qs_number_leaves(const struct qs_node *nodes, size_t i, uint32_t t, unsigned max,
+                     unsigned *next, double *leaf, struct qs_split *splits, size_t *n_splits);
+
 struct qs_forest;
 
 /* The forest of n_trees trees on n_features features, tree t's nodes

@@ -19,6 +19,8 @@
 
 #include "model_internal.h"
 #include "quickscorer.h"
+#include "shallow.h"
+#include "treelanes.h"
 
 /* 16 bytes rather than 24: the threshold is kept as the float32 t32 that
  * threshold_f32() chooses, so the walk compares two floats and a node's
@@ -62,6 +64,8 @@ struct gb {
         double *init_raw;    /* k raw values every row starts from */
         struct tree **trees; /* n_stages x k */
         struct qs_forest *qs; /* the trees as bit vectors, when each has <= 64 leaves */
+        struct tl_forest *tl; /* the same, a block of rows at once, when <= 32 leaves */
+        struct sh_forest *sh; /* the trees stored complete, when at most SH_MAX_DEPTH deep */
 };
 
 /* Casts one row to float32 as sklearn's check_array(dtype=float32) does,
@@ -790,11 +794,13 @@ int model_forest_create(struct model **trees, size_t n_trees,
 /* For rows [r0, r0 + nb) of X, cast to float32 into xf:
  * raw[b * k + j] = init, then += learning_rate * value for every stage i
  * and tree j in that order (predict_stages), FOREST_BLOCK rows at most.
- * With bit vectors (g->qs), row by row; qs_scratch holds n_stages x k
- * words, qs_out QS_ROWS x n_stages x k values and qs_row n_features. */
+ * With bit vectors, TL_ROWS rows at a time (g->tl, tl_scratch holding
+ * its scratch) while TL_MIN_ROWS remain, then row by row, by complete
+ * trees (g->sh) or bit vectors (g->qs; qs_scratch holds n_stages x k
+ * words, qs_out QS_ROWS x n_stages x k values and qs_row n_features). */
 static int gb_block(const struct gb *g, const double *X, size_t r0, size_t nb, float *xf,
                     double *raw, uint64_t *qs_scratch, double *qs_out, double *qs_row,
-                    struct model_error *err)
+                    double *tl_scratch, struct model_error *err)
 {
         size_t nf = g->base.n_features, k = g->k;
         for (size_t b = 0; b < nb; b++) {
@@ -803,12 +809,24 @@ static int gb_block(const struct gb *g, const double *X, size_t r0, size_t nb, f
                         return rc;
                 memcpy(raw + b * k, g->init_raw, k * sizeof(double));
         }
+        size_t b0 = 0;
+        if (g->tl && tl_scratch)
+                /* TL_MIN_ROWS or more rows: a block costs what TL_ROWS do */
+                while (nb - b0 >= TL_MIN_ROWS) {
+                        size_t m = nb - b0 < TL_ROWS ? nb - b0 : TL_ROWS;
+                        tl_add(g->tl, xf + b0 * nf, m, k, raw + b0 * k, tl_scratch);
+                        b0 += m;
+                }
         if (g->qs) {
                 /* stage by stage, class by class is the trees' order */
                 size_t n = g->n_stages * k;
-                for (size_t b0 = 0; b0 < nb; b0 += QS_ROWS) {
+                for (; b0 < nb; b0 += QS_ROWS) {
                         size_t m = nb - b0 < QS_ROWS ? nb - b0 : QS_ROWS;
                         for (size_t b = 0; b < m; b++) {
+                                if (g->sh) {
+                                        sh_values(g->sh, xf + (b0 + b) * nf, qs_out + b * n);
+                                        continue;
+                                }
                                 /* float32 values and thresholds, exact as doubles */
                                 for (size_t f = 0; f < nf; f++)
                                         qs_row[f] = xf[(b0 + b) * nf + f];
@@ -853,10 +871,12 @@ static int gb_for_blocks(const struct gb *g, const double *X, size_t rows, gb_do
 {
         size_t k = g->k, w = k + g->base.n_classes, n = g->qs ? g->n_stages * k : 0;
         size_t bs = block_rows(g->base.n_features, rows);
+        size_t tl_n = g->tl && rows >= TL_MIN_ROWS ? tl_scratch_doubles(g->tl, k) : 0;
         float *xf = malloc(bs * g->base.n_features * sizeof(float));
         double *raw = malloc(bs * k * sizeof(double) + w * sizeof(double));
         uint64_t *qs_scratch = n ? malloc(n * sizeof(uint64_t)) : NULL;
-        double *qs_out = n ? malloc((QS_ROWS * n + g->base.n_features) * sizeof(double))
+        double *qs_out = n ? malloc((QS_ROWS * n + g->base.n_features + tl_n) *
+                                    sizeof(double))
                            : NULL;
         int rc = 0;
         if (!xf || !raw || (n && (!qs_scratch || !qs_out))) {
@@ -868,7 +888,8 @@ static int gb_for_blocks(const struct gb *g, const double *X, size_t rows, gb_do
         for (size_t r0 = 0; r0 < rows; r0 += bs) {
                 size_t nb = rows - r0 < bs ? rows - r0 : bs;
                 rc = gb_block(g, X, r0, nb, xf, raw, qs_scratch, qs_out,
-                              qs_out ? qs_out + QS_ROWS * n : NULL, err);
+                              qs_out ? qs_out + QS_ROWS * n : NULL,
+                              tl_n ? qs_out + QS_ROWS * n + g->base.n_features : NULL, err);
                 if (rc < 0)
                         goto done;
                 for (size_t b = 0; b < nb; b++) {
@@ -965,6 +986,8 @@ static void gb_destroy(struct model *m)
         free(g->trees);
         free(g->init_raw);
         qs_free(g->qs);
+        tl_free(g->tl);
+        sh_free(g->sh);
         free(g);
 }
 
@@ -1046,6 +1069,11 @@ static int gb_bit_vectors(struct gb *g)
                 }
         }
         rc = qs_build(g->trees[0]->base.n_features, n, nodes, start, &g->qs);
+        if (rc == 0 && g->qs)
+                rc = tl_build(g->trees[0]->base.n_features, n, nodes, start,
+                              g->learning_rate, &g->tl);
+        if (rc == 0 && g->qs)
+                rc = sh_build(g->trees[0]->base.n_features, n, nodes, start, &g->sh);
 done:
         free(nodes);
         free(start);

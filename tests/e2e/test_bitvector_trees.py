@@ -1,8 +1,12 @@
 """Gradient boosting through the bit-vector traversal (model/quickscorer.c,
-used when every tree has at most 64 leaves) and through the walk (a tree
-with more): decision_function is scikit-learn's bit for bit, and predict
-the same, on rows that sit exactly on the trees' thresholds (as float32,
-and one float32 step either side), where a wrong comparison would show."""
+used when every tree has at most 64 leaves; model/treelanes.c, eight rows
+at a time, when at most 32), through complete trees (model/shallow.c, for
+rows one by one when no tree is deeper than 5) and through the walk (a
+tree with more than 64 leaves): decision_function is scikit-learn's bit
+for bit, and predict the same, on rows that sit exactly on the trees'
+thresholds (as float32, and one float32 step either side), where a wrong
+comparison would show, and for every count of rows a block can end
+with."""
 import json
 import subprocess
 
@@ -72,6 +76,38 @@ def test_binary_classifier_single_rows(tmp_path):
     for row in rows:
         got = run_eval(path, row[None, :])
         assert got["decision_function"] == m.decision_function(row[None, :]).tolist()
+
+
+@pytest.fixture(scope="module")
+def deep_narrow(tmp_path_factory):
+    """Trees 7 deep with at most 24 leaves: eight rows at a time by bit
+    vectors, single rows by quickscorer.c (too deep to store complete)."""
+    X, y = make_classification(800, 7, n_informative=5, n_classes=3, random_state=5)
+    m = GradientBoostingClassifier(n_estimators=20, max_depth=7, max_leaf_nodes=24,
+                                   random_state=0).fit(X, y)
+    assert max(e.tree_.max_depth for e in np.ravel(m.estimators_)) > 5
+    assert max_leaves(m) <= 32
+    rows = np.vstack([threshold_rows(m, X), X[:50]])
+    return m, save_model(m, str(tmp_path_factory.mktemp("deep"))), rows
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 7, 8, 9, 10, 11, 16, 17, 259, 1000])
+def test_every_block_tail(deep_narrow, n):
+    m, path, rows = deep_narrow
+    part = rows[:n]
+    got = run_eval(path, part)
+    assert np.array_equal(np.array(got["decision_function"]), m.decision_function(part))
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 5, 8, 13])
+def test_shallow_every_count(tmp_path, n):
+    """Depth 3: every count of rows, a block of eight or fewer, or rows one
+    by one through complete trees."""
+    X, y = make_classification(500, 9, n_informative=6, n_classes=4, random_state=6)
+    m = GradientBoostingClassifier(n_estimators=15, max_depth=3, random_state=0).fit(X, y)
+    rows = threshold_rows(m, X)
+    got = run_eval(save_model(m, str(tmp_path)), rows[:n])
+    assert np.array_equal(np.array(got["decision_function"]), m.decision_function(rows[:n]))
 
 
 def hgb_threshold_rows(model, X):

@@ -1,15 +1,20 @@
-/* test_quickscorer.c - the bit-vector traversal (model/quickscorer.c)
- * reaches the leaf a plain walk reaches, on random trees of up to 64
- * leaves and rows that sit on the thresholds, just beside them, at +-inf
- * and NaN (sent left or right as each node says); a tree of 65 leaves
- * and a feature out of range are declined (no forest built), so the walk
- * serves them. Agreement with scikit-learn is the end-to-end tests' job
+/* test_quickscorer.c - the three ways model/ scores many small trees
+ * without walking them reach the leaf a plain walk reaches: bit vectors
+ * row by row (quickscorer.c), bit vectors eight rows at a time
+ * (treelanes.c) and complete trees walked by index (shallow.c). Random
+ * trees, rows that sit on the thresholds, just beside them, at +-inf and
+ * NaN; forests they cannot serve (too many leaves, too deep, NaN sent
+ * left, a threshold no float32 holds, a feature out of range) are
+ * declined (no forest built), so the walk serves them. Agreement with
+ * scikit-learn is the end-to-end tests' job
  * (tests/e2e/test_bitvector_trees.py). */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "quickscorer.h"
+#include "shallow.h"
+#include "treelanes.h"
 #include "tap.h"
 
 #define MAX_NODES 127
@@ -35,23 +40,32 @@ static unsigned rnd(unsigned *s)
         return (*s >> 16) & 0x7fff;
 }
 
-/* A random tree of `leaves` leaves, in pre-order (children after their
- * parent); thresholds from a small set so that several splits share one. */
-static size_t grow(struct qs_node *nodes, size_t *n, unsigned leaves, unsigned *seed)
+/* A random tree of at most `leaves` leaves and `depth` levels (exactly
+ * `leaves` when depth allows), in pre-order (children after their
+ * parent); thresholds from a small set so that several splits share one,
+ * each a float32 value; NaN goes either way, or always right when
+ * !nan_left. */
+static size_t grow_tree(struct qs_node *nodes, size_t *n, unsigned leaves, unsigned depth,
+                        bool nan_left, unsigned *seed)
 {
         size_t i = (*n)++;
-        if (leaves == 1) {
+        if (leaves == 1 || depth == 0) {
                 nodes[i] = (struct qs_node){ -1, -1, 0, false, 0.0, (double)i + 0.25 };
                 return i;
         }
         unsigned left = 1 + rnd(seed) % (leaves - 1);
         nodes[i].feature = (int32_t)(rnd(seed) % FEATURES);
         nodes[i].threshold = (double)((int)(rnd(seed) % 9) - 4) * 0.5;
-        nodes[i].missing_left = rnd(seed) % 2;
+        nodes[i].missing_left = rnd(seed) % 2 && nan_left;
         nodes[i].value = NAN;
-        nodes[i].left = (int32_t)grow(nodes, n, left, seed);
-        nodes[i].right = (int32_t)grow(nodes, n, leaves - left, seed);
+        nodes[i].left = (int32_t)grow_tree(nodes, n, left, depth - 1, nan_left, seed);
+        nodes[i].right = (int32_t)grow_tree(nodes, n, leaves - left, depth - 1, nan_left, seed);
         return i;
+}
+
+static size_t grow(struct qs_node *nodes, size_t *n, unsigned leaves, unsigned *seed)
+{
+        return grow_tree(nodes, n, leaves, 64, true, seed);
 }
 
 static bool random_forests_match_the_walk(void)
@@ -100,6 +114,134 @@ static bool random_forests_match_the_walk(void)
         return true;
 }
 
+static size_t tree_depth(const struct qs_node *nodes, size_t i)
+{
+        if (nodes[i].left < 0)
+                return 0;
+        size_t l = tree_depth(nodes, (size_t)nodes[i].left);
+        size_t r = tree_depth(nodes, (size_t)nodes[i].right);
+        return 1 + (l > r ? l : r);
+}
+
+/* A float32 row of specials and their neighbours, and the same as
+ * doubles for the walk. */
+static void float_row(float *xf, double *x, unsigned *seed)
+{
+        static const float special[] = { -2.0f, -0.5f, 0.0f, 0.5f, 2.0f, INFINITY,
+                                         -INFINITY, NAN };
+        for (int f = 0; f < FEATURES; f++) {
+                float v = special[rnd(seed) % 8];
+                int side = (int)(rnd(seed) % 3);
+                if (side == 1)
+                        v = nextafterf(v, -INFINITY);
+                else if (side == 2)
+                        v = nextafterf(v, INFINITY);
+                xf[f] = v;
+                x[f] = v;
+        }
+}
+
+/* Gradient boosting's trees (NaN right, float32 thresholds): eight rows
+ * at a time (treelanes.c) the sums are those of adding scale x the
+ * walk's leaf tree after tree, for every count of rows in a block; one
+ * row at a time (shallow.c) every tree's leaf is the walk's, and a
+ * forest deeper than SH_MAX_DEPTH is declined. */
+static bool float_forests_match_the_walk(void)
+{
+        static struct qs_node store[40 * MAX_NODES];
+        const struct qs_node *trees[40];
+        size_t start[41];
+        unsigned seed = 11;
+        for (int round = 0; round < 40; round++) {
+                size_t n_trees = 1 + rnd(&seed) % 40, k = 1 + rnd(&seed) % 3;
+                unsigned max_depth = round % 2 ? 64 : rnd(&seed) % (SH_MAX_DEPTH + 1);
+                size_t depth = 0;
+                start[0] = 0;
+                for (size_t t = 0; t < n_trees; t++) {
+                        unsigned leaves = 1 + rnd(&seed) % 32;
+                        if (round == 0)
+                                leaves = t % 2 ? 32 : 1; /* both ends */
+                        size_t n = 0;
+                        trees[t] = store + start[t];
+                        grow_tree(store + start[t], &n, leaves, max_depth, false, &seed);
+                        start[t + 1] = start[t] + n;
+                        size_t d = tree_depth(trees[t], 0);
+                        depth = d > depth ? d : depth;
+                }
+                double scale = 0.1;
+                struct tl_forest *tl = NULL;
+                struct sh_forest *sh = NULL;
+                EXPECT(tl_build(FEATURES, n_trees, store, start, scale, &tl) == 0);
+                EXPECT(tl != NULL);
+                EXPECT(sh_build(FEATURES, n_trees, store, start, &sh) == 0);
+                EXPECT((sh != NULL) == (depth <= SH_MAX_DEPTH));
+                double scratch[3 * TL_ROWS + FEATURES * TL_ROWS];
+                EXPECT(tl_scratch_doubles(tl, k) <= sizeof(scratch) / sizeof(double));
+                for (int r = 0; r < 100; r++) {
+                        size_t m = 1 + (size_t)r % TL_ROWS;
+                        float xf[TL_ROWS * FEATURES];
+                        double x[TL_ROWS][FEATURES], raw[TL_ROWS * 3], want[TL_ROWS * 3];
+                        for (size_t b = 0; b < m; b++) {
+                                float_row(xf + b * FEATURES, x[b], &seed);
+                                for (size_t j = 0; j < k; j++)
+                                        raw[b * k + j] = want[b * k + j] =
+                                                (double)rnd(&seed) / 7.0;
+                                for (size_t t = 0; t < n_trees; t++)
+                                        want[b * k + t % k] += scale * walk(trees[t], x[b]);
+                        }
+                        tl_add(tl, xf, m, k, raw, scratch);
+                        for (size_t i = 0; i < m * k; i++)
+                                EXPECT(raw[i] == want[i]);
+                        if (!sh)
+                                continue;
+                        double got[40];
+                        sh_values(sh, xf, got);
+                        for (size_t t = 0; t < n_trees; t++)
+                                EXPECT(got[t] == walk(trees[t], x[0]));
+                }
+                tl_free(tl);
+                sh_free(sh);
+        }
+        return true;
+}
+
+/* What the eight-row and complete-tree forms cannot hold is declined. */
+static bool float_forests_declined(void)
+{
+        static struct qs_node nodes[MAX_NODES + 2];
+        size_t n = 0;
+        unsigned seed = 5;
+        grow_tree(nodes, &n, 33, 64, false, &seed); /* 33 leaves, deeper than 5 */
+        size_t start[2] = { 0, n };
+        struct tl_forest *tl = NULL;
+        struct sh_forest *sh = NULL;
+        EXPECT(tl_build(FEATURES, 1, nodes, start, 1.0, &tl) == 0 && tl == NULL);
+        EXPECT(sh_build(FEATURES, 1, nodes, start, &sh) == 0 && sh == NULL);
+        struct qs_node small[3] = {
+                { 1, 2, 0, false, 0.5, NAN },
+                { -1, -1, 0, false, 0.0, 1.0 },
+                { -1, -1, 0, false, 0.0, 2.0 },
+        };
+        start[1] = 3;
+        EXPECT(tl_build(FEATURES, 1, small, start, 1.0, &tl) == 0 && tl != NULL);
+        EXPECT(sh_build(FEATURES, 1, small, start, &sh) == 0 && sh != NULL);
+        tl_free(tl);
+        sh_free(sh);
+        struct qs_node bad = small[0];
+        small[0].missing_left = true; /* NaN sent left */
+        EXPECT(tl_build(FEATURES, 1, small, start, 1.0, &tl) == 0 && tl == NULL);
+        EXPECT(sh_build(FEATURES, 1, small, start, &sh) == 0 && sh == NULL);
+        small[0] = bad;
+        small[0].threshold = 0.1; /* no float32 is 0.1 */
+        EXPECT(tl_build(FEATURES, 1, small, start, 1.0, &tl) == 0 && tl == NULL);
+        EXPECT(sh_build(FEATURES, 1, small, start, &sh) == 0 && sh == NULL);
+        small[0] = bad;
+        small[0].feature = FEATURES; /* out of range */
+        EXPECT(tl_build(FEATURES, 1, small, start, 1.0, &tl) == 0 && tl == NULL);
+        EXPECT(sh_build(FEATURES, 1, small, start, &sh) == 0 && sh == NULL);
+        return true;
+}
+
 static bool more_than_64_leaves_declined(void)
 {
         static struct qs_node nodes[MAX_NODES + 2];
@@ -128,5 +270,7 @@ static bool feature_out_of_range_declined(void)
 }
 
 TAP_MAIN(CASE(random_forests_match_the_walk),
+         CASE(float_forests_match_the_walk),
+         CASE(float_forests_declined),
          CASE(more_than_64_leaves_declined),
          CASE(feature_out_of_range_declined))
