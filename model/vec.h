@@ -44,4 +44,26 @@ static inline vec2d vec2d_abs(vec2d d)
         return (vec2d)((vec2i)d & ((vec2i){ 0 } + INT64_MAX));
 }
 
+/* Four-double vectors, for loops that also have an AVX2 form: a function
+ * marked VEC_AVX2 is compiled for AVX2 and may be called only when
+ * vec_avx2() says the CPU has it; elsewhere a vec4d is two SSE2 (or
+ * NEON) registers. Loads and stores through vec4d pointers need only a
+ * double's alignment. The lanes round as the scalar expression would
+ * either way (-ffp-contract=off: no fused multiply-add), so an AVX2 form
+ * gives its twin's results. Keep vec4d values inside one function (or
+ * always_inline ones): passed to a call, their ABI differs by target. */
+typedef double vec4d __attribute__((vector_size(4 * sizeof(double)), aligned(sizeof(double))));
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define VEC_HAVE_AVX2 1
+#define VEC_AVX2 __attribute__((target("avx2")))
+
+static inline int vec_avx2(void)
+{
+        return __builtin_cpu_supports("avx2");
+}
+#else
+#define VEC_HAVE_AVX2 0
+#endif
+
 #endif
