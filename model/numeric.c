@@ -62,8 +62,11 @@ static double exp_shifted(const double *a, size_t n, double *out)
         for (size_t i = 1; i < n; i++)
                 if (a[i] > max)
                         max = a[i];
+        /* exp(max - max) is exp(0.0), exactly 1: one call fewer (a
+         * finite max only: inf - inf is NaN) */
+        bool finite = isfinite(max);
         for (size_t i = 0; i < n; i++)
-                out[i] = exp(a[i] - max);
+                out[i] = finite && a[i] == max ? 1.0 : exp(a[i] - max);
         return max;
 }
 

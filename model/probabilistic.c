@@ -39,6 +39,67 @@ static const struct model_ops gaussian_nb_ops;
 static const struct model_ops multinomial_nb_ops;
 static const struct model_ops bernoulli_nb_ops;
 
+/* numpy's pairwise_sum (model_np_sum) of the n <= 128 terms
+ * (x - theta)^2 / var, made as they are summed: 8 partial sums, four
+ * lanes at a time (the divisions overlap), combined in numpy's order,
+ * then the rest one by one. */
+#define NB_FUSED_MAX 128
+static inline __attribute__((always_inline)) double nb_gauss_sum(const double *x,
+                                                                 const double *th,
+                                                                 const double *v, size_t n)
+{
+        double res = 0.0;
+        size_t i = 0;
+        if (n >= 8) {
+                vec4d lo, hi;
+#define NB_TERMS(i, dst)                                                        \
+        do {                                                                    \
+                vec4d d_ = *(const vec4d *)(x + (i)) - *(const vec4d *)(th + (i)); \
+                dst = (d_ * d_) / *(const vec4d *)(v + (i));                    \
+        } while (0)
+                NB_TERMS(0, lo);
+                NB_TERMS(4, hi);
+                for (i = 8; i + 8 <= n; i += 8) {
+                        vec4d a, b;
+                        NB_TERMS(i, a);
+                        NB_TERMS(i + 4, b);
+                        lo += a;
+                        hi += b;
+                }
+#undef NB_TERMS
+                res = ((lo[0] + lo[1]) + (lo[2] + lo[3])) + ((hi[0] + hi[1]) + (hi[2] + hi[3]));
+        }
+        for (; i < n; i++) {
+                double d = x[i] - th[i];
+                res += (d * d) / v[i];
+        }
+        return 0.0 + res; /* the reduction starts from 0.0 */
+}
+
+/* jll[c] = log_prior[c] + (norm[c] - 0.5 * the sum) for every class, the
+ * Gaussian case of nb_jll_row for rows of at most NB_FUSED_MAX features. */
+static inline __attribute__((always_inline)) void nb_gauss_jll(const struct nb *nb,
+                                                               const double *x, double *jll)
+{
+        size_t nf = nb->base.n_features, nc = nb->base.n_classes;
+        for (size_t c = 0; c < nc; c++)
+                jll[c] = nb->log_prior[c] +
+                         (nb->norm[c] - 0.5 * nb_gauss_sum(x, nb->theta + c * nf,
+                                                           nb->var + c * nf, nf));
+}
+
+static void nb_gauss_jll_plain(const struct nb *nb, const double *x, double *jll)
+{
+        nb_gauss_jll(nb, x, jll);
+}
+
+#if VEC_HAVE_AVX2
+VEC_AVX2 static void nb_gauss_jll_avx2(const struct nb *nb, const double *x, double *jll)
+{
+        nb_gauss_jll(nb, x, jll);
+}
+#endif
+
 /* _joint_log_likelihood of one row into jll[n_classes]; tmp holds
  * n_features doubles. */
 static void nb_jll_row(const struct nb *nb, const double *x, double *jll,
@@ -46,6 +107,16 @@ static void nb_jll_row(const struct nb *nb, const double *x, double *jll,
 {
         size_t nf = nb->base.n_features, nc = nb->base.n_classes;
         if (nb->kind == NB_GAUSSIAN) {
+                if (nf <= NB_FUSED_MAX) {
+#if VEC_HAVE_AVX2
+                        if (vec_avx2()) {
+                                nb_gauss_jll_avx2(nb, x, jll);
+                                return;
+                        }
+#endif
+                        nb_gauss_jll_plain(nb, x, jll);
+                        return;
+                }
                 for (size_t c = 0; c < nc; c++) {
                         const double *th = nb->theta + c * nf, *v = nb->var + c * nf;
                         size_t j = 0;
