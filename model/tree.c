@@ -47,7 +47,14 @@ struct tree {
         struct tnode *nodes;
         double *value; /* n_nodes x n_values, as stored in the file */
         double *proba; /* n_nodes x n_values, normalised; classifiers only */
+        /* classifiers: per node, the class c when the node's proba row is
+         * 1.0 at c and +0.0 elsewhere (a pure leaf, nearly every leaf of an
+         * unbounded forest), else TREE_MIXED; NULL when there are more
+         * classes than a byte names */
+        uint8_t *sure;
 };
+
+#define TREE_MIXED UINT8_MAX
 
 struct forest {
         struct model base;
@@ -281,6 +288,7 @@ static void tree_destroy(struct model *m)
         free(t->nodes);
         free(t->value);
         free(t->proba);
+        free(t->sure);
         free(t);
 }
 
@@ -398,6 +406,49 @@ nomem:
         return -ENOMEM;
 }
 
+/* t->sure from t->proba. A forest adds a tree's proba row to each
+ * class's sum; for a one-hot row that is the same as adding 1.0 to the one
+ * class, for the sums start at +0.0, never become -0.0 (x + y is -0.0
+ * only when both are), and x + +0.0 is x for every other x. */
+static int tree_mark_sure(struct tree *t, struct model_error *err)
+{
+        size_t nc = t->n_values;
+        t->sure = malloc(t->n_nodes);
+        if (!t->sure) {
+                model_set_error(err, "DecisionTreeClassifier: out of memory for %zu nodes",
+                                t->n_nodes);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < t->n_nodes; i++) {
+                const double *p = t->proba + i * nc;
+                size_t ones = 0, zeros = 0, c = 0;
+                for (size_t k = 0; k < nc; k++) {
+                        if (p[k] == 1.0) {
+                                ones++;
+                                c = k;
+                        } else if (p[k] == 0.0 && !signbit(p[k])) {
+                                zeros++;
+                        }
+                }
+                t->sure[i] = ones == 1 && zeros == nc - 1 ? (uint8_t)c : TREE_MIXED;
+        }
+        return 0;
+}
+
+/* acc[0, nc) += the proba row of node leaf, through t->sure when it has
+ * one. */
+static inline void tree_add_proba(const struct tree *t, size_t leaf, size_t nc, double *acc)
+{
+        uint8_t c = t->sure[leaf];
+        if (c != TREE_MIXED) {
+                acc[c] += 1.0;
+                return;
+        }
+        const double *v = t->proba + leaf * nc;
+        for (size_t k = 0; k < nc; k++)
+                acc[k] += v[k];
+}
+
 int model_tree_create(size_t n_features, size_t n_nodes,
                       const struct model_tree_node *nodes, const double *values,
                       size_t n_classes, bool normalize,
@@ -418,6 +469,10 @@ int model_tree_create(size_t n_features, size_t n_nodes,
                         norm = 1.0;
                 for (size_t k = 0; k < n_classes; k++)
                         p[k] = normalize ? v[k] / norm : v[k];
+        }
+        if (n_classes < TREE_MIXED && (rc = tree_mark_sure(t, err)) < 0) {
+                tree_destroy(&t->base);
+                return rc;
         }
         /* A tree inside a forest carries no labels; it still knows its
          * width so the forest can check it. */
@@ -510,9 +565,12 @@ static size_t block_rows(size_t nf, size_t rows)
         return rows < n ? (rows ? rows : 1) : n;
 }
 
+/* What a walk of t reads: its nodes and, per leaf reached, a byte of
+ * t->sure or a row of values (mixed leaves' rows are not counted). */
 static size_t tree_bytes(const struct tree *t)
 {
-        return t->n_nodes * (sizeof(struct tnode) + t->n_values * sizeof(double));
+        size_t leaf = t->sure ? 1 : t->n_values * sizeof(double);
+        return t->n_nodes * (sizeof(struct tnode) + leaf);
 }
 
 /* acc[b * w ..] += the leaf rows every tree reaches for the nb rows of
@@ -529,6 +587,10 @@ static void forest_few_rows(const struct forest *f, const float *xf, size_t nb,
                         double *a = acc + b * w;
                         for (size_t g = 0; g < ng; g++) {
                                 const struct tree *t = f->trees[i + g];
+                                if (use_proba && t->sure) {
+                                        tree_add_proba(t, (size_t)leaf[g], w, a);
+                                        continue;
+                                }
                                 const double *v =
                                         (use_proba ? t->proba : t->value) + (size_t)leaf[g] * w;
                                 for (size_t k = 0; k < w; k++)
@@ -569,6 +631,12 @@ static int forest_chunk(const struct forest *f, const double *X, size_t r0, size
                                 const struct tree *t = f->trees[i];
                                 const double *table = use_proba ? t->proba : t->value;
                                 tree_leaves(t, xf + b0 * nf, nf, nb, leaf);
+                                if (use_proba && t->sure) {
+                                        for (size_t b = 0; b < nb; b++)
+                                                tree_add_proba(t, (size_t)leaf[b], w,
+                                                               acc + (b0 + b) * w);
+                                        continue;
+                                }
                                 for (size_t b = 0; b < nb; b++) {
                                         const double *v = table + (size_t)leaf[b] * w;
                                         double *a = acc + (b0 + b) * w;
