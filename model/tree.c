@@ -43,6 +43,7 @@ struct tree {
         size_t n_nodes;
         size_t n_values; /* values per node: classes, or outputs (regressor) */
         size_t depth;    /* edges on the longest root-to-leaf path */
+        size_t top;      /* edges on the shortest: every row walks that far */
         int32_t start;   /* a walk's first state: 0, or ~0 when the root is a leaf */
         struct tnode *nodes;
         double *value; /* n_nodes x n_values, as stored in the file */
@@ -167,10 +168,20 @@ static void tree_leaves(const struct tree *t, const float *xf, size_t nf, size_t
                                 leaf[r] = tnode_child(n, xf[r * nf + (size_t)n->feature]);
                         }
         } else if (t->start >= 0) {
+                /* no leaf is nearer the root than t->top: every row is
+                 * still at a split for that many steps */
+                for (size_t d = 0; d < t->top; d++)
+                        for (size_t r = 0; r < nb; r++) {
+                                const struct tnode *n = &nodes[leaf[r]];
+                                leaf[r] = tnode_child(n, xf[r * nf + (size_t)n->feature]);
+                        }
                 uint32_t act[FOREST_BLOCK];
-                for (size_t b = 0; b < nb; b++)
-                        act[b] = (uint32_t)b;
-                for (size_t na = nb; na;) {
+                size_t na = 0;
+                for (size_t b = 0; b < nb; b++) {
+                        act[na] = (uint32_t)b;
+                        na += leaf[b] >= 0;
+                }
+                while (na) {
                         size_t keep = 0;
                         for (size_t a = 0; a < na; a++) {
                                 uint32_t b = act[a];
@@ -365,9 +376,16 @@ static int tree_alloc(const char *who, size_t n_features, size_t n_nodes,
         /* children come after their parent (check_nodes), so one forward
          * pass gives every node's depth */
         size_t *depth = calloc(n_nodes, sizeof(*depth));
-        if (!depth)
+        size_t *near = malloc(n_nodes * sizeof(*near)); /* the shortest path's */
+        if (!depth || !near) {
+                free(depth);
+                free(near);
                 goto nomem;
-        depth[0] = 0;
+        }
+        near[0] = 0;
+        for (size_t i = 1; i < n_nodes; i++)
+                near[i] = SIZE_MAX; /* not reached (yet) */
+        t->top = SIZE_MAX;
         for (size_t i = 0; i < n_nodes; i++) {
                 bool leaf = nodes[i].left == -1;
                 t->nodes[i].threshold = threshold_f32(nodes[i].threshold);
@@ -384,6 +402,8 @@ static int tree_alloc(const char *who, size_t n_features, size_t n_nodes,
                 if (leaf) {
                         if (depth[i] > t->depth)
                                 t->depth = depth[i];
+                        if (near[i] < t->top)
+                                t->top = near[i];
                 } else {
                         /* the longest path: a malformed file may give a
                          * node two parents */
@@ -392,9 +412,14 @@ static int tree_alloc(const char *who, size_t n_features, size_t n_nodes,
                                 depth[l] = depth[i] + 1;
                         if (depth[i] + 1 > depth[r])
                                 depth[r] = depth[i] + 1;
+                        if (near[i] != SIZE_MAX && near[i] + 1 < near[l])
+                                near[l] = near[i] + 1;
+                        if (near[i] != SIZE_MAX && near[i] + 1 < near[r])
+                                near[r] = near[i] + 1;
                 }
         }
         free(depth);
+        free(near);
         t->start = nodes[0].left == -1 ? ~0 : 0;
         memcpy(t->value, values, n_nodes * n_values * sizeof(double));
         *out = t;
