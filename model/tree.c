@@ -51,11 +51,18 @@ struct tree {
         /* classifiers: per node, the class c when the node's proba row is
          * 1.0 at c and +0.0 elsewhere (a pure leaf, nearly every leaf of an
          * unbounded forest), else TREE_MIXED; NULL when there are more
-         * classes than a byte names */
+         * classes than a byte names, or when more than one leaf in
+         * TREE_SURE_MIN is mixed (tree_mark_sure) */
         uint8_t *sure;
+        size_t n_mixed; /* leaves that are TREE_MIXED, when sure is kept */
 };
 
 #define TREE_MIXED UINT8_MAX
+/* A tree keeps t->sure only when at most one leaf in this many is mixed:
+ * the test of a leaf's byte is a branch, and where the two kinds of leaf
+ * are both common (a depth-limited forest: a quarter of the leaves mixed)
+ * its mispredictions cost more than the rows it saves. */
+#define TREE_SURE_MIN 32
 
 struct forest {
         struct model base;
@@ -444,6 +451,8 @@ static int tree_mark_sure(struct tree *t, struct model_error *err)
                                 t->n_nodes);
                 return -ENOMEM;
         }
+        size_t leaves = 0;
+        t->n_mixed = 0;
         for (size_t i = 0; i < t->n_nodes; i++) {
                 const double *p = t->proba + i * nc;
                 size_t ones = 0, zeros = 0, c = 0;
@@ -456,6 +465,15 @@ static int tree_mark_sure(struct tree *t, struct model_error *err)
                         }
                 }
                 t->sure[i] = ones == 1 && zeros == nc - 1 ? (uint8_t)c : TREE_MIXED;
+                if (t->nodes[i].left == ~(int32_t)i) {
+                        leaves++;
+                        t->n_mixed += t->sure[i] == TREE_MIXED;
+                }
+        }
+        if (t->n_mixed > leaves / TREE_SURE_MIN) {
+                free(t->sure);
+                t->sure = NULL;
+                t->n_mixed = 0;
         }
         return 0;
 }
@@ -590,12 +608,14 @@ static size_t block_rows(size_t nf, size_t rows)
         return rows < n ? (rows ? rows : 1) : n;
 }
 
-/* What a walk of t reads: its nodes and, per leaf reached, a byte of
- * t->sure or a row of values (mixed leaves' rows are not counted). */
+/* What a walk of t reads: its nodes and, per node, a byte of t->sure
+ * (and the rows of its mixed leaves) or a row of values. */
 static size_t tree_bytes(const struct tree *t)
 {
-        size_t leaf = t->sure ? 1 : t->n_values * sizeof(double);
-        return t->n_nodes * (sizeof(struct tnode) + leaf);
+        size_t row = t->n_values * sizeof(double);
+        if (t->sure)
+                return t->n_nodes * (sizeof(struct tnode) + 1) + t->n_mixed * row;
+        return t->n_nodes * (sizeof(struct tnode) + row);
 }
 
 /* acc[b * w ..] += the leaf rows every tree reaches for the nb rows of
