@@ -154,14 +154,20 @@ static size_t tree_leaf(const struct tree *t, const float *xf)
 
 /* Trees no deeper than this walk every row to the tree's depth. */
 #define TREE_SHALLOW 12
+/* Walks that go on until every state is at a leaf (tree_leaves' rows,
+ * tree_group_leaves' trees) look every this many levels: a state at a
+ * leaf stays there when stepped again, so checking after each level would
+ * cost more than the few steps wasted between checks. */
+#define TREE_CHECK_EVERY 4
 
 /* leaf[b] = tree_leaf(t, row b of xf) for nb <= FOREST_BLOCK rows of nf
  * floats. The rows go down one level at a time, without branches, so
  * their loads overlap. In a deep tree only the rows still walking
- * (act[0, na)) do: each step keeps a row in the list only if it has not
- * reached a leaf, so a row costs its own path, not the block's deepest
- * (an unbounded forest's trees are about twice as deep as their mean
- * path). A shallow tree's rows all walk to its depth, without the list. */
+ * (act[0, na)) do: every TREE_CHECK_EVERY levels the list keeps only the
+ * rows that have not reached a leaf, so a row costs about its own path,
+ * not the block's deepest (an unbounded forest's trees are about twice as
+ * deep as their mean path). A shallow tree's rows all walk to its depth,
+ * without the list. */
 static void tree_leaves(const struct tree *t, const float *xf, size_t nf, size_t nb,
                         int32_t *leaf)
 {
@@ -189,10 +195,17 @@ static void tree_leaves(const struct tree *t, const float *xf, size_t nf, size_t
                         na += leaf[b] >= 0;
                 }
                 while (na) {
+                        for (size_t d = 1; d < TREE_CHECK_EVERY; d++)
+                                for (size_t a = 0; a < na; a++) {
+                                        uint32_t b = act[a];
+                                        const struct tnode *n = &nodes[tnode_at(leaf[b])];
+                                        leaf[b] = tnode_child(n, xf[(size_t)b * nf +
+                                                                     (size_t)n->feature]);
+                                }
                         size_t keep = 0;
                         for (size_t a = 0; a < na; a++) {
                                 uint32_t b = act[a];
-                                const struct tnode *n = &nodes[leaf[b]];
+                                const struct tnode *n = &nodes[tnode_at(leaf[b])];
                                 int32_t s = tnode_child(n, xf[(size_t)b * nf +
                                                                (size_t)n->feature]);
                                 leaf[b] = s;
@@ -211,9 +224,6 @@ static void tree_leaves(const struct tree *t, const float *xf, size_t nf, size_t
 #define TREE_FEW_ROWS 8
 /* Trees walked together for one row. */
 #define TREE_GROUP 16
-/* tree_group_leaves checks every this many levels whether all its trees
- * have reached a leaf. */
-#define TREE_CHECK_EVERY 4
 
 /* leaf[g] = tree_leaf(trees[g], xf) for ng <= TREE_GROUP trees and one
  * row: the few-rows counterpart of tree_leaves, where the independent
