@@ -22,6 +22,7 @@
 
 #include "model_internal.h"
 #include "quickscorer.h"
+#include "treelanes.h"
 
 #define BITSET_WORDS 8 /* 256 bits: one per byte value */
 
@@ -72,6 +73,9 @@ struct hgb {
         /* the trees as bit vectors (quickscorer.c) when no split is
          * categorical and every tree has at most 64 leaves; else NULL */
         struct qs_forest *qs;
+        /* the same in lanes of rows (treelanes.c) when every tree has at
+         * most 32 leaves; else NULL */
+        struct tl_forest *tl;
 };
 
 /* Doubles of scratch hgb_raw_block needs. */
@@ -80,6 +84,8 @@ static size_t hgb_scratch_doubles(const struct hgb *h)
         size_t n = h->base.n_features;
         if (h->qs)
                 n += (1 + QS_ROWS) * h->n_iter * h->k; /* words, then values */
+        if (h->tl) /* a block's rows as the trees take them, then the lanes' */
+                n += TL_ROWS * h->base.n_features + tl_scratch_doubles(h->tl, h->k);
         return n;
 }
 
@@ -261,14 +267,31 @@ static void fast_group_leaves(const struct hgb *h, size_t t0, size_t ng, const d
 
 /* raw[b * k ..] for rows [0, nb) of X by bit vectors: baseline, then
  * iteration by iteration, tree by tree, as hgb_raw adds them (times 1.0,
- * which is exact). scratch: hgb_scratch_doubles. */
+ * which is exact); TL_ROWS rows at a time in lanes (h->tl) while
+ * TL_MIN_ROWS remain, then QS_ROWS at a time. scratch:
+ * hgb_scratch_doubles. */
 static void hgb_qs_block(const struct hgb *h, const double *X, size_t nb, double *raw,
                          double *scratch)
 {
         size_t nf = h->base.n_features, k = h->k, n = h->n_iter * k;
         uint64_t *words = (uint64_t *)(void *)(scratch + nf);
         double *vals = scratch + nf + n;
-        for (size_t b0 = 0; b0 < nb; b0 += QS_ROWS) {
+        size_t b0 = 0;
+        if (h->tl) {
+                double *in = vals + QS_ROWS * n, *tl_scratch = in + TL_ROWS * nf;
+                for (; nb - b0 >= TL_MIN_ROWS; b0 += TL_ROWS) {
+                        size_t m = nb - b0 < TL_ROWS ? nb - b0 : TL_ROWS;
+                        const double *rows[TL_ROWS];
+                        for (size_t b = 0; b < m; b++) {
+                                rows[b] = tree_input(h, X + (b0 + b) * nf, in + b * nf);
+                                memcpy(raw + (b0 + b) * k, h->baseline, k * sizeof(double));
+                        }
+                        tl_add64(h->tl, rows, m, k, raw + b0 * k, tl_scratch);
+                        if (m < TL_ROWS)
+                                return;
+                }
+        }
+        for (; b0 < nb; b0 += QS_ROWS) {
                 size_t m = nb - b0 < QS_ROWS ? nb - b0 : QS_ROWS;
                 for (size_t b = 0; b < m; b++) {
                         qs_values(h->qs, tree_input(h, X + (b0 + b) * nf, scratch), words,
@@ -416,6 +439,7 @@ static void hgb_destroy(struct model *m)
         free(h->fast);
         free(h->fast_value);
         qs_free(h->qs);
+        tl_free(h->tl);
         free(h);
 }
 
@@ -655,6 +679,8 @@ static int hgb_qs_build(struct hgb *h, const struct model_hgb_params *p, size_t 
                         };
                 }
                 rc = qs_build(p->n_features, n_trees, nodes, start, &h->qs);
+                if (rc == 0 && h->qs)
+                        rc = tl_build64(p->n_features, n_trees, nodes, start, &h->tl);
         }
         free(nodes);
         free(start);

@@ -22,6 +22,12 @@ struct tl_forest;
  * is in range; 0 with *out NULL when it does not, -ENOMEM. */
 int tl_build(size_t n_features, size_t n_trees, const struct qs_node *nodes,
              const size_t *start, double scale, struct tl_forest **out);
+/* The same for float64 rows compared with float64 thresholds, NaN going
+ * where each split's missing_left says (HistGradientBoosting's trees),
+ * leaf values as they are; tl_add64 scores it. Only where the CPU has
+ * AVX2 (x86-64, GCC): elsewhere 0 with *out NULL. */
+int tl_build64(size_t n_features, size_t n_trees, const struct qs_node *nodes,
+               const size_t *start, struct tl_forest **out);
 void tl_free(struct tl_forest *f);
 
 /* Doubles of scratch tl_add needs for k outputs. */
@@ -33,5 +39,10 @@ size_t tl_scratch_doubles(const struct tl_forest *f, size_t k);
  * are the ones a walk over the trees in order makes. */
 void tl_add(const struct tl_forest *f, const float *xf, size_t m, size_t k, double *raw,
             double *scratch);
+
+/* tl_add for a tl_build64 forest: the m (1..TL_ROWS) rows are rows[b],
+ * float64, n_features each. */
+void tl_add64(const struct tl_forest *f, const double *const *rows, size_t m, size_t k,
+              double *raw, double *scratch);
 
 #endif

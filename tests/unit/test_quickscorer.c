@@ -1,7 +1,8 @@
 /* test_quickscorer.c - the three ways model/ scores many small trees
  * without walking them reach the leaf a plain walk reaches: bit vectors
  * row by row (quickscorer.c), bit vectors eight rows at a time
- * (treelanes.c) and complete trees walked by index (shallow.c). Random
+ * (treelanes.c, float32 and float64 rows) and complete trees walked by
+ * index (shallow.c). Random
  * trees, rows that sit on the thresholds, just beside them, at +-inf and
  * NaN; forests they cannot serve (too many leaves, too deep, NaN sent
  * left, a threshold no float32 holds, a feature out of range) are
@@ -68,6 +69,28 @@ static size_t grow(struct qs_node *nodes, size_t *n, unsigned leaves, unsigned *
         return grow_tree(nodes, n, leaves, 64, true, seed);
 }
 
+/* A special value or its neighbour below or above: the next float32
+ * when f32, else the next float64. */
+static double special_value(unsigned *seed, bool f32)
+{
+        static const double special[] = { -2.0, -0.5, 0.0, 0.5, 2.0, INFINITY,
+                                          -INFINITY, NAN };
+        double v = special[rnd(seed) % 8];
+        int side = (int)(rnd(seed) % 3);
+        if (side) {
+                double to = side == 1 ? -INFINITY : INFINITY;
+                v = f32 ? (double)nextafterf((float)v, (float)to) : nextafter(v, to);
+        }
+        return v;
+}
+
+/* A row of specials and their float64 neighbours. */
+static void double_row(double *x, unsigned *seed)
+{
+        for (int f = 0; f < FEATURES; f++)
+                x[f] = special_value(seed, false);
+}
+
 static bool random_forests_match_the_walk(void)
 {
         static struct qs_node store[40 * MAX_NODES];
@@ -92,19 +115,9 @@ static bool random_forests_match_the_walk(void)
                 uint64_t scratch[40];
                 double got[40];
                 EXPECT(qs_scratch_words(q) == n_trees);
-                static const double special[] = { -2.0, -0.5, 0.0, 0.5, 2.0, INFINITY,
-                                                  -INFINITY, NAN };
                 for (int r = 0; r < 400; r++) {
                         double x[FEATURES];
-                        for (int f = 0; f < FEATURES; f++) {
-                                double v = special[rnd(&seed) % 8];
-                                int side = (int)(rnd(&seed) % 3);
-                                if (side == 1)
-                                        v = nextafter(v, -INFINITY);
-                                else if (side == 2)
-                                        v = nextafter(v, INFINITY);
-                                x[f] = v;
-                        }
+                        double_row(x, &seed);
                         qs_values(q, x, scratch, got);
                         for (size_t t = 0; t < n_trees; t++)
                                 EXPECT(got[t] == walk(trees[t], x));
@@ -123,21 +136,36 @@ static size_t tree_depth(const struct qs_node *nodes, size_t i)
         return 1 + (l > r ? l : r);
 }
 
+/* n_trees random trees of at most 32 leaves (alternately 32 and 1 when
+ * ends) and max_depth levels, one after another in store, tree t at
+ * start[t] (also in trees[t]); the deepest one's depth. */
+static size_t grow_forest(struct qs_node *store, const struct qs_node **trees, size_t *start,
+                          size_t n_trees, unsigned max_depth, bool nan_left, bool ends,
+                          unsigned *seed)
+{
+        size_t depth = 0;
+        start[0] = 0;
+        for (size_t t = 0; t < n_trees; t++) {
+                unsigned leaves = 1 + rnd(seed) % 32;
+                if (ends)
+                        leaves = t % 2 ? 32 : 1;
+                size_t n = 0;
+                trees[t] = store + start[t];
+                grow_tree(store + start[t], &n, leaves, max_depth, nan_left, seed);
+                start[t + 1] = start[t] + n;
+                size_t d = tree_depth(trees[t], 0);
+                depth = d > depth ? d : depth;
+        }
+        return depth;
+}
+
 /* A float32 row of specials and their neighbours, and the same as
  * doubles for the walk. */
 static void float_row(float *xf, double *x, unsigned *seed)
 {
-        static const float special[] = { -2.0f, -0.5f, 0.0f, 0.5f, 2.0f, INFINITY,
-                                         -INFINITY, NAN };
         for (int f = 0; f < FEATURES; f++) {
-                float v = special[rnd(seed) % 8];
-                int side = (int)(rnd(seed) % 3);
-                if (side == 1)
-                        v = nextafterf(v, -INFINITY);
-                else if (side == 2)
-                        v = nextafterf(v, INFINITY);
-                xf[f] = v;
-                x[f] = v;
+                xf[f] = (float)special_value(seed, true);
+                x[f] = xf[f];
         }
 }
 
@@ -155,19 +183,8 @@ static bool float_forests_match_the_walk(void)
         for (int round = 0; round < 40; round++) {
                 size_t n_trees = 1 + rnd(&seed) % 40, k = 1 + rnd(&seed) % 3;
                 unsigned max_depth = round % 2 ? 64 : rnd(&seed) % (SH_MAX_DEPTH + 1);
-                size_t depth = 0;
-                start[0] = 0;
-                for (size_t t = 0; t < n_trees; t++) {
-                        unsigned leaves = 1 + rnd(&seed) % 32;
-                        if (round == 0)
-                                leaves = t % 2 ? 32 : 1; /* both ends */
-                        size_t n = 0;
-                        trees[t] = store + start[t];
-                        grow_tree(store + start[t], &n, leaves, max_depth, false, &seed);
-                        start[t + 1] = start[t] + n;
-                        size_t d = tree_depth(trees[t], 0);
-                        depth = d > depth ? d : depth;
-                }
+                size_t depth = grow_forest(store, trees, start, n_trees, max_depth, false,
+                                           round == 0, &seed);
                 double scale = 0.1;
                 struct tl_forest *tl = NULL;
                 struct sh_forest *sh = NULL;
@@ -202,6 +219,59 @@ static bool float_forests_match_the_walk(void)
                 tl_free(tl);
                 sh_free(sh);
         }
+        return true;
+}
+
+/* HistGradientBoosting's trees (float64 thresholds, NaN either way):
+ * eight float64 rows at a time (tl_build64, tl_add64) the sums are the
+ * baseline plus the walk's leaf, tree after tree, for every count of rows
+ * in a block; a tree of more than 32 leaves is declined. Where the CPU
+ * has no AVX2 no forest is built and there is nothing to compare. */
+static bool double_forests_match_the_walk(void)
+{
+        static struct qs_node store[40 * MAX_NODES];
+        const struct qs_node *trees[40];
+        size_t start[41];
+        unsigned seed = 13;
+        for (int round = 0; round < 40; round++) {
+                size_t n_trees = 1 + rnd(&seed) % 40, k = 1 + rnd(&seed) % 3;
+                grow_forest(store, trees, start, n_trees, 64, true, round == 0, &seed);
+                /* thresholds no float32 holds, beside the specials */
+                for (size_t i = 0; i < start[n_trees]; i++)
+                        if (store[i].left >= 0 && rnd(&seed) % 2)
+                                store[i].threshold = nextafter(
+                                        store[i].threshold, rnd(&seed) % 2 ? INFINITY : -INFINITY);
+                struct tl_forest *tl = NULL;
+                EXPECT(tl_build64(FEATURES, n_trees, store, start, &tl) == 0);
+                if (!tl)
+                        return true; /* no AVX2 */
+                double scratch[3 * TL_ROWS + 2 * FEATURES * TL_ROWS];
+                EXPECT(tl_scratch_doubles(tl, k) <= sizeof(scratch) / sizeof(double));
+                for (int r = 0; r < 100; r++) {
+                        size_t m = 1 + (size_t)r % TL_ROWS;
+                        double x[TL_ROWS][FEATURES], raw[TL_ROWS * 3], want[TL_ROWS * 3];
+                        const double *rows[TL_ROWS];
+                        for (size_t b = 0; b < m; b++) {
+                                double_row(x[b], &seed);
+                                rows[b] = x[b];
+                                for (size_t j = 0; j < k; j++)
+                                        raw[b * k + j] = want[b * k + j] =
+                                                (double)rnd(&seed) / 7.0;
+                                for (size_t t = 0; t < n_trees; t++)
+                                        want[b * k + t % k] += walk(trees[t], x[b]);
+                        }
+                        tl_add64(tl, rows, m, k, raw, scratch);
+                        for (size_t i = 0; i < m * k; i++)
+                                EXPECT(raw[i] == want[i]);
+                }
+                tl_free(tl);
+        }
+        static struct qs_node big[MAX_NODES + 2];
+        size_t n = 0;
+        grow(big, &n, 33, &seed);
+        size_t one[2] = { 0, n };
+        struct tl_forest *tl = NULL;
+        EXPECT(tl_build64(FEATURES, 1, big, one, &tl) == 0 && tl == NULL);
         return true;
 }
 
@@ -271,6 +341,7 @@ static bool feature_out_of_range_declined(void)
 
 TAP_MAIN(CASE(random_forests_match_the_walk),
          CASE(float_forests_match_the_walk),
+         CASE(double_forests_match_the_walk),
          CASE(float_forests_declined),
          CASE(more_than_64_leaves_declined),
          CASE(feature_out_of_range_declined))
