@@ -319,7 +319,8 @@ int serialize_read_file(const char *path, size_t max, uint8_t **out, size_t *len
 void serialize_sha256_hex(const uint8_t *data, size_t len, char out[65]);
 
 /* trust's pinned digests and signature keys (trust may be NULL) checked
- * against the len bytes read from path, whose SHA-256 is sha256. On
+ * against the len bytes read from path, whose SHA-256 is sha256 (read
+ * only when trust pins digests, so NULL will do when it pins none). On
  * success state says what was found about PATH.sig. -EPERM when a check
  * fails, the message naming the file. */
 int serialize_trust_check(const struct serialize_trust *trust, const char *path, const uint8_t *data,

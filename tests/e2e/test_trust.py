@@ -13,8 +13,10 @@ import shutil
 import signal
 import subprocess
 
+import numpy as np
 import pytest
 from sklearn.datasets import load_iris
+from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.tree import DecisionTreeClassifier
 
@@ -277,6 +279,36 @@ def test_pinned_digest_serves_and_refuses(models, tmp_path):
     finally:
         s.terminate()
         s.wait(timeout=10)
+
+
+def test_a_large_files_digest_is_its_sha256_pinned_or_not(tmp_path):
+    """From 4 MiB on, a file no pin or key checks is hashed beside its
+    load: the digest reported must still be the file's, and a pin on such
+    a file is still checked before it loads."""
+    rng = np.random.RandomState(0)
+    X = rng.rand(4000, 5)
+    m = RandomForestClassifier(n_estimators=30, random_state=0).fit(X, rng.randint(0, 3, 4000))
+    path = tmp_path / "big.pkl"
+    path.write_bytes(pickle.dumps(m, protocol=4))
+    assert path.stat().st_size > 5 << 20, path.stat().st_size
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    c = subprocess.run([BIN, "check", str(path)], capture_output=True, text=True, timeout=120)
+    assert c.returncode == 0, c.stderr
+    assert "sha256:          %s\n" % digest in c.stdout, c.stdout
+    c = subprocess.run([BIN, "bench", str(path), "--input", str(npy(tmp_path, X[:3])),
+                        "--repeat", "1"], capture_output=True, text=True, timeout=120)
+    assert c.returncode == 0 and json.loads(c.stdout)["sha256"] == digest, c.stdout + c.stderr
+    code, err = start_fails("--model", "m=%s" % path, "--model-sha256", "m=" + "0" * 64)
+    assert "cannot load %s" % path in err and digest in err, err
+    with Server("m=%s" % path, "--model-sha256", "m=" + digest, drain_output=True) as s:
+        got = s.request("POST", "/predict", {"instances": X[:5].tolist()})[1]["predictions"]
+        assert got == m.predict(X[:5]).tolist()
+
+
+def npy(tmp_path, X):
+    p = tmp_path / "rows.npy"
+    np.save(p, np.ascontiguousarray(X, dtype=np.float64))
+    return p
 
 
 # --- signed files --------------------------------------------------------------
