@@ -439,7 +439,7 @@ row() { # row LABEL NAME REQUESTS_PER_S
     echo "- CPUs (nproc): $(nproc); CPU model: $CPU"
     echo "- Load average (1, 5, 15 min): $LOAD_BEFORE before starting the servers, $LOAD_AFTER after the last run (this one counts the benchmark itself)"
     echo "- Memory: $MEM; OS: $OS; kernel $(uname -r) $(uname -m)"
-    echo "- predictd: $("$PREDICTD_BIN" --version 2>&1 | head -n 1) ($PREDICTD_BIN, meson buildtype $BUILDTYPE; source: git $COMMIT)"
+    echo "- predictd: $(env -u PREDICTD_BIN "$PREDICTD_BIN" --version 2>&1 | head -n 1) ($PREDICTD_BIN, meson buildtype $BUILDTYPE; source: git $COMMIT)"
     echo "- gunicorn $(version_of gunicorn), Flask $(version_of flask), Werkzeug $(version_of werkzeug)"
     echo "- scikit-learn $(version_of scikit-learn), numpy $(version_of numpy), $("$PY" --version 2>&1)"
     echo "- $(wrk -v 2>&1 | head -n 1 | sed 's/ Copyright.*//')"
