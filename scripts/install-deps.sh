@@ -8,7 +8,9 @@ BUILD_PKGS=(build-essential meson ninja-build pkg-config
             libmicrohttpd-dev libcjson-dev libjansson-dev libssl-dev zlib1g-dev liblzma-dev libbz2-dev liblz4-dev libgsl-dev
             libsystemd-dev)
 TEST_PKGS=(python3 python3-sklearn python3-joblib python3-numpy python3-pytest python3-pytest-timeout python3-pandas python3-imblearn python3-jsonschema python3-lz4 python3-yaml nginx openssl curl valgrind time
-           prometheus clang libclang-rt-14-dev systemd)
+           prometheus clang libclang-rt-14-dev systemd qemu-user)
+# qemu-user's qemu-x86_64 runs predictd and scikit-learn on an emulated CPU
+# without AVX2 (tests/e2e/test_cpu_features.py), the code such CPUs take.
 # libclang-rt-14-dev holds clang's sanitizer and libFuzzer runtimes
 # (-fsanitize=address,undefined,fuzzer); it is only a Recommends of clang,
 # which --no-install-recommends below leaves out.
