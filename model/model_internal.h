@@ -3,7 +3,7 @@
 #ifndef PREDICTD_MODEL_INTERNAL_H
 #define PREDICTD_MODEL_INTERNAL_H
 
-#include "model.h"
+#include "model_build.h"
 
 struct model_ops {
         const char *name; /* scikit-learn's class name */

@@ -14,7 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "model.h"
+#include "model_build.h"
 #include "serialize_internal.h"
 
 /* Builders may meet the same object many times through memo references

@@ -18,7 +18,7 @@
 #include <openssl/evp.h>
 #include <zlib.h>
 
-#include "model.h"
+#include "model_build.h"
 #include "build_internal.h"
 #include "serialize_internal.h"
 

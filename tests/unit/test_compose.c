@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model.h"
+#include "model_build.h"
 #include "tap.h"
 
 /* (x - mean) / scale over n features. */

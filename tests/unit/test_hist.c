@@ -7,7 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "model.h"
+#include "model_build.h"
 #include "tap.h"
 
 /* A stump: node 0 splits feature 0 (numerical at 0.5, or categorical with

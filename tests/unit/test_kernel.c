@@ -6,7 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "model.h"
+#include "model_build.h"
 #include "tap.h"
 
 static const struct model_label labels[3] = {

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "model.h"
+#include "model_build.h"
 #include "tap.h"
 
 static const struct model_label int_labels[3] = {

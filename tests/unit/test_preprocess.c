@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "model.h"
+#include "model_build.h"
 #include "tap.h"
 
 static bool poly_columns_follow_powers_order(void)
