@@ -193,7 +193,11 @@ void pool_drain(struct pool *p);
 /* pool_drain, then frees. Accepts NULL. */
 void pool_free(struct pool *p);
 
-/* A response body under construction; grows as needed. */
+/* --- the JSON writer (json_out.c) --- */
+
+/* A response body or log line under construction; grows as needed. After
+ * a failed allocation failed is set, d keeps what was written and further
+ * writes do nothing. d is NUL-terminated whenever it is not NULL. */
 struct out_buf {
         char *d;
         size_t n, cap;
@@ -206,6 +210,8 @@ void out_str(struct out_buf *b, const char *s);
 void out_utf8_clean(char *s);
 /* Shortest %.Ng (N = 15..17) that reads back as exactly v. */
 void out_double(struct out_buf *b, double v);
+/* out_str of s as a JSON string (quoted and escaped). */
+void out_json_string(struct out_buf *b, const char *s);
 
 /* The result of a request, for http.c to send. body is malloc'd JSON. */
 struct reply {
@@ -235,9 +241,6 @@ void reply_model_error(const struct served_model *sm, int rc,
 /* Sets r to {"error": message} with the given status. */
 void reply_error(struct reply *r, unsigned status, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
-
-/* out_str of s as a JSON string (quoted and escaped). */
-void out_json_string(struct out_buf *b, const char *s);
 
 /* 1 with *dup set to the key when some object in v (v itself or any
  * object nested in it) has a key twice, 0 when none has, -ENOMEM. *dup
