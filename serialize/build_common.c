@@ -158,8 +158,8 @@ int build_value_f64(struct build_ctx *bc, const struct pv *obj,
         double *d = malloc((a->count ? a->count : 1) * sizeof(double));
         if (!d)
                 return build_fail(bc, -ENOMEM, "out of memory reading %s", name);
+        numpy_copy_f64(a, d);
         for (size_t i = 0; i < a->count; i++) {
-                numpy_get_f64(a->dtype, a->data + i * a->dtype->itemsize, &d[i]);
                 if (!isfinite(d[i]) && !(allow_nan && isnan(d[i]))) {
                         free(d);
                         return build_fail(bc, -EINVAL, "%s.%s[%zu] is not a finite number",

@@ -371,8 +371,8 @@ static double *tree_f64(const struct pv *v, size_t ndim, const size_t *shape)
                         return NULL;
         const struct pv_array *a = v->u.arr;
         double *out = malloc((a->count ? a->count : 1) * sizeof(double));
-        for (size_t i = 0; out && i < a->count; i++)
-                numpy_get_f64(a->dtype, a->data + i * a->dtype->itemsize, &out[i]);
+        if (out)
+                numpy_copy_f64(a, out);
         return out;
 }
 

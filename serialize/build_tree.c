@@ -27,19 +27,6 @@ static void tree_parts_free(struct tree_parts *tp)
  * number of outputs; values must have n_classes per output (1 for a
  * regression tree). Classifier values are counts or fractions, so they
  * must not be negative; regression values may be. */
-/* An 8-byte int (kind 'i') or double (kind 'f') in this machine's byte
- * order, which plain loads read as numpy_get_i64 and numpy_get_f64 do. */
-static bool native_f8_i8(const struct pv_dtype *dt, char kind)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-        return dt->kind == kind && dt->itemsize == 8 && dt->byteorder != '>';
-#else
-        (void)dt;
-        (void)kind;
-        return false;
-#endif
-}
-
 static int read_tree(struct build_ctx *bc, const struct pv *owner,
                      const struct pv *tree, size_t want_outputs,
                      size_t n_classes, bool nonneg, struct tree_parts *tp)
@@ -112,8 +99,8 @@ static int read_tree(struct build_ctx *bc, const struct pv *owner,
                 free(val);
                 return build_fail(bc, -ENOMEM, "out of memory for %zu tree nodes", n_nodes);
         }
-        if (native_f8_i8(nd->field_types[fl], 'i') && native_f8_i8(nd->field_types[fr], 'i') &&
-            native_f8_i8(nd->field_types[ff], 'i') && native_f8_i8(nd->field_types[ft], 'f')) {
+        if (numpy_native8(nd->field_types[fl], 'i') && numpy_native8(nd->field_types[fr], 'i') &&
+            numpy_native8(nd->field_types[ff], 'i') && numpy_native8(nd->field_types[ft], 'f')) {
                 /* scikit-learn's own node dtype, read by plain loads: most
                  * of a large forest's load is this loop */
                 const size_t ol = nd->field_offsets[fl], or = nd->field_offsets[fr];
@@ -128,9 +115,12 @@ static int read_tree(struct build_ctx *bc, const struct pv *owner,
         } else {
                 for (size_t i = 0; i < n_nodes; i++) {
                         const uint8_t *rec = na->data + i * nd->itemsize;
-                        if (!numpy_get_i64(nd->field_types[fl], rec + nd->field_offsets[fl], &tn[i].left) ||
-                    !numpy_get_i64(nd->field_types[fr], rec + nd->field_offsets[fr], &tn[i].right) ||
-                    !numpy_get_i64(nd->field_types[ff], rec + nd->field_offsets[ff], &tn[i].feature)) {
+                        if (!numpy_get_i64(nd->field_types[fl], rec + nd->field_offsets[fl],
+                                           &tn[i].left) ||
+                            !numpy_get_i64(nd->field_types[fr], rec + nd->field_offsets[fr],
+                                           &tn[i].right) ||
+                            !numpy_get_i64(nd->field_types[ff], rec + nd->field_offsets[ff],
+                                           &tn[i].feature)) {
                                 rc = build_fail(bc, -EINVAL,
                                                 "%s.tree_.nodes[%zu]: an index is out of range",
                                                 who, i);
@@ -140,12 +130,7 @@ static int read_tree(struct build_ctx *bc, const struct pv *owner,
                                       &tn[i].threshold);
                 }
         }
-        const struct pv_array *va = values->u.arr;
-        if (native_f8_i8(va->dtype, 'f'))
-                memcpy(val, va->data, n_val * sizeof(double));
-        else
-                for (size_t i = 0; i < n_val; i++)
-                        numpy_get_f64(va->dtype, va->data + i * va->dtype->itemsize, &val[i]);
+        numpy_copy_f64(values->u.arr, val);
         for (size_t i = 0; i < n_val; i++) {
                 if (!isfinite(val[i]) || (nonneg && val[i] < 0)) {
                         rc = build_fail(bc, -EINVAL,

@@ -377,14 +377,12 @@ static uint64_t load_uint(const struct pv_dtype *dt, const uint8_t *p)
 {
         uint64_t v = 0;
         size_t n = dt->itemsize;
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
         /* the common case (8-byte little-endian ints and doubles of every
          * tree node) as one load: a model's load is mostly these */
-        if (n == 8 && dt->byteorder != '>') {
+        if (numpy_native8(dt, dt->kind)) {
                 memcpy(&v, p, 8);
                 return v;
         }
-#endif
         if (dt->byteorder == '>')
                 for (size_t i = 0; i < n; i++)
                         v = (v << 8) | p[i];
@@ -424,6 +422,16 @@ bool numpy_get_f64(const struct pv_dtype *dt, const uint8_t *p, double *out)
         default:
                 return false;
         }
+}
+
+void numpy_copy_f64(const struct pv_array *a, double *out)
+{
+        if (numpy_native8(a->dtype, 'f')) {
+                memcpy(out, a->data, a->count * sizeof(double));
+                return;
+        }
+        for (size_t i = 0; i < a->count; i++)
+                numpy_get_f64(a->dtype, a->data + i * a->dtype->itemsize, &out[i]);
 }
 
 bool numpy_get_u64(const struct pv_dtype *dt, const uint8_t *p, uint64_t *out)

@@ -240,6 +240,22 @@ bool numpy_get_f64(const struct pv_dtype *dt, const uint8_t *p, double *out);
 bool numpy_get_i64(const struct pv_dtype *dt, const uint8_t *p, int64_t *out);
 /* An unsigned integer element as uint64; false for any other kind. */
 bool numpy_get_u64(const struct pv_dtype *dt, const uint8_t *p, uint64_t *out);
+/* True when dt is an 8-byte element of kind ('i', 'u' or 'f') in this
+ * machine's byte order: a plain 8-byte load reads it as the getters do.
+ * Inline: the getters ask it for every element. */
+static inline bool numpy_native8(const struct pv_dtype *dt, char kind)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        return dt->kind == kind && dt->itemsize == 8 && dt->byteorder != '>';
+#else
+        (void)dt;
+        (void)kind;
+        return false;
+#endif
+}
+/* Every element of a numeric array (f, i, u, b kinds) as double into
+ * out[a->count]: one copy when it already holds native doubles. */
+void numpy_copy_f64(const struct pv_array *a, double *out);
 
 /* --- the one functools.partial a model may hold (partial.c) ------------ */
 
