@@ -8,9 +8,8 @@ CPUs that have it, and may then differ from their SSE2 code in a last
 bit; what must hold is agreement on the same CPU. (Under OpenBLAS,
 which picks its kernels by CPU as well, the MLPs are held to the other
 MLP tests' tolerance, and an MLP's plain code to its AVX2 code's bits.)
-Skipped where
-qemu-x86_64 is not installed (scripts/install-deps.sh installs it) or the
-machine is not x86-64."""
+Skipped where qemu-x86_64 is not installed (scripts/install-deps.sh
+installs it), off x86-64, and for sanitizer builds."""
 import json
 import os
 import platform
@@ -59,15 +58,22 @@ json.dump(out, open(sys.argv[2], "w"))
 """
 
 
-def emulated(*cmd, **kw):
-    return subprocess.run([QEMU, "-cpu", CPU, *cmd], capture_output=True, text=True,
-                          timeout=600, **kw)
+def run(cmd, emulate=True, **kw):
+    """cmd on the emulated CPU (or, emulate=False, on this one)."""
+    return subprocess.run(([QEMU, "-cpu", CPU] if emulate else []) + cmd,
+                          capture_output=True, text=True, timeout=600, **kw)
+
+
+def run_eval(path, rows, emulate=True):
+    p = run([BIN, "eval", path], emulate, input=json.dumps({"instances": rows}))
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout)
 
 
 def test_the_emulated_cpu_has_no_avx2():
     """Else the test below would run the AVX2 code again."""
-    p = emulated(sys.executable, "-c", "import numpy.core._multiarray_umath as m; "
-                 "print(m.__cpu_features__['AVX2'], m.__cpu_features__['FMA3'])")
+    p = run([sys.executable, "-c", "import numpy.core._multiarray_umath as m; "
+             "print(m.__cpu_features__['AVX2'], m.__cpu_features__['FMA3'])"])
     assert p.returncode == 0, p.stderr
     assert p.stdout.split() == ["False", "False"], p.stdout
 
@@ -99,8 +105,8 @@ def cases(tmp_path_factory):
         out.append((name, save_model(m, str(d), name + ".pkl"), rows))
     spec = d / "spec.json"
     spec.write_text(json.dumps([(path, rows) for _, path, rows in out]))
-    p = emulated(sys.executable, "-c", ORACLE, str(spec), str(d / "oracle.json"),
-                 env=dict(os.environ, OMP_NUM_THREADS="1"))
+    p = run([sys.executable, "-c", ORACLE, str(spec), str(d / "oracle.json")],
+            env=dict(os.environ, OMP_NUM_THREADS="1"))
     assert p.returncode == 0, p.stderr
     answers = json.loads((d / "oracle.json").read_text())
     assert [name for name, _, _ in out] == NAMES
@@ -119,24 +125,19 @@ NAMES = ["GaussianNB", "MLPClassifier", "MLPRegressor", "GradientBoostingClassif
 BLAS_MODELS = {"MLPClassifier", "MLPRegressor"}
 
 
-def numpy_uses_openblas():
+@pytest.fixture(scope="module")
+def openblas():
+    """True when this numpy multiplies through OpenBLAS."""
     np.dot(np.ones((64, 64)), np.ones((64, 64)))  # BLAS is loaded by now
     with open("/proc/self/maps") as f:
         return "openblas" in f.read()
 
 
-def run_eval(cmd, path, rows):
-    p = subprocess.run(cmd + [BIN, "eval", path], input=json.dumps({"instances": rows}),
-                       capture_output=True, text=True, timeout=600)
-    assert p.returncode == 0, p.stderr
-    return json.loads(p.stdout)
-
-
 @pytest.mark.parametrize("name", NAMES)
-def test_without_avx2_predictd_answers_as_scikit_learn(cases, name):
+def test_without_avx2_predictd_answers_as_scikit_learn(cases, openblas, name):
     path, rows, want = cases[name]
-    got = run_eval([QEMU, "-cpu", CPU], path, rows)
-    exact = name not in BLAS_MODELS or not numpy_uses_openblas()
+    got = run_eval(path, rows)
+    exact = name not in BLAS_MODELS or not openblas
     compared = 0
     for k, v in want.items():
         assert k in got, (name, k, sorted(got))
@@ -154,6 +155,4 @@ def test_without_avx2_an_mlp_sums_as_with_it(cases):
     and the AVX2 code (or the plain code twice, on a CPU without AVX2)
     must give the same bits whatever the BLAS."""
     path, rows, _ = cases["MLPRegressor"]
-    emulated_out = run_eval([QEMU, "-cpu", CPU], path, rows)
-    native_out = run_eval([], path, rows)
-    assert emulated_out == native_out
+    assert run_eval(path, rows) == run_eval(path, rows, emulate=False)
