@@ -295,20 +295,16 @@ def test_a_large_files_digest_is_its_sha256_pinned_or_not(tmp_path):
     c = subprocess.run([BIN, "check", str(path)], capture_output=True, text=True, timeout=120)
     assert c.returncode == 0, c.stderr
     assert "sha256:          %s\n" % digest in c.stdout, c.stdout
-    c = subprocess.run([BIN, "bench", str(path), "--input", str(npy(tmp_path, X[:3])),
-                        "--repeat", "1"], capture_output=True, text=True, timeout=120)
+    rows = tmp_path / "rows.npy"
+    np.save(rows, X[:3])
+    c = subprocess.run([BIN, "bench", str(path), "--input", str(rows), "--repeat", "1"],
+                       capture_output=True, text=True, timeout=120)
     assert c.returncode == 0 and json.loads(c.stdout)["sha256"] == digest, c.stdout + c.stderr
     code, err = start_fails("--model", "m=%s" % path, "--model-sha256", "m=" + "0" * 64)
     assert "cannot load %s" % path in err and digest in err, err
     with Server("m=%s" % path, "--model-sha256", "m=" + digest, drain_output=True) as s:
         got = s.request("POST", "/predict", {"instances": X[:5].tolist()})[1]["predictions"]
         assert got == m.predict(X[:5]).tolist()
-
-
-def npy(tmp_path, X):
-    p = tmp_path / "rows.npy"
-    np.save(p, np.ascontiguousarray(X, dtype=np.float64))
-    return p
 
 
 # --- signed files --------------------------------------------------------------
