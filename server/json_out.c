@@ -3,13 +3,14 @@
  * shortest of %.15g, %.16g and %.17g that read back as the same double,
  * with ".0" after a whole number, as Python prints floats; strings carry
  * the escapes cJSON's printer makes, so answers keep their bytes. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "server_internal.h"
 
-void out_put(struct out_buf *b, const char *s, size_t n)
+void out_put_grow(struct out_buf *b, const char *s, size_t n)
 {
         if (b->failed)
                 return;
@@ -30,15 +31,71 @@ void out_put(struct out_buf *b, const char *s, size_t n)
         b->d[b->n] = '\0';
 }
 
+void out_reserve(struct out_buf *b, size_t n)
+{
+        if (b->failed || b->n + n < b->cap)
+                return;
+        char *d = realloc(b->d, b->n + n + 1);
+        if (!d) {
+                b->failed = true;
+                return;
+        }
+        if (!b->d)
+                d[0] = '\0';
+        b->d = d;
+        b->cap = b->n + n + 1;
+}
+
 void out_str(struct out_buf *b, const char *s)
 {
         out_put(b, s, strlen(s));
 }
 
+/* u's decimal digits into out, most significant first, no NUL (at most
+ * 20); returns how many. */
+static size_t dec_digits(unsigned long long u, char *out)
+{
+        char rev[20];
+        size_t n = 0;
+        do {
+                rev[n++] = (char)('0' + u % 10);
+                u /= 10;
+        } while (u);
+        for (size_t i = 0; i < n; i++)
+                out[i] = rev[n - 1 - i];
+        return n;
+}
+
+size_t out_fmt_uint(unsigned long long u, char *out)
+{
+        size_t n = dec_digits(u, out);
+        out[n] = '\0';
+        return n;
+}
+
+void out_uint(struct out_buf *b, unsigned long long u)
+{
+        char s[24];
+        out_put(b, s, out_fmt_uint(u, s));
+}
+
+/* A whole number below 1e15 in magnitude prints all its digits under
+ * %.15g, which reads back exactly: those are written without printf (every
+ * class probability of a tree is one, or 0.0 and 1.0). */
 void out_double(struct out_buf *b, double v)
 {
         char s[40];
         int n = 0;
+        if (v > -1e15 && v < 1e15 && v == (double)(long long)v) {
+                long long i = (long long)v;
+                size_t k = 0;
+                if (signbit(v))
+                        s[k++] = '-';
+                k += dec_digits((unsigned long long)(i < 0 ? -i : i), s + k);
+                memcpy(s + k, ".0", 2);
+                out_put(b, s, k + 2);
+                return;
+        }
         for (int prec = 15; prec <= 17; prec++) {
                 n = snprintf(s, sizeof(s), "%.*g", prec, v);
                 if (strtod(s, NULL) == v)
@@ -48,6 +105,78 @@ void out_double(struct out_buf *b, double v)
         /* as Python prints floats: 1.0, not 1, so typed clients see a float */
         if (!strpbrk(s, ".eEn"))
                 out_put(b, ".0", 2);
+}
+
+/* What printf's "%.6g" makes of ns / 1e9, from ns's digits: rounding
+ * ns's decimal digits to six is rounding the double, because for ns below
+ * 1e15 the double (ns / 1e9 rounded once, relative error 2^-53) lies on
+ * the same side of every boundary between six-digit values that ns does,
+ * except on a boundary itself (a 7th digit 5 and only zeros after it),
+ * where printf rounds the double's exact binary value. That case, and ns
+ * from 1e15 up, go to snprintf. */
+size_t out_fmt_seconds_g6(unsigned long long ns, char *out)
+{
+        static const unsigned long long pow10[] = {
+                1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL,
+                10000000ULL, 100000000ULL, 1000000000ULL, 10000000000ULL,
+                100000000000ULL, 1000000000000ULL, 10000000000000ULL,
+                100000000000000ULL, 1000000000000000ULL,
+        };
+        if (ns == 0) {
+                memcpy(out, "0", 2);
+                return 1;
+        }
+        if (ns >= pow10[15])
+                return (size_t)snprintf(out, 32, "%.6g", (double)ns / 1e9);
+        char d[20];
+        size_t nd = dec_digits(ns, d);
+        int x = (int)nd - 10; /* the value's decimal exponent */
+        if (nd > 6) {
+                unsigned long long unit = pow10[nd - 6], rest = ns % unit, half = unit / 2;
+                unsigned long long sig = ns / unit;
+                if (rest == half)
+                        return (size_t)snprintf(out, 32, "%.6g", (double)ns / 1e9);
+                if (rest > half && ++sig == 1000000) {
+                        sig = 100000;
+                        x++;
+                }
+                nd = dec_digits(sig, d);
+        }
+        while (nd > 1 && d[nd - 1] == '0') /* %g drops trailing zeros */
+                nd--;
+        size_t k = 0;
+        if (x < -4 || x >= 6) {
+                out[k++] = d[0];
+                if (nd > 1) {
+                        out[k++] = '.';
+                        memcpy(out + k, d + 1, nd - 1);
+                        k += nd - 1;
+                }
+                unsigned e = (unsigned)(x < 0 ? -x : x);
+                out[k++] = 'e';
+                out[k++] = x < 0 ? '-' : '+';
+                if (e < 10)
+                        out[k++] = '0';
+                k += dec_digits(e, out + k);
+        } else if (x < 0) {
+                memcpy(out, "0.", 2);
+                k = 2;
+                for (int z = -1; z > x; z--)
+                        out[k++] = '0';
+                memcpy(out + k, d, nd);
+                k += nd;
+        } else {
+                size_t whole = (size_t)x + 1;
+                for (size_t i = 0; i < whole; i++)
+                        out[k++] = i < nd ? d[i] : '0';
+                if (nd > whole) {
+                        out[k++] = '.';
+                        memcpy(out + k, d + whole, nd - whole);
+                        k += nd - whole;
+                }
+        }
+        out[k] = '\0';
+        return k;
 }
 
 /* Length of the valid UTF-8 sequence at s, or 0. */
@@ -92,6 +221,8 @@ void out_json_string(struct out_buf *b, const char *s)
         out_put(b, "\"", 1);
         for (; *s; s++) {
                 unsigned char c = (unsigned char)*s;
+                if (c >= 0x20 && c != '"' && c != '\\')
+                        continue;
                 char esc[7] = { '\\', 0 };
                 switch (c) {
                 case '"':
@@ -114,8 +245,6 @@ void out_json_string(struct out_buf *b, const char *s)
                         esc[1] = 't';
                         break;
                 default:
-                        if (c >= 0x20)
-                                continue;
                         memcpy(esc + 1, "u00", 3);
                         esc[4] = hex[c >> 4];
                         esc[5] = hex[c & 15];

@@ -93,15 +93,30 @@ int log_reopen(void)
         return rc;
 }
 
-/* "2026-12-03T23:30:00.123Z" */
+/* "2026-12-03T23:30:00.123Z". Each thread keeps the text of the last
+ * second it formatted: most lines need only the milliseconds written. */
 static void rfc3339_now(char *out, size_t len)
 {
+        static _Thread_local time_t sec = (time_t)-1;
+        static _Thread_local char prefix[40];
+        static _Thread_local size_t prefix_n;
         struct timespec ts;
-        struct tm tm;
         clock_gettime(CLOCK_REALTIME, &ts);
-        gmtime_r(&ts.tv_sec, &tm);
-        size_t n = strftime(out, len, "%Y-%m-%dT%H:%M:%S", &tm);
-        snprintf(out + n, len - n, ".%03ldZ", ts.tv_nsec / 1000000);
+        if (ts.tv_sec != sec) {
+                struct tm tm;
+                gmtime_r(&ts.tv_sec, &tm);
+                prefix_n = strftime(prefix, sizeof(prefix), "%Y-%m-%dT%H:%M:%S", &tm);
+                sec = ts.tv_sec;
+        }
+        unsigned ms = (unsigned)(ts.tv_nsec / 1000000);
+        char tail[6] = { '.', (char)('0' + ms / 100), (char)('0' + ms / 10 % 10),
+                         (char)('0' + ms % 10), 'Z', '\0' };
+        if (prefix_n + sizeof(tail) > len) {
+                out[0] = '\0';
+                return;
+        }
+        memcpy(out, prefix, prefix_n);
+        memcpy(out + prefix_n, tail, sizeof(tail));
 }
 
 static void write_all(int fd, const char *s, size_t n)
@@ -120,23 +135,23 @@ static void write_all(int fd, const char *s, size_t n)
 /* "%.6g" as jansson writes a real with JSON_REAL_PRECISION(6), which the
  * access lines used before: a ".0" when it would read as an integer, and
  * the exponent without "+" or leading zeros (2.7911e-5). */
-static void json_seconds(struct out_buf *b, double v)
+static void json_seconds(struct out_buf *b, unsigned long long ns)
 {
-        char num[40], out[48];
-        snprintf(num, sizeof(num), "%.6g", v);
-        char *e = strchr(num, 'e');
+        char num[32];
+        size_t n = out_fmt_seconds_g6(ns, num);
+        char *e = memchr(num, 'e', n);
         if (e) {
                 const char *digits = e + 2; /* past the sign printf always writes */
                 while (*digits == '0' && digits[1])
                         digits++;
-                *e = '\0';
-                snprintf(out, sizeof(out), "%se%s%s", num, e[1] == '-' ? "-" : "", digits);
-        } else {
-                snprintf(out, sizeof(out), "%s", num);
+                out_put(b, num, (size_t)(e - num));
+                out_put(b, e[1] == '-' ? "e-" : "e", e[1] == '-' ? 2 : 1);
+                out_str(b, digits);
+                return;
         }
-        out_str(b, out);
-        if (!strpbrk(out, ".e"))
-                out_str(b, ".0");
+        out_put(b, num, n);
+        if (!memchr(num, '.', n))
+                out_put(b, ".0", 2);
 }
 
 /* One JSON object a line, keys in order (time, level, msg, the fields);
@@ -145,6 +160,7 @@ static void emit_json(int fd, enum log_level level, const char *msg, const struc
                       size_t nf, const char *now)
 {
         struct out_buf b = { 0 };
+        out_reserve(&b, 1024); /* an access line is about 500 bytes */
         out_str(&b, "{\"time\":");
         out_json_string(&b, now);
         out_str(&b, ",\"level\":");
@@ -152,15 +168,13 @@ static void emit_json(int fd, enum log_level level, const char *msg, const struc
         out_str(&b, ",\"msg\":");
         out_json_string(&b, msg);
         for (size_t i = 0; i < nf; i++) {
-                char num[32];
-                out_str(&b, ",");
-                out_json_string(&b, f[i].key);
-                out_str(&b, ":");
+                out_put(&b, ",\"", 2); /* keys are ours: no escapes */
+                out_str(&b, f[i].key);
+                out_put(&b, "\":", 2);
                 if (f[i].type == F_UINT) {
-                        snprintf(num, sizeof(num), "%llu", f[i].u);
-                        out_str(&b, num);
+                        out_uint(&b, f[i].u);
                 } else if (f[i].type == F_SECONDS) {
-                        json_seconds(&b, (double)f[i].u / 1e9);
+                        json_seconds(&b, f[i].u);
                 } else if (f[i].s) {
                         out_json_string(&b, f[i].s);
                 } else {
@@ -199,6 +213,7 @@ static void emit_text(int fd, enum log_level level, const char *msg, const struc
                       size_t nf, const char *now)
 {
         struct out_buf b = { 0 };
+        out_reserve(&b, 1024);
         out_str(&b, "time=");
         out_str(&b, now);
         out_str(&b, " level=");
@@ -213,9 +228,9 @@ static void emit_text(int fd, enum log_level level, const char *msg, const struc
                 out_str(&b, f[i].key);
                 out_str(&b, "=");
                 if (f[i].type == F_UINT)
-                        snprintf(num, sizeof(num), "%llu", f[i].u);
+                        out_fmt_uint(f[i].u, num);
                 else if (f[i].type == F_SECONDS)
-                        snprintf(num, sizeof(num), "%.6g", (double)f[i].u / 1e9);
+                        out_fmt_seconds_g6(f[i].u, num);
                 if (f[i].type == F_STR)
                         text_value(&b, f[i].s);
                 else

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <cjson/cJSON.h>
 
@@ -204,12 +205,34 @@ struct out_buf {
         bool failed;
 };
 
-void out_put(struct out_buf *b, const char *s, size_t n);
+/* Appends n bytes of s. Inline: an answer or a log line is dozens of
+ * short pieces, and most fit in what the buffer has. */
+void out_put_grow(struct out_buf *b, const char *s, size_t n);
+static inline void out_put(struct out_buf *b, const char *s, size_t n)
+{
+        if (b->n + n < b->cap && !b->failed) {
+                memcpy(b->d + b->n, s, n);
+                b->n += n;
+                b->d[b->n] = '\0';
+                return;
+        }
+        out_put_grow(b, s, n);
+}
 void out_str(struct out_buf *b, const char *s);
+/* Makes room for n more bytes in one allocation. */
+void out_reserve(struct out_buf *b, size_t n);
 /* Makes s valid UTF-8 in place, each bad byte becoming '?'. */
 void out_utf8_clean(char *s);
-/* Shortest %.Ng (N = 15..17) that reads back as exactly v. */
+/* Shortest %.Ng (N = 15..17) that reads back as exactly v, with ".0"
+ * after a whole number. */
 void out_double(struct out_buf *b, double v);
+/* u in decimal. */
+void out_uint(struct out_buf *b, unsigned long long u);
+/* u in decimal into out (24 bytes), NUL-terminated; returns the length. */
+size_t out_fmt_uint(unsigned long long u, char *out);
+/* Exactly what snprintf(out, 32, "%.6g", ns / 1e9) writes, mostly without
+ * printf; out holds 32 bytes. Returns the length. */
+size_t out_fmt_seconds_g6(unsigned long long ns, char *out);
 /* out_str of s as a JSON string (quoted and escaped). */
 void out_json_string(struct out_buf *b, const char *s);
 

@@ -1,0 +1,147 @@
+/* test_json_out.c - the JSON writer's numbers (server/json_out.c) against
+ * printf, which they replace on the hot path: every access line's
+ * durations ("%.6g" of nanoseconds / 1e9) and counts ("%llu"), and an
+ * answer's whole-number probabilities (the shortest of %.15g..%.17g that
+ * reads back, with ".0"). Each is compared byte for byte with what printf
+ * writes, over every small value, random values of every length, and the
+ * rounding boundaries where a shortcut would go wrong. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "server_internal.h"
+#include "tap.h"
+
+/* xorshift64*: the same values on every run. */
+static uint64_t rng = 0x9e3779b97f4a7c15ULL;
+static uint64_t next_u64(void)
+{
+        rng ^= rng >> 12;
+        rng ^= rng << 25;
+        rng ^= rng >> 27;
+        return rng * 0x2545f4914f6cdd1dULL;
+}
+
+static const unsigned long long P10[] = {
+        1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL, 10000000ULL,
+        100000000ULL, 1000000000ULL, 10000000000ULL, 100000000000ULL, 1000000000000ULL,
+        10000000000000ULL, 100000000000000ULL, 1000000000000000ULL, 10000000000000000ULL,
+        100000000000000000ULL, 1000000000000000000ULL, 10000000000000000000ULL,
+};
+
+static bool seconds_same(unsigned long long ns)
+{
+        char want[64], got[32];
+        snprintf(want, sizeof(want), "%.6g", (double)ns / 1e9);
+        size_t n = out_fmt_seconds_g6(ns, got);
+        if (strcmp(want, got) != 0 || n != strlen(want)) {
+                printf("# %llu ns: printf \"%s\", out_fmt_seconds_g6 \"%s\" (%zu)\n", ns, want,
+                       got, n);
+                return false;
+        }
+        return true;
+}
+
+static bool seconds_every_small_value(void)
+{
+        for (unsigned long long ns = 0; ns <= 3000000; ns++)
+                EXPECT(seconds_same(ns));
+        return true;
+}
+
+static bool seconds_random_of_every_length(void)
+{
+        for (int digits = 1; digits <= 20; digits++)
+                for (int i = 0; i < 20000; i++) {
+                        unsigned long long lo = P10[digits - 1];
+                        unsigned long long span = digits == 20 ? UINT64_MAX - lo : P10[digits] - lo;
+                        EXPECT(seconds_same(lo + next_u64() % span));
+                }
+        EXPECT(seconds_same(UINT64_MAX));
+        return true;
+}
+
+/* ns whose 7th digit onwards is exactly 5000... (where the double decides),
+ * one either side, and the runs of nines that carry into a new exponent. */
+static bool seconds_rounding_boundaries(void)
+{
+        for (int digits = 7; digits <= 19; digits++) {
+                unsigned long long unit = P10[digits - 6];
+                for (int i = 0; i < 5000; i++) {
+                        unsigned long long sig = 100000 + next_u64() % 900000;
+                        unsigned long long tie = sig * unit + unit / 2;
+                        EXPECT(seconds_same(tie));
+                        EXPECT(seconds_same(tie - 1));
+                        EXPECT(seconds_same(tie + 1));
+                }
+                for (unsigned long long k = 1; k <= 50; k++) {
+                        EXPECT(seconds_same(P10[digits] - k));
+                        EXPECT(seconds_same(P10[digits] + k));
+                        EXPECT(seconds_same(999999 * unit + unit / 2 + k));
+                }
+        }
+        return true;
+}
+
+static bool uint_as_printf(void)
+{
+        char want[32], got[24];
+        for (int i = 0; i < 200000; i++) {
+                unsigned long long u = next_u64() >> (next_u64() % 64);
+                snprintf(want, sizeof(want), "%llu", u);
+                EXPECT(out_fmt_uint(u, got) == strlen(want));
+                EXPECT(strcmp(want, got) == 0);
+        }
+        EXPECT(out_fmt_uint(0, got) == 1 && strcmp(got, "0") == 0);
+        snprintf(want, sizeof(want), "%llu", (unsigned long long)UINT64_MAX);
+        out_fmt_uint(UINT64_MAX, got);
+        EXPECT(strcmp(want, got) == 0);
+        return true;
+}
+
+/* What out_double wrote before its whole-number path: printf for all. */
+static void double_by_printf(double v, char *out, size_t len)
+{
+        int n = 0;
+        for (int prec = 15; prec <= 17; prec++) {
+                n = snprintf(out, len, "%.*g", prec, v);
+                if (strtod(out, NULL) == v)
+                        break;
+        }
+        if (!strpbrk(out, ".eEn"))
+                snprintf(out + n, len - (size_t)n, ".0");
+}
+
+static bool double_same(double v)
+{
+        char want[64];
+        struct out_buf b = { 0 };
+        double_by_printf(v, want, sizeof(want));
+        out_double(&b, v);
+        bool same = !b.failed && strcmp(want, b.d) == 0;
+        if (!same)
+                printf("# %.17g: printf \"%s\", out_double \"%s\"\n", v, want, b.d ? b.d : "");
+        free(b.d);
+        return same;
+}
+
+static bool double_whole_numbers_as_printf(void)
+{
+        const double fixed[] = { 0.0, -0.0, 1.0, -1.0, 2.0, 10.0, 1e14, 1e15 - 1, -(1e15 - 1),
+                                 1e15, -1e15, 1e15 + 1, 9007199254740992.0, 1e16, 1e300,
+                                 -1e300, 0.5, -0.5, 1.5, 0.1, 1.0 / 3.0, 2.0 / 3.0,
+                                 4.9e-324, INFINITY, -INFINITY, NAN };
+        for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+                EXPECT(double_same(fixed[i]));
+        for (int i = 0; i < 200000; i++) {
+                int digits = 1 + (int)(next_u64() % 16);
+                double v = (double)(next_u64() % P10[digits]);
+                EXPECT(double_same(next_u64() & 1 ? -v : v));
+                EXPECT(double_same(v + 0.5));
+        }
+        return true;
+}
+
+TAP_MAIN(CASE(seconds_every_small_value), CASE(seconds_random_of_every_length),
+         CASE(seconds_rounding_boundaries), CASE(uint_as_printf),
+         CASE(double_whole_numbers_as_printf))
