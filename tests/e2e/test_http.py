@@ -10,7 +10,9 @@ Contract relied on (nothing else is assumed):
   Content-Type: malformed JSON, a missing "features"/"instances", a wrong
   feature count (message names expected 4 and got N), a non-numeric value
   (message names its index), empty "instances" -> 400; body over
-  --max-body-bytes -> 413; unknown path -> 404; wrong method -> 405.
+  --max-body-bytes -> 413; unknown path -> 404; wrong method -> 405;
+  headers past about 15 KiB -> 431 (libmicrohttpd's own HTML answer: it
+  refuses them before predictd sees the request).
 - A /predict request that arrives before the model is loaded -> 503.
 
 The shape of a successful /predict body is not fixed by the contract:
@@ -291,6 +293,20 @@ def test_body_over_limit_413(server_factory, iris_model):
     assert _status_of(resp) == 413, resp[:300]
     status, _, _ = call(s.port, "GET", "/healthz")
     assert status == 200 and s.proc.poll() is None
+
+
+# ------------------------------------------------------------ header limit --
+def test_headers_over_limit_431(server):
+    """The request line and headers get about 15 KiB (server/http.c,
+    CONNECTION_MEMORY): 12 KiB of them are answered, 20 KiB get 431, and
+    the server goes on answering."""
+    small = json.dumps({"features": GOOD_ROW}).encode()
+    for size, want in ((12 << 10, 200), (20 << 10, 431)):
+        extra = b"X-Padding: " + b"a" * size + b"\r\n"
+        resp = raw_send(server.port, request_bytes(small, extra=extra), timeout=5)
+        assert _status_of(resp) == want, (size, resp[:300])
+    status, _, _ = call(server.port, "POST", "/predict", {"features": GOOD_ROW})
+    assert status == 200 and server.proc.poll() is None
 
 
 # ------------------------------------------------------------- readiness --
