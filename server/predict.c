@@ -59,42 +59,53 @@ const char *json_type_name(const cJSON *v)
         return "an invalid value";
 }
 
+void cell_at_text(const struct cell_at *at, char *out, size_t len)
+{
+        int n = 0;
+        if (at->where)
+                n = snprintf(out, len, "%s", at->where);
+        else if (at->input)
+                n = snprintf(out, len, "input '%.100s'", at->input);
+        size_t o = n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
+        if (at->name)
+                snprintf(out + o, len - o, "['%.100s']", at->name);
+        else if (at->n == 2)
+                snprintf(out + o, len - o, "[%zu][%zu]", at->i, at->j);
+        else if (at->n == 1)
+                snprintf(out + o, len - o, "[%zu]", at->i);
+}
+
 int predict_read_cell(const struct served_model *sm, size_t col, const cJSON *v,
-                      double *x, const char *where, const char *column, struct reply *r)
+                      double *x, const struct cell_at *at, struct reply *r)
 {
         enum model_column_kind kind = model_column_kind(sm->model, col);
+        if (cJSON_IsNumber(v) && kind != MODEL_COLUMN_STRING && isfinite(v->valuedouble)) {
+                *x = v->valuedouble;
+                return 0;
+        }
         if (cJSON_IsString(v) && kind != MODEL_COLUMN_NUMBER) {
                 *x = model_string_value(sm->model, v->valuestring, strlen(v->valuestring));
                 return 0;
         }
-        if (cJSON_IsNull(v)) {
-                if (sm->accepts_nan || kind != MODEL_COLUMN_NUMBER) {
-                        *x = NAN;
-                        return 0;
-                }
+        if (cJSON_IsNull(v) && (sm->accepts_nan || kind != MODEL_COLUMN_NUMBER)) {
+                *x = NAN;
+                return 0;
+        }
+        char cell[300];
+        cell_at_text(at, cell, sizeof(cell));
+        if (cJSON_IsNull(v))
                 reply_error(r, 400,
-                            "%s%s: null (a missing value) is not accepted by this model, "
+                            "%s: null (a missing value) is not accepted by this model, "
                             "which was not fitted to handle missing values; expected a number",
-                            where, column);
-                return -EINVAL;
-        }
-        if (kind == MODEL_COLUMN_STRING) {
-                reply_error(r, 400, "%s%s: expected a string (a category), got %s", where,
-                            column, json_type_name(v));
-                return -EINVAL;
-        }
-        if (!cJSON_IsNumber(v)) {
-                reply_error(r, 400, "%s%s: expected a number, got %s", where, column,
+                            cell);
+        else if (kind == MODEL_COLUMN_STRING)
+                reply_error(r, 400, "%s: expected a string (a category), got %s", cell,
                             json_type_name(v));
-                return -EINVAL;
-        }
-        if (!isfinite(v->valuedouble)) {
-                reply_error(r, 400, "%s%s: number out of the range of a double", where,
-                            column);
-                return -EINVAL;
-        }
-        *x = v->valuedouble;
-        return 0;
+        else if (!cJSON_IsNumber(v))
+                reply_error(r, 400, "%s: expected a number, got %s", cell, json_type_name(v));
+        else
+                reply_error(r, 400, "%s: number out of the range of a double", cell);
+        return -EINVAL;
 }
 
 /* A model's refusal: 400 for input it refuses (naming the input column
@@ -175,9 +186,8 @@ static int read_named_row(const struct served_model *sm, const cJSON *row, doubl
                 }
                 for (size_t k = lo; k < got && strcmp(keys[k].name, name) == 0; k++)
                         keys[k].known = true;
-                char column[128];
-                snprintf(column, sizeof(column), "['%.100s']", name);
-                if (predict_read_cell(sm, j, keys[lo].v, &x[j], where, column, r) < 0)
+                const struct cell_at at = { .where = where, .name = name };
+                if (predict_read_cell(sm, j, keys[lo].v, &x[j], &at, r) < 0)
                         goto out;
         }
         if (got != nf) {
@@ -231,9 +241,8 @@ static int read_row(const struct served_model *sm, const cJSON *row, double *x,
         size_t j = 0;
         const cJSON *v;
         cJSON_ArrayForEach(v, row) {
-                char column[32];
-                snprintf(column, sizeof(column), "[%zu]", j);
-                if (predict_read_cell(sm, j, v, &x[j], where, column, r) < 0)
+                const struct cell_at at = { .where = where, .i = j, .n = 1 };
+                if (predict_read_cell(sm, j, v, &x[j], &at, r) < 0)
                         return -EINVAL;
                 j++;
         }

@@ -296,8 +296,23 @@ int rows_compute(struct pool *pool, const struct served_model *sm, enum rows_op 
                  const double *X, size_t rows, size_t *idx, double *out,
                  struct model_error *me);
 
+/* Where a request's cell is, for a message; its text is written only
+ * when there is one to write, never per cell read. */
+struct cell_at {
+        const char *where; /* the row ("\"instances\"[3]"), or NULL: */
+        const char *input; /* then V2's input 'NAME' */
+        const char *name;  /* then ['NAME'] for a named column, */
+        size_t i, j;       /* else [i] (n == 1) or [i][j] (n == 2) */
+        int n;
+};
+/* The row and the column, as the messages write them, into out. */
+void cell_at_text(const struct cell_at *at, char *out, size_t len);
+
+/* Cell v of model column col into *x: a number, a string for a string
+ * column (its code), or null where the model takes missing values. A
+ * cell it refuses gets a 400 that names it by at. */
 int predict_read_cell(const struct served_model *sm, size_t col, const cJSON *v,
-                      double *x, const char *where, const char *column, struct reply *r);
+                      double *x, const struct cell_at *at, struct reply *r);
 
 /* The compute paths below take the pool their request runs on, to share
  * a large batch with its idle threads (rows.c); NULL computes on the

@@ -628,26 +628,28 @@ static bool whole_in_range(const cJSON *v, int dt)
 
 /* Element v of tensor t into *x, for model column col. */
 static int read_element(const struct served_model *sm, const struct tensor *t, size_t col,
-                        const cJSON *v, double *x, const char *pos, struct reply *r)
+                        const cJSON *v, double *x, const struct cell_at *at, struct reply *r)
 {
-        char where[140];
+        char cell[300];
         enum v2_dtype dt = dtypes[t->dt].dt;
-        snprintf(where, sizeof(where), "input '%.100s'", t->name);
         if (dt == DT_BYTES) {
                 if (!cJSON_IsString(v) && !cJSON_IsNull(v)) {
-                        reply_error(r, 400, "%s%s: expected a string or null (datatype BYTES), "
-                                    "got %s", where, pos, json_type_name(v));
+                        cell_at_text(at, cell, sizeof(cell));
+                        reply_error(r, 400, "%s: expected a string or null (datatype BYTES), "
+                                    "got %s", cell, json_type_name(v));
                         return -EINVAL;
                 }
         } else if (dt == DT_FP64 || dt == DT_FP32) {
                 if (!cJSON_IsNumber(v) && !cJSON_IsNull(v)) {
-                        reply_error(r, 400, "%s%s: expected a number or null (datatype %s), "
-                                    "got %s", where, pos, dtypes[t->dt].name, json_type_name(v));
+                        cell_at_text(at, cell, sizeof(cell));
+                        reply_error(r, 400, "%s: expected a number or null (datatype %s), "
+                                    "got %s", cell, dtypes[t->dt].name, json_type_name(v));
                         return -EINVAL;
                 }
                 if (dt == DT_FP32 && cJSON_IsNumber(v) && isfinite(v->valuedouble) &&
                     fabs(v->valuedouble) > FLT_MAX) {
-                        reply_error(r, 400, "%s%s: number out of the range of FP32", where, pos);
+                        cell_at_text(at, cell, sizeof(cell));
+                        reply_error(r, 400, "%s: number out of the range of FP32", cell);
                         return -EINVAL;
                 }
         } else {
@@ -661,13 +663,14 @@ static int read_element(const struct served_model *sm, const struct tensor *t, s
                                 snprintf(got, sizeof(got), "%.17g", v->valuedouble);
                         else
                                 snprintf(got, sizeof(got), "%s", json_type_name(v));
-                        reply_error(r, 400, "%s%s: expected a whole number in [%s, %s] "
-                                    "(datatype %s), got %s", where, pos, dtypes[t->dt].lo,
+                        cell_at_text(at, cell, sizeof(cell));
+                        reply_error(r, 400, "%s: expected a whole number in [%s, %s] "
+                                    "(datatype %s), got %s", cell, dtypes[t->dt].lo,
                                     dtypes[t->dt].hi, dtypes[t->dt].name, got);
                         return -EINVAL;
                 }
         }
-        if (predict_read_cell(sm, col, v, x, where, pos, r) < 0)
+        if (predict_read_cell(sm, col, v, x, at, r) < 0)
                 return -EINVAL;
         /* what a float32 array would hold, as MLServer's numpy decoding
          * gives the model */
@@ -710,7 +713,7 @@ static int read_inputs(const struct served_model *sm, const struct config *cfg,
         size_t max = cfg->max_batch_rows * nf;
         struct tensor *t = calloc(n ? n : 1, sizeof(*t));
         double *X = NULL;
-        char expect[600], s[200], pos[64];
+        char expect[600], s[200];
         int rc = -EINVAL;
         inputs_text(sm, expect, sizeof(expect));
         if (!t) {
@@ -800,11 +803,9 @@ static int read_inputs(const struct served_model *sm, const struct config *cfg,
                 for (size_t k = 0; k < t[i].count; k++) {
                         size_t row = columns ? k : k / nf;
                         size_t col = columns ? column_of(info, t[i].name) : k % nf;
-                        if (columns)
-                                snprintf(pos, sizeof(pos), "[%zu]", row);
-                        else
-                                snprintf(pos, sizeof(pos), "[%zu][%zu]", row, col);
-                        if (read_element(sm, &t[i], col, t[i].cells[k], &X[row * nf + col], pos,
+                        const struct cell_at at = { .input = t[i].name, .i = row, .j = col,
+                                                    .n = columns ? 1 : 2 };
+                        if (read_element(sm, &t[i], col, t[i].cells[k], &X[row * nf + col], &at,
                                          r) < 0)
                                 goto out;
                 }
