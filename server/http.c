@@ -670,24 +670,56 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
         struct server *srv = cls;
         struct request *req = *con_cls;
         struct reply r = { 0 };
+        struct log_request *lr = log_of(conn);
+        /* A piece of the body: kept, with nothing else to decide. */
+        if (req && *upload_data_size) {
+                size_t n = *upload_data_size;
+                *upload_data_size = 0;
+                log_request_read(lr, n);
+                if (req->too_large || n > srv->cfg->max_body_bytes - req->len) {
+                        /* libmicrohttpd 0.9.75 closes without an answer when a
+                         * response is queued mid-upload, so the rest is read
+                         * and dropped to send a proper 413; a client that
+                         * goes on far past the limit is cut off instead. */
+                        req->too_large = true;
+                        req->dropped += n;
+                        return req->dropped > DRAIN_LIMIT ? MHD_NO : MHD_YES;
+                }
+                if (req->len + n > req->cap) {
+                        size_t cap = req->cap ? req->cap : 4096;
+                        while (cap < req->len + n)
+                                cap *= 2;
+                        char *b = realloc(req->body, cap);
+                        if (!b)
+                                return MHD_NO;
+                        req->body = b;
+                        req->cap = cap;
+                }
+                memcpy(req->body + req->len, upload_data, n);
+                req->len += n;
+                return MHD_YES;
+        }
+
         struct route rt;
         route_of(url, &rt);
         rt.hide_names = route_need(srv->auth, rt.kind) == AUTH_NEED_NONE &&
                         auth_keys_required(srv->auth);
-        struct log_request *lr = log_of(conn);
 
         if (!req) {
                 log_request_begin(lr, conn, method, url);
                 /* First call: headers only. Refuse early what needs no body. */
                 char shown_method[24], shown_url[128];
-                printable(method, shown_method, sizeof(shown_method));
-                printable(url, shown_url, sizeof(shown_url));
-                if (rt.kind == ROUTE_NONE) {
+                bool routed = rt.kind != ROUTE_NONE, allowed = routed && method_allowed(&rt, method);
+                if (!allowed) {
+                        printable(method, shown_method, sizeof(shown_method));
+                        printable(url, shown_url, sizeof(shown_url));
+                }
+                if (!routed) {
                         reply_error(&r, 404, "no such endpoint: %s %s (expected one of " ENDPOINTS ")",
                                     shown_method, shown_url);
                         return send_reply(srv, conn, &r, NULL);
                 }
-                if (!method_allowed(&rt, method)) {
+                if (!allowed) {
                         reply_error(&r, 405, "method %s is not allowed on %s (expected %s)",
                                     shown_method, shown_url, rt.allow);
                         return send_reply(srv, conn, &r, rt.allow);
@@ -723,34 +755,6 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
                 atomic_init(&req->answered, false);
                 *con_cls = req;
                 atomic_fetch_add_explicit(&srv->inflight, 1, memory_order_relaxed);
-                return MHD_YES;
-        }
-
-        if (*upload_data_size) {
-                size_t n = *upload_data_size;
-                *upload_data_size = 0;
-                log_request_read(lr, n);
-                if (req->too_large || n > srv->cfg->max_body_bytes - req->len) {
-                        /* libmicrohttpd 0.9.75 closes without an answer when a
-                         * response is queued mid-upload, so the rest is read
-                         * and dropped to send a proper 413; a client that
-                         * goes on far past the limit is cut off instead. */
-                        req->too_large = true;
-                        req->dropped += n;
-                        return req->dropped > DRAIN_LIMIT ? MHD_NO : MHD_YES;
-                }
-                if (req->len + n > req->cap) {
-                        size_t cap = req->cap ? req->cap : 4096;
-                        while (cap < req->len + n)
-                                cap *= 2;
-                        char *b = realloc(req->body, cap);
-                        if (!b)
-                                return MHD_NO;
-                        req->body = b;
-                        req->cap = cap;
-                }
-                memcpy(req->body + req->len, upload_data, n);
-                req->len += n;
                 return MHD_YES;
         }
 
