@@ -52,6 +52,7 @@ struct request {
         bool v2_binary;        /* an Inference-Header-Content-Length header */
         char *body;
         size_t len, cap;
+        size_t declared; /* its Content-Length (at most max_body_bytes), or 0 */
         bool too_large;  /* over max_body_bytes: answer 413 */
         size_t dropped;  /* bytes read and dropped since */
         enum { REQ_READING, REQ_QUEUED, REQ_DONE } state;
@@ -686,7 +687,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
                         return req->dropped > DRAIN_LIMIT ? MHD_NO : MHD_YES;
                 }
                 if (req->len + n > req->cap) {
-                        size_t cap = req->cap ? req->cap : 4096;
+                        /* the Content-Length at once (a one-row body is
+                         * 100 bytes), doubling past it */
+                        size_t cap = req->cap ? req->cap * 2
+                                              : req->declared > n ? req->declared : n;
                         while (cap < req->len + n)
                                 cap *= 2;
                         char *b = realloc(req->body, cap);
@@ -732,6 +736,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
                         auth_reply(srv->auth, ar, &r);
                         return send_reply(srv, conn, &r, NULL);
                 }
+                size_t declared = 0;
                 if (strcmp(rt.allow, "POST") == 0) {
                         const char *cl = MHD_lookup_connection_value(
                                 conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -746,11 +751,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
                                                     n, srv->cfg->max_body_bytes);
                                         return send_reply(srv, conn, &r, NULL);
                                 }
+                                if (errno == 0 && *end == '\0')
+                                        declared = (size_t)n;
                         }
                 }
                 req = calloc(1, sizeof(*req));
                 if (!req)
                         return MHD_NO;
+                req->declared = declared;
                 atomic_init(&req->refs, 1);
                 atomic_init(&req->answered, false);
                 *con_cls = req;

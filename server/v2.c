@@ -354,8 +354,13 @@ static bool collect_nested(const cJSON *a, const struct tensor *t, size_t depth,
 static int read_tensor(const cJSON *in, size_t idx, size_t max, struct tensor *t,
                        struct reply *r)
 {
-        char where[160];
-        snprintf(where, sizeof(where), "\"inputs\"[%zu]", idx);
+        char where[160], num[24];
+        /* "inputs"[idx], then input 'NAME' (cut at 100 bytes): written by
+         * hand, as every request has them and few messages use them */
+        size_t k = out_fmt_uint(idx, num);
+        memcpy(where, "\"inputs\"[", 9);
+        memcpy(where + 9, num, k);
+        memcpy(where + 9 + k, "]", 2);
         if (!cJSON_IsObject(in)) {
                 reply_error(r, 400, "%s: expected a tensor object {\"name\", \"shape\", "
                             "\"datatype\", \"data\"}, got %s", where, json_type_name(in));
@@ -372,7 +377,10 @@ static int read_tensor(const cJSON *in, size_t idx, size_t max, struct tensor *t
                 return -EINVAL;
         }
         t->name = name->valuestring;
-        snprintf(where, sizeof(where), "input '%.100s'", t->name);
+        k = strnlen(t->name, 100);
+        memcpy(where, "input '", 7);
+        memcpy(where + 7, t->name, k);
+        memcpy(where + 7 + k, "'", 2);
         if (!cJSON_IsString(dtype)) {
                 reply_error(r, 400, "%s: \"datatype\": expected a string (" DTYPE_LIST "), got %s",
                             where, dtype ? json_type_name(dtype) : "nothing");
@@ -715,7 +723,6 @@ static int read_inputs(const struct served_model *sm, const struct config *cfg,
         double *X = NULL;
         char expect[600], s[200];
         int rc = -EINVAL;
-        inputs_text(sm, expect, sizeof(expect));
         if (!t) {
                 reply_error(r, 500, "out of memory");
                 return -ENOMEM;
@@ -734,18 +741,21 @@ static int read_inputs(const struct served_model *sm, const struct config *cfg,
         if (!columns && n != 1) {
                 for (i = 0; i < n && info->n_feature_names; i++) {
                         if (column_of(info, t[i].name) == SIZE_MAX) {
+                                inputs_text(sm, expect, sizeof(expect));
                                 reply_error(r, 400, "input '%.100s' is not a column of this "
                                             "model (expected %s)", t[i].name, expect);
                                 goto out;
                         }
                 }
+                inputs_text(sm, expect, sizeof(expect));
                 reply_error(r, 400, "expected %s, got %zu input tensors", expect, n);
                 goto out;
         }
         if (!columns) {
                 /* one [rows, features] tensor, any name */
-                shape_text(&t[0], s, sizeof(s));
                 if (t[0].ndim != 2 || t[0].shape[1] != nf || t[0].shape[0] == 0) {
+                        inputs_text(sm, expect, sizeof(expect));
+                        shape_text(&t[0], s, sizeof(s));
                         reply_error(r, 400, "input '%.100s': expected %s, got shape %s",
                                     t[0].name, expect, s);
                         goto out;
@@ -759,12 +769,12 @@ static int read_inputs(const struct served_model *sm, const struct config *cfg,
                 }
                 for (i = 0; i < n; i++) {
                         size_t j = column_of(info, t[i].name);
-                        shape_text(&t[i], s, sizeof(s));
                         bool column_shape = t[i].ndim == 1 ||
                                             (t[i].ndim == 2 && t[i].shape[1] == 1);
                         if (seen[j]) {
                                 reply_error(r, 400, "input '%.100s' is given twice", t[i].name);
                         } else if (!column_shape || t[i].shape[0] == 0) {
+                                shape_text(&t[i], s, sizeof(s));
                                 reply_error(r, 400, "input '%.100s': a column tensor has shape "
                                             "[rows] or [rows, 1] with rows >= 1, got %s",
                                             t[i].name, s);
@@ -782,6 +792,7 @@ static int read_inputs(const struct served_model *sm, const struct config *cfg,
                 }
                 for (size_t j = 0; j < nf; j++) {
                         if (!seen[j]) {
+                                inputs_text(sm, expect, sizeof(expect));
                                 reply_error(r, 400, "missing input '%.100s' (expected %s)",
                                             info->feature_names[j], expect);
                                 free(seen);
@@ -822,19 +833,25 @@ out:
         return rc;
 }
 
+/* The outputs this model has, for a message: "predict, predict_proba". */
+static void outputs_text(const struct served_model *sm, char *buf, size_t len)
+{
+        size_t o = 0;
+        bool flat;
+        buf[0] = '\0';
+        for (int k = 0; k < N_OUTPUTS; k++)
+                if (output_width(sm, (enum v2_output)k, &flat))
+                        o += (size_t)snprintf(buf + o, len - o, "%s%s", o ? ", " : "",
+                                              output_names[k]);
+}
+
 /* The outputs asked for, in order; without "outputs", predict and
  * predict_proba where the model has it. */
 static int read_outputs(const struct served_model *sm, const cJSON *outputs,
                         enum v2_output *want, size_t *n_want, struct reply *r)
 {
         char have[200];
-        size_t o = 0;
         bool flat;
-        have[0] = '\0';
-        for (int k = 0; k < N_OUTPUTS; k++)
-                if (output_width(sm, (enum v2_output)k, &flat))
-                        o += (size_t)snprintf(have + o, sizeof(have) - o, "%s%s", o ? ", " : "",
-                                              output_names[k]);
         *n_want = 0;
         if (!outputs && sm->transform_only) {
                 want[(*n_want)++] = OUT_TRANSFORM;
@@ -847,6 +864,7 @@ static int read_outputs(const struct served_model *sm, const cJSON *outputs,
                 return 0;
         }
         if (!cJSON_IsArray(outputs) || cJSON_GetArraySize(outputs) == 0) {
+                outputs_text(sm, have, sizeof(have));
                 reply_error(r, 400, "\"outputs\": expected a non-empty array of {\"name\": ...} "
                             "(this model has %s), got %s", have,
                             cJSON_IsArray(outputs) ? "an empty one" : json_type_name(outputs));
@@ -857,6 +875,7 @@ static int read_outputs(const struct served_model *sm, const cJSON *outputs,
         cJSON_ArrayForEach(item, outputs) {
                 const cJSON *name = cJSON_GetObjectItemCaseSensitive(item, "name");
                 if (!cJSON_IsObject(item) || !cJSON_IsString(name)) {
+                        outputs_text(sm, have, sizeof(have));
                         reply_error(r, 400, "\"outputs\"[%zu]: expected {\"name\": \"...\"} naming "
                                     "one of %s", i, have);
                         return -EINVAL;
@@ -865,6 +884,7 @@ static int read_outputs(const struct served_model *sm, const cJSON *outputs,
                 while (k < N_OUTPUTS && strcmp(name->valuestring, output_names[k]) != 0)
                         k++;
                 if (k == N_OUTPUTS || !output_width(sm, (enum v2_output)k, &flat)) {
+                        outputs_text(sm, have, sizeof(have));
                         reply_error(r, 400, "unknown output '%.100s' (this model has %s)",
                                     name->valuestring, have);
                         return -EINVAL;
@@ -884,9 +904,13 @@ static int read_outputs(const struct served_model *sm, const cJSON *outputs,
 
 static void put_shape(struct out_buf *b, size_t rows, size_t width, bool flat)
 {
-        char num[48];
-        snprintf(num, sizeof(num), flat ? "[%zu]" : "[%zu,%zu]", rows, width);
-        out_str(b, num);
+        out_put(b, "[", 1);
+        out_uint(b, rows);
+        if (!flat) {
+                out_put(b, ",", 1);
+                out_uint(b, width);
+        }
+        out_put(b, "]", 1);
 }
 
 void v2_infer(struct pool *pool, const struct served_entry *e, const struct served_model *sm,
