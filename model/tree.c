@@ -43,7 +43,6 @@ struct tree {
         size_t n_nodes;
         size_t n_values; /* values per node: classes, or outputs (regressor) */
         size_t depth;    /* edges on the longest root-to-leaf path */
-        size_t top;      /* edges on the shortest: every row walks that far */
         int32_t start;   /* a walk's first state: 0, or ~0 when the root is a leaf */
         struct tnode *nodes;
         double *value; /* n_nodes x n_values, as stored in the file */
@@ -136,13 +135,18 @@ static inline size_t tnode_at(int32_t s)
         return (size_t)(uint32_t)(s ^ (s >> 31));
 }
 
+/* One step of a row x from split s. */
+static inline int32_t tnode_step(const struct tnode *nodes, const float *x, int32_t s)
+{
+        const struct tnode *n = &nodes[s];
+        return tnode_child(n, x[n->feature]);
+}
+
 static size_t tree_leaf(const struct tree *t, const float *xf)
 {
         int32_t s = t->start;
-        while (s >= 0) {
-                const struct tnode *n = &t->nodes[s];
-                s = tnode_child(n, xf[n->feature]);
-        }
+        while (s >= 0)
+                s = tnode_step(t->nodes, xf, s);
         return (size_t)~s;
 }
 
@@ -154,32 +158,26 @@ static size_t tree_leaf(const struct tree *t, const float *xf)
 
 /* Trees no deeper than this walk every row to the tree's depth. */
 #define TREE_SHALLOW 12
-/* Walks that go on until every state is at a leaf (tree_leaves' rows,
- * tree_group_leaves' trees) look every this many levels: a state at a
- * leaf stays there when stepped again, so checking after each level would
- * cost more than the few steps wasted between checks. */
+/* tree_group_leaves' walks, which go on until every tree's state is at a
+ * leaf, look every this many levels: a state at a leaf stays there when
+ * stepped again, so checking after each level would cost more than the
+ * few steps wasted between checks. */
 #define TREE_CHECK_EVERY 4
-/* A deep tree's list steps rows in an order the hardware cannot guess, and
- * an unbounded forest's trees outgrow L1 (ExtraTrees' 3,500 nodes are
- * 57 KiB): so each step asks for the node of the row this far down the
- * list, whose state is already known. */
-#define TREE_PREFETCH 32
-
-static inline void tree_prefetch(const struct tnode *nodes, const int32_t *leaf,
-                                 const uint32_t *act, size_t a, size_t na)
-{
-        if (a + TREE_PREFETCH < na)
-                __builtin_prefetch(&nodes[tnode_at(leaf[act[a + TREE_PREFETCH]])]);
-}
+/* Rows a deep tree walks at once, each in a lane of its own (tree_leaves).
+ * Six was the fastest of 4, 5, 6, 8, 12 and 16 on ExtraTrees-100 and
+ * RandomForest-300 (bench/core.py's files): fewer lanes leave the loads of
+ * one step too few to overlap, more spill the lanes out of registers. */
+#define TREE_LANES 6
 
 /* leaf[b] = tree_leaf(t, row b of xf) for nb <= FOREST_BLOCK rows of nf
- * floats. The rows go down one level at a time, without branches, so
- * their loads overlap. In a deep tree only the rows still walking
- * (act[0, na)) do: every TREE_CHECK_EVERY levels the list keeps only the
- * rows that have not reached a leaf, so a row costs about its own path,
- * not the block's deepest (an unbounded forest's trees are about twice as
- * deep as their mean path). A shallow tree's rows all walk to its depth,
- * without the list. */
+ * floats. A shallow tree's rows go down one level at a time, all to the
+ * tree's depth, without branches, so their loads overlap. A deep tree's
+ * rows (an unbounded forest's trees are about twice as deep as their mean
+ * path) walk TREE_LANES at a time, each only its own path: a row that
+ * reaches its leaf gives its lane to the next row of the block. The one
+ * branch per step, "at a leaf?", is taken once a path; the list of rows
+ * still walking that this replaced was rewritten every few levels, and
+ * the walk is 1.15x (RandomForest-300) to 1.4x (ExtraTrees) faster. */
 static void tree_leaves(const struct tree *t, const float *xf, size_t nf, size_t nb,
                         int32_t *leaf)
 {
@@ -193,40 +191,44 @@ static void tree_leaves(const struct tree *t, const float *xf, size_t nf, size_t
                                 leaf[r] = tnode_child(n, xf[r * nf + (size_t)n->feature]);
                         }
         } else if (t->start >= 0) {
-                /* no leaf is nearer the root than t->top: every row is
-                 * still at a split for that many steps */
-                for (size_t d = 0; d < t->top; d++)
-                        for (size_t r = 0; r < nb; r++) {
-                                const struct tnode *n = &nodes[leaf[r]];
-                                leaf[r] = tnode_child(n, xf[r * nf + (size_t)n->feature]);
-                        }
-                uint32_t act[FOREST_BLOCK];
-                size_t na = 0;
-                for (size_t b = 0; b < nb; b++) {
-                        act[na] = (uint32_t)b;
-                        na += leaf[b] >= 0;
+                /* full lanes, then the last rows as their lanes empty */
+                int32_t st[TREE_LANES];
+                uint32_t row[TREE_LANES];
+                size_t nl = nb < TREE_LANES ? nb : TREE_LANES, next = nl;
+                for (size_t l = 0; l < nl; l++) {
+                        row[l] = (uint32_t)l;
+                        st[l] = t->start;
                 }
-                while (na) {
-                        for (size_t d = 1; d < TREE_CHECK_EVERY; d++)
-                                for (size_t a = 0; a < na; a++) {
-                                        tree_prefetch(nodes, leaf, act, a, na);
-                                        uint32_t b = act[a];
-                                        const struct tnode *n = &nodes[tnode_at(leaf[b])];
-                                        leaf[b] = tnode_child(n, xf[(size_t)b * nf +
-                                                                     (size_t)n->feature]);
+                while (nl == TREE_LANES) {
+                        for (size_t l = 0; l < TREE_LANES; l++) {
+                                int32_t s = st[l] = tnode_step(nodes, xf + (size_t)row[l] * nf,
+                                                               st[l]);
+                                if (s < 0) {
+                                        leaf[row[l]] = s;
+                                        if (next < nb) {
+                                                row[l] = (uint32_t)next++;
+                                                st[l] = t->start;
+                                        } else {
+                                                nl--;
+                                                row[l] = row[nl];
+                                                st[l] = st[nl];
+                                                break;
+                                        }
                                 }
-                        size_t keep = 0;
-                        for (size_t a = 0; a < na; a++) {
-                                tree_prefetch(nodes, leaf, act, a, na);
-                                uint32_t b = act[a];
-                                const struct tnode *n = &nodes[tnode_at(leaf[b])];
-                                int32_t s = tnode_child(n, xf[(size_t)b * nf +
-                                                               (size_t)n->feature]);
-                                leaf[b] = s;
-                                act[keep] = b;
-                                keep += s >= 0;
                         }
-                        na = keep;
+                }
+                while (nl) {
+                        for (size_t l = 0; l < nl; l++) {
+                                int32_t s = st[l] = tnode_step(nodes, xf + (size_t)row[l] * nf,
+                                                               st[l]);
+                                if (s < 0) {
+                                        leaf[row[l]] = s;
+                                        nl--;
+                                        row[l] = row[nl];
+                                        st[l] = st[nl];
+                                        l--;
+                                }
+                        }
                 }
         }
         for (size_t b = 0; b < nb; b++)
@@ -407,16 +409,8 @@ static int tree_alloc(const char *who, size_t n_features, size_t n_nodes,
         /* children come after their parent (check_nodes), so one forward
          * pass gives every node's depth */
         size_t *depth = calloc(n_nodes, sizeof(*depth));
-        size_t *near = malloc(n_nodes * sizeof(*near)); /* the shortest path's */
-        if (!depth || !near) {
-                free(depth);
-                free(near);
+        if (!depth)
                 goto nomem;
-        }
-        near[0] = 0;
-        for (size_t i = 1; i < n_nodes; i++)
-                near[i] = SIZE_MAX; /* not reached (yet) */
-        t->top = SIZE_MAX;
         for (size_t i = 0; i < n_nodes; i++) {
                 bool leaf = nodes[i].left == -1;
                 t->nodes[i].threshold = threshold_f32(nodes[i].threshold);
@@ -433,8 +427,6 @@ static int tree_alloc(const char *who, size_t n_features, size_t n_nodes,
                 if (leaf) {
                         if (depth[i] > t->depth)
                                 t->depth = depth[i];
-                        if (near[i] < t->top)
-                                t->top = near[i];
                 } else {
                         /* the longest path: a malformed file may give a
                          * node two parents */
@@ -443,14 +435,9 @@ static int tree_alloc(const char *who, size_t n_features, size_t n_nodes,
                                 depth[l] = depth[i] + 1;
                         if (depth[i] + 1 > depth[r])
                                 depth[r] = depth[i] + 1;
-                        if (near[i] != SIZE_MAX && near[i] + 1 < near[l])
-                                near[l] = near[i] + 1;
-                        if (near[i] != SIZE_MAX && near[i] + 1 < near[r])
-                                near[r] = near[i] + 1;
                 }
         }
         free(depth);
-        free(near);
         t->start = nodes[0].left == -1 ? ~0 : 0;
         memcpy(t->value, values, n_nodes * n_values * sizeof(double));
         *out = t;
