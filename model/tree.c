@@ -191,7 +191,9 @@ static void tree_leaves(const struct tree *t, const float *xf, size_t nf, size_t
                                 leaf[r] = tnode_child(n, xf[r * nf + (size_t)n->feature]);
                         }
         } else if (t->start >= 0) {
-                /* full lanes, then the last rows as their lanes empty */
+                /* full lanes, then the last rows as their lanes empty: the
+                 * first loop's fixed count keeps the lanes in registers
+                 * (one loop for both was 1.24x slower on ExtraTrees) */
                 int32_t st[TREE_LANES];
                 uint32_t row[TREE_LANES];
                 size_t nl = nb < TREE_LANES ? nb : TREE_LANES, next = nl;

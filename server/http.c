@@ -744,15 +744,16 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
                                 char *end;
                                 errno = 0;
                                 unsigned long long n = strtoull(cl, &end, 10);
-                                if (errno == 0 && *end == '\0' && n > srv->cfg->max_body_bytes) {
-                                        reply_error(&r, 413,
-                                                    "request body of %llu bytes is over the limit "
-                                                    "of %zu bytes",
-                                                    n, srv->cfg->max_body_bytes);
-                                        return send_reply(srv, conn, &r, NULL);
-                                }
-                                if (errno == 0 && *end == '\0')
+                                if (errno == 0 && *end == '\0') {
+                                        if (n > srv->cfg->max_body_bytes) {
+                                                reply_error(&r, 413,
+                                                            "request body of %llu bytes is over "
+                                                            "the limit of %zu bytes",
+                                                            n, srv->cfg->max_body_bytes);
+                                                return send_reply(srv, conn, &r, NULL);
+                                        }
                                         declared = (size_t)n;
+                                }
                         }
                 }
                 req = calloc(1, sizeof(*req));

@@ -10,6 +10,21 @@
 
 #include "server_internal.h"
 
+/* Makes b's capacity cap bytes; false (and b failed) when it cannot. */
+static bool set_cap(struct out_buf *b, size_t cap)
+{
+        char *d = realloc(b->d, cap);
+        if (!d) {
+                b->failed = true;
+                return false;
+        }
+        if (!b->d)
+                d[0] = '\0';
+        b->d = d;
+        b->cap = cap;
+        return true;
+}
+
 void out_put_grow(struct out_buf *b, const char *s, size_t n)
 {
         if (b->failed)
@@ -18,13 +33,8 @@ void out_put_grow(struct out_buf *b, const char *s, size_t n)
                 size_t cap = b->cap ? b->cap : 256;
                 while (cap < b->n + n + 1)
                         cap *= 2;
-                char *d = realloc(b->d, cap);
-                if (!d) {
-                        b->failed = true;
+                if (!set_cap(b, cap))
                         return;
-                }
-                b->d = d;
-                b->cap = cap;
         }
         memcpy(b->d + b->n, s, n);
         b->n += n;
@@ -33,17 +43,8 @@ void out_put_grow(struct out_buf *b, const char *s, size_t n)
 
 void out_reserve(struct out_buf *b, size_t n)
 {
-        if (b->failed || b->n + n < b->cap)
-                return;
-        char *d = realloc(b->d, b->n + n + 1);
-        if (!d) {
-                b->failed = true;
-                return;
-        }
-        if (!b->d)
-                d[0] = '\0';
-        b->d = d;
-        b->cap = b->n + n + 1;
+        if (!b->failed && b->n + n >= b->cap)
+                set_cap(b, b->n + n + 1);
 }
 
 void out_str(struct out_buf *b, const char *s)

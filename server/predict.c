@@ -61,12 +61,12 @@ const char *json_type_name(const cJSON *v)
 
 void cell_at_text(const struct cell_at *at, char *out, size_t len)
 {
-        int n = 0;
+        out[0] = '\0';
         if (at->where)
-                n = snprintf(out, len, "%s", at->where);
+                snprintf(out, len, "%s", at->where);
         else if (at->input)
-                n = snprintf(out, len, "input '%.100s'", at->input);
-        size_t o = n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
+                snprintf(out, len, "input '%.100s'", at->input);
+        size_t o = strlen(out);
         if (at->name)
                 snprintf(out + o, len - o, "['%.100s']", at->name);
         else if (at->n == 2)
