@@ -819,6 +819,20 @@ void model_attach_strings(struct model *m, struct model_strings *t);
 int model_multioutput_create(const char *name, struct model **outs, size_t k,
                              struct model **out, struct model_error *err);
 
+/* --- large models' memory (model/slab.c) ---------------------------- */
+
+/* While a slab is open on a thread, the large tables of the models that
+ * thread builds (today a tree's nodes and leaf values) come from a few
+ * mappings backed by huge pages instead of malloc: for a large file, one
+ * page fault where malloc takes hundreds. expect_bytes sizes the
+ * mappings (the file's size will do). Close it on the same thread once
+ * the models are built, whether or not they were; the memory goes when
+ * the last model using it is freed. Returns NULL when out of memory (the
+ * models are then built with malloc). */
+struct model_slab;
+struct model_slab *model_slab_open(size_t expect_bytes);
+void model_slab_close(struct model_slab *s);
+
 /* --- building's last steps ------------------------------------------- */
 
 /* Marks a regressor as above; serialize/ calls it while building, before

@@ -84,6 +84,19 @@ int model_transformer_new(size_t size, const struct model_ops *ops, size_t n_fea
 /* Destroys the half-built m and reports ENOMEM naming it. */
 int model_transformer_nomem(struct model *m, struct model_error *err);
 
+/* --- large tables (slab.c) --- */
+
+/* The calling thread's open slab with a reference taken, or NULL; an
+ * object that allocates from it keeps the reference until its destroy
+ * calls model_slab_drop (NULL is a no-op). */
+struct model_slab *model_slab_take(void);
+void model_slab_drop(struct model_slab *s);
+/* n bytes from s, 64-byte aligned; malloc when s is NULL. NULL when out
+ * of memory. Memory from a slab is given back by model_slab_drop, never
+ * one table at a time: model_slab_free frees p only when s is NULL. */
+void *model_slab_alloc(struct model_slab *s, size_t n);
+void model_slab_free(struct model_slab *s, void *p);
+
 /* --- string cells (strings.c) --- */
 
 /* The cell value of the string with this code. */

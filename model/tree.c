@@ -54,6 +54,7 @@ struct tree {
          * TREE_SURE_MIN is mixed (tree_mark_sure) */
         uint8_t *sure;
         size_t n_mixed; /* leaves that are TREE_MIXED, when sure is kept */
+        struct model_slab *slab; /* where the tables above are, or NULL: malloc */
 };
 
 #define TREE_MIXED UINT8_MAX
@@ -331,10 +332,11 @@ static void tree_destroy(struct model *m)
 {
         struct tree *t = (struct tree *)m;
         model_base_release(m);
-        free(t->nodes);
-        free(t->value);
-        free(t->proba);
-        free(t->sure);
+        model_slab_free(t->slab, t->nodes);
+        model_slab_free(t->slab, t->value);
+        model_slab_free(t->slab, t->proba);
+        model_slab_free(t->slab, t->sure);
+        model_slab_drop(t->slab);
         free(t);
 }
 
@@ -402,10 +404,11 @@ static int tree_alloc(const char *who, size_t n_features, size_t n_nodes,
                 goto nomem;
         t->n_nodes = n_nodes;
         t->n_values = n_values;
-        t->nodes = malloc(n_nodes * sizeof(*t->nodes));
-        t->value = malloc(n_nodes * n_values * sizeof(double));
+        t->slab = model_slab_take();
+        t->nodes = model_slab_alloc(t->slab, n_nodes * sizeof(*t->nodes));
+        t->value = model_slab_alloc(t->slab, n_nodes * n_values * sizeof(double));
         if (with_proba)
-                t->proba = malloc(n_nodes * n_values * sizeof(double));
+                t->proba = model_slab_alloc(t->slab, n_nodes * n_values * sizeof(double));
         if (!t->nodes || !t->value || (with_proba && !t->proba))
                 goto nomem;
         /* children come after their parent (check_nodes), so one forward
@@ -458,7 +461,7 @@ nomem:
 static int tree_mark_sure(struct tree *t, struct model_error *err)
 {
         size_t nc = t->n_values;
-        t->sure = malloc(t->n_nodes);
+        t->sure = model_slab_alloc(t->slab, t->n_nodes);
         if (!t->sure) {
                 model_set_error(err, "DecisionTreeClassifier: out of memory for %zu nodes",
                                 t->n_nodes);
@@ -484,7 +487,7 @@ static int tree_mark_sure(struct tree *t, struct model_error *err)
                 }
         }
         if (t->n_mixed > leaves / TREE_SURE_MIN) {
-                free(t->sure);
+                model_slab_free(t->slab, t->sure);
                 t->sure = NULL;
                 t->n_mixed = 0;
         }

@@ -670,6 +670,11 @@ static void note_old_version(struct serialize_error *err, const char *version)
                  "only where their layout matches what predictd reads)", version);
 }
 
+/* Models from pickle streams (the file, decompressed) of this size up
+ * are built into a slab: below it their tables are too few for the page
+ * faults to matter, and a huge page would be mostly empty. */
+#define SLAB_MIN_STREAM ((size_t)8 << 20)
+
 /* The load of data; the caller fills in info->sha256. */
 static int load_bytes(const uint8_t *data, size_t len,
                       const struct serialize_limits *lim, struct model **model_out,
@@ -767,7 +772,11 @@ static int load_bytes(const uint8_t *data, size_t len,
         bc.max_lookups = stream_len > (MAX_LOOKUPS - LOOKUPS_BASE) / LOOKUPS_PER_BYTE
                                  ? MAX_LOOKUPS
                                  : LOOKUPS_BASE + LOOKUPS_PER_BYTE * stream_len;
+        /* a large file's tables in huge pages (model_slab_open) */
+        struct model_slab *slab =
+                stream_len >= SLAB_MIN_STREAM ? model_slab_open(stream_len) : NULL;
         rc = build_estimator(&bc, est, &model);
+        model_slab_close(slab);
         if (rc == 0)
                 rc = partial_check_placed(&ctx.partials, err);
         if (rc < 0) {
