@@ -9,17 +9,54 @@
 
 #include "build_internal.h"
 
-/* A Tree's nodes and values, read and checked. */
+/* A Tree's nodes and values, read and checked: in bc->tree_scratch, or
+ * in a buffer of their own (scratch) when that is taken. */
 struct tree_parts {
         size_t n_features, n_nodes, n_outputs, n_classes;
         struct model_tree_node *nodes;
         double *values; /* n_nodes x n_outputs x n_classes */
+        void *own;      /* what to free, NULL when they are bc->tree_scratch */
 };
 
-static void tree_parts_free(struct tree_parts *tp)
+/* Room for n nodes and n_val values. A forest's trees come one after the
+ * other, so one buffer serves them all: fresh memory for every tree was
+ * a page fault every 4 KiB, most of what reading a large forest cost. */
+static int tree_parts_alloc(struct build_ctx *bc, size_t n, size_t n_val,
+                            struct tree_parts *tp)
 {
-        free(tp->nodes);
-        free(tp->values);
+        size_t nodes = (n ? n : 1) * sizeof(*tp->nodes);
+        size_t bytes = nodes + (n_val ? n_val : 1) * sizeof(double);
+        void *p;
+        if (bc->tree_scratch_busy) {
+                if (!(p = malloc(bytes)))
+                        return -ENOMEM;
+                tp->own = p;
+        } else {
+                if (bytes > bc->tree_scratch_bytes) {
+                        free(bc->tree_scratch);
+                        bc->tree_scratch_bytes = 0;
+                        if (!(bc->tree_scratch = malloc(bytes)))
+                                return -ENOMEM;
+                        bc->tree_scratch_bytes = bytes;
+                }
+                p = bc->tree_scratch;
+                bc->tree_scratch_busy = true;
+                tp->own = NULL;
+        }
+        tp->nodes = p;
+        tp->values = (double *)((uint8_t *)p + nodes);
+        return 0;
+}
+
+static void tree_parts_free(struct build_ctx *bc, struct tree_parts *tp)
+{
+        if (tp->own)
+                free(tp->own);
+        else if (tp->nodes)
+                bc->tree_scratch_busy = false;
+        tp->nodes = NULL;
+        tp->values = NULL;
+        tp->own = NULL;
 }
 
 /* sklearn.tree._tree.Tree: REDUCE(Tree, (n_features, n_classes, n_outputs))
@@ -92,13 +129,10 @@ static int read_tree(struct build_ctx *bc, const struct pv *owner,
         rc = build_charge(bc, n_nodes * 24 + 2 * n_val * sizeof(double), who);
         if (rc < 0)
                 return rc;
-        struct model_tree_node *tn = malloc((n_nodes ? n_nodes : 1) * sizeof(*tn));
-        double *val = malloc((n_val ? n_val : 1) * sizeof(double));
-        if (!tn || !val) {
-                free(tn);
-                free(val);
+        if (tree_parts_alloc(bc, n_nodes, n_val, tp) < 0)
                 return build_fail(bc, -ENOMEM, "out of memory for %zu tree nodes", n_nodes);
-        }
+        struct model_tree_node *tn = tp->nodes;
+        double *val = tp->values;
         if (numpy_native8(nd->field_types[fl], 'i') && numpy_native8(nd->field_types[fr], 'i') &&
             numpy_native8(nd->field_types[ff], 'i') && numpy_native8(nd->field_types[ft], 'f')) {
                 /* scikit-learn's own node dtype, read by plain loads: most
@@ -143,12 +177,9 @@ static int read_tree(struct build_ctx *bc, const struct pv *owner,
         tp->n_nodes = n_nodes;
         tp->n_outputs = no;
         tp->n_classes = n_classes;
-        tp->nodes = tn;
-        tp->values = val;
         return 0;
 fail:
-        free(tn);
-        free(val);
+        tree_parts_free(bc, tp);
         return rc;
 }
 
@@ -169,7 +200,7 @@ static int build_tree(struct build_ctx *bc, const struct pv *owner,
                                normalize, labels ? labels->v : NULL, out, &me);
         if (rc < 0)
                 build_fail(bc, rc, "%s: %s", build_cls_name(owner), me.message);
-        tree_parts_free(&tp);
+        tree_parts_free(bc, &tp);
         return rc;
 }
 
@@ -251,7 +282,7 @@ static int build_tree_outputs(struct build_ctx *bc, const struct pv *owner,
         }
 out:
         free(v);
-        tree_parts_free(&tp);
+        tree_parts_free(bc, &tp);
         return rc;
 }
 
@@ -269,7 +300,7 @@ static int build_reg_tree(struct build_ctx *bc, const struct pv *owner,
                                          tp.n_outputs, out, &me);
         if (rc < 0)
                 build_fail(bc, rc, "%s: %s", build_cls_name(owner), me.message);
-        tree_parts_free(&tp);
+        tree_parts_free(bc, &tp);
         return rc;
 }
 

@@ -777,6 +777,7 @@ static int load_bytes(const uint8_t *data, size_t len,
                 stream_len >= SLAB_MIN_STREAM ? model_slab_open(stream_len) : NULL;
         rc = build_estimator(&bc, est, &model);
         model_slab_close(slab);
+        free(bc.tree_scratch);
         if (rc == 0)
                 rc = partial_check_placed(&ctx.partials, err);
         if (rc < 0) {

@@ -313,6 +313,11 @@ struct build_ctx {
         struct model_strings *strings;
         size_t cells; /* category and statistic cells read, repeats included */
         struct partial_list *partials; /* the stream's, for placing them */
+        /* one tree's nodes and values as read, reused from tree to tree
+         * of a forest (build_tree.c); freed once the build is done */
+        void *tree_scratch;
+        size_t tree_scratch_bytes;
+        bool tree_scratch_busy;
 };
 
 /* True when v is a search (GridSearchCV, ...) served through its
