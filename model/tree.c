@@ -30,9 +30,14 @@
  * (negative) once it has reached a leaf: left and right hold the child's
  * index, or ~child when the child is a leaf, so the step that reaches a
  * leaf says so without another load. A leaf's own left and right are
- * both ~itself, so a finished state stepped again stays (see tnode_at). */
+ * both ~itself, so a finished state stepped again stays (see tnode_at);
+ * its threshold decides nothing, so a forest member's leaf keeps its row
+ * of t->proba there instead (struct tree). */
 struct tnode {
-        float threshold; /* threshold_f32(the file's float64 threshold) */
+        union {
+                float threshold; /* splits: threshold_f32(the file's float64 threshold) */
+                uint32_t row;    /* leaves of a tree with t->sure: see struct tree */
+        };
         int32_t left;
         int32_t right;
         int32_t feature; /* 0 for a leaf, so a lockstep walk can read it */
@@ -45,13 +50,19 @@ struct tree {
         size_t depth;    /* edges on the longest root-to-leaf path */
         int32_t start;   /* a walk's first state: 0, or ~0 when the root is a leaf */
         struct tnode *nodes;
-        double *value; /* n_nodes x n_values, as stored in the file */
-        double *proba; /* n_nodes x n_values, normalised; classifiers only */
-        /* classifiers: per node, the class c when the node's proba row is
-         * 1.0 at c and +0.0 elsewhere (a pure leaf, nearly every leaf of an
-         * unbounded forest), else TREE_MIXED; NULL when there are more
+        /* n_nodes x n_values, as stored in the file: regressors and
+         * standalone classifiers (a forest member has none, NULL) */
+        double *value;
+        /* classifiers: rows of probabilities (values normalised), row i
+         * for node i; the same table as value when they are equal (files
+         * from 1.4 on). A forest member with sure has only the rows of
+         * its n_mixed mixed leaves, the leaf's tnode.row naming its row. */
+        double *proba;
+        /* forest members: per node, the class c when the node's proba row
+         * is 1.0 at c and +0.0 elsewhere (a pure leaf, nearly every leaf of
+         * an unbounded forest), else TREE_MIXED; NULL when there are more
          * classes than a byte names, or when more than one leaf in
-         * TREE_SURE_MIN is mixed (tree_mark_sure) */
+         * TREE_SURE_MIN is mixed (member_tables) */
         uint8_t *sure;
         size_t n_mixed; /* leaves that are TREE_MIXED, when sure is kept */
         struct model_slab *slab; /* where the tables above are, or NULL: malloc */
@@ -101,7 +112,23 @@ static int cast_row(const double *x, size_t nf, size_t row, float *xf,
         return 0;
 }
 
-/* The largest float32 t32 <= t (t is not NaN: check_nodes refuses it).
+/* The largest float32 below r (r not NaN, not -inf): nextafterf(r, -INFINITY)
+ * without the call. */
+static inline float f32_down(float r)
+{
+        uint32_t b;
+        memcpy(&b, &r, sizeof(b));
+        if (r == 0.0f)
+                b = 0x80000001u; /* the negative float nearest zero */
+        else if (r > 0.0f)
+                b--;
+        else
+                b++;
+        memcpy(&r, &b, sizeof(r));
+        return r;
+}
+
+/* The largest float32 t32 <= t (t is not NaN: tree_alloc refuses it).
  *
  * scikit-learn decides (double)f <= t for the float32 input f. Claim: for
  * every float32 f, (double)f <= t  iff  f <= t32.
@@ -113,11 +140,11 @@ static int cast_row(const double *x, size_t nf, size_t row, float *xf,
  * t32 = FLT_MAX (+inf is not <= t, nor <= FLT_MAX), t below -FLT_MAX gives
  * -inf, t = +-inf gives itself. (float)t rounds to a neighbour of t in any
  * rounding mode; one step down fixes a neighbour above t. */
-static float threshold_f32(double t)
+static inline float threshold_f32(double t)
 {
         float r = (float)t;
         if ((double)r > t)
-                r = nextafterf(r, -INFINITY);
+                r = f32_down(r);
         return r;
 }
 
@@ -306,7 +333,7 @@ static void tree_classify_row(const struct model *m, const float *xf, size_t r,
 {
         const struct tree *t = (const struct tree *)m;
         struct classify_ctx *c = ctx;
-        size_t nc = m->n_classes, leaf = tree_leaf(t, xf);
+        size_t nc = m->n_classes, leaf = tree_leaf(t, xf); /* t->value: see tree_classify */
         /* predict takes argmax of the raw values, not of proba */
         c->class_idx[r] = model_np_argmax(t->value + leaf * nc, nc);
         if (c->proba)
@@ -317,6 +344,11 @@ static int tree_classify(const struct model *m, const double *X, size_t rows,
                          size_t *class_idx, double *proba,
                          struct model_error *err)
 {
+        const struct tree *t = (const struct tree *)m;
+        if (!t->value) {
+                model_set_error(err, "a forest's tree is not a classifier of its own");
+                return -EINVAL;
+        }
         struct classify_ctx c = { class_idx, proba, NULL };
         return for_each_row(m, X, rows, tree_classify_row, &c, err);
 }
@@ -333,8 +365,9 @@ static void tree_destroy(struct model *m)
         struct tree *t = (struct tree *)m;
         model_base_release(m);
         model_slab_free(t->slab, t->nodes);
+        if (t->proba != t->value)
+                model_slab_free(t->slab, t->proba);
         model_slab_free(t->slab, t->value);
-        model_slab_free(t->slab, t->proba);
         model_slab_free(t->slab, t->sure);
         model_slab_drop(t->slab);
         free(t);
@@ -347,45 +380,14 @@ static const struct model_ops tree_ops = {
         .destroy = tree_destroy,
 };
 
-/* Children always have higher indices than their parent in trees that
- * scikit-learn builds; requiring it bounds every walk by n_nodes steps. */
-static int check_nodes(size_t n_features, size_t n_nodes,
-                       const struct model_tree_node *nodes,
-                       struct model_error *err)
-{
-        for (size_t i = 0; i < n_nodes; i++) {
-                const struct model_tree_node *n = &nodes[i];
-                if (n->left == -1)
-                        continue;
-                if (n->left <= (int64_t)i || n->left >= (int64_t)n_nodes ||
-                    n->right <= (int64_t)i || n->right >= (int64_t)n_nodes) {
-                        model_set_error(err,
-                                        "tree node %zu: children %lld/%lld are not "
-                                        "later nodes in [%zu, %zu)",
-                                        i, (long long)n->left, (long long)n->right,
-                                        i + 1, n_nodes);
-                        return -EINVAL;
-                }
-                if (n->feature < 0 || n->feature >= (int64_t)n_features) {
-                        model_set_error(err,
-                                        "tree node %zu: feature %lld outside [0, %zu)",
-                                        i, (long long)n->feature, n_features);
-                        return -EINVAL;
-                }
-                if (isnan(n->threshold)) {
-                        model_set_error(err, "tree node %zu: threshold is NaN", i);
-                        return -EINVAL;
-                }
-        }
-        return 0;
-}
-
-/* The part of every tree constructor that checks and copies the nodes and
- * their values; proba is left for classifiers to fill. */
+/* Checks and copies the nodes into a new tree with no tables yet (the
+ * constructors add them). Children always have higher indices than their
+ * parent in trees that scikit-learn builds; requiring it bounds every
+ * walk by n_nodes steps, and lets one forward pass check each node,
+ * compact it and give every node its depth. */
 static int tree_alloc(const char *who, size_t n_features, size_t n_nodes,
-                      const struct model_tree_node *nodes, const double *values,
-                      size_t n_values, bool with_proba, struct tree **out,
-                      struct model_error *err)
+                      const struct model_tree_node *nodes, size_t n_values,
+                      struct tree **out, struct model_error *err)
 {
         if (n_features == 0 || n_nodes == 0 || n_values == 0 ||
             n_nodes > INT32_MAX || n_features > INT32_MAX ||
@@ -396,106 +398,176 @@ static int tree_alloc(const char *who, size_t n_features, size_t n_nodes,
                                 who, n_nodes, n_features, n_values);
                 return -EINVAL;
         }
-        int rc = check_nodes(n_features, n_nodes, nodes, err);
-        if (rc < 0)
-                return rc;
         struct tree *t = calloc(1, sizeof(*t));
-        if (!t)
+        /* depths fit: at most n_nodes - 1 < 2^31 */
+        uint32_t *depth = calloc(n_nodes, sizeof(*depth));
+        if (!t || !depth)
                 goto nomem;
         t->n_nodes = n_nodes;
         t->n_values = n_values;
         t->slab = model_slab_take();
         t->nodes = model_slab_alloc(t->slab, n_nodes * sizeof(*t->nodes));
-        t->value = model_slab_alloc(t->slab, n_nodes * n_values * sizeof(double));
-        if (with_proba)
-                t->proba = model_slab_alloc(t->slab, n_nodes * n_values * sizeof(double));
-        if (!t->nodes || !t->value || (with_proba && !t->proba))
+        if (!t->nodes)
                 goto nomem;
-        /* children come after their parent (check_nodes), so one forward
-         * pass gives every node's depth */
-        size_t *depth = calloc(n_nodes, sizeof(*depth));
-        if (!depth)
-                goto nomem;
+        const int64_t n = (int64_t)n_nodes, nf = (int64_t)n_features;
+        uint32_t deepest = 0;
         for (size_t i = 0; i < n_nodes; i++) {
-                bool leaf = nodes[i].left == -1;
-                t->nodes[i].threshold = threshold_f32(nodes[i].threshold);
-                t->nodes[i].feature = leaf ? 0 : (int32_t)nodes[i].feature;
-                if (leaf) {
-                        /* whatever the file says of its right (check_nodes
-                         * looks only at left) */
-                        t->nodes[i].left = t->nodes[i].right = ~(int32_t)i;
-                } else {
-                        int32_t l = (int32_t)nodes[i].left, r = (int32_t)nodes[i].right;
-                        t->nodes[i].left = nodes[l].left == -1 ? ~l : l;
-                        t->nodes[i].right = nodes[r].left == -1 ? ~r : r;
+                const struct model_tree_node *src = &nodes[i];
+                struct tnode *dst = &t->nodes[i];
+                if (src->left == -1) {
+                        /* whatever the file says of its right */
+                        dst->threshold = 0.0f;
+                        dst->feature = 0;
+                        dst->left = dst->right = ~(int32_t)i;
+                        if (depth[i] > deepest)
+                                deepest = depth[i];
+                        continue;
                 }
-                if (leaf) {
-                        if (depth[i] > t->depth)
-                                t->depth = depth[i];
-                } else {
-                        /* the longest path: a malformed file may give a
-                         * node two parents */
-                        size_t l = (size_t)nodes[i].left, r = (size_t)nodes[i].right;
-                        if (depth[i] + 1 > depth[l])
-                                depth[l] = depth[i] + 1;
-                        if (depth[i] + 1 > depth[r])
-                                depth[r] = depth[i] + 1;
+                int64_t l = src->left, r = src->right;
+                if (l <= (int64_t)i || l >= n || r <= (int64_t)i || r >= n) {
+                        model_set_error(err,
+                                        "tree node %zu: children %lld/%lld are not "
+                                        "later nodes in [%zu, %zu)",
+                                        i, (long long)l, (long long)r, i + 1, n_nodes);
+                        goto invalid;
                 }
+                if (src->feature < 0 || src->feature >= nf) {
+                        model_set_error(err, "tree node %zu: feature %lld outside [0, %zu)",
+                                        i, (long long)src->feature, n_features);
+                        goto invalid;
+                }
+                double th = src->threshold;
+                if (isnan(th)) {
+                        model_set_error(err, "tree node %zu: threshold is NaN", i);
+                        goto invalid;
+                }
+                dst->threshold = threshold_f32(th);
+                dst->feature = (int32_t)src->feature;
+                dst->left = nodes[l].left == -1 ? ~(int32_t)l : (int32_t)l;
+                dst->right = nodes[r].left == -1 ? ~(int32_t)r : (int32_t)r;
+                /* the longest path: a malformed file may give a node two
+                 * parents */
+                uint32_t d = depth[i] + 1;
+                if (d > depth[l])
+                        depth[l] = d;
+                if (d > depth[r])
+                        depth[r] = d;
         }
         free(depth);
+        t->depth = deepest;
         t->start = nodes[0].left == -1 ? ~0 : 0;
-        memcpy(t->value, values, n_nodes * n_values * sizeof(double));
         *out = t;
         return 0;
+invalid:
+        free(depth);
+        tree_destroy(&t->base);
+        return -EINVAL;
 nomem:
+        free(depth);
         if (t)
                 tree_destroy(&t->base);
         model_set_error(err, "%s: out of memory for %zu nodes", who, n_nodes);
         return -ENOMEM;
 }
 
-/* t->sure from t->proba. A forest adds a tree's proba row to each
- * class's sum; for a one-hot row that is the same as adding 1.0 to the one
- * class, for the sums start at +0.0, never become -0.0 (x + y is -0.0
- * only when both are), and x + +0.0 is x for every other x. */
-static int tree_mark_sure(struct tree *t, struct model_error *err)
+/* A classifier's row of probabilities from its row v of values: divided
+ * by their numpy sum (a zero sum counts as 1) when normalize, else as
+ * they are. */
+static inline void proba_row(const double *v, size_t nc, bool normalize, double *p)
 {
-        size_t nc = t->n_values;
-        t->sure = model_slab_alloc(t->slab, t->n_nodes);
-        if (!t->sure) {
-                model_set_error(err, "DecisionTreeClassifier: out of memory for %zu nodes",
-                                t->n_nodes);
-                return -ENOMEM;
+        if (!normalize) {
+                memcpy(p, v, nc * sizeof(double));
+                return;
         }
-        size_t leaves = 0;
-        t->n_mixed = 0;
-        for (size_t i = 0; i < t->n_nodes; i++) {
-                const double *p = t->proba + i * nc;
-                size_t ones = 0, zeros = 0, c = 0;
-                for (size_t k = 0; k < nc; k++) {
-                        if (p[k] == 1.0) {
-                                ones++;
-                                c = k;
-                        } else if (p[k] == 0.0 && !signbit(p[k])) {
-                                zeros++;
+        double norm = model_np_sum(v, nc);
+        if (norm == 0.0)
+                norm = 1.0;
+        for (size_t k = 0; k < nc; k++)
+                p[k] = v[k] / norm;
+}
+
+/* The class c when the proba row that proba_row makes of v is 1.0 at c
+ * and +0.0 elsewhere, else TREE_MIXED. A forest adds a tree's proba row
+ * to each class's sum; for such a row that is the same as adding 1.0 to
+ * the one class, for the sums start at +0.0, never become -0.0 (x + y is
+ * -0.0 only when both are), and x + +0.0 is x for every other x.
+ *
+ * Read from v without dividing: when every value but v[c] is +0.0, the
+ * sum is v[c] exactly and v[c] / v[c] is 1.0 for a finite v[c] > 0 (the
+ * values are finite, checked), +0.0 / v[c] is +0.0; unnormalised, the row
+ * is v. A row that is one only because a tiny value divided to zero is
+ * called mixed: its row is then added as it is, the same sums. */
+static inline uint8_t sure_class(const double *v, size_t nc, bool normalize)
+{
+        size_t zeros = 0, c = 0;
+        for (size_t k = 0; k < nc; k++) {
+                uint64_t b;
+                memcpy(&b, &v[k], sizeof(b));
+                if (b == 0)
+                        zeros++; /* +0.0 */
+                else
+                        c = k;
+        }
+        if (zeros != nc - 1)
+                return TREE_MIXED;
+        return (normalize ? v[c] > 0.0 : v[c] == 1.0) ? (uint8_t)c : TREE_MIXED;
+}
+
+/* A forest member's tables: t->sure and the rows of its mixed leaves
+ * when nearly every leaf is pure, else every node's row of proba. Only
+ * leaves are ever read; an internal node's row is zeros. */
+static int member_tables(struct tree *t, const double *values, bool normalize,
+                         struct model_error *err)
+{
+        size_t nc = t->n_values, n = t->n_nodes, leaves = 0;
+        if (nc < TREE_MIXED) {
+                if (!(t->sure = model_slab_alloc(t->slab, n)))
+                        goto nomem;
+                t->n_mixed = 0;
+                for (size_t i = 0; i < n; i++) {
+                        if (t->nodes[i].left != ~(int32_t)i) {
+                                t->sure[i] = TREE_MIXED;
+                                continue;
                         }
-                }
-                t->sure[i] = ones == 1 && zeros == nc - 1 ? (uint8_t)c : TREE_MIXED;
-                if (t->nodes[i].left == ~(int32_t)i) {
                         leaves++;
+                        t->sure[i] = sure_class(values + i * nc, nc, normalize);
                         t->n_mixed += t->sure[i] == TREE_MIXED;
                 }
-        }
-        if (t->n_mixed > leaves / TREE_SURE_MIN) {
+                if (t->n_mixed <= leaves / TREE_SURE_MIN) {
+                        size_t m = t->n_mixed ? t->n_mixed : 1;
+                        if (!(t->proba = model_slab_alloc(t->slab, m * nc * sizeof(double))))
+                                goto nomem;
+                        uint32_t at = 0;
+                        for (size_t i = 0; i < n; i++) {
+                                if (t->nodes[i].left != ~(int32_t)i ||
+                                    t->sure[i] != TREE_MIXED)
+                                        continue;
+                                proba_row(values + i * nc, nc, normalize, t->proba + at * nc);
+                                t->nodes[i].row = at++;
+                        }
+                        return 0;
+                }
                 model_slab_free(t->slab, t->sure);
                 t->sure = NULL;
                 t->n_mixed = 0;
         }
+        if (!(t->proba = model_slab_alloc(t->slab, n * nc * sizeof(double))))
+                goto nomem;
+        for (size_t i = 0; i < n; i++) {
+                double *p = t->proba + i * nc;
+                if (t->nodes[i].left == ~(int32_t)i)
+                        proba_row(values + i * nc, nc, normalize, p);
+                else
+                        for (size_t k = 0; k < nc; k++)
+                                p[k] = 0.0;
+        }
         return 0;
+nomem:
+        model_set_error(err, "DecisionTreeClassifier: out of memory for %zu nodes", n);
+        return -ENOMEM;
 }
 
-/* acc[0, nc) += the proba row of node leaf, through t->sure when it has
- * one. */
+/* acc[0, nc) += the proba row of leaf, a leaf of t with t->sure. */
 static inline void tree_add_proba(const struct tree *t, size_t leaf, size_t nc, double *acc)
 {
         uint8_t c = t->sure[leaf];
@@ -503,7 +575,7 @@ static inline void tree_add_proba(const struct tree *t, size_t leaf, size_t nc, 
                 acc[c] += 1.0;
                 return;
         }
-        const double *v = t->proba + leaf * nc;
+        const double *v = t->proba + (size_t)t->nodes[leaf].row * nc;
         for (size_t k = 0; k < nc; k++)
                 acc[k] += v[k];
 }
@@ -515,28 +587,36 @@ int model_tree_create(size_t n_features, size_t n_nodes,
                       struct model_error *err)
 {
         struct tree *t = NULL;
-        int rc = tree_alloc("DecisionTreeClassifier", n_features, n_nodes, nodes,
-                            values, n_classes, true, &t, err);
+        int rc = tree_alloc("DecisionTreeClassifier", n_features, n_nodes, nodes, n_classes,
+                            &t, err);
         if (rc < 0)
                 return rc;
         t->base.ops = &tree_ops;
-        for (size_t i = 0; i < n_nodes; i++) {
-                const double *v = values + i * n_classes;
-                double *p = t->proba + i * n_classes;
-                double norm = normalize ? model_np_sum(v, n_classes) : 1.0;
-                if (norm == 0.0)
-                        norm = 1.0;
-                for (size_t k = 0; k < n_classes; k++)
-                        p[k] = normalize ? v[k] / norm : v[k];
+        size_t n_val = n_nodes * n_classes;
+        if (!classes) {
+                /* a forest's member: the forest reads only its proba */
+                rc = member_tables(t, values, normalize, err);
+        } else if (!(t->value = model_slab_alloc(t->slab, n_val * sizeof(double)))) {
+                rc = -ENOMEM;
+        } else {
+                memcpy(t->value, values, n_val * sizeof(double));
+                t->proba = normalize ? model_slab_alloc(t->slab, n_val * sizeof(double))
+                                     : t->value;
+                if (!t->proba)
+                        rc = -ENOMEM;
+                else if (normalize)
+                        for (size_t i = 0; i < n_nodes; i++)
+                                proba_row(values + i * n_classes, n_classes, true,
+                                          t->proba + i * n_classes);
         }
-        if (n_classes < TREE_MIXED && (rc = tree_mark_sure(t, err)) < 0) {
-                tree_destroy(&t->base);
-                return rc;
-        }
+        if (rc == -ENOMEM)
+                model_set_error(err, "DecisionTreeClassifier: out of memory for %zu nodes",
+                                n_nodes);
         /* A tree inside a forest carries no labels; it still knows its
          * width so the forest can check it. */
-        rc = model_base_init(&t->base, &tree_ops, MODEL_TYPE_CLASSIFIER,
-                             n_features, classes, classes ? n_classes : 0, err);
+        if (rc == 0)
+                rc = model_base_init(&t->base, &tree_ops, MODEL_TYPE_CLASSIFIER,
+                                     n_features, classes, classes ? n_classes : 0, err);
         if (rc < 0) {
                 tree_destroy(&t->base);
                 return rc;
@@ -581,10 +661,17 @@ int model_tree_regressor_create(size_t n_features, size_t n_nodes,
                                 struct model **out, struct model_error *err)
 {
         struct tree *t = NULL;
-        int rc = tree_alloc("DecisionTreeRegressor", n_features, n_nodes, nodes,
-                            values, n_outputs, false, &t, err);
+        int rc = tree_alloc("DecisionTreeRegressor", n_features, n_nodes, nodes, n_outputs,
+                            &t, err);
         if (rc < 0)
                 return rc;
+        if (!(t->value = model_slab_alloc(t->slab, n_nodes * n_outputs * sizeof(double)))) {
+                model_set_error(err, "DecisionTreeRegressor: out of memory for %zu nodes",
+                                n_nodes);
+                tree_destroy(&t->base);
+                return -ENOMEM;
+        }
+        memcpy(t->value, values, n_nodes * n_outputs * sizeof(double));
         for (size_t i = 0; i < n_nodes * n_outputs; i++) {
                 if (!isfinite(values[i])) {
                         model_set_error(err, "DecisionTreeRegressor: value %zu is not finite", i);

@@ -227,6 +227,88 @@ static bool forest_leaf_with_right_child_stops(void)
         return true;
 }
 
+/* A chain of 64 leaves on feature 0: split j (node 2j) sends x <= j + 0.5
+ * to leaf j (node 2j + 1), the rest on; the last split's right is leaf
+ * 63. Leaf j holds 2 samples of class j % 2, except mixed[k], which holds
+ * chain_mixed[k] of each class: probabilities of class 1 chain_p1[k].
+ * Without normalize the leaves hold those fractions, as files from
+ * scikit-learn 1.4 on do. */
+static const double chain_mixed[4][2] = { { 1, 3 }, { 3, 1 }, { 1, 1 }, { 1, 7 } };
+static const double chain_p1[4] = { 0.75, 0.25, 0.5, 0.875 };
+enum { CHAIN_LEAVES = 64, CHAIN_NODES = 2 * CHAIN_LEAVES - 1 };
+static int chain_tree(const int *mixed, size_t n_mixed, bool normalize, struct model **out,
+                      struct model_error *e)
+{
+        struct model_tree_node nodes[CHAIN_NODES];
+        double values[2 * CHAIN_NODES];
+        for (int i = 0; i < CHAIN_NODES; i++) {
+                int leaf = i % 2 ? i / 2 : i == CHAIN_NODES - 1 ? CHAIN_LEAVES - 1 : -1;
+                if (leaf < 0)
+                        nodes[i] = (struct model_tree_node){ i + 1, i + 2, 0, i / 2 + 0.5 };
+                else
+                        nodes[i] = (struct model_tree_node){ -1, -1, -2, -2.0 };
+                double pure = normalize ? 2 : 1;
+                values[2 * i] = leaf < 0 ? 4 : leaf % 2 ? 0 : pure;
+                values[2 * i + 1] = leaf < 0 ? 4 : leaf % 2 ? pure : 0;
+                for (size_t k = 0; k < n_mixed; k++)
+                        if (leaf == mixed[k]) {
+                                values[2 * i] = normalize ? chain_mixed[k][0] : 1 - chain_p1[k];
+                                values[2 * i + 1] = normalize ? chain_mixed[k][1] : chain_p1[k];
+                        }
+        }
+        return model_tree_create(2, CHAIN_NODES, nodes, values, 2, normalize, NULL, out, e);
+}
+
+/* A forest of one chain tree answers every leaf's probabilities: with two
+ * mixed leaves in 64 (its tables keep only the mixed leaves' rows) and
+ * with four (every row), on 64 rows at once and on one, built with and
+ * without a slab, from counts and from fractions; the slab outlives its
+ * close until the forest is freed. A forest's tree has no classify of
+ * its own. */
+static bool forest_leaf_tables(void)
+{
+        static const int mixed[4] = { 5, 20, 40, 63 };
+        for (int variant = 0; variant < 8; variant++) {
+                size_t n_mixed = variant & 1 ? 4 : 2;
+                struct model_slab *slab = variant & 2 ? model_slab_open(1 << 20) : NULL;
+                struct model *t[1] = { NULL }, *f = NULL;
+                struct model_error e;
+                EXPECT(chain_tree(mixed, n_mixed, !(variant & 4), &t[0], &e) == 0);
+                double one[2] = { 0.0, 0.0 };
+                size_t idx[CHAIN_LEAVES];
+                EXPECT(model_predict(t[0], one, 1, idx, NULL, &e) == -EINVAL);
+                EXPECT_CONTAINS(e.message, "not a classifier of its own");
+                EXPECT(model_forest_create(t, 1, int_labels, 2, &f, &e) == 0);
+                model_slab_close(slab);
+                double x[2 * CHAIN_LEAVES], p[2 * CHAIN_LEAVES];
+                for (int j = 0; j < CHAIN_LEAVES; j++) {
+                        x[2 * j] = j;
+                        x[2 * j + 1] = 0.0;
+                }
+                for (int rows = 1; rows <= CHAIN_LEAVES; rows += CHAIN_LEAVES - 1) {
+                        for (int j0 = 0; j0 + rows <= CHAIN_LEAVES; j0 += rows) {
+                                EXPECT(model_predict(f, x + 2 * j0, (size_t)rows, idx, p, &e) ==
+                                       0);
+                                for (int r = 0; r < rows; r++) {
+                                        int j = j0 + r;
+                                        double want1 = j % 2 ? 1.0 : 0.0;
+                                        for (size_t k = 0; k < n_mixed; k++)
+                                                if (mixed[k] == j)
+                                                        want1 = chain_p1[k];
+                                        if (p[2 * r] != 1.0 - want1 || p[2 * r + 1] != want1) {
+                                                fprintf(stderr, "# variant %d, leaf %d: %g %g\n",
+                                                        variant, j, p[2 * r], p[2 * r + 1]);
+                                                return false;
+                                        }
+                                        EXPECT(idx[r] == (want1 > 0.5 ? 1u : 0u));
+                                }
+                        }
+                }
+                model_free(f);
+        }
+        return true;
+}
+
 static bool forest_regressor_averages_in_order(void)
 {
         const double l0[1] = { 1.0 }, r0[1] = { 2.0 }, l1[1] = { 4.0 }, r1[1] = { 8.0 };
@@ -536,6 +618,7 @@ TAP_MAIN(CASE(tree_backward_child_refused),
          CASE(tree_feature_out_of_range_refused),
          CASE(tree_compares_in_float32),
          CASE(tree_float32_threshold_same_side_as_float64),
+         CASE(forest_leaf_tables),
          CASE(tree_float32_overflow_refused),
          CASE(forest_mixed_widths_refused),
          CASE(reg_tree_multi_output_returns_leaf_values),
