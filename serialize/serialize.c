@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,9 +64,23 @@ static uint8_t *big_buffer(size_t cap)
         return p;
 }
 
-int serialize_read_file(const char *path, size_t max, uint8_t **out, size_t *len,
-                        struct serialize_error *err)
+/* Files at least this large are hashed on a thread of their own while
+ * they are read and loaded (digest.c), when nothing waits on the digest
+ * (no pin, no key). */
+#define DIGEST_THREAD_BYTES ((size_t)4 << 20)
+/* What one read() takes while a digest follows the reader: the thread
+ * starts on the first piece rather than once the whole file is in. */
+#define FEED_BYTES ((size_t)4 << 20)
+
+/* serialize_read_file; with feed non-NULL, a regular file of at least
+ * DIGEST_THREAD_BYTES is hashed as it is read by a digest thread that
+ * *feed is then set to (else NULL), for the caller to finish. */
+static int read_file(const char *path, size_t max, uint8_t **out, size_t *len,
+                     struct digest_feed **feed, struct serialize_error *err)
 {
+        struct digest_feed *f = NULL;
+        if (feed)
+                *feed = NULL;
         int fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
                 int e = errno;
@@ -89,6 +102,8 @@ int serialize_read_file(const char *path, size_t max, uint8_t **out, size_t *len
                 serr_set(err, -1, "out of memory");
                 goto out;
         }
+        if (feed && cap > DIGEST_THREAD_BYTES && digest_feed_start(&f) < 0)
+                f = NULL; /* then the caller hashes it afterwards */
         for (;;) {
                 if (n == cap) {
                         if (cap > max) {
@@ -97,6 +112,8 @@ int serialize_read_file(const char *path, size_t max, uint8_t **out, size_t *len
                                          max);
                                 goto out;
                         }
+                        if (f)
+                                digest_feed_idle(f); /* before buf moves */
                         uint8_t *nb = realloc(buf, cap * 2);
                         if (!nb) {
                                 rc = -ENOMEM;
@@ -106,7 +123,10 @@ int serialize_read_file(const char *path, size_t max, uint8_t **out, size_t *len
                         buf = nb;
                         cap *= 2;
                 }
-                ssize_t r = read(fd, buf + n, cap - n);
+                size_t want = cap - n;
+                if (f && want > FEED_BYTES)
+                        want = FEED_BYTES;
+                ssize_t r = read(fd, buf + n, want);
                 if (r < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -117,6 +137,8 @@ int serialize_read_file(const char *path, size_t max, uint8_t **out, size_t *len
                 if (r == 0)
                         break;
                 n += (size_t)r;
+                if (f)
+                        digest_feed_publish(f, buf, n);
         }
         if (n > max) {
                 rc = -EFBIG;
@@ -126,10 +148,22 @@ int serialize_read_file(const char *path, size_t max, uint8_t **out, size_t *len
         *out = buf;
         *len = n;
         buf = NULL;
+        if (feed) {
+                *feed = f;
+                f = NULL;
+        }
 out:
+        if (f)
+                digest_feed_finish(f, NULL); /* before buf goes */
         free(buf);
         close(fd);
         return rc;
+}
+
+int serialize_read_file(const char *path, size_t max, uint8_t **out, size_t *len,
+                        struct serialize_error *err)
+{
+        return read_file(path, max, out, len, NULL, err);
 }
 
 static int inflate_all(const uint8_t *in, size_t len, size_t max,
@@ -837,24 +871,6 @@ int serialize_load_file(const char *path, const struct serialize_limits *lim,
         return serialize_load_trusted(path, lim, NULL, model_out, info_out, err);
 }
 
-/* Files at least this large are hashed on a thread of their own while
- * the pickle machine reads them, when nothing waits on the digest (no pin,
- * no key): SHA-256 is about a quarter of a large file's load. */
-#define DIGEST_THREAD_BYTES ((size_t)4 << 20)
-
-struct digest_job {
-        const uint8_t *data;
-        size_t len;
-        char hex[65];
-};
-
-static void *digest_run(void *arg)
-{
-        struct digest_job *job = arg;
-        serialize_sha256_hex(job->data, job->len, job->hex);
-        return NULL;
-}
-
 /* One read. With a pin or a key the digest and the signature are checked
  * on those bytes before the pickle machine sees any of them; without, the
  * digest is only reported and may be computed beside the load. */
@@ -871,25 +887,24 @@ int serialize_load_trusted(const char *path, const struct serialize_limits *lim,
                 lim = &dflt;
         }
         err->offset = -1;
-        int rc = serialize_read_file(path, lim->max_file_bytes, &data, &len, err);
+        bool checked = trust && (trust->n_sha256 || trust->keys);
+        struct digest_feed *beside = NULL;
+        int rc = read_file(path, lim->max_file_bytes, &data, &len, checked ? NULL : &beside,
+                           err);
         if (rc < 0)
                 return rc;
-        struct digest_job job = { .data = data, .len = len };
-        bool checked = trust && (trust->n_sha256 || trust->keys);
-        pthread_t thread;
-        bool beside = !checked && len >= DIGEST_THREAD_BYTES &&
-                      pthread_create(&thread, NULL, digest_run, &job) == 0;
+        char hex[65];
         if (!beside)
-                serialize_sha256_hex(data, len, job.hex);
+                serialize_sha256_hex(data, len, hex);
         /* beside implies no pin: the check does not read the digest */
         struct serialize_info *info = NULL;
-        if ((rc = serialize_trust_check(trust, path, data, len, beside ? NULL : job.hex, state,
+        if ((rc = serialize_trust_check(trust, path, data, len, beside ? NULL : hex, state,
                                         sizeof(state), err)) == 0)
                 rc = load_bytes(data, len, lim, model_out, &info, err);
         if (beside)
-                pthread_join(thread, NULL);
+                digest_feed_finish(beside, hex);
         if (rc == 0) {
-                memcpy(info->sha256, job.hex, sizeof(info->sha256));
+                memcpy(info->sha256, hex, sizeof(info->sha256));
                 memcpy(info->signature, state, sizeof(state));
                 *info_out = info;
         }

@@ -336,6 +336,18 @@ int build_estimator(struct build_ctx *bc, const struct pv *v,
 int serialize_read_file(const char *path, size_t max, uint8_t **out, size_t *len,
                         struct serialize_error *err);
 
+/* A SHA-256 computed on a thread of its own, of bytes a reader hands it
+ * as they arrive (digest.c). Start it, publish buf[0, n) each time n
+ * grows (bytes published are never written again), wait for it to be
+ * idle before buf moves, and finish it before buf is freed: finish writes
+ * the 64 hex digits to hex (hex[0] == '\0' if OpenSSL failed; hex may be
+ * NULL) and frees the feed. */
+struct digest_feed;
+int digest_feed_start(struct digest_feed **out);
+void digest_feed_publish(struct digest_feed *f, const uint8_t *buf, size_t n);
+void digest_feed_idle(struct digest_feed *f);
+void digest_feed_finish(struct digest_feed *f, char hex[65]);
+
 /* The SHA-256 of data as 64 hex digits (out[0] == '\0' if OpenSSL fails). */
 void serialize_sha256_hex(const uint8_t *data, size_t len, char out[65]);
 

@@ -282,15 +282,17 @@ def test_pinned_digest_serves_and_refuses(models, tmp_path):
 
 
 def test_a_large_files_digest_is_its_sha256_pinned_or_not(tmp_path):
-    """From 4 MiB on, a file no pin or key checks is hashed beside its
-    load: the digest reported must still be the file's, and a pin on such
-    a file is still checked before it loads."""
+    """From 4 MiB on, a file no pin or key checks is hashed on a thread
+    that follows its read: the digest reported must still be the file's,
+    and a pin on such a file is still checked before it loads. From 8 MiB
+    on its trees are built into huge-page slabs: the answers must still
+    be scikit-learn's."""
     rng = np.random.RandomState(0)
     X = rng.rand(4000, 5)
-    m = RandomForestClassifier(n_estimators=30, random_state=0).fit(X, rng.randint(0, 3, 4000))
+    m = RandomForestClassifier(n_estimators=50, random_state=0).fit(X, rng.randint(0, 3, 4000))
     path = tmp_path / "big.pkl"
     path.write_bytes(pickle.dumps(m, protocol=4))
-    assert path.stat().st_size > 5 << 20, path.stat().st_size
+    assert path.stat().st_size > 8 << 20, path.stat().st_size
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     c = subprocess.run([BIN, "check", str(path)], capture_output=True, text=True, timeout=120)
     assert c.returncode == 0, c.stderr
@@ -305,6 +307,10 @@ def test_a_large_files_digest_is_its_sha256_pinned_or_not(tmp_path):
     with Server("m=%s" % path, "--model-sha256", "m=" + digest, drain_output=True) as s:
         got = s.request("POST", "/predict", {"instances": X[:5].tolist()})[1]["predictions"]
         assert got == m.predict(X[:5]).tolist()
+    with Server("m=%s" % path, drain_output=True) as s:
+        got = s.request("POST", "/predict", {"instances": X[:200].tolist()})[1]
+        assert got["predictions"] == m.predict(X[:200]).tolist()
+        assert got["probabilities"] == m.predict_proba(X[:200]).tolist()
 
 
 # --- signed files --------------------------------------------------------------
