@@ -182,6 +182,10 @@ static char *arena_strndup(struct vm *vm, const char *s, size_t n)
         return d;
 }
 
+/* Protocol 2 spells every numpy array's bytes as a latin-1 str, and joblib
+ * pickles object arrays (a GradientBoosting's estimators_) with protocol
+ * 2: such a file is megabytes of ASCII and two-byte sequences, which the
+ * first two branches take without the general decoding. */
 static bool utf8_valid(const uint8_t *s, size_t n)
 {
         size_t i = 0;
@@ -190,7 +194,14 @@ static bool utf8_valid(const uint8_t *s, size_t n)
                 size_t extra;
                 uint32_t cp;
                 if (c < 0x80) {
+                        uint64_t w;
                         i++;
+                        while (i + 8 <= n && (memcpy(&w, s + i, 8), !(w & 0x8080808080808080u)))
+                                i += 8;
+                        continue;
+                } else if (c >= 0xC2 && c <= 0xDF && i + 1 < n && (s[i + 1] & 0xC0) == 0x80) {
+                        /* U+0080 to U+07FF: never overlong, never a surrogate */
+                        i += 2;
                         continue;
                 } else if ((c & 0xE0) == 0xC0) {
                         extra = 1;

@@ -256,6 +256,44 @@ static bool pickle_plain_data_is_not_a_model(void)
         return true;
 }
 
+/* A str is decoded as UTF-8, as Python decodes it: ASCII runs (eight bytes
+ * at a time), two-byte sequences (protocol 2's latin-1 array bytes), the
+ * longer ones, and every malformed form refused, also at the end of a
+ * long run. */
+static bool pickle_strings_utf8(void)
+{
+        static const char *const valid[] = {
+                "abc", "\xc3\xa9", "\xc2\x80", "\xdf\xbf", "\xe2\x82\xac", "\xf0\x9f\x98\x80",
+                "abcdefghijklmnopq\xc3\xa9", "a\xc3\xa9" "bcdefghijklmnop\xc2\x80xyz",
+                "\xc3\xbf\xc3\xbf\xc3\xbf\xc3\xbf\xc3\xbf\xc3\xbf\xc3\xbf\xc3\xbf",
+        };
+        static const char *const invalid[] = {
+                "\xc0\x80", "\xc1\xbf", "\x80", "abc\xc3", "\xc3(", "\xe0\x80\x80",
+                "\xf4\x90\x80\x80", "\xf8\x88\x80\x80\x80", "abcdefgh\xc3",
+                "abcdefghijklmnop\xff", "abcdefghijklmnop\xbf", "\xc3\xa9\xa9",
+        };
+        for (size_t k = 0; k < sizeof(valid) / sizeof(valid[0]) + sizeof(invalid) / sizeof(invalid[0]);
+             k++) {
+                bool ok = k < sizeof(valid) / sizeof(valid[0]);
+                const char *str = ok ? valid[k] : invalid[k - sizeof(valid) / sizeof(valid[0])];
+                char buf[64];
+                size_t n = strlen(str);
+                /* PROTO 4, SHORT_BINUNICODE n str, STOP */
+                memcpy(buf, "\x80\x04\x8c", 3);
+                buf[3] = (char)n;
+                memcpy(buf + 4, str, n);
+                buf[4 + n] = '.';
+                struct serialize_error e;
+                EXPECT(load(buf, n + 5, NULL, &e) < 0);
+                if (!strstr(e.message, ok ? "holds no model" : "not valid UTF-8")) {
+                        fprintf(stderr, "# string %zu (%s): %s\n", k, ok ? "valid" : "invalid",
+                                e.message);
+                        return false;
+                }
+        }
+        return true;
+}
+
 static bool pickle_trailing_bytes_refused(void)
 {
         struct serialize_error e;
@@ -452,6 +490,7 @@ TAP_MAIN(CASE(pickle_global_os_system_refused),
          CASE(pickle_partial_used_once),
          CASE(pickle_partial_outside_its_place_refused),
          CASE(pickle_plain_data_is_not_a_model),
+         CASE(pickle_strings_utf8),
          CASE(pickle_trailing_bytes_refused),
          CASE(pickle_limits_enforced),
          CASE(container_other_compressions_refused),
