@@ -36,17 +36,40 @@ enum lane_op {
         LANE_L1DIST, /* sum |x[j] - v[j]| */
 };
 
-/* The n rows of nf features in lanes; the last block's unused lanes hold
- * zeros, computed but never read. */
-static double *lanes_copy(const double *rows, size_t n, size_t nf)
+/* sum |x| (p = 1) or x^2 (p = 2), in feature order. */
+static double knn_norm(const double *x, size_t nf, int p)
+{
+        double s = 0.0;
+        for (size_t j = 0; j < nf; j++)
+                s += p == 1 ? fabs(x[j]) : x[j] * x[j];
+        return s;
+}
+
+/* The n rows of nf features in lanes, from slab (model_slab_alloc; NULL:
+ * malloc); the last block's unused lanes hold zeros, computed but never
+ * read. With max_norm non-NULL, also *max_norm = the largest knn_norm(row,
+ * nf, p) (0 at least), each taken while its row is in cache. */
+static double *lanes_copy(const double *rows, size_t n, size_t nf, struct model_slab *slab,
+                          int p, double *max_norm)
 {
         size_t blocks = (n + LANES - 1) / LANES;
-        double *lanes = calloc(blocks ? blocks * nf * LANES : 1, sizeof(double));
+        double *lanes = model_slab_alloc(slab, (blocks ? blocks * nf * LANES : 1) *
+                                                       sizeof(double));
         if (!lanes)
                 return NULL;
-        for (size_t i = 0; i < n; i++)
+        if (blocks)
+                memset(lanes + (blocks - 1) * nf * LANES, 0, nf * LANES * sizeof(double));
+        double top = 0.0;
+        for (size_t i = 0; i < n; i++) {
                 for (size_t j = 0; j < nf; j++)
                         lanes[((i / LANES) * nf + j) * LANES + i % LANES] = rows[i * nf + j];
+                if (max_norm) {
+                        double s = knn_norm(rows + i * nf, nf, p);
+                        top = s > top ? s : top;
+                }
+        }
+        if (max_norm)
+                *max_norm = top;
         return lanes;
 }
 
@@ -587,7 +610,7 @@ int model_svm_create(const struct model_svm_params *p, size_t n_features,
         s->n_coef_rows = coef_rows;
         s->ovr = p->ovr;
         s->break_ties = p->break_ties;
-        s->sv = lanes_copy(p->sv, p->n_sv, n_features);
+        s->sv = lanes_copy(p->sv, p->n_sv, n_features, NULL, 0, NULL);
         s->dual_coef = svm_copy(p->dual_coef, coef_rows * p->n_sv);
         s->intercept = svm_copy(p->intercept, n_pairs);
         if (!s->sv || !s->dual_coef || !s->intercept)
@@ -675,6 +698,7 @@ struct knn {
         struct knn_tree *search; /* see model_knn_params.tree */
         double *fit_x;     /* n x n_features, for the tree search; else NULL */
         double *lanes;     /* brute force: the samples in lanes, see above */
+        struct model_slab *slab; /* where lanes, fit_x, y_idx and y are, or NULL */
         double max_norm;   /* largest sum of |x| (p=1) or x^2 (p=2) of a sample */
         size_t *y_idx;     /* classifier */
         double *y;         /* regressor: n x n_outputs */
@@ -745,14 +769,6 @@ static void knn_work_put(struct knn_work *w)
 {
         free(w->block);
         free(w->pairs);
-}
-
-static double knn_norm(const double *x, size_t nf, int p)
-{
-        double s = 0.0;
-        for (size_t j = 0; j < nf; j++)
-                s += p == 1 ? fabs(x[j]) : x[j] * x[j];
-        return s;
 }
 
 static bool knn_same_answer(const struct knn *kn, size_t a, size_t b)
@@ -1062,11 +1078,12 @@ static void knn_destroy(struct model *m)
 {
         struct knn *kn = (struct knn *)m;
         model_base_release(m);
-        free(kn->fit_x);
-        free(kn->lanes);
+        model_slab_free(kn->slab, kn->fit_x);
+        model_slab_free(kn->slab, kn->lanes);
         knn_tree_free(kn->search);
-        free(kn->y_idx);
-        free(kn->y);
+        model_slab_free(kn->slab, kn->y_idx);
+        model_slab_free(kn->slab, kn->y);
+        model_slab_drop(kn->slab);
         free(kn);
 }
 
@@ -1119,29 +1136,38 @@ int model_knn_create(const struct model_knn_params *p, size_t n_features,
         kn->expanded = p->expanded_distances && p->p == 2;
         kn->tree = p->tree_distances;
         kn->distance = p->distance;
+        /* the samples are most of a large KNN's file: its tables go in
+         * the loader's slab when there is one (model_slab_open) */
+        kn->slab = model_slab_take();
+        size_t xbytes = p->n_samples * n_features * sizeof(double);
         if (p->tree) {
-                if (!(kn->fit_x = svm_copy(p->fit_x, p->n_samples * n_features)))
+                if (!(kn->fit_x = model_slab_alloc(kn->slab, xbytes)))
                         goto nomem;
+                memcpy(kn->fit_x, p->fit_x, xbytes);
+                for (size_t i = 0; i < kn->n; i++) {
+                        double s = knn_norm(p->fit_x + i * n_features, n_features, kn->p);
+                        kn->max_norm = s > kn->max_norm ? s : kn->max_norm;
+                }
                 int trc = knn_tree_copy(p->tree, p->n_samples, n_features, p->p, &kn->search,
                                         err);
                 if (trc < 0) {
                         knn_destroy(&kn->base);
                         return trc;
                 }
-        } else if (!(kn->lanes = lanes_copy(p->fit_x, p->n_samples, n_features))) {
+        } else if (!(kn->lanes = lanes_copy(p->fit_x, p->n_samples, n_features, kn->slab,
+                                            kn->p, &kn->max_norm))) {
                 goto nomem;
         }
-        for (size_t i = 0; i < kn->n; i++) {
-                double s = knn_norm(p->fit_x + i * n_features, n_features, kn->p);
-                kn->max_norm = s > kn->max_norm ? s : kn->max_norm;
-        }
-        if (clf) {
-                if (!(kn->y_idx = malloc(p->n_samples * sizeof(size_t))))
-                        goto nomem;
-                memcpy(kn->y_idx, p->y_idx, p->n_samples * sizeof(size_t));
-        } else if (!(kn->y = svm_copy(p->y, p->n_samples * n_outputs))) {
+        size_t ybytes = clf ? p->n_samples * sizeof(size_t)
+                            : p->n_samples * n_outputs * sizeof(double);
+        void *ydst = model_slab_alloc(kn->slab, ybytes);
+        if (!ydst)
                 goto nomem;
-        }
+        memcpy(ydst, clf ? (const void *)p->y_idx : (const void *)p->y, ybytes);
+        if (clf)
+                kn->y_idx = ydst;
+        else
+                kn->y = ydst;
         int rc = model_base_init(&kn->base, &kn->ops,
                                  clf ? MODEL_TYPE_CLASSIFIER : MODEL_TYPE_REGRESSOR,
                                  n_features, classes, n_classes, err);

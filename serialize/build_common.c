@@ -136,13 +136,10 @@ bool build_attr_bool(struct build_ctx *bc, const struct pv *obj,
         return dflt;
 }
 
-/* A numeric array value as malloc'd doubles; shape0 and shape1 get its
- * dimensions (1-D arrays report shape1 = 1). want_ndim 0 accepts 1 or 2.
- * obj and name only name the array in messages. */
-int build_value_f64(struct build_ctx *bc, const struct pv *obj,
-                    const char *name, const struct pv *v, size_t want_ndim,
-                    bool allow_nan, double **out, size_t *shape0,
-                    size_t *shape1)
+/* v is a 1-D or 2-D (want_ndim, 0: either) numeric array; shape0 and
+ * shape1 get its dimensions (1-D arrays report shape1 = 1). */
+static int numeric_array(struct build_ctx *bc, const struct pv *obj, const char *name,
+                         const struct pv *v, size_t want_ndim, size_t *shape0, size_t *shape1)
 {
         if (v->kind != PV_ARRAY || !v->u.arr->built)
                 return build_fail(bc, -EINVAL, "%s.%s: expected a numpy array, found %s",
@@ -155,20 +152,64 @@ int build_value_f64(struct build_ctx *bc, const struct pv *obj,
                              build_cls_name(obj), name,
                              want_ndim == 2 ? "2-D" : want_ndim == 1 ? "1-D" : "1-D or 2-D",
                              a->ndim, a->dtype->kind);
+        *shape0 = a->shape[0];
+        *shape1 = a->ndim == 2 ? a->shape[1] : 1;
+        return 0;
+}
+
+static int all_finite(struct build_ctx *bc, const struct pv *obj, const char *name,
+                      const double *d, size_t n, bool allow_nan)
+{
+        for (size_t i = 0; i < n; i++)
+                if (!isfinite(d[i]) && !(allow_nan && isnan(d[i])))
+                        return build_fail(bc, -EINVAL, "%s.%s[%zu] is not a finite number",
+                                          build_cls_name(obj), name, i);
+        return 0;
+}
+
+/* A numeric array value as malloc'd doubles; shape0 and shape1 get its
+ * dimensions (1-D arrays report shape1 = 1). want_ndim 0 accepts 1 or 2.
+ * obj and name only name the array in messages. */
+int build_value_f64(struct build_ctx *bc, const struct pv *obj,
+                    const char *name, const struct pv *v, size_t want_ndim,
+                    bool allow_nan, double **out, size_t *shape0,
+                    size_t *shape1)
+{
+        int rc = numeric_array(bc, obj, name, v, want_ndim, shape0, shape1);
+        if (rc < 0)
+                return rc;
+        const struct pv_array *a = v->u.arr;
         double *d = malloc((a->count ? a->count : 1) * sizeof(double));
         if (!d)
                 return build_fail(bc, -ENOMEM, "out of memory reading %s", name);
         numpy_copy_f64(a, d);
-        for (size_t i = 0; i < a->count; i++) {
-                if (!isfinite(d[i]) && !(allow_nan && isnan(d[i]))) {
-                        free(d);
-                        return build_fail(bc, -EINVAL, "%s.%s[%zu] is not a finite number",
-                                     build_cls_name(obj), name, i);
-                }
+        if ((rc = all_finite(bc, obj, name, d, a->count, allow_nan)) < 0) {
+                free(d);
+                return rc;
         }
         *out = d;
-        *shape0 = a->shape[0];
-        *shape1 = a->ndim == 2 ? a->shape[1] : 1;
+        return 0;
+}
+
+int build_attr_f64_view(struct build_ctx *bc, const struct pv *obj, const char *name,
+                        size_t want_ndim, const double **out, double **own, size_t *shape0,
+                        size_t *shape1)
+{
+        const struct pv *v = NULL;
+        int rc = build_need_attr(bc, obj, name, &v);
+        *own = NULL;
+        if (rc < 0 || (rc = numeric_array(bc, obj, name, v, want_ndim, shape0, shape1)) < 0)
+                return rc;
+        const struct pv_array *a = v->u.arr;
+        if (!numpy_native8(a->dtype, 'f') || (uintptr_t)a->data % _Alignof(double)) {
+                rc = build_value_f64(bc, obj, name, v, want_ndim, false, own, shape0, shape1);
+                *out = *own;
+                return rc;
+        }
+        const double *d = (const double *)(const void *)a->data;
+        if ((rc = all_finite(bc, obj, name, d, a->count, false)) < 0)
+                return rc;
+        *out = d;
         return 0;
 }
 

@@ -126,6 +126,15 @@ int build_attr_vec(struct build_ctx *bc, const struct pv *obj, const char *name,
                    bool allow_nan, double **out, size_t *n);
 /* A str attribute, or NULL when absent or of another kind. */
 const char *build_attr_str(struct build_ctx *bc, const struct pv *obj, const char *name);
+/* As build_attr_f64, without the copy where none is needed: a native,
+ * aligned float64 array is read where the stream holds it (*out points
+ * into the stream, which outlives the build; *own is NULL); any other
+ * array is copied into *own, which *out then points at and the caller
+ * frees. For arrays the model copies anyway (a KNN's samples), so a large
+ * one is not copied twice. */
+int build_attr_f64_view(struct build_ctx *bc, const struct pv *obj, const char *name,
+                        size_t want_ndim, const double **out, double **own, size_t *shape0,
+                        size_t *shape1);
 /* As build_attr_f64 for a value already in hand (an element of an object
  * array); obj and name only name it in messages. */
 int build_value_f64(struct build_ctx *bc, const struct pv *obj,

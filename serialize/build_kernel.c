@@ -449,9 +449,10 @@ static int read_knn_tree(struct build_ctx *bc, const struct pv *obj, size_t n, s
 }
 
 /* The common part of both neighbours estimators: _fit_X, n_neighbors,
- * weights and metric. *y, *y_rows, *y_cols: _y as read. */
+ * weights and metric. *fit_own: the copy of _fit_X to free, NULL when
+ * kp->fit_x reads it in the stream. *y, *y_rows, *y_cols: _y as read. */
 static int read_knn(struct build_ctx *bc, const struct pv *obj,
-                    struct model_knn_params *kp, double **fit_x, size_t *nf,
+                    struct model_knn_params *kp, double **fit_own, size_t *nf,
                     double **y, size_t *y_rows, size_t *y_cols, struct knn_tree_buf *tb)
 {
         const char *who = build_cls_name(obj);
@@ -468,14 +469,14 @@ static int read_knn(struct build_ctx *bc, const struct pv *obj,
                                   pv_kind_name(w));
         if ((rc = read_knn_metric(bc, obj, &kp->p)) < 0 ||
             (rc = build_attr_int(bc, obj, "n_neighbors", &k)) < 0 ||
-            (rc = build_attr_f64(bc, obj, "_fit_X", 2, fit_x, &kp->n_samples, nf)) < 0)
+            (rc = build_attr_f64_view(bc, obj, "_fit_X", 2, &kp->fit_x, fit_own, &kp->n_samples,
+                                      nf)) < 0)
                 return rc;
         if (*nf == 0 || kp->n_samples == 0 || k < 1 || (uint64_t)k > kp->n_samples)
                 return build_fail(bc, -EINVAL, "%s: expected 1 <= n_neighbors <= %zu samples "
                                   "of at least one feature, found n_neighbors %lld and %zu "
                                   "features", who, kp->n_samples, (long long)k, *nf);
         kp->k = (size_t)k;
-        kp->fit_x = *fit_x;
         const struct pv *method = build_attr(bc, obj, "_fit_method");
         kp->expanded_distances = pv_is_str(method, "brute") && build_saved_before(bc, obj, 1, 0);
         kp->tree_distances = pv_is_str(method, "kd_tree") || pv_is_str(method, "ball_tree");
@@ -519,11 +520,11 @@ static int build_knn_outputs(struct build_ctx *bc, const struct pv *obj, struct 
         struct model_error me;
         struct build_labels labels = { 0 };
         struct model **outs = NULL;
-        double *fit_x = NULL, *y = NULL;
+        double *fit_own = NULL, *y = NULL;
         size_t *idx = NULL;
         const struct pv *cl = build_attr(bc, obj, "classes_");
         int rc;
-        if ((rc = read_knn(bc, obj, &kp, &fit_x, &nf, &y, &yr, &yc, &tb)) < 0)
+        if ((rc = read_knn(bc, obj, &kp, &fit_own, &nf, &y, &yr, &yc, &tb)) < 0)
                 goto out;
         if (k < 2 || yc != k) {
                 rc = build_fail(bc, -EINVAL, "%s: expected classes_ and _y for the same 2 or "
@@ -562,7 +563,7 @@ out:
                 model_free(outs[j]);
         build_labels_free(&labels);
         free(outs);
-        free(fit_x);
+        free(fit_own);
         knn_tree_buf_free(&tb);
         free(y);
         free(idx);
@@ -577,12 +578,12 @@ static int build_knn_classifier(struct build_ctx *bc, const struct pv *obj,
         struct knn_tree_buf tb = { 0 };
         struct build_labels labels = { 0 };
         struct model_error me;
-        double *fit_x = NULL, *y = NULL;
+        double *fit_own = NULL, *y = NULL;
         size_t *idx = NULL, nf = 0, yr = 0, yc = 0;
         int rc;
         if (build_attr_bool(bc, obj, "outputs_2d_", false))
                 return build_knn_outputs(bc, obj, out);
-        if ((rc = read_knn(bc, obj, &kp, &fit_x, &nf, &y, &yr, &yc, &tb)) < 0 ||
+        if ((rc = read_knn(bc, obj, &kp, &fit_own, &nf, &y, &yr, &yc, &tb)) < 0 ||
             (rc = build_read_labels(bc, obj, &labels)) < 0)
                 goto out;
         if (yc != 1) {
@@ -601,7 +602,7 @@ static int build_knn_classifier(struct build_ctx *bc, const struct pv *obj,
         if (rc < 0)
                 build_model_error(bc, rc, &me);
 out:
-        free(fit_x);
+        free(fit_own);
         knn_tree_buf_free(&tb);
         free(y);
         free(idx);
@@ -615,9 +616,9 @@ static int build_knn_regressor(struct build_ctx *bc, const struct pv *obj,
         struct model_knn_params kp = { 0 };
         struct knn_tree_buf tb = { 0 };
         struct model_error me;
-        double *fit_x = NULL, *y = NULL;
+        double *fit_own = NULL, *y = NULL;
         size_t nf = 0, yr = 0, yc = 0;
-        int rc = read_knn(bc, obj, &kp, &fit_x, &nf, &y, &yr, &yc, &tb);
+        int rc = read_knn(bc, obj, &kp, &fit_own, &nf, &y, &yr, &yc, &tb);
         if (rc < 0)
                 goto out;
         kp.y = y;
@@ -630,7 +631,7 @@ static int build_knn_regressor(struct build_ctx *bc, const struct pv *obj,
         const struct pv *ya = build_attr(bc, obj, "_y");
         model_set_outputs_2d(*out, build_is_built_array(ya) && ya->u.arr->ndim == 2);
 out:
-        free(fit_x);
+        free(fit_own);
         knn_tree_buf_free(&tb);
         free(y);
         return rc;

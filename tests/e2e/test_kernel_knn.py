@@ -216,3 +216,29 @@ def test_knn_realworld_kd_tree_file_rows(tmp_path):
             continue
         assert json.loads(p.stdout)["predict"] == [exp["predict"][i]], i
     assert refused == [], refused
+
+
+@pytest.mark.parametrize("kind,algorithm", [("classifier", "brute"), ("regressor", "brute"),
+                                            ("classifier", "kd_tree")])
+def test_knn_large_file_answers_as_scikit_learn(kind, algorithm, tmp_path):
+    """A file past the 8 MiB slab threshold: the samples are read where
+    joblib put them (no copy when aligned) and laid out in huge-page
+    memory; the answers must still be scikit-learn's."""
+    import joblib
+    rng = np.random.default_rng(3)
+    X = rng.random((60000, 20))
+    if kind == "classifier":
+        m = KNeighborsClassifier(n_neighbors=5, algorithm=algorithm).fit(X, rng.integers(0, 3, 60000))
+    else:
+        m = KNeighborsRegressor(n_neighbors=5, algorithm=algorithm).fit(X, rng.random(60000))
+    path = str(tmp_path / "big.joblib")
+    joblib.dump(m, path)
+    rows = rng.random((40, 20)).tolist()
+    p = _eval(path, rows)
+    assert p.returncode == 0, p.stderr
+    got = json.loads(p.stdout)
+    if kind == "classifier":
+        assert got["predict"] == m.predict(np.array(rows)).tolist()
+        assert got["predict_proba"] == m.predict_proba(np.array(rows)).tolist()
+    else:
+        assert got["predict"] == m.predict(np.array(rows)).tolist()
