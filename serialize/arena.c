@@ -21,7 +21,13 @@ void arena_init(struct arena *a, size_t limit)
         a->limit = limit;
 }
 
-void *arena_alloc(struct arena *a, size_t n)
+/* A request of more than this gets a block of its own, linked behind the
+ * head so that the head's free room still serves the small ones: a
+ * protocol 2 file alternates megabyte strings (its arrays) with small
+ * objects, and each big block at the head wasted the rest of a block. */
+#define ARENA_BIG (ARENA_BLOCK / 4)
+
+static void *take(struct arena *a, size_t n)
 {
         if (n > a->limit)
                 return NULL;
@@ -33,19 +39,37 @@ void *arena_alloc(struct arena *a, size_t n)
                 size_t size = n > ARENA_BLOCK ? n : ARENA_BLOCK;
                 if (size > a->limit || a->used > a->limit - size)
                         return NULL;
-                b = malloc(sizeof(*b) + size);
-                if (!b)
+                struct arena_block *nb = malloc(sizeof(*nb) + size);
+                if (!nb)
                         return NULL;
-                b->size = size;
-                b->used = 0;
-                b->next = a->head;
-                a->head = b;
-                a->used += size + sizeof(*b);
+                nb->size = size;
+                nb->used = 0;
+                a->used += size + sizeof(*nb);
+                if (n > ARENA_BIG && b) {
+                        nb->next = b->next;
+                        b->next = nb;
+                } else {
+                        nb->next = b;
+                        a->head = nb;
+                }
+                b = nb;
         }
         void *p = b->data + b->used;
         b->used += n;
-        memset(p, 0, n);
         return p;
+}
+
+void *arena_alloc(struct arena *a, size_t n)
+{
+        void *p = take(a, n);
+        if (p)
+                memset(p, 0, n);
+        return p;
+}
+
+void *arena_alloc_raw(struct arena *a, size_t n)
+{
+        return take(a, n);
 }
 
 void arena_release(struct arena *a)

@@ -176,18 +176,60 @@ static struct pv *new_pv(struct vm *vm, enum pv_kind kind)
 
 static char *arena_strndup(struct vm *vm, const char *s, size_t n)
 {
-        char *d = arena_alloc(vm->ctx->arena, n + 1);
-        if (d)
+        char *d = arena_alloc_raw(vm->ctx->arena, n + 1);
+        if (d) {
                 memcpy(d, s, n);
+                d[n] = '\0';
+        }
         return d;
+}
+
+typedef uint8_t v16u8 __attribute__((vector_size(16)));
+
+/* Whether s[0, n) is ASCII and two-byte sequences only (U+0000 to U+07FF),
+ * all well formed, looked at 16 bytes at a time: every continuation byte
+ * (10xxxxxx) follows a lead C2-DF and every such lead is followed by one,
+ * and no byte is C0, C1 (overlong leads) or E0 and above. Such a string
+ * is valid UTF-8 (nothing in that range is overlong or a surrogate);
+ * false also for valid strings with longer sequences, which the general
+ * decoding then takes. */
+static bool utf8_two_byte(const uint8_t *s, size_t n)
+{
+        v16u8 bad = { 0 };
+        uint8_t prev = 0; /* the byte before s[i]; ASCII before the start */
+        size_t i = 0;
+        for (; i + 16 <= n; i += 16) {
+                v16u8 v, p;
+                memcpy(&v, s + i, 16);
+                p[0] = prev;
+                memcpy((uint8_t *)&p + 1, s + i, 15);
+                v16u8 cont = (v16u8)((v & 0xC0) == 0x80);
+                v16u8 lead = (v16u8)((p >= 0xC2) & (p <= 0xDF));
+                bad |= (cont ^ lead) | (v16u8)(v >= 0xE0) | (v16u8)((v & 0xFE) == 0xC0);
+                prev = s[i + 15];
+        }
+        bool any = false;
+        for (; i < n; i++) {
+                uint8_t c = s[i];
+                bool cont = (c & 0xC0) == 0x80, lead = prev >= 0xC2 && prev <= 0xDF;
+                any |= cont != lead || c >= 0xE0 || (c & 0xFE) == 0xC0;
+                prev = c;
+        }
+        any |= prev >= 0xC2 && prev <= 0xDF; /* the string ends inside a sequence */
+        for (size_t k = 0; k < 16; k++)
+                any |= bad[k] != 0;
+        return !any;
 }
 
 /* Protocol 2 spells every numpy array's bytes as a latin-1 str, and joblib
  * pickles object arrays (a GradientBoosting's estimators_) with protocol
- * 2: such a file is megabytes of ASCII and two-byte sequences, which the
- * first two branches take without the general decoding. */
+ * 2: such a file is megabytes of ASCII and two-byte sequences, which
+ * utf8_two_byte checks 16 bytes at a time; anything else takes the
+ * general decoding, where ASCII still goes eight bytes at a time. */
 static bool utf8_valid(const uint8_t *s, size_t n)
 {
+        if (utf8_two_byte(s, n))
+                return true;
         size_t i = 0;
         while (i < n) {
                 uint8_t c = s[i];
@@ -1039,7 +1081,8 @@ static int call_global(struct vm *vm, const struct pv *fn, struct pv *args,
                                     "_codecs.encode: expected (str, 'latin1'), found another form");
                 const uint8_t *s = (const uint8_t *)a[0]->u.s.data;
                 size_t len = a[0]->u.s.len, o = 0;
-                uint8_t *d = arena_alloc(vm->ctx->arena, len + 1);
+                /* raw: the bytes are d[0, o), all written below */
+                uint8_t *d = arena_alloc_raw(vm->ctx->arena, len + 1);
                 if (!d)
                         return oom(vm);
                 for (size_t i = 0; i < len; i++) {

@@ -21,6 +21,9 @@ void arena_init(struct arena *a, size_t limit);
 /* Zeroed memory, 16-byte aligned; NULL when the limit would be passed or
  * malloc fails. */
 void *arena_alloc(struct arena *a, size_t n);
+/* As arena_alloc, not zeroed: for memory the caller writes before anything
+ * reads it (a string's copy). */
+void *arena_alloc_raw(struct arena *a, size_t n);
 void arena_release(struct arena *a);
 
 /* --- globals ----------------------------------------------------------- */

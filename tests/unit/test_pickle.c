@@ -266,11 +266,17 @@ static bool pickle_strings_utf8(void)
                 "abc", "\xc3\xa9", "\xc2\x80", "\xdf\xbf", "\xe2\x82\xac", "\xf0\x9f\x98\x80",
                 "abcdefghijklmnopq\xc3\xa9", "a\xc3\xa9" "bcdefghijklmnop\xc2\x80xyz",
                 "\xc3\xbf\xc3\xbf\xc3\xbf\xc3\xbf\xc3\xbf\xc3\xbf\xc3\xbf\xc3\xbf",
+                /* a sequence across the 16-byte blocks; a longer one in a
+                 * long string */
+                "abcdefghijklmno\xc3\xa9", "abcdefghijklmnopq\xf0\x9f\x98\x80xyz",
+                "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xe2\x82\xac",
         };
         static const char *const invalid[] = {
                 "\xc0\x80", "\xc1\xbf", "\x80", "abc\xc3", "\xc3(", "\xe0\x80\x80",
                 "\xf4\x90\x80\x80", "\xf8\x88\x80\x80\x80", "abcdefgh\xc3",
                 "abcdefghijklmnop\xff", "abcdefghijklmnop\xbf", "\xc3\xa9\xa9",
+                "abcdefghijklmno\xc3(", "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9" "a\xa9",
+                "abc\xc1\xbf" "defghijklmnopqrstu", "abcdefghijklmnopqrstuvwxyz012345\xc3",
         };
         for (size_t k = 0; k < sizeof(valid) / sizeof(valid[0]) + sizeof(invalid) / sizeof(invalid[0]);
              k++) {
