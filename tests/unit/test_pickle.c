@@ -264,7 +264,7 @@ static bool pickle_strings_utf8(void)
 {
         static const char *const valid[] = {
                 "abc", "\xc3\xa9", "\xc2\x80", "\xdf\xbf", "\xe2\x82\xac", "\xf0\x9f\x98\x80",
-                "abcdefghijklmnopq\xc3\xa9", "a\xc3\xa9" "bcdefghijklmnop\xc2\x80xyz",
+                "abcdefghijklmnopq\xc3\xa9", ("a\xc3\xa9" "bcdefghijklmnop\xc2\x80xyz"),
                 "\xc3\xbf\xc3\xbf\xc3\xbf\xc3\xbf\xc3\xbf\xc3\xbf\xc3\xbf\xc3\xbf",
                 /* a sequence across the 16-byte blocks; a longer one in a
                  * long string */
@@ -275,13 +275,15 @@ static bool pickle_strings_utf8(void)
                 "\xc0\x80", "\xc1\xbf", "\x80", "abc\xc3", "\xc3(", "\xe0\x80\x80",
                 "\xf4\x90\x80\x80", "\xf8\x88\x80\x80\x80", "abcdefgh\xc3",
                 "abcdefghijklmnop\xff", "abcdefghijklmnop\xbf", "\xc3\xa9\xa9",
-                "abcdefghijklmno\xc3(", "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9" "a\xa9",
-                "abc\xc1\xbf" "defghijklmnopqrstu", "abcdefghijklmnopqrstuvwxyz012345\xc3",
+                "abcdefghijklmno\xc3(",
+                ("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9" "a\xa9"),
+                ("abc\xc1\xbf" "defghijklmnopqrstu"), "abcdefghijklmnopqrstuvwxyz012345\xc3",
         };
-        for (size_t k = 0; k < sizeof(valid) / sizeof(valid[0]) + sizeof(invalid) / sizeof(invalid[0]);
-             k++) {
-                bool ok = k < sizeof(valid) / sizeof(valid[0]);
-                const char *str = ok ? valid[k] : invalid[k - sizeof(valid) / sizeof(valid[0])];
+        const size_t n_valid = sizeof(valid) / sizeof(valid[0]);
+        const size_t n_invalid = sizeof(invalid) / sizeof(invalid[0]);
+        for (size_t k = 0; k < n_valid + n_invalid; k++) {
+                bool ok = k < n_valid;
+                const char *str = ok ? valid[k] : invalid[k - n_valid];
                 char buf[64];
                 size_t n = strlen(str);
                 /* PROTO 4, SHORT_BINUNICODE n str, STOP */
