@@ -21,9 +21,10 @@ struct linear {
         char name[48];
         size_t n_rows;        /* classifiers: 1 (binary) or n_classes;
                                * regressors: n_targets */
-        double *coef;         /* n_rows x n_features */
+        double *coef;         /* n_rows x n_features, from slab */
         double *intercept;    /* n_rows */
         enum model_linear_proba proba;
+        struct model_slab *slab; /* the loader's, for a large coef_; or NULL */
 };
 
 static void linear_decision_row(const struct linear *lr, const double *x,
@@ -212,7 +213,8 @@ static void linear_destroy(struct model *m)
 {
         struct linear *lr = (struct linear *)m;
         model_base_release(m);
-        free(lr->coef);
+        model_slab_free(lr->slab, lr->coef);
+        model_slab_drop(lr->slab);
         free(lr->intercept);
         free(lr);
 }
@@ -244,7 +246,8 @@ static int linear_create(const char *name, enum model_type type,
         lr->ops.destroy = linear_destroy;
         lr->base.ops = &lr->ops;
         lr->n_rows = n_rows;
-        lr->coef = malloc(n_rows * n_features * sizeof(double));
+        lr->slab = model_slab_take();
+        lr->coef = model_slab_alloc(lr->slab, n_rows * n_features * sizeof(double));
         lr->intercept = malloc(n_rows * sizeof(double));
         if (!lr->coef || !lr->intercept)
                 goto nomem;

@@ -14,7 +14,8 @@
 /* coef_ and intercept_ as model/ wants them: coef rows x nf, one
  * intercept per row. */
 struct lin_parts {
-        double *coef;
+        const double *coef; /* coef_own, or coef_ where the stream holds it */
+        double *coef_own;
         double *icpt;
         size_t rows, nf;
         struct build_labels labels;
@@ -22,7 +23,7 @@ struct lin_parts {
 
 static void lin_parts_free(struct lin_parts *p)
 {
-        free(p->coef);
+        free(p->coef_own);
         free(p->icpt);
         build_labels_free(&p->labels);
 }
@@ -83,7 +84,9 @@ static int read_coef(struct build_ctx *bc, const struct pv *obj, struct lin_part
         size_t s0 = 0, s1 = 0;
         const struct pv *c = build_attr(bc, obj, "coef_");
         size_t ndim = build_is_built_array(c) ? c->u.arr->ndim : 0;
-        int rc = build_attr_f64(bc, obj, "coef_", 0, &p->coef, &s0, &s1);
+        /* the model copies it: a large text model's coef_ is most of its
+         * file (build_attr_f64_view) */
+        int rc = build_attr_f64_view(bc, obj, "coef_", 0, &p->coef, &p->coef_own, &s0, &s1);
         if (rc < 0)
                 return rc;
         if (ndim == 1) {
