@@ -1,5 +1,5 @@
-/* digest.c - a file's SHA-256 computed on a thread of its own while the
- * file is read and loaded.
+/* digest.c - a file's SHA-256: of bytes in hand, or computed on a thread
+ * of its own while the file is read and loaded.
  *
  * SHA-256 runs at about 1.5 GB/s on one core (SHA-NI), about as long as
  * building the model from a large forest's file, and it cannot be split.
@@ -34,6 +34,28 @@ struct digest_feed {
         bool failed;      /* OpenSSL refused */
         EVP_MD_CTX *md;
 };
+
+/* The 64 hex digits of md's digest into hex, or "" when ok is false or
+ * OpenSSL fails. */
+static void finish_hex(EVP_MD_CTX *md, bool ok, char hex[65])
+{
+        unsigned char d[EVP_MAX_MD_SIZE];
+        unsigned int n = 0;
+        hex[0] = '\0';
+        if (!ok || EVP_DigestFinal_ex(md, d, &n) != 1 || n != 32)
+                return;
+        for (unsigned i = 0; i < n; i++)
+                snprintf(hex + 2 * i, 3, "%02x", d[i]);
+}
+
+void serialize_sha256_hex(const uint8_t *data, size_t len, char out[65])
+{
+        EVP_MD_CTX *md = EVP_MD_CTX_new();
+        finish_hex(md, md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+                               EVP_DigestUpdate(md, data, len) == 1,
+                   out);
+        EVP_MD_CTX_free(md);
+}
 
 static void *digest_thread(void *arg)
 {
@@ -104,14 +126,8 @@ void digest_feed_finish(struct digest_feed *f, char hex[65])
         pthread_cond_broadcast(&f->cv);
         pthread_mutex_unlock(&f->mu);
         pthread_join(f->thread, NULL);
-        unsigned char md[EVP_MAX_MD_SIZE];
-        unsigned int mdlen = 0;
-        if (hex) {
-                hex[0] = '\0';
-                if (!f->failed && EVP_DigestFinal_ex(f->md, md, &mdlen) == 1 && mdlen == 32)
-                        for (unsigned i = 0; i < mdlen; i++)
-                                snprintf(hex + 2 * i, 3, "%02x", md[i]);
-        }
+        if (hex)
+                finish_hex(f->md, !f->failed, hex);
         EVP_MD_CTX_free(f->md);
         pthread_cond_destroy(&f->cv);
         pthread_mutex_destroy(&f->mu);

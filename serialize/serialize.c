@@ -14,7 +14,6 @@
 #include <sys/stat.h>
 
 #include <cjson/cJSON.h>
-#include <openssl/evp.h>
 #include <zlib.h>
 
 #include "model_build.h"
@@ -632,17 +631,6 @@ static const struct pv *feature_names_in(const struct pv *est, size_t depth)
 }
 
 /* --- the load ------------------------------------------------------------ */
-
-void serialize_sha256_hex(const uint8_t *data, size_t len, char out[65])
-{
-        unsigned char md[EVP_MAX_MD_SIZE];
-        unsigned int mdlen = 0;
-        out[0] = '\0';
-        if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32)
-                return;
-        for (unsigned i = 0; i < mdlen; i++)
-                snprintf(out + 2 * i, 3, "%02x", md[i]);
-}
 
 /* The _sklearn_version string a stream records, found by its bytes: the
  * key, memo opcodes, then SHORT_BINUNICODE or BINUNICODE. Only used to say

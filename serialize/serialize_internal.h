@@ -331,7 +331,7 @@ bool build_is_search(const struct pv *v);
 int build_estimator(struct build_ctx *bc, const struct pv *v,
                     struct model **out);
 
-/* --- reading and integrity (serialize.c, signature.c) ------------- */
+/* --- reading and integrity (serialize.c, signature.c, digest.c) --- */
 
 /* The whole file at path, at most max bytes, into a new *out (malloc'd).
  * -EFBIG over max, errors of open and read; the message does not name
@@ -351,7 +351,8 @@ void digest_feed_publish(struct digest_feed *f, const uint8_t *buf, size_t n);
 void digest_feed_idle(struct digest_feed *f);
 void digest_feed_finish(struct digest_feed *f, char hex[65]);
 
-/* The SHA-256 of data as 64 hex digits (out[0] == '\0' if OpenSSL fails). */
+/* The SHA-256 of data as 64 hex digits (out[0] == '\0' if OpenSSL fails;
+ * digest.c). */
 void serialize_sha256_hex(const uint8_t *data, size_t len, char out[65]);
 
 /* trust's pinned digests and signature keys (trust may be NULL) checked
