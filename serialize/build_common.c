@@ -167,6 +167,23 @@ static int all_finite(struct build_ctx *bc, const struct pv *obj, const char *na
         return 0;
 }
 
+/* Array a (numeric_array) as malloc'd, checked doubles. */
+static int copy_f64(struct build_ctx *bc, const struct pv *obj, const char *name,
+                    const struct pv_array *a, bool allow_nan, double **out)
+{
+        double *d = malloc((a->count ? a->count : 1) * sizeof(double));
+        if (!d)
+                return build_fail(bc, -ENOMEM, "out of memory reading %s", name);
+        numpy_copy_f64(a, d);
+        int rc = all_finite(bc, obj, name, d, a->count, allow_nan);
+        if (rc < 0) {
+                free(d);
+                return rc;
+        }
+        *out = d;
+        return 0;
+}
+
 /* A numeric array value as malloc'd doubles; shape0 and shape1 get its
  * dimensions (1-D arrays report shape1 = 1). want_ndim 0 accepts 1 or 2.
  * obj and name only name the array in messages. */
@@ -176,19 +193,7 @@ int build_value_f64(struct build_ctx *bc, const struct pv *obj,
                     size_t *shape1)
 {
         int rc = numeric_array(bc, obj, name, v, want_ndim, shape0, shape1);
-        if (rc < 0)
-                return rc;
-        const struct pv_array *a = v->u.arr;
-        double *d = malloc((a->count ? a->count : 1) * sizeof(double));
-        if (!d)
-                return build_fail(bc, -ENOMEM, "out of memory reading %s", name);
-        numpy_copy_f64(a, d);
-        if ((rc = all_finite(bc, obj, name, d, a->count, allow_nan)) < 0) {
-                free(d);
-                return rc;
-        }
-        *out = d;
-        return 0;
+        return rc < 0 ? rc : copy_f64(bc, obj, name, v->u.arr, allow_nan, out);
 }
 
 int build_attr_f64_view(struct build_ctx *bc, const struct pv *obj, const char *name,
@@ -202,7 +207,7 @@ int build_attr_f64_view(struct build_ctx *bc, const struct pv *obj, const char *
                 return rc;
         const struct pv_array *a = v->u.arr;
         if (!numpy_native8(a->dtype, 'f') || (uintptr_t)a->data % _Alignof(double)) {
-                rc = build_value_f64(bc, obj, name, v, want_ndim, false, own, shape0, shape1);
+                rc = copy_f64(bc, obj, name, a, false, own);
                 *out = *own;
                 return rc;
         }
