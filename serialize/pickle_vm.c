@@ -225,7 +225,7 @@ static bool utf8_two_byte(const uint8_t *s, size_t n)
  * pickles object arrays (a GradientBoosting's estimators_) with protocol
  * 2: such a file is megabytes of ASCII and two-byte sequences, which
  * utf8_two_byte checks 16 bytes at a time; anything else takes the
- * general decoding, where ASCII still goes eight bytes at a time. */
+ * general decoding. */
 static bool utf8_valid(const uint8_t *s, size_t n)
 {
         if (utf8_two_byte(s, n))
@@ -236,14 +236,7 @@ static bool utf8_valid(const uint8_t *s, size_t n)
                 size_t extra;
                 uint32_t cp;
                 if (c < 0x80) {
-                        uint64_t w;
                         i++;
-                        while (i + 8 <= n && (memcpy(&w, s + i, 8), !(w & 0x8080808080808080u)))
-                                i += 8;
-                        continue;
-                } else if (c >= 0xC2 && c <= 0xDF && i + 1 < n && (s[i + 1] & 0xC0) == 0x80) {
-                        /* U+0080 to U+07FF: never overlong, never a surrogate */
-                        i += 2;
                         continue;
                 } else if ((c & 0xE0) == 0xC0) {
                         extra = 1;
