@@ -324,11 +324,31 @@ measure() {
     echo "$attempt" >"$TMP/$name.attempts"
 }
 
+# wrk_field FILE FIELD: requests/sec, a latency percentile in ms (p50 p75 p90
+# p99), total requests, or error counts (non2xx, sockerr).
+wrk_field() {
+    awk -v want="$2" '
+        function ms(v) {
+            if (v ~ /us$/) return substr(v, 1, length(v) - 2) / 1000
+            if (v ~ /ms$/) return substr(v, 1, length(v) - 2) + 0
+            if (v ~ /m$/)  return substr(v, 1, length(v) - 1) * 60000
+            if (v ~ /s$/)  return substr(v, 1, length(v) - 1) * 1000
+            return v + 0
+        }
+        /^Requests\/sec:/                { f["rps"] = $2 }
+        /^ +[0-9]+% +[0-9.]+[a-z]+$/   { p = $1; sub(/%/, "", p); f["p" p] = sprintf("%.3f", ms($2)) }
+        / requests in /                  { f["requests"] = $1 }
+        /^ *Non-2xx or 3xx responses:/   { f["non2xx"] = $NF }
+        /^ *Socket errors:/              { gsub(/,/, ""); f["sockerr"] = $4 + $6 + $8 + $10 }
+        END { v = (want in f) ? f[want] : ((want == "non2xx" || want == "sockerr") ? 0 : "?"); print v }
+    ' "$1"
+}
+
 # best_round NAME: NAME's round with the most requests/s becomes NAME
 best_round() {
     local name=$1 r best=0 rps top=-1 ext
     for r in $(seq "$ROUNDS"); do
-        rps=$(awk '/^Requests\/sec:/ { print $2 }' "$TMP/${name}_r$r.wrk")
+        rps=$(wrk_field "$TMP/${name}_r$r.wrk" rps)
         if awk -v a="${rps:-0}" -v b="$top" 'BEGIN { exit !(a > b) }'; then
             top=${rps:-0}
             best=$r
@@ -355,26 +375,6 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 kill -0 "$PREDICTD_PID" 2>/dev/null || die "predictd died during the benchmark: $(tail -n 20 "$TMP/predictd.log")"
 
 # ---------------------------------------------------------------- parsing --
-# wrk_field FILE FIELD: requests/sec, a latency percentile in ms (p50 p75 p90
-# p99), total requests, or error counts (non2xx, sockerr).
-wrk_field() {
-    awk -v want="$2" '
-        function ms(v) {
-            if (v ~ /us$/) return substr(v, 1, length(v) - 2) / 1000
-            if (v ~ /ms$/) return substr(v, 1, length(v) - 2) + 0
-            if (v ~ /m$/)  return substr(v, 1, length(v) - 1) * 60000
-            if (v ~ /s$/)  return substr(v, 1, length(v) - 1) * 1000
-            return v + 0
-        }
-        /^Requests\/sec:/                { f["rps"] = $2 }
-        /^ +[0-9]+% +[0-9.]+[a-z]+$/   { p = $1; sub(/%/, "", p); f["p" p] = sprintf("%.3f", ms($2)) }
-        / requests in /                  { f["requests"] = $1 }
-        /^ *Non-2xx or 3xx responses:/   { f["non2xx"] = $NF }
-        /^ *Socket errors:/              { gsub(/,/, ""); f["sockerr"] = $4 + $6 + $8 + $10 }
-        END { v = (want in f) ? f[want] : ((want == "non2xx" || want == "sockerr") ? 0 : "?"); print v }
-    ' "$1"
-}
-
 bad=()
 busy=()
 ROUND_NAMES=()
