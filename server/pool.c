@@ -72,8 +72,8 @@ struct share {
         struct share *prev, *nextshare;
 };
 
-/* The workers' nice value (the connection threads and the small-job
- * thread keep the process's). */
+/* The workers' nice value where SCHED_IDLE is refused (the connection
+ * threads and the small-job thread keep the process's). */
 #define POOL_WORKER_NICE 10
 
 /* The average's weight for each new measure. */
@@ -189,16 +189,34 @@ static void help(struct pool *p)
                 pthread_cond_broadcast(&p->share_done);
 }
 
+/* Puts the calling worker below the connection threads and the
+ * small-job thread, so that they get a CPU soon when a request comes in
+ * while batches keep every CPU busy. A higher nice value did little for
+ * that on Linux 6.6 and later (EEVDF): a running thread keeps its CPU to
+ * the end of its slice, and a thread queued with credit from a long wait
+ * holds back one that just woke, whatever their weights. A waking thread
+ * always preempts a SCHED_IDLE one, which cut the 1-row p99 of
+ * bench/tail_latency.py about in half (README, Benchmark). SCHED_IDLE
+ * competes only inside its cgroup when the cgroup has the cpu controller
+ * (a container); without one, every busy process comes first. Per thread
+ * on Linux; an unprivileged thread may take it (not leave it). */
+static void lower_priority(void)
+{
+#ifdef SCHED_IDLE
+        struct sched_param sp = { .sched_priority = 0 };
+        if (!pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp))
+                return;
+#endif
+        (void)setpriority(PRIO_PROCESS, (id_t)gettid(), POOL_WORKER_NICE);
+}
+
 static void *worker(void *arg)
 {
         struct worker_arg *wa = arg;
         struct pool *p = wa->p;
         struct slot *s = &p->slots[wa->i];
         if (!wa->small_only)
-                /* below the connection threads and the small-job thread,
-                 * so that they get a CPU at once when a request comes in
-                 * while batches keep every CPU busy (Linux: per thread) */
-                (void)setpriority(PRIO_PROCESS, (id_t)gettid(), POOL_WORKER_NICE);
+                lower_priority();
         pthread_mutex_lock(&p->lock);
         for (;;) {
                 size_t k;

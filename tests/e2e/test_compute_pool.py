@@ -14,6 +14,8 @@
 """
 import http.client
 import json
+import os
+import sys
 import threading
 import time
 
@@ -236,3 +238,35 @@ def test_slow_single_rows_stay_on_the_compute_threads(tmp_path):
         ran = metric(s.port, "predictd_compute_inline_total")
         cost = metric(s.port, "predictd_compute_tiny_request_seconds")
     assert ran == 0 and cost > 50e-6, (ran, cost)
+
+
+SCHED_OTHER, SCHED_IDLE = 0, 5  # linux/sched.h
+
+
+def thread_policies(pid):
+    """{thread name: [scheduling policy of each thread of that name]}, from
+    field 41 of /proc/PID/task/TID/stat."""
+    out = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+            stat = f.read()
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2:].split()
+        out.setdefault(name, []).append(int(fields[41 - 3]))
+    return out
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux /proc")
+def test_compute_threads_yield_to_connection_threads(forest):
+    """The --threads compute workers run at SCHED_IDLE; the connection
+    threads, the small-request thread and the rest keep the normal
+    policy, so that they take a CPU from a busy worker at once."""
+    _, path = forest
+    with Server(path, "--threads", "3") as s:
+        status, _ = post(s.port, "/predict", json.dumps({"instances": X_TRAIN[:2].tolist()}))
+        assert status == 200
+        pol = thread_policies(s.proc.pid)
+    everything = [p for ps in pol.values() for p in ps]
+    assert everything.count(SCHED_IDLE) == 3, pol
+    assert pol["MHD-worker"] and set(pol["MHD-worker"]) == {SCHED_OTHER}, pol
+    assert everything.count(SCHED_OTHER) == len(everything) - 3, pol
