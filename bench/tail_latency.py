@@ -7,8 +7,8 @@ BATCHERS (2) client processes keep sending 10,000-row /predict batches, so
 both compute threads are busy all the time (processes, not threads: a
 thread parsing a 10,000-row answer holds the interpreter's lock for
 milliseconds, and the sampler's timings measured that wait, up to the 5 ms
-switch interval), at nice 19 and SCHED_IDLE: they share the machine's
-CPUs with the server, and their parsing of answers would otherwise delay
+switch interval), at SCHED_IDLE: they share the machine's CPUs with
+the server, and their parsing of answers would otherwise delay
 the server's connection thread as no remote client does; meanwhile one client sends
 SAMPLES (300) requests in turn to GET /healthz and a 1-row POST /predict,
 each on a fresh connection, and records the wall time of each. Prints
@@ -50,11 +50,12 @@ def call(port, method, path, body=None):
 
 def batcher(port, batch_body, want_batch, stop, batches):
     """One batch client, in a process of its own."""
-    os.nice(19)
     # It stands in for a client on another machine: it should take only
     # CPU time nothing else wants, not the server's nor the sampler's.
-    # At nice 19 it still kept its CPU to the end of its slice when they
-    # woke up (Linux 6.6+, EEVDF); at SCHED_IDLE it gives it up at once.
+    # At nice 19 (before) it still kept its CPU to the end of its slice
+    # when they woke up (Linux 6.6+, EEVDF); a waking thread preempts a
+    # SCHED_IDLE one as soon as the scheduler finds it eligible. A nice
+    # value means nothing at SCHED_IDLE.
     os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     while not stop.is_set():
         st, body = call(port, "POST", "/predict", batch_body)

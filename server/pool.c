@@ -195,7 +195,8 @@ static void help(struct pool *p)
  * that on Linux 6.6 and later (EEVDF): a running thread keeps its CPU to
  * the end of its slice, and a thread queued with credit from a long wait
  * holds back one that just woke, whatever their weights. A waking thread
- * always preempts a SCHED_IDLE one, which cut the 1-row p99 of
+ * preempts a SCHED_IDLE one as soon as the scheduler finds it eligible
+ * (not always at once, for the same reason), which cut the 1-row p99 of
  * bench/tail_latency.py about in half (README, Benchmark). SCHED_IDLE
  * competes only inside its cgroup when the cgroup has the cpu controller
  * (a container); without one, every busy process comes first. Per thread
