@@ -116,6 +116,7 @@ def run(p, batch_body, want_batch, row, want_row):
         t.start()
     time.sleep(1.0)
     lat = {"GET /healthz": [], "POST /predict (1 row)": []}
+    b0, s0 = batches.value, time.monotonic()
     for i in range(SAMPLES):
         t0 = time.monotonic()
         if i % 2 == 0:
@@ -126,6 +127,7 @@ def run(p, batch_body, want_batch, row, want_row):
             st, body = call(port, "POST", "/predict", json.dumps({"features": row}))
             assert st == 200 and body["prediction"] == want_row, body
             lat["POST /predict (1 row)"].append(time.monotonic() - t0)
+    sampled_s, sampled_batches = time.monotonic() - s0, batches.value - b0
     stop.set()
     for t in ts:
         t.join()
@@ -136,10 +138,11 @@ def run(p, batch_body, want_batch, row, want_row):
     load = os.getloadavg()
     lines = ["# Small-request latency while 10,000-row batches run",
              "", "`SAMPLES=%d /usr/bin/python3 bench/tail_latency.py %s` (%s), %d batch "
-             "clients, --threads 2, load average %.2f %.2f %.2f, %d batches answered during "
-             "the run." % (SAMPLES, " ".join(sys.argv[1:]),
-                           time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), BATCHERS, *load,
-                           batches.value),
+             "clients, --threads 2, load average %.2f %.2f %.2f, %d batches answered "
+             "during the %.1f s of sampling (%.1f per second)." % (
+                 SAMPLES, " ".join(sys.argv[1:]),
+                 time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), BATCHERS, *load,
+                 sampled_batches, sampled_s, sampled_batches / sampled_s),
              "", "| endpoint | samples | p50 ms | p99 ms | max ms |", "|---|---|---|---|---|"]
     for k, v in lat.items():
         lines.append("| %s | %d | %.1f | %.1f | %.1f |" % (

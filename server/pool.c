@@ -25,10 +25,16 @@
  * the inline bound (--inline-compute-us) each; once they take longer (a
  * slow model), they are queued again like the rest, where a health check
  * cannot wait behind them. The measure is an exponential average over every tiny request,
- * queued or not, so it follows a change of model or load. */
+ * queued or not, so it follows a change of model or load.
+ *
+ * The workers run below the connection threads (lower_priority), and a
+ * worker running a job steps aside every POOL_STEP_ASIDE_US (a timer
+ * signal whose handler calls sched_yield), so that the scheduler looks
+ * again at who should run between its ticks (step_aside). */
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -50,6 +56,12 @@ struct slot {
         bool busy;
         bool expired; /* the watchdog told it to answer */
         bool pinned;  /* the watchdog is calling its expire */
+};
+
+/* A worker's step-aside timer (step_aside). */
+struct step_timer {
+        timer_t t;
+        bool made; /* timer_create succeeded */
 };
 
 struct worker_arg {
@@ -75,6 +87,16 @@ struct share {
 /* The workers' nice value where SCHED_IDLE is refused (the connection
  * threads and the small-job thread keep the process's). */
 #define POOL_WORKER_NICE 10
+
+/* A worker running a job gives up its CPU this often (microseconds of
+ * wall time), with this signal (step_aside). */
+#define POOL_STEP_ASIDE_US 1000
+#define POOL_STEP_ASIDE_SIG SIGRTMIN
+
+/* glibc 2.36 has the field but not its name */
+#ifndef sigev_notify_thread_id
+#define sigev_notify_thread_id _sigev_un._tid
+#endif
 
 /* The average's weight for each new measure. */
 #define POOL_INLINE_WEIGHT 0.125
@@ -157,6 +179,66 @@ static void unlist_share(struct pool *p, struct share *sh)
         sh->listed = false;
 }
 
+/* Lowering the workers (lower_priority) is not enough on its own. When a connection
+ * thread wakes while a worker runs, the scheduler may find it not yet
+ * eligible (EEVDF) and let the worker go on; it decides again only at
+ * its next tick, which is 4 ms at HZ=250, and a request waited that long
+ * (traced with perf sched, README Benchmark). A worker that calls
+ * sched_yield makes it decide now, with the worker's time counted; so
+ * while a worker runs a job, a timer of its own signals it every
+ * POOL_STEP_ASIDE_US and this handler yields. With nothing else waiting
+ * for its CPU the call returns at once. The timer's interrupt and the
+ * signal cost about 25 us each on the 2-CPU VM of bench/results (timed
+ * with a compute loop, 0.1 ms timer against none), so a job longer than
+ * a millisecond runs about 2.5% slower; every 0.5 ms halved neither p99
+ * nor that cost in proportion, every 2 ms let p99 reach 1.8 ms. Jobs
+ * shorter than the interval are never signalled. The model code makes
+ * no system calls that the signal could interrupt, and SA_RESTART
+ * restarts the rest. */
+static void step_aside(int sig)
+{
+        (void)sig;
+        int saved = errno;
+        (void)sched_yield();
+        errno = saved;
+}
+
+static void install_step_aside(void)
+{
+        struct sigaction sa;
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = step_aside;
+        sa.sa_flags = SA_RESTART;
+        sigemptyset(&sa.sa_mask);
+        (void)sigaction(POOL_STEP_ASIDE_SIG, &sa, NULL);
+}
+
+/* The calling worker's timer, signalling this thread only. Without one
+ * (timer_create refused) the worker runs its jobs to their end. */
+static void make_step_timer(struct step_timer *st)
+{
+        struct sigevent sev;
+        memset(&sev, 0, sizeof(sev));
+        sev.sigev_notify = SIGEV_THREAD_ID;
+        sev.sigev_signo = POOL_STEP_ASIDE_SIG;
+        sev.sigev_notify_thread_id = gettid();
+        st->made = timer_create(CLOCK_MONOTONIC, &sev, &st->t) == 0;
+}
+
+/* Starts (on) or stops the calling worker's timer. */
+static void arm_step_timer(struct step_timer *st, bool on)
+{
+        if (!st->made)
+                return;
+        struct itimerspec its;
+        memset(&its, 0, sizeof(its));
+        if (on) {
+                its.it_value.tv_nsec = POOL_STEP_ASIDE_US * 1000L;
+                its.it_interval = its.it_value;
+        }
+        (void)timer_settime(st->t, 0, &its, NULL);
+}
+
 /* Runs a share's calls while there are calls left and no job is queued. */
 static void share_calls(struct pool *p, struct share *sh, bool owner)
 {
@@ -172,7 +254,7 @@ static void share_calls(struct pool *p, struct share *sh, bool owner)
 
 /* An idle worker helps the first listed share. Under p->lock, which it
  * drops while helping. */
-static void help(struct pool *p)
+static void help(struct pool *p, struct step_timer *st)
 {
         struct share *sh = p->shares;
         if (atomic_load_explicit(&sh->next, memory_order_relaxed) >= sh->n) {
@@ -181,7 +263,9 @@ static void help(struct pool *p)
         }
         sh->helpers++;
         pthread_mutex_unlock(&p->lock);
+        arm_step_timer(st, true);
         share_calls(p, sh, false);
+        arm_step_timer(st, false);
         pthread_mutex_lock(&p->lock);
         if (atomic_load_explicit(&sh->next, memory_order_relaxed) >= sh->n)
                 unlist_share(p, sh);
@@ -216,8 +300,11 @@ static void *worker(void *arg)
         struct worker_arg *wa = arg;
         struct pool *p = wa->p;
         struct slot *s = &p->slots[wa->i];
-        if (!wa->small_only)
+        struct step_timer st = { .made = false };
+        if (!wa->small_only) {
                 lower_priority();
+                make_step_timer(&st);
+        }
         pthread_mutex_lock(&p->lock);
         for (;;) {
                 size_t k;
@@ -233,7 +320,7 @@ static void *worker(void *arg)
                         while (!p->n && !p->shares && !(p->stopping && !p->reserved))
                                 pthread_cond_wait(&p->cond, &p->lock);
                         if (!p->n && p->shares) {
-                                help(p);
+                                help(p, &st);
                                 continue;
                         }
                         if (!p->n)
@@ -255,7 +342,9 @@ static void *worker(void *arg)
                 s->expired = false;
                 p->running++;
                 pthread_mutex_unlock(&p->lock);
+                arm_step_timer(&st, true);
                 s->job.j.run(s->job.j.arg);
+                arm_step_timer(&st, false);
                 pthread_mutex_lock(&p->lock);
                 while (s->pinned)
                         pthread_cond_wait(&p->unpin, &p->lock);
@@ -267,6 +356,8 @@ static void *worker(void *arg)
                 p->running--;
         }
         pthread_mutex_unlock(&p->lock);
+        if (st.made)
+                (void)timer_delete(st.t);
         return NULL;
 }
 
@@ -388,6 +479,7 @@ int pool_create(unsigned threads, size_t max_queue, unsigned timeout_s, unsigned
         pthread_cond_init(&p->wd_cond, &ca);
         pthread_condattr_destroy(&ca);
         p->timeout_s = timeout_s;
+        install_step_aside();
         p->cap = max_queue ? max_queue : 1;
         size_t nw = threads ? threads : 1, nt = nw + 1; /* and the small-job thread */
         p->q = calloc(p->cap, sizeof(*p->q));

@@ -270,3 +270,58 @@ def test_compute_threads_yield_to_connection_threads(forest):
     assert everything.count(SCHED_IDLE) == 3, pol
     assert pol["MHD-worker"] and set(pol["MHD-worker"]) == {SCHED_OTHER}, pol
     assert everything.count(SCHED_OTHER) == len(everything) - 3, pol
+
+
+def thread_tids_by_policy(pid, policy):
+    """The thread ids of process pid whose scheduling policy is policy."""
+    tids = set()
+    for tid in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+            stat = f.read()
+        if int(stat[stat.rindex(")") + 2:].split()[41 - 3]) == policy:
+            tids.add(int(tid))
+    return tids
+
+
+def posix_timers(pid):
+    """/proc/PID/timers as [{"signal": N, "notify": text, "clock": N}]."""
+    timers, cur = [], None
+    with open("/proc/%d/timers" % pid) as f:
+        for line in f:
+            key, _, value = line.strip().partition(": ")
+            if key == "ID":
+                cur = {}
+                timers.append(cur)
+            elif key == "signal":
+                cur["signal"] = int(value.split("/")[0])
+            elif key == "notify":
+                cur["notify"] = value
+            elif key == "ClockID":
+                cur["clock"] = int(value)
+    return timers
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/timers"), reason="Linux /proc/PID/timers")
+def test_compute_threads_step_aside_on_a_timer_of_their_own(forest):
+    """Each compute worker, and only a worker, has a monotonic-clock timer
+    that signals that thread alone (SIGRTMIN, caught), so that a worker
+    running a long job calls sched_yield every millisecond (server/pool.c,
+    step_aside); batches long enough to be signalled keep scikit-learn's
+    answers."""
+    import signal
+    m, path = forest
+    rows = X_TRAIN  # 3,000 rows of 60 trees: milliseconds per job
+    with Server(path, "--threads", "3") as s:
+        status, body = post(s.port, "/predict", json.dumps({"instances": rows.tolist()}))
+        assert status == 200, body
+        assert json.loads(body)["predictions"] == m.predict(rows).tolist()
+        timers = posix_timers(s.proc.pid)
+        workers = thread_tids_by_policy(s.proc.pid, SCHED_IDLE)
+        with open("/proc/%d/status" % s.proc.pid) as f:
+            caught = int([ln for ln in f if ln.startswith("SigCgt:")][0].split()[1], 16)
+    assert len(workers) == 3, workers
+    assert all(t["signal"] == signal.SIGRTMIN and t["clock"] == 1 for t in timers), timers
+    assert {int(t["notify"].split("tid.")[1]) for t in timers
+            if t["notify"].startswith("signal/tid.")} == workers, (timers, workers)
+    assert len(timers) == 3, timers
+    assert caught & (1 << (signal.SIGRTMIN - 1)), hex(caught)
