@@ -190,8 +190,8 @@ static void unlist_share(struct pool *p, struct share *sh)
  * for its CPU the call returns at once. The timer's interrupt and the
  * signal cost about 25 us each on the 2-CPU VM of bench/results (timed
  * with a compute loop, 0.1 ms timer against none), so a job longer than
- * a millisecond runs about 2.5% slower; every 0.5 ms halved neither p99
- * nor that cost in proportion, every 2 ms let p99 reach 1.8 ms. Jobs
+ * a millisecond runs about 2.5% slower; every 0.5 ms gave about the same
+ * p99 for twice the signals, every 2 ms let p99 reach 1.8 ms. Jobs
  * shorter than the interval are never signalled. The model code makes
  * no system calls that the signal could interrupt, and SA_RESTART
  * restarts the rest. */

@@ -243,16 +243,24 @@ def test_slow_single_rows_stay_on_the_compute_threads(tmp_path):
 SCHED_OTHER, SCHED_IDLE = 0, 5  # linux/sched.h
 
 
-def thread_policies(pid):
-    """{thread name: [scheduling policy of each thread of that name]}, from
-    field 41 of /proc/PID/task/TID/stat."""
-    out = {}
+def threads(pid):
+    """[(tid, name, scheduling policy)] of every thread of process pid, the
+    policy from field 41 of /proc/PID/task/TID/stat."""
+    out = []
     for tid in os.listdir("/proc/%d/task" % pid):
         with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
             stat = f.read()
         name = stat[stat.index("(") + 1:stat.rindex(")")]
         fields = stat[stat.rindex(")") + 2:].split()
-        out.setdefault(name, []).append(int(fields[41 - 3]))
+        out.append((int(tid), name, int(fields[41 - 3])))
+    return out
+
+
+def thread_policies(pid):
+    """{thread name: [scheduling policy of each thread of that name]}."""
+    out = {}
+    for _, name, policy in threads(pid):
+        out.setdefault(name, []).append(policy)
     return out
 
 
@@ -270,17 +278,6 @@ def test_compute_threads_yield_to_connection_threads(forest):
     assert everything.count(SCHED_IDLE) == 3, pol
     assert pol["MHD-worker"] and set(pol["MHD-worker"]) == {SCHED_OTHER}, pol
     assert everything.count(SCHED_OTHER) == len(everything) - 3, pol
-
-
-def thread_tids_by_policy(pid, policy):
-    """The thread ids of process pid whose scheduling policy is policy."""
-    tids = set()
-    for tid in os.listdir("/proc/%d/task" % pid):
-        with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
-            stat = f.read()
-        if int(stat[stat.rindex(")") + 2:].split()[41 - 3]) == policy:
-            tids.add(int(tid))
-    return tids
 
 
 def posix_timers(pid):
@@ -316,7 +313,7 @@ def test_compute_threads_step_aside_on_a_timer_of_their_own(forest):
         assert status == 200, body
         assert json.loads(body)["predictions"] == m.predict(rows).tolist()
         timers = posix_timers(s.proc.pid)
-        workers = thread_tids_by_policy(s.proc.pid, SCHED_IDLE)
+        workers = {tid for tid, _, policy in threads(s.proc.pid) if policy == SCHED_IDLE}
         with open("/proc/%d/status" % s.proc.pid) as f:
             caught = int([ln for ln in f if ln.startswith("SigCgt:")][0].split()[1], 16)
     assert len(workers) == 3, workers
