@@ -318,6 +318,7 @@ measure() {
             mv "$TMP/$name.try" "$TMP/$name.wrk"
             echo "$other" >"$TMP/$name.other"
             echo "$attempt" >"$TMP/$name.attempt"
+            echo $((s1 - s0)) >"$TMP/$name.ticks"
         fi
         [ "$other" -ge 10 ] || break
     done
@@ -344,6 +345,15 @@ wrk_field() {
     ' "$1"
 }
 
+# cpu_us NAME: the server's CPU time (user and system, its process and
+# children) per request answered in NAME's measured run, in microseconds.
+# Throughput moves with whatever else the 2 CPUs do; the work a server
+# spends on each request moves much less, so it compares servers too.
+cpu_us() {
+    awk -v t="$(cat "$TMP/$1.ticks")" -v n="$(wrk_field "$TMP/$1.wrk" requests)" -v hz="$HZ" \
+        'BEGIN { if (n > 0) printf "%.1f", t / hz * 1e6 / n; else print "?" }'
+}
+
 # best_round NAME: NAME's round with the most requests/s becomes NAME
 best_round() {
     local name=$1 r best=0 rps top=-1 ext
@@ -354,7 +364,7 @@ best_round() {
             best=$r
         fi
     done
-    for ext in wrk other attempt attempts cmd; do
+    for ext in wrk other attempt attempts cmd ticks; do
         cp "$TMP/${name}_r$best.$ext" "$TMP/$name.$ext"
     done
     echo "$best" >"$TMP/$name.round"
@@ -403,7 +413,8 @@ for r in $(seq "$ROUNDS"); do
     a=$(wrk_field "$TMP/predictd_r$r.wrk" rps); b=$(wrk_field "$TMP/nginx_r$r.wrk" rps)
     q=$(awk -v a="$a" -v b="$b" 'BEGIN { if (b > 0) printf "%.0f", a / b * 100; else print 0 }')
     echo "$q" >>"$TMP/ratios"
-    printf '| %s | %s | %s | %s%% | %s%%, %s%% |\n' "$r" "$b" "$a" "$q" \
+    printf '| %s | %s | %s | %s%% | %s, %s | %s%%, %s%% |\n' "$r" "$b" "$a" "$q" \
+        "$(cpu_us "nginx_r$r")" "$(cpu_us "predictd_r$r")" \
         "$(cat "$TMP/nginx_r$r.other")" "$(cat "$TMP/predictd_r$r.other")" >>"$TMP/rounds.md"
 done
 MEDIAN_RATIO=$(sort -n "$TMP/ratios" | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
@@ -427,10 +438,10 @@ BUILDTYPE=$(meson introspect "$(dirname "$PREDICTD_BIN")" --buildoptions 2>/dev/
     2>/dev/null || echo "unknown")
 
 row() { # row LABEL NAME REQUESTS_PER_S
-    printf '| %s | %s | %s | %s | %s | %s | %s%% |\n' "$1" "$3" \
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s%% |\n' "$1" "$3" \
         "$(wrk_field "$TMP/$2.wrk" p50)" "$(wrk_field "$TMP/$2.wrk" p90)" \
         "$(wrk_field "$TMP/$2.wrk" p99)" "$(wrk_field "$TMP/$2.wrk" requests)" \
-        "$(cat "$TMP/$2.other")"
+        "$(cpu_us "$2")" "$(cat "$TMP/$2.other")"
 }
 
 {
@@ -451,8 +462,8 @@ row() { # row LABEL NAME REQUESTS_PER_S
     echo "Server side: gunicorn \`-w $SERVER_THREADS\` (sync workers) vs predictd \`--threads $SERVER_THREADS\`."
     echo "wrk runs on the same $(nproc) CPUs as the server under load."
     echo
-    echo "| scenario | requests/s | p50 ms | p90 ms | p99 ms | requests | others' CPU |"
-    echo "|---|---:|---:|---:|---:|---:|---:|"
+    echo "| scenario | requests/s | p50 ms | p90 ms | p99 ms | requests | server CPU us/request | others' CPU |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|"
     row "Flask + gunicorn, 1 row" flask "$F_RPS"
     row "predictd, 1 row" predictd "$P_RPS"
     row "predictd, $BATCH_ROWS rows/request" predictd_batch "$B_RPS"
@@ -463,11 +474,13 @@ row() { # row LABEL NAME REQUESTS_PER_S
     echo "- predictd / nginx returning the same body: **${N_RATIO}%** (best round against best round);"
     echo "  the median of the $ROUNDS rounds' ratios: **${MEDIAN_RATIO}%**. The rounds, nginx then predictd each:"
     echo
-    echo "  | round | nginx requests/s | predictd requests/s | predictd / nginx | others' CPU |"
-    echo "  |---:|---:|---:|---:|---:|"
+    echo "  | round | nginx requests/s | predictd requests/s | predictd / nginx | server CPU us/request | others' CPU |"
+    echo "  |---:|---:|---:|---:|---:|---:|"
     sed 's/^/  /' "$TMP/rounds.md"
     echo
     echo "- predictd batch of $BATCH_ROWS rows: **$B_ROWS rows/s** ($B_RPS requests/s)"
+    echo "- server CPU us/request: the server's user and system CPU time (its process and"
+    echo "  children, /proc/PID/stat) during the measured run, over the requests answered."
     echo "- others' CPU: share of the machine's $NCPU CPUs used during the measured run by"
     echo "  processes other than the server under load and wrk (machine busy time from"
     echo "  /proc/stat minus theirs); near 0 means nothing else competed. Each scenario was"
