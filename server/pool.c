@@ -117,7 +117,8 @@ struct pool {
         struct job *q; /* ring of cap jobs, in submission order */
         size_t cap, head, n;
         size_t n_small;          /* queued jobs marked small */
-        atomic_size_t queued;    /* n, for helpers to read without the lock */
+        bool small_waiting;      /* the small-job thread waits for one */
+        atomic_size_t queued;    /* for_workers, for helpers to read without the lock */
         struct share *shares;    /* batches that idle workers may help with */
         size_t reserved; /* slots promised by pool_reserve */
         bool stopping, wd_stopping;
@@ -139,6 +140,29 @@ static double now_s(void)
         return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Whether a small job queued now is the small-job thread's to take: it
+ * waits for one, and the pool is not stopping. A worker runs at
+ * SCHED_IDLE (lower_priority), below every other busy thread of the
+ * machine; one that took a small job while the connection threads kept
+ * both CPUs of the bench VM busy (a burst of 1-row requests) held that
+ * request back for 0.4 to 1.7 s (bench/run.sh, wrk's maximum). The
+ * small-job thread runs at the process's priority. */
+static bool small_thread_idle(const struct pool *p)
+{
+        return p->small_waiting && !p->stopping;
+}
+
+/* The queued jobs a worker may take. Under p->lock. */
+static size_t for_workers(const struct pool *p)
+{
+        return p->n - (small_thread_idle(p) ? p->n_small : 0);
+}
+
+static void publish_queued(struct pool *p)
+{
+        atomic_store_explicit(&p->queued, for_workers(p), memory_order_relaxed);
+}
+
 /* Takes the job at queue position k (0 = the head) out of the queue; the
  * rest keep their order (the watchdog relies on it). Under p->lock. */
 static struct job take_job(struct pool *p, size_t k)
@@ -153,15 +177,16 @@ static struct job take_job(struct pool *p, size_t k)
         p->n--;
         if (job.j.small)
                 p->n_small--;
-        atomic_store_explicit(&p->queued, p->n, memory_order_relaxed);
+        publish_queued(p);
         return job;
 }
 
-/* The position of the earliest small job, or p->n. Under p->lock. */
-static size_t first_small(const struct pool *p)
+/* The position of the earliest job that is (small) or is not (!small)
+ * marked small, or p->n. Under p->lock. */
+static size_t first_of(const struct pool *p, bool small)
 {
         size_t k = 0;
-        while (k < p->n && !p->q[(p->head + k) % p->cap].j.small)
+        while (k < p->n && p->q[(p->head + k) % p->cap].j.small != small)
                 k++;
         return k;
 }
@@ -316,25 +341,35 @@ static void *worker(void *arg)
         for (;;) {
                 size_t k;
                 if (wa->small_only) {
-                        while (!p->n_small && !p->stopping)
-                                pthread_cond_wait(&p->small_cond, &p->lock);
+                        if (!p->n_small && !p->stopping) {
+                                p->small_waiting = true;
+                                publish_queued(p);
+                                while (!p->n_small && !p->stopping)
+                                        pthread_cond_wait(&p->small_cond, &p->lock);
+                                p->small_waiting = false;
+                        }
                         if (!p->n_small)
                                 break; /* stopping: the workers run what is left */
-                        k = first_small(p);
+                        k = first_of(p, true);
                 } else {
                         /* stopping, a worker still waits for the jobs of
                          * places reserved before (pool_submit signals) */
-                        while (!p->n && !p->shares && !(p->stopping && !p->reserved))
+                        while (!for_workers(p) && !p->shares &&
+                               !(p->stopping && !p->reserved))
                                 pthread_cond_wait(&p->cond, &p->lock);
-                        if (!p->n && p->shares) {
+                        if (!for_workers(p) && p->shares) {
                                 help(p, &st);
                                 continue;
                         }
-                        if (!p->n)
+                        if (!for_workers(p))
                                 break; /* stopping, and every job done */
-                        k = 0;
+                        k = small_thread_idle(p) ? first_of(p, false) : 0;
                 }
                 struct job job = take_job(p, k);
+                /* small jobs left while the small-job thread runs this
+                 * one are the workers' now */
+                if (wa->small_only && p->n_small)
+                        pthread_cond_broadcast(&p->cond);
                 if (job.deadline && job.deadline <= now_s()) {
                         /* its time ran out in the queue (the watchdog looks
                          * only every 10 ms): it never starts */
@@ -554,12 +589,13 @@ void pool_submit(struct pool *p, const struct pool_job *j)
         p->reserved--;
         p->q[(p->head + p->n) % p->cap] = (struct job){ *j, deadline };
         p->n++;
-        atomic_store_explicit(&p->queued, p->n, memory_order_relaxed);
-        pthread_cond_signal(&p->cond);
         if (j->small) {
                 p->n_small++;
                 pthread_cond_signal(&p->small_cond);
         }
+        publish_queued(p);
+        if (!j->small || !small_thread_idle(p))
+                pthread_cond_signal(&p->cond);
         pthread_mutex_unlock(&p->lock);
 }
 
@@ -581,6 +617,7 @@ void pool_drain(struct pool *p)
                 return;
         pthread_mutex_lock(&p->lock);
         p->stopping = true;
+        publish_queued(p); /* the workers may take small jobs too now */
         /* a slot reserved is submitted soon after; wait for it */
         while (p->reserved) {
                 pthread_mutex_unlock(&p->lock);

@@ -8,6 +8,8 @@
   batches: with --threads 1 busy on a batch, a 1-row request is answered
   before that batch is (one more thread takes only small requests).
   Only the order of events is asserted, never a duration.
+- While the small-request thread waits, a small request is its alone: the
+  SCHED_IDLE workers' share of the CPU time is what says so.
 - A tiny request is computed on the HTTP thread while tiny requests are
   cheap (--inline-compute-us), never with 0, and not for a model whose
   single rows are slow; answers are the same either way.
@@ -322,3 +324,54 @@ def test_compute_threads_step_aside_on_a_timer_of_their_own(forest):
             if t["notify"].startswith("signal/tid.")} == workers, (timers, workers)
     assert len(timers) == 3, timers
     assert caught & (1 << (signal.SIGRTMIN - 1)), hex(caught)
+
+
+def thread_cpu_ticks(pid):
+    """{tid: user + system clock ticks} of every thread of process pid."""
+    out = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+            stat = f.read()
+        fields = stat[stat.rindex(")") + 2:].split()
+        out[int(tid)] = int(fields[14 - 3]) + int(fields[15 - 3])
+    return out
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux /proc")
+def test_small_requests_left_to_the_small_request_thread(tmp_path):
+    """A small request that comes while the small-request thread waits is
+    that thread's, never a SCHED_IDLE worker's, which a busy machine can
+    hold off for a second (server/pool.c, small_thread_idle). One client
+    sends small requests one after another, so the small-request thread is
+    always waiting when the next comes: the workers' CPU time stays a
+    sliver of what computing them took (before, they took about half),
+    and every answer is scikit-learn's."""
+    X = np.round(RNG.normal(size=(3000, 6)), 2)
+    y = (X[:, 0] + X[:, 1] ** 2 > 1).astype(int)
+    m = RandomForestClassifier(n_estimators=300, random_state=0).fit(X, y)
+    path = save_model(m, str(tmp_path))
+    rows = X[:150]
+    body = json.dumps({"instances": rows.tolist()})
+    assert 4096 < len(body) <= 16384  # small, not tiny (server/http.c)
+    want = m.predict(rows).tolist()
+    with Server(path, "--threads", "2") as s:
+        before = thread_cpu_ticks(s.proc.pid)
+        c = http.client.HTTPConnection("127.0.0.1", s.port, timeout=60)
+        try:
+            for _ in range(300):
+                c.request("POST", "/predict", body=body,
+                          headers={"Content-Type": "application/json"})
+                r = c.getresponse()
+                payload = r.read()
+                assert r.status == 200, payload
+                assert json.loads(payload)["predictions"] == want
+        finally:
+            c.close()
+        after = thread_cpu_ticks(s.proc.pid)
+        workers = {tid for tid, _, policy in threads(s.proc.pid) if policy == SCHED_IDLE}
+    assert len(workers) == 2, workers
+    spent = {tid: after[tid] - before.get(tid, 0) for tid in after}
+    total = sum(spent.values())
+    by_workers = sum(spent[t] for t in workers)
+    assert total >= 20, spent  # enough ticks (10 ms each) to tell who computed
+    assert by_workers <= 0.1 * total, (by_workers, total, spent)
