@@ -278,23 +278,32 @@ static bool pool_drain_runs_queued_jobs(void)
 
 /* Tiny requests run inline only while their average stays under the
  * bound: not at first (the start is twice the bound), yes after cheap
- * ones, no more after one slow enough to lift the average, never with a
- * bound of 0; the stats count the inline runs. */
+ * ones, still after one slow one (a measure counts for at most twice the
+ * bound: a request preempted while it computed), no more after five slow
+ * ones in a row, never with a bound of 0; the stats count the inline
+ * runs. */
 static bool pool_inline_follows_the_tiny_requests_cost(void)
 {
         struct pool *p = NULL;
+        struct pool_stats st;
         EXPECT(pool_create(1, 16, 0, 50, &p) == 0);
         EXPECT(!pool_take_inline(p));
         for (int i = 0; i < 40; i++)
                 pool_tiny_cost(p, 10e-6);
         EXPECT(pool_take_inline(p));
         EXPECT(pool_take_inline(p));
-        pool_tiny_cost(p, 10e-3); /* one 10 ms request: the average is ~1.3 ms */
-        EXPECT(!pool_take_inline(p));
-        struct pool_stats st;
+        pool_tiny_cost(p, 10e-3); /* counted as 100 us: the average is ~21 us */
         pool_stats(p, &st);
-        EXPECT(st.inline_runs == 2);
-        EXPECT(st.tiny_cost > 1e-3 && st.tiny_cost < 2e-3);
+        EXPECT(st.tiny_cost > 20e-6 && st.tiny_cost < 23e-6);
+        EXPECT(pool_take_inline(p));
+        for (int i = 0; i < 3; i++)
+                pool_tiny_cost(p, 10e-3);
+        EXPECT(pool_take_inline(p)); /* four: ~47 us */
+        pool_tiny_cost(p, 10e-3); /* five: ~54 us */
+        EXPECT(!pool_take_inline(p));
+        pool_stats(p, &st);
+        EXPECT(st.inline_runs == 4);
+        EXPECT(st.tiny_cost > 50e-6 && st.tiny_cost < 60e-6);
         pool_free(p);
 
         EXPECT(pool_create(1, 16, 0, 0, &p) == 0);
