@@ -72,7 +72,7 @@ struct request {
 #define POOL_QUEUE_PER_THREAD 16u
 
 /* A compute request with a body up to this size (a few dozen rows) is
- * small: the pool's small-job thread may take it, so that it is answered
+ * small: the pool's small-job threads take it, so that it is answered
  * at once even while every worker runs a large batch. */
 #define SMALL_BODY_BYTES ((size_t)16 << 10)
 /* ... and up to this (a few rows), tiny: while such requests are cheap it

@@ -13,8 +13,9 @@
  * jobs whose clients were already answered.
  *
  * Two things keep large batches from starving small requests and idle
- * threads from idling: one thread beyond the workers takes only jobs
- * marked small (the earliest queued), and a job with a large batch shares
+ * threads from idling: as many threads again as the workers take only
+ * jobs marked small (the earliest queued), which the workers leave to
+ * them (for_workers), and a job with a large batch shares
  * it out (pool_share) to the workers that have nothing queued to run,
  * which leave it as soon as a job is queued.
  *
@@ -67,7 +68,7 @@ struct step_timer {
 struct worker_arg {
         struct pool *p;
         size_t i;
-        bool small_only; /* the small-job thread */
+        bool small_only; /* a small-job thread */
 };
 
 /* A batch shared out by pool_share: calls next, next + 1, ... < n, taken
@@ -85,7 +86,7 @@ struct share {
 };
 
 /* The workers' nice value where SCHED_IDLE is refused (the connection
- * threads and the small-job thread keep the process's). */
+ * threads and the small-job threads keep the process's). */
 #define POOL_WORKER_NICE 10
 
 /* A worker running a job gives up its CPU this often (microseconds of
@@ -114,12 +115,11 @@ struct pool {
         pthread_cond_t cond;      /* workers wait for jobs */
         pthread_cond_t wd_cond;   /* the watchdog waits (monotonic clock) */
         pthread_cond_t unpin;     /* a worker waits for the watchdog */
-        pthread_cond_t small_cond; /* the small-job thread waits */
+        pthread_cond_t small_cond; /* the small-job threads wait */
         pthread_cond_t share_done; /* a share's owner waits for its helpers */
         struct job *q; /* ring of cap jobs, in submission order */
         size_t cap, head, n;
         size_t n_small;          /* queued jobs marked small */
-        bool small_waiting;      /* the small-job thread waits for one */
         atomic_size_t queued;    /* for_workers, for helpers to read without the lock */
         struct share *shares;    /* batches that idle workers may help with */
         size_t reserved; /* slots promised by pool_reserve */
@@ -129,7 +129,7 @@ struct pool {
         pthread_t *threads;
         struct slot *slots;
         struct worker_arg *args;
-        size_t n_threads; /* threads started: the workers, then the small-job one */
+        size_t n_threads; /* threads started: the workers, then the small-job ones */
         size_t n_workers; /* of them, workers */
         pthread_t watchdog;
         bool wd_started;
@@ -142,22 +142,17 @@ static double now_s(void)
         return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Whether a small job queued now is the small-job thread's to take: it
- * waits for one, and the pool is not stopping. A worker runs at
- * SCHED_IDLE (lower_priority), below every other busy thread of the
- * machine; one that took a small job while the connection threads kept
- * both CPUs of the bench VM busy (a burst of 1-row requests) held that
- * request back for 0.4 to 1.7 s (bench/run.sh, wrk's maximum). The
- * small-job thread runs at the process's priority. */
-static bool small_thread_idle(const struct pool *p)
-{
-        return p->small_waiting && !p->stopping;
-}
-
-/* The queued jobs a worker may take. Under p->lock. */
+/* The queued jobs a worker may take: every one while the pool stops,
+ * else those not marked small, which the small-job threads take. A
+ * worker runs at SCHED_IDLE (lower_priority), below every other busy
+ * thread of the machine; workers that took small jobs while the
+ * connection threads kept both CPUs of the bench VM busy held those
+ * requests back for 0.1 to 1.7 s (bench/run.sh, wrk's maximum). The
+ * small-job threads, as many as the workers, run at the process's
+ * priority. Under p->lock. */
 static size_t for_workers(const struct pool *p)
 {
-        return p->n - (small_thread_idle(p) ? p->n_small : 0);
+        return p->stopping ? p->n : p->n - p->n_small;
 }
 
 static void publish_queued(struct pool *p)
@@ -308,7 +303,7 @@ static void help(struct pool *p, struct step_timer *st)
 }
 
 /* Puts the calling worker below the connection threads and the
- * small-job thread, so that they get a CPU soon when a request comes in
+ * small-job threads, so that they get a CPU soon when a request comes in
  * while batches keep every CPU busy. A higher nice value did little for
  * that on Linux 6.6 and later (EEVDF): a running thread keeps its CPU to
  * the end of its slice, and a thread queued with credit from a long wait
@@ -343,13 +338,8 @@ static void *worker(void *arg)
         for (;;) {
                 size_t k;
                 if (wa->small_only) {
-                        if (!p->n_small && !p->stopping) {
-                                p->small_waiting = true;
-                                publish_queued(p);
-                                while (!p->n_small && !p->stopping)
-                                        pthread_cond_wait(&p->small_cond, &p->lock);
-                                p->small_waiting = false;
-                        }
+                        while (!p->n_small && !p->stopping)
+                                pthread_cond_wait(&p->small_cond, &p->lock);
                         if (!p->n_small)
                                 break; /* stopping: the workers run what is left */
                         k = first_of(p, true);
@@ -365,13 +355,9 @@ static void *worker(void *arg)
                         }
                         if (!for_workers(p))
                                 break; /* stopping, and every job done */
-                        k = small_thread_idle(p) ? first_of(p, false) : 0;
+                        k = p->stopping ? 0 : first_of(p, false);
                 }
                 struct job job = take_job(p, k);
-                /* small jobs left while the small-job thread runs this
-                 * one are the workers' now */
-                if (wa->small_only && p->n_small)
-                        pthread_cond_broadcast(&p->cond);
                 if (job.deadline && job.deadline <= now_s()) {
                         /* its time ran out in the queue (the watchdog looks
                          * only every 10 ms): it never starts */
@@ -530,7 +516,7 @@ int pool_create(unsigned threads, size_t max_queue, unsigned timeout_s, unsigned
         p->timeout_s = timeout_s;
         install_step_aside();
         p->cap = max_queue ? max_queue : 1;
-        size_t nw = threads ? threads : 1, nt = nw + 1; /* and the small-job thread */
+        size_t nw = threads ? threads : 1, nt = 2 * nw; /* and as many small-job threads */
         p->q = calloc(p->cap, sizeof(*p->q));
         p->threads = calloc(nt, sizeof(*p->threads));
         p->slots = calloc(nt, sizeof(*p->slots));
@@ -540,7 +526,7 @@ int pool_create(unsigned threads, size_t max_queue, unsigned timeout_s, unsigned
                 return -ENOMEM;
         }
         for (size_t i = 0; i < nt; i++) {
-                p->args[i] = (struct worker_arg){ p, i, i == nw };
+                p->args[i] = (struct worker_arg){ p, i, i >= nw };
                 if (pthread_create(&p->threads[i], NULL, worker, &p->args[i]) != 0) {
                         pool_free(p);
                         return -EAGAIN;
@@ -599,12 +585,12 @@ void pool_submit(struct pool *p, const struct pool_job *j)
         p->reserved--;
         p->q[(p->head + p->n) % p->cap] = (struct job){ *j, deadline };
         p->n++;
-        if (j->small) {
+        if (j->small)
                 p->n_small++;
-                pthread_cond_signal(&p->small_cond);
-        }
         publish_queued(p);
-        if (!j->small || !small_thread_idle(p))
+        if (j->small)
+                pthread_cond_signal(&p->small_cond);
+        if (!j->small || p->stopping) /* stopping, the workers run what is left */
                 pthread_cond_signal(&p->cond);
         pthread_mutex_unlock(&p->lock);
 }
@@ -614,7 +600,7 @@ void pool_stats(struct pool *p, struct pool_stats *st)
         pthread_mutex_lock(&p->lock);
         st->queued = p->n;
         st->busy = p->running;
-        st->threads = p->n_threads; /* busy counts the small-job thread too */
+        st->threads = p->n_threads; /* busy counts the small-job threads too */
         st->capacity = p->cap;
         pthread_mutex_unlock(&p->lock);
         st->inline_runs = atomic_load_explicit(&p->inline_runs, memory_order_relaxed);

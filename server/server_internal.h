@@ -149,12 +149,13 @@ struct pool_job {
         void (*expire)(void *arg, bool started);
         void (*done)(void *arg);
         void *arg;
-        /* a small request (a few rows): besides the workers, one more
-         * thread takes only these, so that they never wait behind large
-         * batches */
+        /* a small request (a few rows): as many threads again as the
+         * workers take only these, and the workers leave them to them, so
+         * that they never wait behind large batches nor for a CPU at the
+         * workers' SCHED_IDLE */
         bool small;
 };
-/* threads workers, one more thread for small jobs, and room for max_queue
+/* threads workers, as many threads for small jobs, and room for max_queue
  * waiting jobs; a job is given up timeout_s seconds after it is submitted
  * (0: never); tiny requests run inline while they average under
  * inline_us microseconds (0: never). -ENOMEM, -EAGAIN. */
@@ -162,10 +163,11 @@ int pool_create(unsigned threads, size_t max_queue, unsigned timeout_s, unsigned
                 struct pool **out);
 /* Runs fn(ctx, i) for every i in [0, n), on the calling thread (a pool job
  * with a large batch) and on the workers that are idle: a worker helps
- * only while no job is queued, so other requests keep their turn. Returns
+ * only while no job it may take is queued, so other requests keep their
+ * turn. Returns
  * once every call has returned. fn must be safe to call concurrently. */
 void pool_share(struct pool *p, size_t n, void (*fn)(void *ctx, size_t i), void *ctx);
-/* The number of workers (not counting the small-job thread). */
+/* The number of workers (not counting the small-job threads). */
 size_t pool_threads(const struct pool *p);
 /* Reserves a place in the queue: -EAGAIN at once when it is full (or the
  * pool is stopping). Every 0 must be followed by one pool_submit. */

@@ -8,8 +8,8 @@
   batches: with --threads 1 busy on a batch, a 1-row request is answered
   before that batch is (one more thread takes only small requests).
   Only the order of events is asserted, never a duration.
-- While the small-request thread waits, a small request is its alone: the
-  SCHED_IDLE workers' share of the CPU time is what says so.
+- A small request is a small-request thread's, never a SCHED_IDLE
+  worker's: the workers' share of the CPU time is what says so.
 - A tiny request is computed on the HTTP thread while tiny requests are
   cheap (--inline-compute-us), never with 0, and not for a model whose
   single rows are slow; answers are the same either way.
@@ -339,13 +339,11 @@ def thread_cpu_ticks(pid):
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux /proc")
 def test_small_requests_left_to_the_small_request_thread(tmp_path):
-    """A small request that comes while the small-request thread waits is
-    that thread's, never a SCHED_IDLE worker's, which a busy machine can
-    hold off for a second (server/pool.c, small_thread_idle). One client
-    sends small requests one after another, so the small-request thread is
-    always waiting when the next comes: the workers' CPU time stays a
-    sliver of what computing them took (before, they took about half),
-    and every answer is scikit-learn's."""
+    """A small request is computed by a small-request thread, never by a
+    SCHED_IDLE worker, which a busy machine can hold off for a second
+    (server/pool.c, for_workers): over 300 small requests the workers' CPU
+    time stays a sliver of what computing them took (when idle workers
+    took them too, about half), and every answer is scikit-learn's."""
     X = np.round(RNG.normal(size=(3000, 6)), 2)
     y = (X[:, 0] + X[:, 1] ** 2 > 1).astype(int)
     m = RandomForestClassifier(n_estimators=300, random_state=0).fit(X, y)

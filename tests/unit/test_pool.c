@@ -1,6 +1,6 @@
 /* test_pool.c - the compute pool (server/pool.c): a shared batch runs
  * every call exactly once and idle workers take part; a small job is run
- * by the small-job thread while every worker is busy; a job queued while a
+ * by a small-job thread while every worker is busy; a job queued while a
  * batch is shared gets a worker before the batch ends; the watchdog
  * expires queued jobs once each after a small one left the middle of the
  * queue; draining runs what is queued. */
