@@ -447,7 +447,7 @@ static void render_process(struct out_buf *b, const struct metrics_gauges *g)
                "Compute threads running a request.");
         out_fmt(b, "predictd_compute_threads_busy %zu\n", g->pool.busy);
         family(b, "predictd_compute_threads", "gauge",
-               "Compute threads: the --threads workers and the one for small requests.");
+               "Compute threads: the --threads workers and as many for small requests.");
         out_fmt(b, "predictd_compute_threads %zu\n", g->pool.threads);
         family(b, "predictd_compute_inline_total", "counter",
                "Tiny requests (bodies up to 4 KiB) computed on the HTTP thread that received "

@@ -15,9 +15,9 @@
  * Two things keep large batches from starving small requests and idle
  * threads from idling: as many threads again as the workers take only
  * jobs marked small (the earliest queued), which the workers leave to
- * them (for_workers), and a job with a large batch shares
- * it out (pool_share) to the workers that have nothing queued to run,
- * which leave it as soon as a job is queued.
+ * them (for_workers), and a worker's job with a large batch shares it
+ * out (pool_share) to the workers that have nothing queued to run, which
+ * leave it as soon as a job they may take is queued.
  *
  * Handing a request to a worker and back costs two thread wake-ups, tens
  * of microseconds on a VM, several times what one row of most models
@@ -253,6 +253,12 @@ static void make_step_timer(struct step_timer *st)
  * POOL_STEP_ASIDE_US for nothing. */
 static _Thread_local struct step_timer *armed_timer;
 
+/* Whether this thread is a worker. Only a worker shares a batch: the
+ * owner waits for every helper to finish its range, and a small-job or
+ * HTTP thread that waited for SCHED_IDLE helpers would wait as long as
+ * a busy machine holds them off (for_workers). */
+static _Thread_local bool on_worker;
+
 /* Starts (on) or stops the calling worker's timer. */
 static void arm_step_timer(struct step_timer *st, bool on)
 {
@@ -268,7 +274,8 @@ static void arm_step_timer(struct step_timer *st, bool on)
         (void)timer_settime(st->t, 0, &its, NULL);
 }
 
-/* Runs a share's calls while there are calls left and no job is queued. */
+/* Runs a share's calls while there are calls left and no job a worker
+ * may take is queued. */
 static void share_calls(struct pool *p, struct share *sh, bool owner)
 {
         for (;;) {
@@ -331,6 +338,7 @@ static void *worker(void *arg)
         struct slot *s = &p->slots[wa->i];
         struct step_timer st = { .made = false };
         if (!wa->small_only) {
+                on_worker = true;
                 lower_priority();
                 make_step_timer(&st);
         }
@@ -338,7 +346,9 @@ static void *worker(void *arg)
         for (;;) {
                 size_t k;
                 if (wa->small_only) {
-                        while (!p->n_small && !p->stopping)
+                        /* stopping, it still waits for the small jobs of
+                         * places reserved before (pool_submit signals) */
+                        while (!p->n_small && !(p->stopping && !p->reserved))
                                 pthread_cond_wait(&p->small_cond, &p->lock);
                         if (!p->n_small)
                                 break; /* stopping: the workers run what is left */
@@ -395,7 +405,7 @@ void pool_share(struct pool *p, size_t n, void (*fn)(void *ctx, size_t i), void 
 {
         struct share sh = { .fn = fn, .ctx = ctx, .n = n };
         atomic_init(&sh.next, 0);
-        bool shared = p && p->n_workers > 1 && n > 1;
+        bool shared = p && on_worker && p->n_workers > 1 && n > 1;
         if (shared) {
                 pthread_mutex_lock(&p->lock);
                 if (!p->stopping) {
@@ -414,8 +424,11 @@ void pool_share(struct pool *p, size_t n, void (*fn)(void *ctx, size_t i), void 
         pthread_mutex_lock(&p->lock);
         unlist_share(p, &sh);
         struct step_timer *st = sh.helpers ? armed_timer : NULL;
-        if (st)
+        if (st) { /* no helper joins once unlisted */
+                pthread_mutex_unlock(&p->lock);
                 arm_step_timer(st, false);
+                pthread_mutex_lock(&p->lock);
+        }
         while (sh.helpers)
                 pthread_cond_wait(&p->share_done, &p->lock);
         pthread_mutex_unlock(&p->lock);
@@ -625,8 +638,11 @@ void pool_drain(struct pool *p)
         pthread_mutex_unlock(&p->lock);
         for (size_t i = 0; i < p->n_threads; i++)
                 pthread_join(p->threads[i], NULL);
-        p->n_threads = 0;
-        p->n_workers = 0;
+        /* n_workers stays: pool_share reads it unlocked, and shares no
+         * more once stopping */
+        pthread_mutex_lock(&p->lock);
+        p->n_threads = 0; /* the watchdog and pool_stats read it */
+        pthread_mutex_unlock(&p->lock);
         /* the workers emptied the queue; nothing is left to expire */
         if (p->wd_started) {
                 pthread_mutex_lock(&p->lock);

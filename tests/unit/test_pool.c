@@ -1,6 +1,7 @@
 /* test_pool.c - the compute pool (server/pool.c): a shared batch runs
  * every call exactly once and idle workers take part; a small job is run
- * by a small-job thread while every worker is busy; a job queued while a
+ * by a small-job thread while every worker is busy, waits for one while
+ * a worker is idle, and runs its batch alone; a job queued while a
  * batch is shared gets a worker before the batch ends; the watchdog
  * expires queued jobs once each after a small one left the middle of the
  * queue; draining runs what is queued. */
@@ -69,6 +70,25 @@ static void mark_done(void *arg)
         atomic_store(&((struct owner_job *)arg)->done, true);
 }
 
+/* Submits a job whose run shares a batch of CALLS calls of spin_us
+ * each (marked small or not); its batch, or NULL. */
+static struct batch *submit_owner(struct pool *p, int spin_us, bool small, struct owner_job *o)
+{
+        struct batch *b = calloc(1, sizeof(*b));
+        if (!b)
+                return NULL;
+        b->spin_us = spin_us;
+        o->p = p;
+        o->b = b;
+        atomic_init(&o->done, false);
+        if (pool_reserve(p) != 0) {
+                free(b);
+                return NULL;
+        }
+        pool_submit(p, &(struct pool_job){ owner_run, no_expire, mark_done, o, small });
+        return b;
+}
+
 static bool wait_flag(atomic_bool *f, double secs)
 {
         double until = now_s() + secs;
@@ -82,12 +102,9 @@ static bool pool_share_runs_each_call_once_on_several_threads(void)
         struct pool *p = NULL;
         EXPECT(pool_create(3, 16, 0, 0, &p) == 0);
         EXPECT(pool_threads(p) == 3);
-        struct batch *b = calloc(1, sizeof(*b));
+        struct owner_job o;
+        struct batch *b = submit_owner(p, 200, false, &o);
         EXPECT(b != NULL);
-        b->spin_us = 200;
-        struct owner_job o = { p, b, false };
-        EXPECT(pool_reserve(p) == 0);
-        pool_submit(p, &(struct pool_job){ owner_run, no_expire, mark_done, &o, false });
         EXPECT(wait_flag(&o.done, 60));
         size_t threads = 0;
         pthread_t seen[8];
@@ -179,18 +196,94 @@ static bool pool_small_job_runs_while_workers_are_busy(void)
         return true;
 }
 
+/* --- small jobs are the small-job threads' alone --------------------- */
+
+/* With the one small-job thread of --threads 1 busy, a second small job
+ * waits for it though the worker is idle: a worker runs at SCHED_IDLE,
+ * where a busy machine can hold a request off for a second. */
+static bool pool_small_job_waits_for_a_small_job_thread(void)
+{
+        struct pool *p = NULL;
+        EXPECT(pool_create(1, 16, 0, 0, &p) == 0);
+        struct blocker bl = { 0 };
+        EXPECT(pool_reserve(p) == 0);
+        pool_submit(p, &(struct pool_job){ block_run, no_expire, block_done, &bl, true });
+        sleep_ms(50); /* the small-job thread is in block_run */
+        struct flag_job small = { 0 }, big = { 0 };
+        EXPECT(pool_reserve(p) == 0);
+        pool_submit(p, &(struct pool_job){ flag_run, no_expire, flag_done, &small, true });
+        EXPECT(pool_reserve(p) == 0);
+        pool_submit(p, &(struct pool_job){ flag_run, no_expire, flag_done, &big, false });
+        EXPECT(wait_flag(&big.done, 30)); /* the worker runs the large one */
+        sleep_ms(50);
+        EXPECT(!atomic_load(&small.ran)); /* and leaves the small one */
+        atomic_store(&bl.release, true);
+        EXPECT(wait_flag(&small.done, 30));
+        pool_free(p);
+        return true;
+}
+
+/* A small job's batch runs on its own thread: a share's owner waits for
+ * every helper, and the helpers are SCHED_IDLE workers. */
+static bool pool_small_job_does_not_share(void)
+{
+        struct pool *p = NULL;
+        EXPECT(pool_create(3, 16, 0, 0, &p) == 0);
+        struct owner_job o;
+        struct batch *b = submit_owner(p, 50, true, &o);
+        EXPECT(b != NULL);
+        EXPECT(wait_flag(&o.done, 60));
+        for (size_t i = 0; i < CALLS; i++) {
+                EXPECT(atomic_load(&b->count[i]) == 1);
+                EXPECT(pthread_equal(b->who[i], b->who[0]));
+        }
+        pool_free(p);
+        free(b);
+        return true;
+}
+
+struct drainer {
+        struct pool *p;
+        atomic_bool returned;
+};
+
+static void *drain_main(void *arg)
+{
+        struct drainer *d = arg;
+        pool_drain(d->p);
+        atomic_store(&d->returned, true);
+        return NULL;
+}
+
+/* A small job whose place was reserved before the drain began is still
+ * run, and the drain waits for it. */
+static bool pool_drain_runs_a_small_job_reserved_before(void)
+{
+        struct pool *p = NULL;
+        EXPECT(pool_create(1, 16, 0, 0, &p) == 0);
+        EXPECT(pool_reserve(p) == 0);
+        struct drainer d = { p, false };
+        pthread_t t;
+        EXPECT(pthread_create(&t, NULL, drain_main, &d) == 0);
+        sleep_ms(50); /* the drain waits for the reserved place */
+        EXPECT(!atomic_load(&d.returned));
+        struct flag_job small = { 0 };
+        pool_submit(p, &(struct pool_job){ flag_run, no_expire, flag_done, &small, true });
+        pthread_join(t, NULL);
+        EXPECT(atomic_load(&small.done));
+        pool_free(p);
+        return true;
+}
+
 /* --- helpers give way to a queued job -------------------------------- */
 
 static bool pool_queued_job_runs_before_a_shared_batch_ends(void)
 {
         struct pool *p = NULL;
         EXPECT(pool_create(2, 16, 0, 0, &p) == 0);
-        struct batch *b = calloc(1, sizeof(*b));
+        struct owner_job o; /* 400 calls of 5 ms: 2 s on one thread */
+        struct batch *b = submit_owner(p, 5000, false, &o);
         EXPECT(b != NULL);
-        b->spin_us = 5000; /* 400 calls of 5 ms: 2 s on one thread */
-        struct owner_job o = { p, b, false };
-        EXPECT(pool_reserve(p) == 0);
-        pool_submit(p, &(struct pool_job){ owner_run, no_expire, mark_done, &o, false });
         sleep_ms(100); /* the owner shares; the other worker helps */
         struct flag_job j = { 0 };
         EXPECT(pool_reserve(p) == 0);
@@ -317,6 +410,9 @@ static bool pool_inline_follows_the_tiny_requests_cost(void)
 TAP_MAIN(CASE(pool_share_runs_each_call_once_on_several_threads),
          CASE(pool_share_without_pool_runs_inline),
          CASE(pool_small_job_runs_while_workers_are_busy),
+         CASE(pool_small_job_waits_for_a_small_job_thread),
+         CASE(pool_small_job_does_not_share),
+         CASE(pool_drain_runs_a_small_job_reserved_before),
          CASE(pool_queued_job_runs_before_a_shared_batch_ends),
          CASE(pool_timeout_expires_queued_jobs_around_a_small_one),
          CASE(pool_drain_runs_queued_jobs),
