@@ -246,22 +246,24 @@ SCHED_OTHER, SCHED_IDLE = 0, 5  # linux/sched.h
 
 
 def threads(pid):
-    """[(tid, name, scheduling policy)] of every thread of process pid, the
-    policy from field 41 of /proc/PID/task/TID/stat."""
+    """[(tid, name, scheduling policy, user + system clock ticks)] of every
+    thread of process pid, from fields 41, 14 and 15 of
+    /proc/PID/task/TID/stat."""
     out = []
     for tid in os.listdir("/proc/%d/task" % pid):
         with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
             stat = f.read()
         name = stat[stat.index("(") + 1:stat.rindex(")")]
         fields = stat[stat.rindex(")") + 2:].split()
-        out.append((int(tid), name, int(fields[41 - 3])))
+        out.append((int(tid), name, int(fields[41 - 3]),
+                    int(fields[14 - 3]) + int(fields[15 - 3])))
     return out
 
 
 def thread_policies(pid):
     """{thread name: [scheduling policy of each thread of that name]}."""
     out = {}
-    for _, name, policy in threads(pid):
+    for _, name, policy, _ in threads(pid):
         out.setdefault(name, []).append(policy)
     return out
 
@@ -315,7 +317,7 @@ def test_compute_threads_step_aside_on_a_timer_of_their_own(forest):
         assert status == 200, body
         assert json.loads(body)["predictions"] == m.predict(rows).tolist()
         timers = posix_timers(s.proc.pid)
-        workers = {tid for tid, _, policy in threads(s.proc.pid) if policy == SCHED_IDLE}
+        workers = {tid for tid, _, policy, _ in threads(s.proc.pid) if policy == SCHED_IDLE}
         with open("/proc/%d/status" % s.proc.pid) as f:
             caught = int([ln for ln in f if ln.startswith("SigCgt:")][0].split()[1], 16)
     assert len(workers) == 3, workers
@@ -324,17 +326,6 @@ def test_compute_threads_step_aside_on_a_timer_of_their_own(forest):
             if t["notify"].startswith("signal/tid.")} == workers, (timers, workers)
     assert len(timers) == 3, timers
     assert caught & (1 << (signal.SIGRTMIN - 1)), hex(caught)
-
-
-def thread_cpu_ticks(pid):
-    """{tid: user + system clock ticks} of every thread of process pid."""
-    out = {}
-    for tid in os.listdir("/proc/%d/task" % pid):
-        with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
-            stat = f.read()
-        fields = stat[stat.rindex(")") + 2:].split()
-        out[int(tid)] = int(fields[14 - 3]) + int(fields[15 - 3])
-    return out
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux /proc")
@@ -353,7 +344,7 @@ def test_small_requests_left_to_the_small_request_thread(tmp_path):
     assert 4096 < len(body) <= 16384  # small, not tiny (server/http.c)
     want = m.predict(rows).tolist()
     with Server(path, "--threads", "2") as s:
-        before = thread_cpu_ticks(s.proc.pid)
+        before = {tid: ticks for tid, _, _, ticks in threads(s.proc.pid)}
         c = http.client.HTTPConnection("127.0.0.1", s.port, timeout=60)
         try:
             for _ in range(300):
@@ -365,8 +356,8 @@ def test_small_requests_left_to_the_small_request_thread(tmp_path):
                 assert json.loads(payload)["predictions"] == want
         finally:
             c.close()
-        after = thread_cpu_ticks(s.proc.pid)
-        workers = {tid for tid, _, policy in threads(s.proc.pid) if policy == SCHED_IDLE}
+        after = {tid: ticks for tid, _, _, ticks in threads(s.proc.pid)}
+        workers = {tid for tid, _, policy, _ in threads(s.proc.pid) if policy == SCHED_IDLE}
     assert len(workers) == 2, workers
     spent = {tid: after[tid] - before.get(tid, 0) for tid in after}
     total = sum(spent.values())
