@@ -405,7 +405,7 @@ void pool_share(struct pool *p, size_t n, void (*fn)(void *ctx, size_t i), void 
 {
         struct share sh = { .fn = fn, .ctx = ctx, .n = n };
         atomic_init(&sh.next, 0);
-        bool shared = p && on_worker && p->n_workers > 1 && n > 1;
+        bool shared = pool_can_share(p) && n > 1;
         if (shared) {
                 pthread_mutex_lock(&p->lock);
                 if (!p->stopping) {
@@ -434,6 +434,11 @@ void pool_share(struct pool *p, size_t n, void (*fn)(void *ctx, size_t i), void 
         pthread_mutex_unlock(&p->lock);
         if (st)
                 arm_step_timer(st, true);
+}
+
+bool pool_can_share(const struct pool *p)
+{
+        return p && on_worker && p->n_workers > 1;
 }
 
 size_t pool_threads(const struct pool *p)

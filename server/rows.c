@@ -83,7 +83,7 @@ int rows_compute(struct pool *p, const struct served_model *sm, enum rows_op op,
                  struct model_error *me)
 {
         size_t workers = pool_threads(p), w_out = out_width(sm, op);
-        if (workers < 2 || rows < ROWS_SHARE_MIN || (out && !w_out) ||
+        if (!pool_can_share(p) || rows < ROWS_SHARE_MIN || (out && !w_out) ||
             (op == ROWS_CLASSIFY && !idx))
                 return call(sm, op, X, rows, idx, out, me);
         size_t per = (rows + 4 * workers - 1) / (4 * workers);

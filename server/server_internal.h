@@ -167,6 +167,9 @@ int pool_create(unsigned threads, size_t max_queue, unsigned timeout_s, unsigned
  * turn. Returns
  * once every call has returned. fn must be safe to call concurrently. */
 void pool_share(struct pool *p, size_t n, void (*fn)(void *ctx, size_t i), void *ctx);
+/* Whether pool_share from the calling thread would share: it is a
+ * worker, and there is another. */
+bool pool_can_share(const struct pool *p);
 /* The number of workers (not counting the small-job threads). */
 size_t pool_threads(const struct pool *p);
 /* Reserves a place in the queue: -EAGAIN at once when it is full (or the
