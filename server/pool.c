@@ -603,11 +603,11 @@ void pool_submit(struct pool *p, const struct pool_job *j)
         p->reserved--;
         p->q[(p->head + p->n) % p->cap] = (struct job){ *j, deadline };
         p->n++;
-        if (j->small)
+        if (j->small) {
                 p->n_small++;
-        publish_queued(p);
-        if (j->small)
                 pthread_cond_signal(&p->small_cond);
+        }
+        publish_queued(p);
         if (!j->small || p->stopping) /* stopping, the workers run what is left */
                 pthread_cond_signal(&p->cond);
         pthread_mutex_unlock(&p->lock);
