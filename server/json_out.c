@@ -1,7 +1,8 @@
 /* json_out.c - the JSON writer: the growing buffer answers and log lines
  * are written into, and the numbers and strings in them. Numbers are the
- * shortest of %.15g, %.16g and %.17g that read back as the same double,
- * with ".0" after a whole number, as Python prints floats; strings carry
+ * shortest of %.15g, %.16g and %.17g that read back as the same double
+ * (written without printf where that is provably the same text), with
+ * ".0" after a whole number, as Python prints floats; strings carry
  * the escapes cJSON's printer makes, so answers keep their bytes. */
 #include <math.h>
 #include <stdio.h>
@@ -80,9 +81,60 @@ void out_uint(struct out_buf *b, unsigned long long u)
         out_put(b, s, out_fmt_uint(u, s));
 }
 
+/* 10^k for k in [0, 18], each exact as a double (up to 10^22 are). */
+static const double P10D[] = { 1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8, 1e9,
+                               1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18 };
+
+/* a (not a whole number, 1e-4 <= a < 1e15) as %.15g writes it, into out
+ * (at most 21 bytes), when that has at most 15 significant digits and
+ * reads back as a: the fixed-point decimal m / 10^k with the fewest
+ * digits k after the point whose value reads back as a. Returns its
+ * length, or 0 when no such decimal has at most 15 digits (then printf
+ * decides). Probabilities (0.66, 0.123) nearly all come this way, about
+ * ten times faster than snprintf and strtod.
+ *
+ * Why it is what %.15g writes:
+ *  - m / 10^k, both exact, divides to the double nearest the real number
+ *    m / 10^k, which is what strtod makes of its decimal; so the test
+ *    m / P10D[k] == a is "this decimal reads back as a".
+ *  - When some decimal x of k digits after the point and at most 15
+ *    significant ones reads back as a, x is within half an ulp of a, and
+ *    a * 10^k (rounded, relative error 2^-53) lies within 0.25 of the
+ *    integer x * 10^k < 10^15, so nearbyint finds it: the first k that
+ *    passes is the fewest digits.
+ *  - 15-digit decimals near a are at least 4.5 ulps apart, so x is the
+ *    one nearest a: the decimal %.15g rounds to. Its last digit is not
+ *    0 (else k - 1 digits would have passed), as %g strips zeros; and
+ *    x >= 0.0001 (a is at least the double 1e-4, above 0.0001), x < 1e15,
+ *    so %g writes it without an exponent. */
+static size_t fixed_short(double a, char *out)
+{
+        for (size_t k = 1; k < sizeof(P10D) / sizeof(P10D[0]); k++) {
+                double scaled = a * P10D[k];
+                if (scaled >= 1e15)
+                        return 0;
+                double m = nearbyint(scaled);
+                if (m / P10D[k] != a)
+                        continue;
+                unsigned long long mi = (unsigned long long)m, p = 1;
+                for (size_t i = 0; i < k; i++)
+                        p *= 10;
+                size_t n = dec_digits(mi / p, out);
+                out[n++] = '.';
+                char frac[20];
+                size_t f = dec_digits(mi % p, frac);
+                for (size_t i = f; i < k; i++)
+                        out[n++] = '0'; /* leading zeros of the fraction */
+                memcpy(out + n, frac, f);
+                return n + f;
+        }
+        return 0;
+}
+
 /* A whole number below 1e15 in magnitude prints all its digits under
  * %.15g, which reads back exactly: those are written without printf (every
- * class probability of a tree is one, or 0.0 and 1.0). */
+ * class probability of a tree is one, or 0.0 and 1.0); so are the other
+ * numbers fixed_short can write. */
 void out_double(struct out_buf *b, double v)
 {
         char s[40];
@@ -96,6 +148,17 @@ void out_double(struct out_buf *b, double v)
                 memcpy(s + k, ".0", 2);
                 out_put(b, s, k + 2);
                 return;
+        }
+        double a = fabs(v);
+        if (a >= 1e-4 && a < 1e15) {
+                size_t k = 0;
+                if (v < 0)
+                        s[k++] = '-';
+                size_t f = fixed_short(a, s + k);
+                if (f) {
+                        out_put(b, s, k + f);
+                        return;
+                }
         }
         for (int prec = 15; prec <= 17; prec++) {
                 n = snprintf(s, sizeof(s), "%.*g", prec, v);

@@ -142,6 +142,50 @@ static bool double_whole_numbers_as_printf(void)
         return true;
 }
 
+/* v and its neighbours one and two ulps either side. */
+static bool double_same_near(double v)
+{
+        double lo = v, hi = v;
+        bool ok = double_same(v);
+        for (int i = 0; i < 2; i++) {
+                lo = nextafter(lo, -INFINITY);
+                hi = nextafter(hi, INFINITY);
+                ok &= double_same(lo) && double_same(hi);
+        }
+        return ok;
+}
+
+/* The numbers out_double writes without printf beyond whole ones: every
+ * probability a forest of up to 1,000 trees can give, decimals of every
+ * length either side of the 15 digits the fast path takes, random bit
+ * patterns over the range it covers and past it, and its edges. */
+static bool double_fractions_as_printf(void)
+{
+        for (int n = 1; n <= 1000; n++)
+                for (int k = 0; k <= n; k++)
+                        EXPECT(double_same((double)k / n) && double_same(-(double)k / n));
+        for (int i = 0; i < 200000; i++) {
+                int digits = 1 + (int)(next_u64() % 17), point = (int)(next_u64() % 19);
+                double v = (double)(next_u64() % P10[digits]) / (double)P10[point];
+                EXPECT(double_same_near(next_u64() & 1 ? -v : v));
+        }
+        for (int i = 0; i < 200000; i++) {
+                /* exponents from about 1e-6 to 1e17 */
+                uint64_t bits = (next_u64() & 0x800FFFFFFFFFFFFFull) |
+                                ((uint64_t)(1003 + next_u64() % 76) << 52);
+                double v;
+                memcpy(&v, &bits, sizeof(v));
+                EXPECT(double_same(v));
+        }
+        const double edges[] = { 1e-4, 0.0001000000000000001, 9.999999999999999e-5, 0.1, 0.3,
+                                 0.7, 1.0 / 3.0, 123456789012345.6, 99999999999999.95,
+                                 999999999999999.9, 1e15 - 0.5, 0.999999999999999,
+                                 0.9999999999999999, 5e-324, 2.2250738585072014e-308 };
+        for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]); i++)
+                EXPECT(double_same_near(edges[i]) && double_same_near(-edges[i]));
+        return true;
+}
+
 TAP_MAIN(CASE(seconds_every_small_value), CASE(seconds_random_of_every_length),
          CASE(seconds_rounding_boundaries), CASE(uint_as_printf),
-         CASE(double_whole_numbers_as_printf))
+         CASE(double_whole_numbers_as_printf), CASE(double_fractions_as_printf))
