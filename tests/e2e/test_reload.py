@@ -110,12 +110,16 @@ def test_twenty_reloads_under_load(versions, tmp_path):
             stop.set()
         for w in workers:
             w.join(timeout=60)
+        # the server writes each reload's line before the new file serves,
+        # but the thread that reads its stderr may not have it yet
+        replaced = "replaced model 'm' version 1"
+        wait_for(lambda: "".join(s.stderr_lines).count(replaced) >= 20)
         log = "".join(s.stderr_lines)
         assert not failures, (failures[:5], log)
         assert switched == 20, log
         assert answers and all(a in (a_ans, b_ans) for a in answers)
         assert any(a == a_ans for a in answers) and any(a == b_ans for a in answers)
-        assert log.count("replaced model 'm' version 1") == 20, log
+        assert log.count(replaced) == 20, log
     finally:
         s.stop()
 
