@@ -1,7 +1,7 @@
 /* json_out.c - the JSON writer: the growing buffer answers and log lines
  * are written into, and the numbers and strings in them. Numbers are the
  * shortest of %.15g, %.16g and %.17g that read back as the same double
- * (written without printf where that is provably the same text), with
+ * (computed exactly without printf from 1e-5 to 1e15), with
  * ".0" after a whole number, as Python prints floats; strings carry
  * the escapes cJSON's printer makes, so answers keep their bytes. */
 #include <math.h>
@@ -81,60 +81,134 @@ void out_uint(struct out_buf *b, unsigned long long u)
         out_put(b, s, out_fmt_uint(u, s));
 }
 
-/* 10^k for k in [0, 18], each exact as a double (up to 10^22 are). */
-static const double P10D[] = { 1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8, 1e9,
-                               1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18 };
+__extension__ typedef unsigned __int128 u128;
 
-/* a (not a whole number, 1e-4 <= a < 1e15) as %.15g writes it, into out
- * (at most 21 bytes), when that has at most 15 significant digits and
- * reads back as a: the fixed-point decimal m / 10^k with the fewest
- * digits k after the point whose value reads back as a. Returns its
- * length, or 0 when no such decimal has at most 15 digits (then printf
- * decides). Probabilities (0.66, 0.123) nearly all come this way, about
- * ten times faster than snprintf and strtod.
- *
- * Why it is what %.15g writes:
- *  - m / 10^k, both exact, divides to the double nearest the real number
- *    m / 10^k, which is what strtod makes of its decimal; so the test
- *    m / P10D[k] == a is "this decimal reads back as a".
- *  - When some decimal x of k digits after the point and at most 15
- *    significant ones reads back as a, x is within half an ulp of a, and
- *    a * 10^k (rounded, relative error 2^-53) lies within 0.25 of the
- *    integer x * 10^k < 10^15, so nearbyint finds it: the first k that
- *    passes is the fewest digits.
- *  - 15-digit decimals near a are at least 4.5 ulps apart, so x is the
- *    one nearest a: the decimal %.15g rounds to. Its last digit is not
- *    0 (else k - 1 digits would have passed), as %g strips zeros; and
- *    x >= 0.0001 (a is at least the double 1e-4, above 0.0001), x < 1e15,
- *    so %g writes it without an exponent. */
-static size_t fixed_short(double a, char *out)
+/* 10^k for k in [0, 21], exact. */
+static const u128 P10Q[] = {
+        1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull,
+        100000000ull, 1000000000ull, 10000000000ull, 100000000000ull, 1000000000000ull,
+        10000000000000ull, 100000000000000ull, 1000000000000000ull, 10000000000000000ull,
+        100000000000000000ull, 1000000000000000000ull, 10000000000000000000ull,
+        (u128)10000000000000000000ull * 10, (u128)10000000000000000000ull * 100,
+};
+
+/* x / 2^s rounded to nearest, ties to even, as printf rounds (s >= 1). */
+static uint64_t shift_round(u128 x, int s)
 {
-        for (size_t k = 1; k < sizeof(P10D) / sizeof(P10D[0]); k++) {
-                double scaled = a * P10D[k];
-                if (scaled >= 1e15)
-                        return 0;
-                double m = nearbyint(scaled);
-                if (m / P10D[k] != a)
-                        continue;
-                unsigned long long mi = (unsigned long long)m, p = 1;
-                for (size_t i = 0; i < k; i++)
-                        p *= 10;
-                size_t n = dec_digits(mi / p, out);
-                out[n++] = '.';
-                char frac[20];
-                size_t f = dec_digits(mi % p, frac);
-                for (size_t i = f; i < k; i++)
-                        out[n++] = '0'; /* leading zeros of the fraction */
-                memcpy(out + n, frac, f);
-                return n + f;
+        u128 q = x >> s, r = x & (((u128)1 << s) - 1), half = (u128)1 << (s - 1);
+        if (r > half || (r == half && (q & 1)))
+                q++;
+        return (uint64_t)q;
+}
+
+/* Whether strtod reads the decimal n * 10^-q back as f * 2^-s: whether the
+ * decimal lies between the midpoints to the neighbouring doubles, on one
+ * only when f is even (ties go to the even one). All four are integers in
+ * units of 2^-(s+2) * 10^-q; below a power of two (f = 2^52) the lower
+ * neighbour is half as far. */
+static bool reads_back(uint64_t n, int q, uint64_t f, int s)
+{
+        u128 p = P10Q[q], v = (u128)(4 * f) * p, d = (u128)n << (s + 2);
+        u128 hi = v + 2 * p, lo = v - (f == (1ull << 52) ? p : 2 * p);
+        return f & 1 ? d > lo && d < hi : d >= lo && d <= hi;
+}
+
+/* The nd significant digits d of a value whose decimal exponent is x,
+ * laid out as %.{p}g lays them out: exponent form below 1e-4 or from 10^p
+ * up, else fixed; trailing zeros and a bare point dropped. Writes no NUL;
+ * returns the length (at most nd + 6, or x + 2 when fixed). */
+static size_t layout_g(const char *d, size_t nd, int x, int p, char *out)
+{
+        while (nd > 1 && d[nd - 1] == '0')
+                nd--;
+        size_t k = 0;
+        if (x < -4 || x >= p) {
+                out[k++] = d[0];
+                if (nd > 1) {
+                        out[k++] = '.';
+                        memcpy(out + k, d + 1, nd - 1);
+                        k += nd - 1;
+                }
+                unsigned e = (unsigned)(x < 0 ? -x : x);
+                out[k++] = 'e';
+                out[k++] = x < 0 ? '-' : '+';
+                if (e < 10)
+                        out[k++] = '0';
+                return k + dec_digits(e, out + k);
         }
-        return 0;
+        if (x < 0) {
+                memcpy(out, "0.", 2);
+                k = 2;
+                for (int z = -1; z > x; z--)
+                        out[k++] = '0';
+                memcpy(out + k, d, nd);
+                return k + nd;
+        }
+        size_t whole = (size_t)x + 1;
+        for (size_t i = 0; i < whole; i++)
+                out[k++] = i < nd ? d[i] : '0';
+        if (nd > whole) {
+                out[k++] = '.';
+                memcpy(out + k, d + whole, nd - whole);
+                k += nd - whole;
+        }
+        return k;
+}
+
+/* n (10^(p-1) <= n <= 10^p) as the p digits of a value of decimal
+ * exponent x, written as %.{p}g writes it. */
+static size_t write_g(uint64_t n, int p, int x, char *out)
+{
+        char d[24];
+        if (n == P10Q[p]) { /* rounded up to the next power of ten */
+                n /= 10;
+                x++;
+        }
+        return layout_g(d, dec_digits(n, d), x, p, out);
+}
+
+/* a (1e-5 <= a < 1e15) as the shortest of %.15g, %.16g and %.17g that
+ * reads back as a, without printf. Each candidate, a rounded to p
+ * significant digits, is computed in integers: a = f * 2^-s with f < 2^53
+ * and s <= 69 in this range, so a * 10^q is f * 10^q (q <= 21, under
+ * 2^123) shifted right by s, and the remainder decides the rounding as
+ * printf's would (to nearest, ties to even). Returns the length, or 0
+ * outside the range (then printf decides). This writes a number in about
+ * a tenth of what snprintf and strtod took. */
+static size_t exact_g(double a, char *out)
+{
+        uint64_t bits;
+        memcpy(&bits, &a, sizeof(bits));
+        int be = (int)(bits >> 52 & 0x7ff), s = 1075 - be;
+        uint64_t f = (bits & ((1ull << 52) - 1)) | (1ull << 52);
+        if (!(a >= 1e-5 && a < 1e15) || s < 1)
+                return 0;
+        /* the decimal exponent: 10^x <= a < 10^(x+1), x in [-5, 14];
+         * log10 is within one of it and the loop settles it exactly */
+        int x = (int)floor(log10(a));
+        x = x < -5 ? -5 : x > 14 ? 14 : x;
+        for (;;) {
+                u128 t = ((u128)f * P10Q[16 - x]) >> s; /* floor(a * 10^(16-x)) */
+                if (t >= P10Q[17])
+                        x++;
+                else if (t < P10Q[16])
+                        x--;
+                else
+                        break;
+        }
+        for (int p = 15; p <= 17; p++) {
+                int q = p - 1 - x; /* in [0, 21] */
+                uint64_t n = shift_round((u128)f * P10Q[q], s);
+                if (reads_back(n, q, f, s))
+                        return write_g(n, p, x, out);
+        }
+        return 0; /* 17 digits always read back; printf if not */
 }
 
 /* A whole number below 1e15 in magnitude prints all its digits under
  * %.15g, which reads back exactly: those are written without printf (every
- * class probability of a tree is one, or 0.0 and 1.0); so are the other
- * numbers fixed_short can write. */
+ * class probability of a tree is one, or 0.0 and 1.0); so is everything
+ * exact_g can write. */
 void out_double(struct out_buf *b, double v)
 {
         char s[40];
@@ -149,21 +223,19 @@ void out_double(struct out_buf *b, double v)
                 out_put(b, s, k + 2);
                 return;
         }
-        double a = fabs(v);
-        if (a >= 1e-4 && a < 1e15) {
-                size_t k = 0;
-                if (v < 0)
-                        s[k++] = '-';
-                size_t f = fixed_short(a, s + k);
-                if (f) {
-                        out_put(b, s, k + f);
-                        return;
+        size_t sign = signbit(v) ? 1 : 0;
+        size_t k = exact_g(fabs(v), s + sign);
+        if (k) {
+                if (sign)
+                        s[0] = '-';
+                n = (int)(sign + k);
+                s[n] = '\0';
+        } else {
+                for (int prec = 15; prec <= 17; prec++) {
+                        n = snprintf(s, sizeof(s), "%.*g", prec, v);
+                        if (strtod(s, NULL) == v)
+                                break;
                 }
-        }
-        for (int prec = 15; prec <= 17; prec++) {
-                n = snprintf(s, sizeof(s), "%.*g", prec, v);
-                if (strtod(s, NULL) == v)
-                        break;
         }
         out_put(b, s, (size_t)n);
         /* as Python prints floats: 1.0, not 1, so typed clients see a float */
@@ -206,39 +278,7 @@ size_t out_fmt_seconds_g6(unsigned long long ns, char *out)
                 }
                 nd = dec_digits(sig, d);
         }
-        while (nd > 1 && d[nd - 1] == '0') /* %g drops trailing zeros */
-                nd--;
-        size_t k = 0;
-        if (x < -4 || x >= 6) {
-                out[k++] = d[0];
-                if (nd > 1) {
-                        out[k++] = '.';
-                        memcpy(out + k, d + 1, nd - 1);
-                        k += nd - 1;
-                }
-                unsigned e = (unsigned)(x < 0 ? -x : x);
-                out[k++] = 'e';
-                out[k++] = x < 0 ? '-' : '+';
-                if (e < 10)
-                        out[k++] = '0';
-                k += dec_digits(e, out + k);
-        } else if (x < 0) {
-                memcpy(out, "0.", 2);
-                k = 2;
-                for (int z = -1; z > x; z--)
-                        out[k++] = '0';
-                memcpy(out + k, d, nd);
-                k += nd;
-        } else {
-                size_t whole = (size_t)x + 1;
-                for (size_t i = 0; i < whole; i++)
-                        out[k++] = i < nd ? d[i] : '0';
-                if (nd > whole) {
-                        out[k++] = '.';
-                        memcpy(out + k, d + whole, nd - whole);
-                        k += nd - whole;
-                }
-        }
+        size_t k = layout_g(d, nd, x, 6, out);
         out[k] = '\0';
         return k;
 }

@@ -155,7 +155,8 @@ static bool double_same_near(double v)
         return ok;
 }
 
-/* The numbers out_double writes without printf beyond whole ones: every
+/* The numbers out_double writes without printf beyond whole ones (exact_g,
+ * 1e-5 to 1e15): every
  * probability a forest of up to 1,000 trees can give, decimals of every
  * length either side of the 15 digits the fast path takes, random bit
  * patterns over the range it covers and past it, and its edges. */
@@ -177,6 +178,28 @@ static bool double_fractions_as_printf(void)
                 memcpy(&v, &bits, sizeof(v));
                 EXPECT(double_same(v));
         }
+        /* every binade exact_g covers, 1e-5 to 1e15, by random mantissas,
+         * and each binade's first and last doubles (below a power of two the
+         * lower neighbour is half as far) */
+        for (int e = 1006; e <= 1073; e++) {
+                for (int i = 0; i < 30000; i++) {
+                        uint64_t bits = (next_u64() & 0xFFFFFFFFFFFFFull) | ((uint64_t)e << 52);
+                        double v;
+                        memcpy(&v, &bits, sizeof(v));
+                        EXPECT(double_same(v));
+                }
+                double lo = ldexp(1.0, e - 1023);
+                EXPECT(double_same_near(lo) && double_same_near(-lo));
+        }
+        /* odd multiples of 2^-m: their exact decimals end in 5 after m
+         * digits, so rounding them to 15, 16 or 17 digits meets exact
+         * ties (1 + 2^-17 = 1.00000762939453125 is one at 17) */
+        for (int m = 1; m <= 60; m++)
+                for (int i = 0; i < 3000; i++) {
+                        uint64_t j = (next_u64() >> (11 + next_u64() % 40)) | 1;
+                        EXPECT(double_same(ldexp((double)j, -m)));
+                }
+        EXPECT(double_same(1.0 + ldexp(1.0, -17)));
         const double edges[] = { 1e-4, 0.0001000000000000001, 9.999999999999999e-5, 0.1, 0.3,
                                  0.7, 1.0 / 3.0, 123456789012345.6, 99999999999999.95,
                                  999999999999999.9, 1e15 - 0.5, 0.999999999999999,
