@@ -181,7 +181,7 @@ static size_t exact_g(double a, char *out)
         memcpy(&bits, &a, sizeof(bits));
         int be = (int)(bits >> 52 & 0x7ff), s = 1075 - be;
         uint64_t f = (bits & ((1ull << 52) - 1)) | (1ull << 52);
-        if (!(a >= 1e-5 && a < 1e15) || s < 1)
+        if (!(a >= 1e-5 && a < 1e15)) /* then 3 <= s <= 69 */
                 return 0;
         /* the decimal exponent: 10^x <= a < 10^(x+1), x in [-5, 14];
          * log10 is within one of it and the loop settles it exactly */
@@ -252,23 +252,18 @@ void out_double(struct out_buf *b, double v)
  * from 1e15 up, go to snprintf. */
 size_t out_fmt_seconds_g6(unsigned long long ns, char *out)
 {
-        static const unsigned long long pow10[] = {
-                1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL,
-                10000000ULL, 100000000ULL, 1000000000ULL, 10000000000ULL,
-                100000000000ULL, 1000000000000ULL, 10000000000000ULL,
-                100000000000000ULL, 1000000000000000ULL,
-        };
         if (ns == 0) {
                 memcpy(out, "0", 2);
                 return 1;
         }
-        if (ns >= pow10[15])
+        if (ns >= P10Q[15])
                 return (size_t)snprintf(out, 32, "%.6g", (double)ns / 1e9);
         char d[20];
         size_t nd = dec_digits(ns, d);
         int x = (int)nd - 10; /* the value's decimal exponent */
         if (nd > 6) {
-                unsigned long long unit = pow10[nd - 6], rest = ns % unit, half = unit / 2;
+                unsigned long long unit = (unsigned long long)P10Q[nd - 6];
+                unsigned long long rest = ns % unit, half = unit / 2;
                 unsigned long long sig = ns / unit;
                 if (rest == half)
                         return (size_t)snprintf(out, 32, "%.6g", (double)ns / 1e9);
